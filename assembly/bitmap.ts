@@ -1,0 +1,533 @@
+// Hierarchical bitmap over offsets 0..nbits-1. Knows nothing about IPs.
+// See layout.ts for the region format.
+import {
+  BM_NBITS, BM_USED, BM_CURSOR, BM_FLAGS, BM_AUX, BM_NWORDS, BM_RNG, BM_LEVEL1, BM_LEVELS,
+  BM_HEADER, FLAG_ATOMIC, NONE, STRATEGY_FIRST_FREE, STRATEGY_RANDOM,
+} from "./layout";
+
+const ALL: u64 = 0xFFFF_FFFF_FFFF_FFFF;
+
+// ---------------------------------------------------------------- geometry
+
+@inline function words(n: u32): u32 { return (n + 63) >>> 6; }
+
+/** Bytes a bitmap of `nbits` bits needs, header and summary levels included. */
+export function bmBytes(nbits: u32): u32 {
+  let n = words(nbits);
+  let total = BM_HEADER + (<usize>n << 3);
+  while (n > 1) {
+    n = words(n);
+    total += <usize>n << 3;
+  }
+  return <u32>total;
+}
+
+@inline function leafBase(h: usize): usize { return h + BM_HEADER; }
+
+/** Base of level `level` (0 = leaves). */
+@inline function levelBase(h: usize, level: u32): usize {
+  return level == 0 ? h + BM_HEADER : <usize>load<u32>(h + BM_LEVEL1 + ((<usize>level - 1) << 2));
+}
+
+@inline function isAtomic(h: usize): bool { return (load<u32>(h, BM_FLAGS) & FLAG_ATOMIC) != 0; }
+
+/** Sets bits from..63 of the last word of a level of `items` items (padding reads as taken). */
+function padLevel(base: usize, items: u32): void {
+  let rem = items & 63;
+  if (rem == 0) return;
+  let p = base + ((<usize>items >>> 6) << 3);
+  store<u64>(p, load<u64>(p) | (ALL << rem));
+}
+
+/**
+ * Lays out an empty bitmap of `nbits` bits at `h` (bmBytes(nbits) bytes).
+ * `aux` is kept as given (pod ranges recycle their owner array).
+ */
+export function bmInit(h: usize, nbits: u32, flags: u32, seed: u64, aux: u32): void {
+  memory.fill(h, 0, bmBytes(nbits));
+  store<u32>(h, nbits, BM_NBITS);
+  store<u32>(h, flags, BM_FLAGS);
+  store<u32>(h, aux, BM_AUX);
+  let n = words(nbits);
+  store<u32>(h, n, BM_NWORDS);
+  store<u64>(h, seed == 0 ? 0x9E37_79B9_7F4A_7C15 : seed, BM_RNG);
+  padLevel(leafBase(h), nbits);
+  let base = leafBase(h) + (<usize>n << 3);
+  let levels: u32 = 0;
+  while (n > 1) {
+    let items = n;
+    n = words(n);
+    levels++;
+    store<u32>(h + BM_LEVEL1 + ((<usize>levels - 1) << 2), <u32>base);
+    padLevel(base, items);
+    base += <usize>n << 3;
+  }
+  store<u32>(h, levels, BM_LEVELS);
+}
+
+// ---------------------------------------------------------------- summaries
+
+/** Leaf word `wi` became full: set its bit upwards while words fill up. */
+function markFull(h: usize, wi: u32): void {
+  let levels = load<u32>(h, BM_LEVELS);
+  if (isAtomic(h)) {
+    let child = leafBase(h) + (<usize>wi << 3);
+    for (let level: u32 = 1; level <= levels; level++) {
+      let p = levelBase(h, level) + ((<usize>wi >>> 6) << 3);
+      let bit = <u64>1 << (wi & 63);
+      let old = atomic.or<u64>(p, bit);
+      // A release may have raced us: repair the hint if the child is no longer full.
+      if (load<u64>(child) != ALL) { atomic.and<u64>(p, ~bit); return; }
+      if ((old | bit) != ALL) return;
+      child = p;
+      wi >>>= 6;
+    }
+    return;
+  }
+  for (let level: u32 = 1; level <= levels; level++) {
+    let p = levelBase(h, level) + ((<usize>wi >>> 6) << 3);
+    let w = load<u64>(p) | (<u64>1 << (wi & 63));
+    store<u64>(p, w);
+    if (w != ALL) return;
+    wi >>>= 6;
+  }
+}
+
+/** Leaf word `wi` stopped being full: clear its bit upwards while words were full. */
+function markNotFull(h: usize, wi: u32): void {
+  let levels = load<u32>(h, BM_LEVELS);
+  if (isAtomic(h)) {
+    let child = leafBase(h) + (<usize>wi << 3);
+    for (let level: u32 = 1; level <= levels; level++) {
+      let p = levelBase(h, level) + ((<usize>wi >>> 6) << 3);
+      let bit = <u64>1 << (wi & 63);
+      let old = atomic.and<u64>(p, ~bit);
+      // An allocation may have refilled the child meanwhile: restore the hint.
+      if (load<u64>(child) == ALL) { atomic.or<u64>(p, bit); return; }
+      if (old != ALL) return;
+      child = p;
+      wi >>>= 6;
+    }
+    return;
+  }
+  for (let level: u32 = 1; level <= levels; level++) {
+    let p = levelBase(h, level) + ((<usize>wi >>> 6) << 3);
+    let old = load<u64>(p);
+    store<u64>(p, old & ~(<u64>1 << (wi & 63)));
+    if (old != ALL) return;
+    wi >>>= 6;
+  }
+}
+
+// ---------------------------------------------------------------- search
+
+/**
+ * First free offset >= pos, or NONE. Climbs the summary levels from `pos`
+ * and descends with ctz, so it reads at most 2 words per level.
+ * Returns -2 when a summary hint was stale (ATOMIC mode only).
+ */
+export function bmFindFrom(h: usize, pos: u32): i32 {
+  let levels = load<u32>(h, BM_LEVELS);
+  let items = load<u32>(h, BM_NBITS);
+  let level: u32 = 0;
+  let idx = pos;
+  let base = leafBase(h);
+  while (true) {
+    if (idx >= items) return NONE;
+    let wi = idx >>> 6;
+    let free = ~load<u64>(base + (<usize>wi << 3)) & (ALL << (idx & 63));
+    if (free != 0) { idx = (wi << 6) + <u32>ctz(free); break; }
+    if (level == levels) return NONE;
+    items = words(items);
+    idx = wi + 1;
+    level++;
+    base = levelBase(h, level);
+  }
+  while (level > 0) {
+    level--;
+    let free = ~load<u64>(levelBase(h, level) + (<usize>idx << 3));
+    if (free == 0) return -2;
+    idx = (idx << 6) + <u32>ctz(free);
+  }
+  return <i32>idx;
+}
+
+/** Leaf-by-leaf scan that ignores the summaries; repairs them as it goes (ATOMIC races). */
+function scanLeaves(h: usize): i32 {
+  let n = load<u32>(h, BM_NWORDS);
+  let base = leafBase(h);
+  for (let wi: u32 = 0; wi < n; wi++) {
+    let w = load<u64>(base + (<usize>wi << 3));
+    if (w != ALL) {
+      markNotFull(h, wi);
+      return <i32>((wi << 6) + <u32>ctz(~w));
+    }
+  }
+  return NONE;
+}
+
+@inline function nextRandom(h: usize): u64 {
+  let s = load<u64>(h, BM_RNG);
+  s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+  store<u64>(h, s, BM_RNG);
+  return s;
+}
+
+/** Where a search by `strategy` starts. */
+@inline function startOf(h: usize, strategy: u32, nbits: u32): u32 {
+  if (strategy == STRATEGY_FIRST_FREE) return 0;
+  if (strategy == STRATEGY_RANDOM) return <u32>(((nextRandom(h) >>> 32) * <u64>nbits) >>> 32);
+  let c = load<u32>(h, BM_CURSOR);
+  return c < nbits ? c : 0;
+}
+
+/** A free offset by strategy, wrapping to 0, or NONE. Does not take it. */
+function findFree(h: usize, start: u32): i32 {
+  let i = bmFindFrom(h, start);
+  if (i == NONE && start != 0) i = bmFindFrom(h, 0);
+  if (i == -2) i = scanLeaves(h);
+  return i;
+}
+
+// ---------------------------------------------------------------- counters
+
+/** ATOMIC mode: reserve k of the free count, or fewer if fewer are free. Returns how many. */
+function reserve(h: usize, k: u32): u32 {
+  let nbits = load<u32>(h, BM_NBITS);
+  while (true) {
+    let used = load<u32>(h, BM_USED);
+    let avail = nbits - used;
+    let take = k < avail ? k : avail;
+    if (take == 0) return 0;
+    if (atomic.cmpxchg<u32>(h + BM_USED, used, used + take) == used) return take;
+  }
+}
+
+// ---------------------------------------------------------------- single bits
+
+/** Takes offset i if free. Returns true if this call took it. Does not touch `used`. */
+function claimBit(h: usize, i: u32): bool {
+  let p = leafBase(h) + ((<usize>i >>> 6) << 3);
+  let bit = <u64>1 << (i & 63);
+  let w: u64;
+  if (isAtomic(h)) {
+    let old = load<u64>(p);
+    while (true) {
+      if (old & bit) return false;
+      let seen = atomic.cmpxchg<u64>(p, old, old | bit);
+      if (seen == old) break;
+      old = seen;
+    }
+    w = old | bit;
+  } else {
+    let old = load<u64>(p);
+    if (old & bit) return false;
+    w = old | bit;
+    store<u64>(p, w);
+  }
+  if (w == ALL) markFull(h, i >>> 6);
+  return true;
+}
+
+/** Frees offset i if taken. Returns true if this call freed it. Does not touch `used`. */
+function dropBit(h: usize, i: u32): bool {
+  let p = leafBase(h) + ((<usize>i >>> 6) << 3);
+  let bit = <u64>1 << (i & 63);
+  let old: u64;
+  if (isAtomic(h)) {
+    old = load<u64>(p);
+    while (true) {
+      if (!(old & bit)) return false;
+      let seen = atomic.cmpxchg<u64>(p, old, old & ~bit);
+      if (seen == old) break;
+      old = seen;
+    }
+  } else {
+    old = load<u64>(p);
+    if (!(old & bit)) return false;
+    store<u64>(p, old & ~bit);
+  }
+  if (old == ALL) markNotFull(h, i >>> 6);
+  return true;
+}
+
+/** Allocates the next free offset by strategy, or NONE when full. */
+export function bmAllocateNext(h: usize, strategy: u32): i32 {
+  let nbits = load<u32>(h, BM_NBITS);
+  let flags = load<u32>(h, BM_FLAGS);
+  if ((flags & FLAG_ATOMIC) == 0 && strategy != STRATEGY_RANDOM) {
+    // Fast path: a free bit in the word under the start position.
+    let c: u32 = strategy == STRATEGY_FIRST_FREE ? 0 : load<u32>(h, BM_CURSOR);
+    let p = leafBase(h) + ((<usize>c >>> 6) << 3);
+    let w = load<u64>(p);
+    let free = ~w & (ALL << (c & 63));
+    if (free != 0 && c < nbits) {
+      let bit = ctz(free);
+      let i: u32 = (c & ~63) + <u32>bit;
+      w |= <u64>1 << bit;
+      store<u64>(p, w);
+      if (w == ALL) markFull(h, c >>> 6);
+      store<u32>(h, load<u32>(h, BM_USED) + 1, BM_USED);
+      store<u32>(h, i + 1 < nbits ? i + 1 : 0, BM_CURSOR);
+      return <i32>i;
+    }
+  }
+  let i: i32;
+  if (isAtomic(h)) {
+    if (reserve(h, 1) == 0) return NONE;
+    let start = startOf(h, strategy, nbits);
+    while (true) {
+      i = findFree(h, start);
+      if (i < 0) i = scanLeaves(h);
+      if (i >= 0 && claimBit(h, <u32>i)) break;
+      start = i < 0 ? 0 : <u32>i;
+    }
+  } else {
+    let used = load<u32>(h, BM_USED);
+    if (used >= nbits) return NONE;
+    i = findFree(h, startOf(h, strategy, nbits));
+    if (i < 0) return NONE; // counter and bits disagree: report full, never hand out a taken bit
+    claimBit(h, <u32>i);
+    store<u32>(h, used + 1, BM_USED);
+  }
+  let next = <u32>i + 1;
+  store<u32>(h, next < nbits ? next : 0, BM_CURSOR);
+  return i;
+}
+
+/** Allocates offset i. Returns 1 if taken now, 0 if it was already taken, NONE if out of range. */
+export function bmAllocate(h: usize, i: u32): i32 {
+  if (i >= load<u32>(h, BM_NBITS)) return NONE;
+  if (isAtomic(h)) {
+    while (true) {
+      if (bmHas(h, i)) return 0;
+      if (reserve(h, 1) == 1) break;
+      // Full by the counter while bit i reads free: another thread holds a reservation for it.
+    }
+    if (claimBit(h, i)) return 1;
+    atomic.sub<u32>(h + BM_USED, 1);
+    return 0;
+  }
+  if (!claimBit(h, i)) return 0;
+  store<u32>(h, load<u32>(h, BM_USED) + 1, BM_USED);
+  return 1;
+}
+
+/** Releases offset i. Returns 1 if it was taken, 0 otherwise (a no-op, also out of range). */
+export function bmRelease(h: usize, i: u32): i32 {
+  if (i >= load<u32>(h, BM_NBITS)) return 0;
+  if ((load<u32>(h, BM_FLAGS) & FLAG_ATOMIC) == 0) {
+    let p = leafBase(h) + ((<usize>i >>> 6) << 3);
+    let old = load<u64>(p);
+    let bit = <u64>1 << (i & 63);
+    if (!(old & bit)) return 0;
+    store<u64>(p, old ^ bit);
+    if (old == ALL) markNotFull(h, i >>> 6);
+    store<u32>(h, load<u32>(h, BM_USED) - 1, BM_USED);
+    return 1;
+  }
+  if (!dropBit(h, i)) return 0;
+  if (isAtomic(h)) atomic.sub<u32>(h + BM_USED, 1);
+  else store<u32>(h, load<u32>(h, BM_USED) - 1, BM_USED);
+  return 1;
+}
+
+/** True if offset i is taken (false out of range). */
+export function bmHas(h: usize, i: u32): bool {
+  if (i >= load<u32>(h, BM_NBITS)) return false;
+  return (load<u64>(leafBase(h) + ((<usize>i >>> 6) << 3)) & (<u64>1 << (i & 63))) != 0;
+}
+
+// ---------------------------------------------------------------- batches
+
+/**
+ * Allocates up to n offsets by strategy and writes `offset + add` as u32 to out[0..].
+ * Takes whole runs of free bits in a word with one store (one CAS in ATOMIC mode).
+ * Returns how many were written; fewer than n means the bitmap is now full.
+ */
+export function bmAllocateBatch(h: usize, strategy: u32, n: u32, out: usize, add: u32): u32 {
+  let nbits = load<u32>(h, BM_NBITS);
+  let atomicMode = isAtomic(h);
+  let want: u32;
+  if (atomicMode) want = reserve(h, n);
+  else {
+    let avail = nbits - load<u32>(h, BM_USED);
+    want = n < avail ? n : avail;
+  }
+  let got: u32 = 0;
+  let pos = startOf(h, strategy, nbits);
+  let base = leafBase(h);
+  while (got < want) {
+    if (strategy == STRATEGY_RANDOM && got > 0) pos = startOf(h, strategy, nbits);
+    let i = findFree(h, pos);
+    if (i < 0) i = scanLeaves(h);
+    if (i < 0) break; // plain mode only: counter and bits disagree
+    let wi = <u32>i >>> 6;
+    let p = base + (<usize>wi << 3);
+    let old = load<u64>(p);
+    let take: u64;
+    while (true) {
+      let free = ~old & (ALL << (<u32>i & 63));
+      if (strategy == STRATEGY_RANDOM) free &= ~free + 1; // one bit per random draw
+      take = 0;
+      let need = want - got;
+      while (free != 0 && need > 0) { let b = free & (~free + 1); take |= b; free ^= b; need--; }
+      if (take == 0) break;
+      if (!atomicMode) { store<u64>(p, old | take); break; }
+      let seen = atomic.cmpxchg<u64>(p, old, old | take);
+      if (seen == old) break;
+      old = seen;
+    }
+    if (take == 0) { pos = <u32>i; continue; } // lost the race for this word: search again
+    if ((old | take) == ALL) markFull(h, wi);
+    let last: u32 = 0;
+    while (take != 0) {
+      let bit = <u32>ctz(take);
+      take &= take - 1;
+      last = (wi << 6) + bit;
+      store<u32>(out + (<usize>got << 2), last + add);
+      got++;
+    }
+    pos = last + 1 < nbits ? last + 1 : 0;
+  }
+  if (atomicMode) {
+    if (got < want) atomic.sub<u32>(h + BM_USED, want - got);
+  } else store<u32>(h, load<u32>(h, BM_USED) + got, BM_USED);
+  if (got > 0) store<u32>(h, pos, BM_CURSOR);
+  return got;
+}
+
+/** Releases the n offsets `in[k] - sub`. Returns how many were taken before. */
+export function bmReleaseBatch(h: usize, n: u32, inp: usize, sub: u32): u32 {
+  let freed: u32 = 0;
+  for (let k: u32 = 0; k < n; k++) {
+    let i = load<u32>(inp + (<usize>k << 2)) - sub;
+    freed += <u32>bmRelease(h, i);
+  }
+  return freed;
+}
+
+/** Writes 1 or 0 to out[k] (u8) for each offset `in[k] - sub`. Returns how many are taken. */
+export function bmHasBatch(h: usize, n: u32, inp: usize, sub: u32, out: usize): u32 {
+  let taken: u32 = 0;
+  for (let k: u32 = 0; k < n; k++) {
+    let t = <u32>bmHas(h, load<u32>(inp + (<usize>k << 2)) - sub);
+    store<u8>(out + k, <u8>t);
+    taken += t;
+  }
+  return taken;
+}
+
+// ---------------------------------------------------------------- ranges
+
+@inline function rangeMask(wi: u32, a: u32, b: u32): u64 {
+  let lo = wi << 6;
+  let from = a > lo ? a - lo : 0;
+  let to = b < lo + 63 ? b - lo : 63; // inclusive
+  return (ALL << from) & (ALL >> (63 - to));
+}
+
+/** Takes every offset in a..b (inclusive). Returns how many were free before. */
+export function bmOccupyRange(h: usize, a: u32, b: u32): u32 {
+  let nbits = load<u32>(h, BM_NBITS);
+  if (a > b || a >= nbits) return 0;
+  if (b >= nbits) b = nbits - 1;
+  let base = leafBase(h);
+  let atomicMode = isAtomic(h);
+  let count: u32 = 0;
+  for (let wi = a >>> 6; wi <= b >>> 6; wi++) {
+    let p = base + (<usize>wi << 3);
+    let mask = rangeMask(wi, a, b);
+    let old = load<u64>(p);
+    if (atomicMode) {
+      while (true) {
+        let need = <u32>popcnt(mask & ~old);
+        if (need == 0) break;
+        let got = reserve(h, need);
+        if (got != need) {
+          // Free bits here are held by other threads' reservations: let them land, then look again.
+          if (got) atomic.sub<u32>(h + BM_USED, got);
+          old = load<u64>(p);
+          continue;
+        }
+        let seen = atomic.cmpxchg<u64>(p, old, old | mask);
+        if (seen == old) { count += need; break; }
+        atomic.sub<u32>(h + BM_USED, need);
+        old = seen;
+      }
+    } else {
+      count += <u32>popcnt(mask & ~old);
+      store<u64>(p, old | mask);
+    }
+    if (old != ALL && (old | mask) == ALL) markFull(h, wi);
+  }
+  if (!atomicMode) store<u32>(h, load<u32>(h, BM_USED) + count, BM_USED);
+  return count;
+}
+
+/** Frees every offset in a..b (inclusive). Returns how many were taken before. */
+export function bmReleaseRange(h: usize, a: u32, b: u32): u32 {
+  let nbits = load<u32>(h, BM_NBITS);
+  if (a > b || a >= nbits) return 0;
+  if (b >= nbits) b = nbits - 1;
+  let base = leafBase(h);
+  let atomicMode = isAtomic(h);
+  let count: u32 = 0;
+  for (let wi = a >>> 6; wi <= b >>> 6; wi++) {
+    let p = base + (<usize>wi << 3);
+    let mask = rangeMask(wi, a, b);
+    let old: u64;
+    if (atomicMode) old = atomic.and<u64>(p, ~mask);
+    else { old = load<u64>(p); store<u64>(p, old & ~mask); }
+    count += <u32>popcnt(old & mask);
+    if (old == ALL && (old & mask) != 0) markNotFull(h, wi);
+  }
+  if (atomicMode) atomic.sub<u32>(h + BM_USED, count);
+  else store<u32>(h, load<u32>(h, BM_USED) - count, BM_USED);
+  return count;
+}
+
+/** How many offsets in a..b (inclusive) are taken. */
+export function bmCountRange(h: usize, a: u32, b: u32): u32 {
+  let nbits = load<u32>(h, BM_NBITS);
+  if (a > b || a >= nbits) return 0;
+  if (b >= nbits) b = nbits - 1;
+  let base = leafBase(h);
+  let count: u32 = 0;
+  for (let wi = a >>> 6; wi <= b >>> 6; wi++) {
+    count += <u32>popcnt(load<u64>(base + (<usize>wi << 3)) & rangeMask(wi, a, b));
+  }
+  return count;
+}
+
+// ---------------------------------------------------------------- counts
+
+export function bmUsed(h: usize): u32 { return load<u32>(h, BM_USED); }
+export function bmSize(h: usize): u32 { return load<u32>(h, BM_NBITS); }
+export function bmCursor(h: usize): u32 { return load<u32>(h, BM_CURSOR); }
+export function bmSetCursor(h: usize, c: u32): void { store<u32>(h, c, BM_CURSOR); }
+export function bmAux(h: usize): u32 { return load<u32>(h, BM_AUX); }
+export function bmSetAux(h: usize, aux: u32): void { store<u32>(h, aux, BM_AUX); }
+
+/** Popcount of all leaves, padding excluded: a recount to check `used` against. */
+export function bmRecount(h: usize): u32 {
+  let nbits = load<u32>(h, BM_NBITS);
+  return nbits == 0 ? 0 : bmCountRange(h, 0, nbits - 1);
+}
+
+/** 1 if every summary bit agrees with the words below it, else 0 (for tests). */
+export function bmCheckSummaries(h: usize): i32 {
+  let levels = load<u32>(h, BM_LEVELS);
+  let items = load<u32>(h, BM_NWORDS);
+  for (let level: u32 = 1; level <= levels; level++) {
+    let below = levelBase(h, level - 1);
+    let here = levelBase(h, level);
+    for (let j: u32 = 0; j < items; j++) {
+      let full = load<u64>(below + (<usize>j << 3)) == ALL;
+      let bit = (load<u64>(here + ((<usize>j >>> 6) << 3)) >>> (j & 63)) & 1;
+      if (full != (bit == 1)) return 0;
+    }
+    items = words(items);
+  }
+  return 1;
+}

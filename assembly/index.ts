@@ -1,0 +1,13 @@
+// The module's exports. Every function takes the offsets it works on;
+// the module itself holds no state (see layout.ts).
+export {
+  bmBytes, bmInit, bmFindFrom, bmAllocateNext, bmAllocate, bmRelease, bmHas,
+  bmAllocateBatch, bmReleaseBatch, bmHasBatch, bmOccupyRange, bmReleaseRange, bmCountRange,
+  bmUsed, bmSize, bmCursor, bmSetCursor, bmAux, bmSetAux, bmRecount, bmCheckSummaries,
+} from "./bitmap";
+export { arenaInit, arenaTop, arenaAlloc, stackPush, stackPop } from "./arena";
+export {
+  poolInit, poolRegion, poolNodeAt, poolAttach, poolDetach, podAllocateNext, podAllocate,
+  podRelease, podOwner, podAllocateBatch, podUsed, poolNodeBitmap, poolAllocateSlot,
+} from "./pool";
+export { findPool4, lookup4, owner4, release4, lookup4Batch, release4Batch } from "./lookup";

@@ -1,0 +1,108 @@
+// The memory map of ipcarve's shared WebAssembly.Memory, in one place.
+//
+// The module keeps no state of its own: no data segments, no globals that
+// matter, no start function. Every structure below lives at an offset that
+// the TypeScript side (src/engine.ts) chose and passes in, so any number of
+// instances (one per worker thread) can work on the same memory.
+//
+//   0          64                                             arena top     memory end
+//   +----------+----------------------------------------------+-------------+
+//   | reserved | ARENA header | regions handed out by the arena, 64-aligned |
+//   +----------+----------------------------------------------+-------------+
+//   (offset 0 stays unused so that 0 can mean "no region")
+//
+// ARENA header (16 bytes, at ENGINE_ARENA):
+//   +0  u32 top          next free byte; bumped with atomic.cmpxchg
+//
+// BITMAP region (one per node-subnet set, one per pod range):
+//   +0  u32 nbits        capacity in bits (<= 2^24)
+//   +4  u32 used         set bits; decides "full"; changed atomically in ATOMIC mode
+//   +8  u32 cursor       next-fit candidate (a hint)
+//   +12 u32 flags        FLAG_ATOMIC
+//   +16 u32 aux          owner-id array (u32 per bit) or 0; used by pod ranges
+//   +20 u32 nwords       leaf words = ceil(nbits / 64)
+//   +24 u64 rng          xorshift64 state for the random strategy
+//   +32 u32 level[1..3]  offsets of summary levels 1..3 (0 = absent)
+//   +44 u32 levels       number of summary levels (0..3)
+//   +48 u64 leaf[nwords] bit i set = offset i taken; padding bits past nbits are 1
+//   ... u64 level1[...]   bit j set = leaf word j is full (all ones); padding 1
+//   ... u64 level2[...]   bit k set = level-1 word k is full
+//   ... u64 level3[1]
+//
+//   With 2^24 bits: 262,144 leaf words, 4,096 + 64 + 1 summary words, so a
+//   search never reads more than 4 + 4 words whatever the fill.
+//   Summary bits are exact in plain mode; in ATOMIC mode they are hints that
+//   are repaired after a race, and "full" is decided by `used` alone.
+//
+// POOL entry (64 bytes, one per pool CIDR, in a table of entries):
+//   +0  u32 family       4 or 6 (0 = empty entry)
+//   +4  u32 base         IPv4: network address of the pool CIDR; IPv6: 0
+//   +8  u32 mask         IPv4: netmask of the pool CIDR; IPv6: 0
+//   +12 u32 hostBits     an address inside the pool is rel = slot << hostBits | host
+//   +16 u32 slots        node subnets in the pool = 2^(nodeMask - clusterMask)
+//   +20 u32 first        host offset of the first usable pod address (1, or 0 for /31 /32 /127 /128)
+//   +24 u32 podBits      usable pod addresses per node subnet
+//   +28 u32 nodeBm       BITMAP of node subnets (slots)
+//   +32 u32 slotTable    SLOT entries, one per slot
+//   +36 u32 regionBytes  size of one pod-range BITMAP region
+//   +40 u32 podFlags     flags for pod-range bitmaps (FLAG_ATOMIC or 0)
+//   +44 u32 arena        ARENA header the pool takes regions from
+//   +48 u64 freeRegions  lock-free stack of recycled pod regions: tag << 32 | head
+//
+// SLOT entry (8 bytes):
+//   +0  u32 node         node id (0 = no node holds this slot)
+//   +4  u32 region       pod-range BITMAP of the node, or 0
+//
+// A recycled pod region keeps its owner array (aux); the stack links regions
+// through their first word while they are free.
+
+// ---- arena ----
+@inline export const ENGINE_ARENA: usize = 64;
+@inline export const ARENA_TOP: usize = 0;
+@inline export const ARENA_BYTES: usize = 16;
+@inline export const REGION_ALIGN: usize = 64;
+
+// ---- bitmap ----
+@inline export const BM_NBITS: usize = 0;
+@inline export const BM_USED: usize = 4;
+@inline export const BM_CURSOR: usize = 8;
+@inline export const BM_FLAGS: usize = 12;
+@inline export const BM_AUX: usize = 16;
+@inline export const BM_NWORDS: usize = 20;
+@inline export const BM_RNG: usize = 24;
+@inline export const BM_LEVEL1: usize = 32;
+@inline export const BM_LEVELS: usize = 44;
+@inline export const BM_HEADER: usize = 48;
+@inline export const BM_MAX_BITS: u32 = 1 << 24;
+
+@inline export const FLAG_ATOMIC: u32 = 1;
+
+// find-free strategies
+@inline export const STRATEGY_NEXT_FIT: u32 = 0;
+@inline export const STRATEGY_FIRST_FREE: u32 = 1;
+@inline export const STRATEGY_RANDOM: u32 = 2;
+
+// ---- pool entry ----
+@inline export const POOL_FAMILY: usize = 0;
+@inline export const POOL_BASE: usize = 4;
+@inline export const POOL_MASK: usize = 8;
+@inline export const POOL_HOST_BITS: usize = 12;
+@inline export const POOL_SLOTS: usize = 16;
+@inline export const POOL_FIRST: usize = 20;
+@inline export const POOL_POD_BITS: usize = 24;
+@inline export const POOL_NODE_BM: usize = 28;
+@inline export const POOL_SLOT_TABLE: usize = 32;
+@inline export const POOL_REGION_BYTES: usize = 36;
+@inline export const POOL_POD_FLAGS: usize = 40;
+@inline export const POOL_ARENA: usize = 44;
+@inline export const POOL_FREE_REGIONS: usize = 48;
+@inline export const POOL_BYTES: usize = 64;
+
+// ---- slot entry ----
+@inline export const SLOT_NODE: usize = 0;
+@inline export const SLOT_REGION: usize = 4;
+@inline export const SLOT_BYTES: usize = 8;
+
+// ---- results ----
+/** Returned by find and allocate calls when nothing is free. */
+@inline export const NONE: i32 = -1;

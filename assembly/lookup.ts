@@ -1,0 +1,65 @@
+// Address -> pool -> node slot -> node id and owner id.
+import { POOL_FAMILY, POOL_BASE, POOL_MASK, POOL_HOST_BITS, POOL_BYTES, NONE } from "./layout";
+import { poolNodeAt, podOwner, podRelease } from "./pool";
+
+/** The IPv4 pool entry of `table` (count entries) that contains ip, or 0. */
+@inline function pool4(table: usize, count: u32, ip: u32): usize {
+  for (let k: u32 = 0; k < count; k++) {
+    let p = table + <usize>k * POOL_BYTES;
+    if (load<u32>(p, POOL_FAMILY) == 4 && ((ip ^ load<u32>(p, POOL_BASE)) & load<u32>(p, POOL_MASK)) == 0) return p;
+  }
+  return 0;
+}
+
+@inline function slot4(p: usize, ip: u32): u32 {
+  let hostBits = load<u32>(p, POOL_HOST_BITS);
+  let rel = ip - load<u32>(p, POOL_BASE);
+  return hostBits == 32 ? 0 : rel >>> hostBits;
+}
+
+/** Index of the IPv4 pool entry that contains ip, or NONE. */
+export function findPool4(table: usize, count: u32, ip: u32): i32 {
+  let p = pool4(table, count, ip);
+  return p == 0 ? NONE : <i32>((p - table) / POOL_BYTES);
+}
+
+/** Node id whose subnet contains the IPv4 address, or 0. */
+export function lookup4(table: usize, count: u32, ip: u32): u32 {
+  let p = pool4(table, count, ip);
+  return p == 0 ? 0 : poolNodeAt(p, slot4(p, ip));
+}
+
+/** Owner of an IPv4 address: NONE if not allocated, 0 if allocated without owner, else the owner id. */
+export function owner4(table: usize, count: u32, ip: u32): i32 {
+  let p = pool4(table, count, ip);
+  return p == 0 ? NONE : podOwner(p, ip - load<u32>(p, POOL_BASE));
+}
+
+/** Releases an IPv4 pod address. Returns its owner id (0 = none), or NONE if it was not allocated. */
+export function release4(table: usize, count: u32, ip: u32): i32 {
+  let p = pool4(table, count, ip);
+  return p == 0 ? NONE : podRelease(p, ip - load<u32>(p, POOL_BASE));
+}
+
+/** For each in[k] writes the node id (0 = none) to outNode[k] and, if outOwner != 0, the owner result. */
+export function lookup4Batch(table: usize, count: u32, n: u32, inp: usize, outNode: usize, outOwner: usize): void {
+  for (let k: u32 = 0; k < n; k++) {
+    let ip = load<u32>(inp + (<usize>k << 2));
+    let p = pool4(table, count, ip);
+    let node: u32 = 0;
+    if (p != 0) node = poolNodeAt(p, slot4(p, ip));
+    store<u32>(outNode + (<usize>k << 2), node);
+    if (outOwner != 0) store<i32>(outOwner + (<usize>k << 2), p == 0 ? NONE : podOwner(p, ip - load<u32>(p, POOL_BASE)));
+  }
+}
+
+/** Releases each IPv4 address in[k]; writes the owner result to outOwner[k] if outOwner != 0. Returns how many were allocated. */
+export function release4Batch(table: usize, count: u32, n: u32, inp: usize, outOwner: usize): u32 {
+  let freed: u32 = 0;
+  for (let k: u32 = 0; k < n; k++) {
+    let o = release4(table, count, load<u32>(inp + (<usize>k << 2)));
+    if (o >= 0) freed++;
+    if (outOwner != 0) store<i32>(outOwner + (<usize>k << 2), o);
+  }
+  return freed;
+}

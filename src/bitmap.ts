@@ -1,0 +1,88 @@
+/**
+ * A WASM bitmap region owned by one TS object (CidrSet, PodRange). Offsets
+ * only; the owner maps them to CIDRs or IPs. Regions of garbage-collected
+ * owners go back to their engine.
+ */
+import { type Engine, regionReaper } from "./engine.js";
+import { FLAG_ATOMIC, NONE, type Strategy, type WasmExports } from "./wasm.js";
+import { errors } from "./errors.js";
+
+export const STRATEGIES: readonly Strategy[] = ["next-fit", "first-free", "random"];
+
+/** Validates a strategy option; throws INVALID_OPTION naming `path`. */
+export function checkStrategy(path: string, s: unknown): Strategy {
+  if (s === undefined) return "next-fit";
+  if (typeof s !== "string" || !STRATEGIES.includes(s as Strategy)) {
+    throw errors.invalidOption(path, `must be one of ${STRATEGIES.map((x) => `'${x}'`).join(", ")} (got ${JSON.stringify(s)})`);
+  }
+  return s as Strategy;
+}
+
+/** Validates a seed option; returns the u64 seed (0 = the core's fixed default). */
+export function checkSeed(path: string, s: unknown): bigint {
+  if (s === undefined) return 0n;
+  if (typeof s === "number" && Number.isSafeInteger(s) && s >= 0) return BigInt(s);
+  if (typeof s === "bigint" && s >= 0n && s < 1n << 64n) return s;
+  throw errors.invalidOption(path, `must be a non-negative integer (got ${String(s)})`);
+}
+
+export class Bitmap {
+  readonly engine: Engine;
+  readonly wasm: WasmExports;
+  /** Offset of the region in the engine's memory. */
+  readonly h: number;
+  readonly size: number;
+
+  constructor(engine: Engine, size: number, options: { atomic: boolean; seed: bigint }) {
+    this.engine = engine;
+    this.wasm = engine.wasm;
+    this.size = size;
+    const bytes = this.wasm.bmBytes(size);
+    this.h = engine.alloc(bytes);
+    this.wasm.bmInit(this.h, size, options.atomic ? FLAG_ATOMIC : 0, options.seed, 0);
+    regionReaper.register(this, { engine, ptr: this.h, bytes });
+  }
+
+  get used(): number { return this.wasm.bmUsed(this.h); }
+  /** Next offset by strategy, or NONE when full. */
+  allocateNext(strategy: number): number { return this.wasm.bmAllocateNext(this.h, strategy); }
+  /** 1 taken now, 0 already taken, NONE out of range. */
+  allocate(i: number): number { return this.wasm.bmAllocate(this.h, i); }
+  release(i: number): boolean { return this.wasm.bmRelease(this.h, i) === 1; }
+  has(i: number): boolean { return this.wasm.bmHas(this.h, i) === 1; }
+  occupyRange(a: number, b: number): number { return this.wasm.bmOccupyRange(this.h, a, b); }
+  releaseRange(a: number, b: number): number { return this.wasm.bmReleaseRange(this.h, a, b); }
+  countRange(a: number, b: number): number { return this.wasm.bmCountRange(this.h, a, b); }
+
+  /**
+   * Allocates up to `count` offsets by strategy and writes `offset + add` to
+   * out[0..]. Returns how many were written (fewer: now full).
+   */
+  allocateBatch(strategy: number, out: Uint32Array, count: number, add: number): number {
+    const scratch = this.engine.scratch;
+    let done = 0;
+    while (done < count) {
+      const n = Math.min(count - done, 16384);
+      const got = this.wasm.bmAllocateBatch(this.h, strategy, n, scratch, add);
+      if (got > 0) out.set(this.engine.u32().subarray(scratch >>> 2, (scratch >>> 2) + got), done);
+      done += got;
+      if (got < n) break;
+    }
+    return done;
+  }
+
+  /** Releases offsets `in[k] - sub` for k < count. Returns how many were taken. */
+  releaseBatch(inp: Uint32Array, count: number, sub: number): number {
+    const scratch = this.engine.scratch;
+    let freed = 0;
+    for (let done = 0; done < count; ) {
+      const n = Math.min(count - done, 16384);
+      this.engine.u32().set(inp.subarray(done, done + n), scratch >>> 2);
+      freed += this.wasm.bmReleaseBatch(this.h, n, scratch, sub);
+      done += n;
+    }
+    return freed;
+  }
+}
+
+export { NONE };

@@ -1,0 +1,156 @@
+/**
+ * CidrSet: carves a cluster CIDR into node subnets, with Cilium cidrset
+ * semantics (pkg/ipam/cidrset): next-fit from a cursor that starts at 0 and
+ * wraps; occupy/release/isAllocated take any overlapping CIDR.
+ */
+import { Cidr, parseCidr, formatIPv4, formatIPv6 } from "./ip.js";
+import { errors } from "./errors.js";
+import { Bitmap, NONE } from "./bitmap.js";
+import { defaultEngine, type Engine } from "./engine.js";
+import { STRATEGY_CODE } from "./wasm.js";
+
+/** Cilium: an IPv6 node mask may be at most 16 bits longer than the cluster mask. */
+export const IPV6_MAX_DIFF = 16;
+/** ipcarve: an IPv4 node mask may be at most 24 bits longer (Cilium has no limit; 2^24 slots = a 2 MiB bitmap). */
+export const IPV4_MAX_DIFF = 24;
+
+const NEXT_FIT = STRATEGY_CODE["next-fit"];
+
+export interface CidrSetOptions {
+  /** Engine (shared memory) to live in. @default the process-wide engine */
+  readonly engine?: Engine;
+}
+
+/** Validates a node mask against a cluster CIDR; throws INVALID_MASK or SUBNET_TOO_BIG. */
+export function checkNodeMask(cluster: Cidr, nodeMaskSize: unknown, what = "node mask"): number {
+  const where = `${what} of ${String(cluster)}`;
+  if (typeof nodeMaskSize !== "number" || !Number.isInteger(nodeMaskSize)) {
+    throw errors.invalidMask(where, nodeMaskSize, "must be an integer");
+  }
+  if (nodeMaskSize > cluster.bits) {
+    throw errors.invalidMask(where, nodeMaskSize, `must be at most ${cluster.bits} for IPv${cluster.family}`);
+  }
+  if (nodeMaskSize < cluster.prefix) {
+    throw errors.invalidMask(where, nodeMaskSize, `must not be shorter than the cluster mask /${cluster.prefix}`);
+  }
+  const diff = nodeMaskSize - cluster.prefix;
+  const max = cluster.family === 6 ? IPV6_MAX_DIFF : IPV4_MAX_DIFF;
+  if (diff > max) {
+    throw errors.subnetTooBig(
+      `node mask /${nodeMaskSize} for ${String(cluster)}`,
+      `it is ${diff} bits longer than the cluster mask; at most ${max} for IPv${cluster.family}`,
+    );
+  }
+  return nodeMaskSize;
+}
+
+export class CidrSet {
+  /** The cluster CIDR, host bits masked. */
+  readonly cidr: Cidr;
+  readonly nodeMaskSize: number;
+  /** Number of node subnets: 2^(nodeMask - clusterMask). */
+  readonly capacity: number;
+  readonly #bm: Bitmap;
+  readonly #suffix: string;
+  readonly #base4: number;
+  readonly #step4: number;
+
+  constructor(cidr: string, nodeMaskSize: number, options: CidrSetOptions = {}) {
+    this.cidr = parseCidr(cidr);
+    this.nodeMaskSize = checkNodeMask(this.cidr, nodeMaskSize);
+    this.capacity = 2 ** (this.nodeMaskSize - this.cidr.prefix);
+    this.#bm = new Bitmap(options.engine ?? defaultEngine(), this.capacity, { atomic: true, seed: 0n });
+    this.#suffix = `/${this.nodeMaskSize}`;
+    this.#base4 = this.cidr.family === 4 ? Number(this.cidr.network) : 0;
+    this.#step4 = 2 ** (32 - this.nodeMaskSize);
+  }
+
+  /** The engine region of the node bitmap (for pools built on this set). */
+  get region(): number { return this.#bm.h; }
+  get engine(): Engine { return this.#bm.engine; }
+
+  get used(): number { return this.#bm.used; }
+  get free(): number { return this.capacity - this.#bm.used; }
+  /** True when every node subnet is taken (decided by the counter, as Cilium does). */
+  isFull(): boolean { return this.#bm.used === this.capacity; }
+
+  /** The subnet at index i: first is the cluster network, then ascending. */
+  indexToCidr(i: number): string {
+    if (this.cidr.family === 4) return formatIPv4((this.#base4 + i * this.#step4) >>> 0) + this.#suffix;
+    return formatIPv6(this.cidr.network + (BigInt(i) << BigInt(128 - this.nodeMaskSize))) + this.#suffix;
+  }
+
+  /** Index of the subnet holding address value v (same family, inside the cluster CIDR). */
+  #indexOfValue(v: bigint): number {
+    return Number((v - this.cidr.network) >> BigInt(this.cidr.bits - this.nodeMaskSize));
+  }
+
+  /** Next free subnet, next-fit. Throws FULL. */
+  allocateNext(): string {
+    const i = this.#bm.allocateNext(NEXT_FIT);
+    if (i === NONE) throw errors.full(`CIDR set ${String(this.cidr)} (${this.capacity} subnets of /${this.nodeMaskSize})`);
+    return this.indexToCidr(i);
+  }
+
+  /** Numeric path: next free subnet index, or -1 when full. */
+  allocateNextIndex(): number {
+    return this.#bm.allocateNext(NEXT_FIT);
+  }
+
+  /** Numeric path: allocates up to `count` subnets and writes their indices to out. Returns how many. */
+  allocateNextBatch(out: Uint32Array, count: number = out.length): number {
+    return this.#bm.allocateBatch(NEXT_FIT, out, Math.min(count, out.length), 0);
+  }
+
+  /** Numeric path: releases subnet i. Returns true if it was allocated. */
+  releaseIndex(i: number): boolean {
+    return this.#bm.release(i);
+  }
+
+  /** Numeric path: releases the subnet indices in[0..count). Returns how many were allocated. */
+  releaseBatch(inp: Uint32Array, count: number = inp.length): number {
+    return this.#bm.releaseBatch(inp, Math.min(count, inp.length), 0);
+  }
+
+  /** True if the CIDR overlaps the cluster CIDR (either contains the other). */
+  inRange(cidr: string | Cidr): boolean {
+    const c = typeof cidr === "string" ? parseCidr(cidr) : cidr;
+    return this.cidr.overlaps(c);
+  }
+
+  /**
+   * First and last subnet index a CIDR covers: all of them for a prefix at
+   * most the cluster's, else those from its first to its last address.
+   * Throws FAMILY_MISMATCH or NOT_IN_RANGE.
+   */
+  indices(cidr: string | Cidr): [number, number] {
+    const c = typeof cidr === "string" ? parseCidr(cidr) : cidr;
+    if (c.family !== this.cidr.family) throw errors.familyMismatch("CIDR", String(c), this.cidr.family);
+    if (!this.cidr.overlaps(c)) throw errors.notInRange(String(c), `cluster CIDR ${String(this.cidr)}`);
+    if (c.prefix <= this.cidr.prefix) return [0, this.capacity - 1];
+    return [this.#indexOfValue(c.network), this.#indexOfValue(c.last)];
+  }
+
+  /** Marks every subnet the CIDR covers as allocated (already allocated ones stay so). */
+  occupy(cidr: string | Cidr): void {
+    const [a, b] = this.indices(cidr);
+    this.#bm.occupyRange(a, b);
+  }
+
+  /** Frees every subnet the CIDR covers. Releasing what is not allocated is a no-op. */
+  release(cidr: string | Cidr): void {
+    const [a, b] = this.indices(cidr);
+    this.#bm.releaseRange(a, b);
+  }
+
+  /** True if every subnet the CIDR covers is allocated. */
+  isAllocated(cidr: string | Cidr): boolean {
+    const [a, b] = this.indices(cidr);
+    return this.#bm.countRange(a, b) === b - a + 1;
+  }
+
+  /** Index of the subnet that holds the given CIDR's first address. */
+  indexOf(cidr: string | Cidr): number {
+    return this.indices(cidr)[0];
+  }
+}

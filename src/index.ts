@@ -1,0 +1,10 @@
+export { parseCidr, isValidCidr, Cidr, formatIPv4, parseIPv4 } from "./ip.js";
+export { IpamError, isIpamError } from "./errors.js";
+export { CidrSet } from "./cidr-set.js";
+export { PodRange } from "./pod-range.js";
+export { Engine } from "./engine.js";
+export type { IpamErrorCode } from "./errors.js";
+export type { Family } from "./ip.js";
+export type { CidrSetOptions } from "./cidr-set.js";
+export type { PodRangeOptions } from "./pod-range.js";
+export type { Strategy } from "./wasm.js";

@@ -1,0 +1,241 @@
+/**
+ * IP addresses and CIDRs at the string boundary. Inside the engine IPv4 is a
+ * u32 number; IPv6 is a bigint here and a pool-relative u32 in WASM.
+ */
+import { errors } from "./errors.js";
+
+export type Family = 4 | 6;
+
+const OCTET: readonly string[] = Array.from({ length: 256 }, (_, i) => String(i));
+
+/** Formats a u32 as dotted quad. */
+export function formatIPv4(ip: number): string {
+  return `${OCTET[ip >>> 24]}.${OCTET[(ip >>> 16) & 255]}.${OCTET[(ip >>> 8) & 255]}.${OCTET[ip & 255]}`;
+}
+
+/** The decimal string of an octet 0..255 (shared, never allocated). */
+export function octet(n: number): string {
+  return OCTET[n] as string;
+}
+
+/**
+ * Parses dotted-quad IPv4 into a u32, or returns -1. Rejects leading zeros
+ * ("010.0.0.1"), as Go's net.ParseIP does. Allocates nothing.
+ */
+export function parseIPv4(s: string): number {
+  const n = s.length;
+  if (n < 7 || n > 15) return -1;
+  let ip = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || dots === 3) return -1;
+      ip = ip * 256 + part;
+      part = 0;
+      digits = 0;
+      dots++;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && part === 0) return -1; // leading zero
+      part = part * 10 + (c - 48);
+      if (part > 255) return -1;
+      digits++;
+    } else return -1;
+  }
+  if (dots !== 3 || digits === 0) return -1;
+  return ip * 256 + part;
+}
+
+function parseHexGroup(s: string): number {
+  if (s.length < 1 || s.length > 4) return -1;
+  let v = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    let d: number;
+    if (c >= 48 && c <= 57) d = c - 48;
+    else if (c >= 97 && c <= 102) d = c - 87;
+    else if (c >= 65 && c <= 70) d = c - 55;
+    else return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+/** Parses IPv6 text (with "::" and an optional dotted IPv4 tail) into 8 groups, or undefined. */
+export function parseIPv6Groups(s: string): number[] | undefined {
+  if (s.length < 2 || s.length > 45 || s.includes("%")) return undefined;
+  const dbl = s.indexOf("::");
+  if (dbl !== -1 && s.indexOf("::", dbl + 1) !== -1) return undefined;
+  const parse = (part: string, tailMayBeV4: boolean): number[] | undefined => {
+    if (part === "") return [];
+    const out: number[] = [];
+    const fields = part.split(":");
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i] as string;
+      if (tailMayBeV4 && i === fields.length - 1 && f.includes(".")) {
+        const v4 = parseIPv4(f);
+        if (v4 < 0) return undefined;
+        out.push(v4 >>> 16, v4 & 0xffff);
+      } else {
+        const g = parseHexGroup(f);
+        if (g < 0) return undefined;
+        out.push(g);
+      }
+    }
+    return out;
+  };
+  if (dbl === -1) {
+    const g = parse(s, true);
+    return g && g.length === 8 ? g : undefined;
+  }
+  const head = parse(s.slice(0, dbl), false);
+  const tail = parse(s.slice(dbl + 2), true);
+  if (!head || !tail || head.length + tail.length > 7) return undefined;
+  return [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
+}
+
+/** Parses IPv6 text into a 128-bit bigint, or undefined. */
+export function parseIPv6(s: string): bigint | undefined {
+  const g = parseIPv6Groups(s);
+  if (!g) return undefined;
+  let v = 0n;
+  for (const x of g) v = (v << 16n) | BigInt(x);
+  return v;
+}
+
+/** Canonical IPv6 text (RFC 5952): lowercase, no leading zeros, the longest zero run (>= 2 groups, leftmost) as "::". */
+export function formatIPv6Groups(g: ArrayLike<number>): string {
+  let bestAt = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) { bestAt = i; bestLen = j - i; }
+    i = j;
+  }
+  // IPv4-mapped addresses keep their dotted tail (RFC 5952 section 5).
+  if (bestAt === 0 && bestLen === 5 && g[5] === 0xffff) {
+    return `::ffff:${formatIPv4(((g[6] as number) << 16 | (g[7] as number)) >>> 0)}`;
+  }
+  let out = "";
+  for (let i = 0; i < 8; i++) {
+    if (i === bestAt) { out += i === 0 ? "::" : ":"; i += bestLen - 1; continue; }
+    out += (g[i] as number).toString(16);
+    if (i < 7) out += ":";
+  }
+  return out;
+}
+
+const groups = new Array<number>(8);
+/** Canonical text of a 128-bit bigint. */
+export function formatIPv6(v: bigint): string {
+  for (let i = 7; i >= 0; i--) {
+    groups[i] = Number(v & 0xffffn);
+    v >>= 16n;
+  }
+  return formatIPv6Groups(groups);
+}
+
+/** A parsed address: family and numeric value (bigint for both families). */
+export interface ParsedIp {
+  readonly family: Family;
+  readonly value: bigint;
+}
+
+/** Parses an IPv4 or IPv6 address; throws INVALID_IP. */
+export function parseIp(s: unknown): ParsedIp {
+  if (typeof s !== "string") throw errors.invalidIp(s, "not a string");
+  const v4 = parseIPv4(s);
+  if (v4 >= 0) return { family: 4, value: BigInt(v4) };
+  if (s.includes(":")) {
+    const v6 = parseIPv6(s);
+    if (v6 !== undefined) return { family: 6, value: v6 };
+  }
+  throw errors.invalidIp(s);
+}
+
+export function formatIp(family: Family, value: bigint): string {
+  return family === 4 ? formatIPv4(Number(value)) : formatIPv6(value);
+}
+
+/** A CIDR with its host bits masked off. */
+export class Cidr {
+  /** 4 or 6. */
+  readonly family: Family;
+  /** Prefix length. */
+  readonly prefix: number;
+  /** Address width: 32 or 128. */
+  readonly bits: 32 | 128;
+  /** Network address (host bits zero). */
+  readonly network: bigint;
+  readonly #text: string;
+
+  constructor(family: Family, network: bigint, prefix: number) {
+    this.family = family;
+    this.bits = family === 4 ? 32 : 128;
+    this.prefix = prefix;
+    this.network = network & maskOf(this.bits, prefix);
+    this.#text = `${formatIp(family, this.network)}/${prefix}`;
+  }
+
+  /** Canonical text, e.g. "2001:db8:1234:f::/64". */
+  toString(): string { return this.#text; }
+  toJSON(): string { return this.#text; }
+
+  /** The network address as text. */
+  get ip(): string { return formatIp(this.family, this.network); }
+  /** Number of addresses, as a bigint. */
+  get size(): bigint { return 1n << BigInt(this.bits - this.prefix); }
+  /** Last address (broadcast for IPv4). */
+  get last(): bigint { return this.network + this.size - 1n; }
+
+  /** True if the address (same family) is inside. */
+  containsValue(v: bigint): boolean { return v >= this.network && v <= this.last; }
+  /** True if `other` (same family) lies entirely inside this CIDR. */
+  contains(other: Cidr): boolean {
+    return other.family === this.family && other.prefix >= this.prefix && this.containsValue(other.network);
+  }
+  /** True if the two CIDRs share an address. */
+  overlaps(other: Cidr): boolean {
+    return other.family === this.family && (this.contains(other) || other.contains(this));
+  }
+}
+
+/** Netmask of a prefix as a bigint. */
+export function maskOf(bits: number, prefix: number): bigint {
+  const all = (1n << BigInt(bits)) - 1n;
+  return all ^ ((1n << BigInt(bits - prefix)) - 1n);
+}
+
+/** Parses "addr/prefix" and masks the host bits: "127.123.3.0/16" gives 127.123.0.0/16. Throws INVALID_CIDR. */
+export function parseCidr(s: unknown): Cidr {
+  if (typeof s !== "string") throw errors.invalidCidr(s, "not a string");
+  const slash = s.indexOf("/");
+  if (slash < 0) throw errors.invalidCidr(s, "missing /prefix");
+  const addr = s.slice(0, slash);
+  const pre = s.slice(slash + 1);
+  if (!/^(0|[1-9][0-9]{0,2})$/.test(pre)) throw errors.invalidCidr(s, `bad prefix length ${JSON.stringify(pre)}`);
+  const prefix = Number(pre);
+  const v4 = parseIPv4(addr);
+  if (v4 >= 0) {
+    if (prefix > 32) throw errors.invalidCidr(s, `prefix /${prefix} is longer than 32 bits`);
+    return new Cidr(4, BigInt(v4), prefix);
+  }
+  const v6 = addr.includes(":") ? parseIPv6(addr) : undefined;
+  if (v6 === undefined) throw errors.invalidCidr(s, `${JSON.stringify(addr)} is not an IPv4 or IPv6 address`);
+  if (prefix > 128) throw errors.invalidCidr(s, `prefix /${prefix} is longer than 128 bits`);
+  return new Cidr(6, v6, prefix);
+}
+
+/** True if `s` parses as a CIDR; never throws. */
+export function isValidCidr(s: unknown): boolean {
+  try {
+    parseCidr(s);
+    return true;
+  } catch {
+    return false;
+  }
+}

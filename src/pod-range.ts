@@ -1,0 +1,126 @@
+/**
+ * PodRange: the pod IPs of one subnet, with Cilium ipallocator semantics
+ * (pkg/ipam/service/ipallocator): offsets 0..size-1 map to the usable
+ * addresses, network and broadcast excluded, IPv6 capped at 2^16.
+ */
+import { Cidr, parseCidr, parseIPv4, parseIp, formatIPv4, formatIPv6 } from "./ip.js";
+import { errors } from "./errors.js";
+import { Bitmap, NONE, checkStrategy, checkSeed } from "./bitmap.js";
+import { rangeGeometry } from "./range.js";
+import { defaultEngine, type Engine } from "./engine.js";
+import { STRATEGY_CODE, type Strategy } from "./wasm.js";
+
+export interface PodRangeOptions {
+  /** How allocateNext picks: Cilium's agent uses 'random'. @default 'next-fit' */
+  readonly strategy?: Strategy;
+  /** Seed of the 'random' strategy, for reproducible runs. @default a fixed seed */
+  readonly seed?: number | bigint;
+  /** Engine (shared memory) to live in. @default the process-wide engine */
+  readonly engine?: Engine;
+}
+
+export class PodRange {
+  readonly cidr: Cidr;
+  /** Usable addresses. */
+  readonly size: number;
+  readonly strategy: Strategy;
+  readonly #bm: Bitmap;
+  readonly #code: number;
+  /** Host offset of offset 0 from the network address. */
+  readonly #first: number;
+  /** IPv4: network as u32 + first, so ip = #base4 + offset. */
+  readonly #base4: number;
+  readonly #name: string;
+
+  constructor(cidr: string, options: PodRangeOptions = {}) {
+    this.cidr = parseCidr(cidr);
+    const g = rangeGeometry(this.cidr);
+    this.size = g.size;
+    this.#first = g.first;
+    this.strategy = checkStrategy("options.strategy", options.strategy);
+    this.#code = STRATEGY_CODE[this.strategy];
+    const seed = checkSeed("options.seed", options.seed);
+    this.#bm = new Bitmap(options.engine ?? defaultEngine(), this.size, { atomic: false, seed });
+    this.#base4 = this.cidr.family === 4 ? Number(this.cidr.network) + g.first : 0;
+    this.#name = `pod range ${String(this.cidr)}`;
+  }
+
+  get used(): number { return this.#bm.used; }
+  get free(): number { return this.size - this.#bm.used; }
+  isFull(): boolean { return this.#bm.used === this.size; }
+
+  /** The address at offset i. */
+  ipAt(i: number): string {
+    if (this.cidr.family === 4) return formatIPv4((this.#base4 + i) >>> 0);
+    return formatIPv6(this.cidr.network + BigInt(this.#first + i));
+  }
+
+  /** Offset of an address string; throws INVALID_IP or FAMILY_MISMATCH; NONE if not a usable address of the range. */
+  offsetOf(ip: string): number {
+    if (this.cidr.family === 4) {
+      const v = parseIPv4(ip);
+      if (v < 0) {
+        const p = parseIp(ip); // throws INVALID_IP for garbage
+        throw errors.familyMismatch("IP", String(ip), p.family === 4 ? 6 : 4);
+      }
+      const off = v - this.#base4;
+      return off >= 0 && off < this.size ? off : NONE;
+    }
+    const p = parseIp(ip);
+    if (p.family !== 6) throw errors.familyMismatch("IP", ip, 6);
+    const d = p.value - this.cidr.network - BigInt(this.#first);
+    return d >= 0n && d < BigInt(this.size) ? Number(d) : NONE;
+  }
+
+  /** Next free address by strategy. Throws FULL. */
+  allocateNext(): string {
+    const i = this.#bm.allocateNext(this.#code);
+    if (i === NONE) throw errors.full(this.#name);
+    return this.ipAt(i);
+  }
+
+  /**
+   * Allocates the given address. Throws ALREADY_ALLOCATED if taken, and
+   * NOT_IN_RANGE for an address outside the range, the network or the
+   * broadcast address.
+   */
+  allocate(ip: string): void {
+    const off = this.offsetOf(ip);
+    if (off === NONE) throw errors.notInRange(ip, this.#name);
+    if (this.#bm.allocate(off) === 0) throw errors.alreadyAllocated(ip);
+  }
+
+  /** Releases an address. Releasing a free address or one out of the range is a no-op. */
+  release(ip: string): void {
+    const off = this.offsetOf(ip);
+    if (off !== NONE) this.#bm.release(off);
+  }
+
+  /** True if the address is allocated (false when out of range). */
+  has(ip: string): boolean {
+    const off = this.offsetOf(ip);
+    return off !== NONE && this.#bm.has(off);
+  }
+
+  /** Numeric path: next free offset, or -1 when full. */
+  allocateNextOffset(): number { return this.#bm.allocateNext(this.#code); }
+  /** Numeric path: releases offset i; true if it was allocated. */
+  releaseOffset(i: number): boolean { return this.#bm.release(i); }
+  /** Numeric path: true if offset i is allocated. */
+  hasOffset(i: number): boolean { return this.#bm.has(i); }
+
+  /**
+   * Numeric path (IPv4): allocates up to `count` addresses and writes them as
+   * u32 to out. Returns how many (fewer: the range is now full).
+   */
+  allocateNextBatchIPv4(out: Uint32Array, count: number = out.length): number {
+    if (this.cidr.family !== 4) throw errors.familyMismatch("pod range", String(this.cidr), 4);
+    return this.#bm.allocateBatch(this.#code, out, Math.min(count, out.length), this.#base4);
+  }
+
+  /** Numeric path (IPv4): releases the u32 addresses in[0..count). Returns how many were allocated. */
+  releaseBatchIPv4(inp: Uint32Array, count: number = inp.length): number {
+    if (this.cidr.family !== 4) throw errors.familyMismatch("pod range", String(this.cidr), 4);
+    return this.#bm.releaseBatch(inp, Math.min(count, inp.length), this.#base4);
+  }
+}

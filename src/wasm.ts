@@ -1,0 +1,99 @@
+/**
+ * The typed boundary to the WASM core (assembly/). The module is compiled
+ * once per thread and instantiated over a shared WebAssembly.Memory that
+ * the caller owns; see assembly/layout.ts for what lives in it.
+ */
+import { readFileSync, existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+/** Pointers and offsets are u32 numbers; -1 (NONE) means "nothing". */
+export interface WasmExports {
+  // bitmap
+  bmBytes(nbits: number): number;
+  bmInit(h: number, nbits: number, flags: number, seed: bigint, aux: number): void;
+  bmFindFrom(h: number, pos: number): number;
+  bmAllocateNext(h: number, strategy: number): number;
+  bmAllocate(h: number, i: number): number;
+  bmRelease(h: number, i: number): number;
+  bmHas(h: number, i: number): number;
+  bmAllocateBatch(h: number, strategy: number, n: number, out: number, add: number): number;
+  bmReleaseBatch(h: number, n: number, inp: number, sub: number): number;
+  bmHasBatch(h: number, n: number, inp: number, sub: number, out: number): number;
+  bmOccupyRange(h: number, a: number, b: number): number;
+  bmReleaseRange(h: number, a: number, b: number): number;
+  bmCountRange(h: number, a: number, b: number): number;
+  bmUsed(h: number): number;
+  bmSize(h: number): number;
+  bmCursor(h: number): number;
+  bmSetCursor(h: number, c: number): void;
+  bmAux(h: number): number;
+  bmSetAux(h: number, aux: number): void;
+  bmRecount(h: number): number;
+  bmCheckSummaries(h: number): number;
+  // arena
+  arenaInit(a: number, start: number): void;
+  arenaTop(a: number): number;
+  arenaAlloc(a: number, bytes: number): number;
+  stackPush(head: number, r: number): void;
+  stackPop(head: number): number;
+  // pools
+  poolInit(
+    p: number, family: number, base: number, mask: number, hostBits: number, slots: number, first: number,
+    podBits: number, nodeBm: number, slotTable: number, podFlags: number, arena: number,
+  ): void;
+  poolRegion(p: number, slot: number): number;
+  poolNodeAt(p: number, slot: number): number;
+  poolAttach(p: number, slot: number, node: number, seed: bigint): number;
+  poolDetach(p: number, slot: number): number;
+  podAllocateNext(p: number, slot: number, strategy: number, owner: number): number;
+  podAllocate(p: number, rel: number, owner: number): number;
+  podRelease(p: number, rel: number): number;
+  podOwner(p: number, rel: number): number;
+  podAllocateBatch(p: number, slot: number, strategy: number, n: number, out: number): number;
+  podUsed(p: number, slot: number): number;
+  poolNodeBitmap(p: number): number;
+  poolAllocateSlot(p: number, strategy: number): number;
+  // lookup
+  findPool4(table: number, count: number, ip: number): number;
+  lookup4(table: number, count: number, ip: number): number;
+  owner4(table: number, count: number, ip: number): number;
+  release4(table: number, count: number, ip: number): number;
+  lookup4Batch(table: number, count: number, n: number, inp: number, outNode: number, outOwner: number): void;
+  release4Batch(table: number, count: number, n: number, inp: number, outOwner: number): number;
+}
+
+/** Returned by WASM calls when nothing was found or nothing is free. */
+export const NONE = -1;
+export const FLAG_ATOMIC = 1;
+/** Bytes of a pool entry and of a slot entry (assembly/layout.ts). */
+export const POOL_BYTES = 64;
+export const SLOT_BYTES = 8;
+/** Where the arena header sits and where regions start (assembly/layout.ts). */
+export const ENGINE_ARENA = 64;
+export const ARENA_START = 128;
+
+export type Strategy = "next-fit" | "first-free" | "random";
+export const STRATEGY_CODE: Readonly<Record<Strategy, number>> = { "next-fit": 0, "first-free": 1, random: 2 };
+
+/** Path of the compiled core, from src/ (vitest) or dist/src/ (built). */
+export function wasmPath(): string {
+  for (const rel of ["../build/ipcarve.wasm", "../../build/ipcarve.wasm"]) {
+    const p = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(p)) return p;
+  }
+  throw new Error("ipcarve: build/ipcarve.wasm not found; run `npm run build`");
+}
+
+let compiled: WebAssembly.Module | undefined;
+
+/** The compiled module (compiled once per thread). */
+export function wasmModule(): WebAssembly.Module {
+  compiled ??= new WebAssembly.Module(readFileSync(wasmPath()));
+  return compiled;
+}
+
+/** A fresh instance over `memory`. Instances share nothing but the memory. */
+export function instantiate(memory: WebAssembly.Memory, module: WebAssembly.Module = wasmModule()): WasmExports {
+  const instance = new WebAssembly.Instance(module, { env: { memory } });
+  return instance.exports as unknown as WasmExports;
+}
