@@ -8,3 +8,6 @@ export type { Family } from "./ip.js";
 export type { CidrSetOptions } from "./cidr-set.js";
 export type { PodRangeOptions } from "./pod-range.js";
 export type { Strategy } from "./wasm.js";
+export { ClusterPool } from "./cluster-pool.js";
+export type { ClusterPoolOptions, FamilyOptions } from "./options.js";
+export type { NodeAllocation, PodAddresses, LookupResult, NodeDetail, PoolStats, ClusterStats, RangeUsage } from "./cluster-pool.js";

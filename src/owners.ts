@@ -1,0 +1,145 @@
+/**
+ * Owner names (e.g. "namespace/pod") <-> small integer ids stored beside
+ * each pod address in WASM, and the addresses each owner holds, so an owner
+ * can be released in one call. Address keys are poolIndex * 2^32 + rel.
+ *
+ * An owner usually holds one address per family, so the first two keys sit
+ * in typed arrays indexed by id; a third and later ones go to a side map.
+ * An owner that comes to hold nothing goes dormant: it keeps its Map entry
+ * and id, so the same name coming back (a restarted pod) costs one Map hit.
+ * Dormant owners are swept in bulk once they outnumber the live ones.
+ */
+const KEY_SCALE = 2 ** 32;
+export const addressKey = (poolIndex: number, rel: number): number => poolIndex * KEY_SCALE + rel;
+export const keyPool = (key: number): number => Math.floor(key / KEY_SCALE);
+export const keyRel = (key: number): number => key % KEY_SCALE;
+
+const EMPTY = -1;
+
+export class Owners {
+  readonly #ids = new Map<string, number>();
+  #names: (string | undefined)[] = [undefined];
+  #key0 = new Float64Array(1024).fill(EMPTY);
+  #key1 = new Float64Array(1024).fill(EMPTY);
+  readonly #more = new Map<number, number[]>();
+  readonly #freeIds: number[] = [];
+  /** Ids that went dormant since the last sweep (may repeat, or have woken since). */
+  #dormant: number[] = [];
+  #dormantCount = 0;
+  #isDormant = new Uint8Array(1024);
+
+  /** Owners known (live or dormant). */
+  get size(): number { return this.#ids.size; }
+  /** Owners holding at least one address. */
+  get live(): number { return this.#ids.size - this.#dormantCount; }
+  idOf(name: string): number | undefined { return this.#ids.get(name); }
+  nameOf(id: number): string | undefined { return this.#names[id]; }
+
+  /** The owner's id, created if new. */
+  ensure(name: string): number {
+    let id = this.#ids.get(name);
+    if (id === undefined) {
+      id = this.#freeIds.pop() ?? this.#names.length;
+      if (id >= this.#key0.length) this.#grow();
+      this.#ids.set(name, id);
+      this.#names[id] = name;
+    }
+    return id;
+  }
+
+  #grow(): void {
+    const n = this.#key0.length * 2;
+    const k0 = new Float64Array(n).fill(EMPTY);
+    const k1 = new Float64Array(n).fill(EMPTY);
+    const d = new Uint8Array(n);
+    k0.set(this.#key0);
+    k1.set(this.#key1);
+    d.set(this.#isDormant);
+    this.#key0 = k0;
+    this.#key1 = k1;
+    this.#isDormant = d;
+  }
+
+  /** Records that owner `id` holds address `key`. */
+  add(id: number, key: number): void {
+    if (this.#isDormant[id] === 1) this.#wake(id);
+    if (this.#key0[id] === EMPTY) this.#key0[id] = key;
+    else if (this.#key1[id] === EMPTY) this.#key1[id] = key;
+    else {
+      const more = this.#more.get(id);
+      if (more) more.push(key);
+      else this.#more.set(id, [key]);
+    }
+  }
+
+  #wake(id: number): void {
+    this.#isDormant[id] = 0; // its entry in #dormant goes stale; sweep skips it
+    this.#dormantCount--;
+  }
+
+  /** Keys owner `id` holds. */
+  keys(id: number): number[] {
+    const out: number[] = [];
+    const k0 = this.#key0[id] as number;
+    const k1 = this.#key1[id] as number;
+    if (k0 !== EMPTY) out.push(k0);
+    if (k1 !== EMPTY) out.push(k1);
+    const more = this.#more.get(id);
+    if (more) out.push(...more);
+    return out;
+  }
+
+  /** Removes one address key from owner `id`; forgets the owner when it holds nothing more. */
+  removeKey(id: number, key: number): void {
+    if (this.#key0[id] === key) this.#key0[id] = EMPTY;
+    else if (this.#key1[id] === key) this.#key1[id] = EMPTY;
+    else {
+      const more = this.#more.get(id);
+      const i = more ? more.indexOf(key) : -1;
+      if (!more || i < 0) return;
+      more[i] = more[more.length - 1] as number;
+      more.pop();
+      if (more.length === 0) this.#more.delete(id);
+    }
+    this.dropIfEmpty(id);
+  }
+
+  /** Marks owner `id` dormant if it holds nothing; sweeps when dormant owners outnumber live ones. */
+  dropIfEmpty(id: number): void {
+    if (this.#key0[id] !== EMPTY || this.#key1[id] !== EMPTY || this.#more.has(id)) return;
+    if (this.#names[id] === undefined || this.#isDormant[id] === 1) return;
+    this.#isDormant[id] = 1;
+    this.#dormantCount++;
+    this.#dormant.push(id);
+    if (this.#dormant.length > 4096) {
+      if (this.#dormantCount > this.live) this.sweep();
+      else if (this.#dormant.length > 4 * this.#dormantCount) this.#dormant = this.#dormant.filter((i) => this.#isDormant[i] === 1);
+    }
+  }
+
+  /** Forgets every dormant owner that still holds nothing. */
+  sweep(): void {
+    for (const id of this.#dormant) {
+      if (this.#isDormant[id] === 0) continue; // woke up since, or seen already
+      this.#isDormant[id] = 0;
+      this.#ids.delete(this.#names[id] as string);
+      this.#names[id] = undefined;
+      this.#freeIds.push(id);
+    }
+    this.#dormant = [];
+    this.#dormantCount = 0;
+  }
+
+  /** Forgets owner `id` and all its keys. */
+  clear(id: number): void {
+    this.#key0[id] = EMPTY;
+    this.#key1[id] = EMPTY;
+    this.#more.delete(id);
+    this.dropIfEmpty(id);
+  }
+
+  /** Names of the owners that hold addresses. */
+  *names(): IterableIterator<string> {
+    for (const [name, id] of this.#ids) if (this.#isDormant[id] === 0) yield name;
+  }
+}
