@@ -11,6 +11,7 @@ import { PoolCidr } from "./pool-cidr.js";
 import { Owners, addressKey, keyPool, keyRel } from "./owners.js";
 import { resolveOptions, type ClusterPoolOptions } from "./options.js";
 import { NONE, POOL_BYTES, STRATEGY_CODE, type Strategy } from "./wasm.js";
+import type { PoolDescriptor } from "./pool-view.js";
 
 /** What addNode returns: the node and its pod CIDRs (IPv4 first). */
 export interface NodeAllocation {
@@ -124,6 +125,23 @@ export class ClusterPool {
   /** Pod strategy in use. */
   get podStrategy(): Strategy {
     return (Object.keys(STRATEGY_CODE) as Strategy[]).find((k) => STRATEGY_CODE[k] === this.#strategy) as Strategy;
+  }
+
+  /**
+   * What a worker thread needs to open a PoolView on this pool's memory.
+   * Structured-cloneable: post it to a worker; the memory is shared, not copied.
+   */
+  describe(): PoolDescriptor {
+    return {
+      memory: this.#engine.memory,
+      table: this.#table,
+      podStrategy: this.podStrategy,
+      pools: this.#pools.map((p) => ({
+        index: p.index, entry: p.entry, family: p.family, cidr: String(p.cidr), nodeMask: p.nodeMask,
+        base4: p.base4, hostBits: p.pods.hostBits, first: p.pods.first, podBits: p.pods.size,
+        slots: p.set.capacity, nodeBitmap: p.set.region,
+      })),
+    };
   }
 
   // ------------------------------------------------------------------ nodes

@@ -11,3 +11,5 @@ export type { Strategy } from "./wasm.js";
 export { ClusterPool } from "./cluster-pool.js";
 export type { ClusterPoolOptions, FamilyOptions } from "./options.js";
 export type { NodeAllocation, PodAddresses, LookupResult, NodeDetail, PoolStats, ClusterStats, RangeUsage } from "./cluster-pool.js";
+export { PoolView } from "./pool-view.js";
+export type { PoolDescriptor, PoolEntryDescriptor } from "./pool-view.js";
