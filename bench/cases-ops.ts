@@ -222,7 +222,7 @@ const FREE = 16;
  * Groups of FREE distinct offsets in [0, size): round r releases group r
  * (the structure is full before it), then allocates FREE times.
  */
-function releaseGroups(size: number, groups: number, seed: number): Uint32Array {
+export function releaseGroups(size: number, groups: number, seed: number): Uint32Array {
   const r = rng(seed);
   const out = new Uint32Array(groups * FREE);
   const seen = new Set<number>();
@@ -243,7 +243,7 @@ interface NearFullOps {
   release(i: number): void;
 }
 
-function nearFullImpl(impl: string, ops: NearFullOps, groups: Uint32Array, rounds: number, target?: ImplSpec["target"]): ImplSpec {
+export function nearFullImpl(impl: string, ops: NearFullOps, groups: Uint32Array, rounds: number, target?: ImplSpec["target"]): ImplSpec {
   const G = groups.length / FREE;
   let g = 0;
   const spec: ImplSpec = {
