@@ -2,7 +2,7 @@
 // See layout.ts for the region format.
 import {
   BM_NBITS, BM_USED, BM_CURSOR, BM_FLAGS, BM_AUX, BM_NWORDS, BM_RNG, BM_LEVEL1, BM_LEVELS,
-  BM_HEADER, FLAG_ATOMIC, NONE, STRATEGY_FIRST_FREE, STRATEGY_RANDOM,
+  BM_HEADER, BM_BASE, FLAG_ATOMIC, NONE, STRATEGY_FIRST_FREE, STRATEGY_RANDOM,
 } from "./layout";
 
 const ALL: u64 = 0xFFFF_FFFF_FFFF_FFFF;
@@ -418,6 +418,112 @@ export function bmHasBatch(h: usize, n: u32, inp: usize, sub: u32, out: usize): 
   return taken;
 }
 
+// ---------------------------------------------------------------- aligned runs
+
+/** Bits at every multiple of 2^k in a word (k <= 6). */
+@inline function alignedBits(k: u32): u64 {
+  let pattern: u64 = 1;
+  for (let s: u32 = 1 << k; s < 64; s <<= 1) pattern |= pattern << s;
+  return pattern;
+}
+
+/** Start of the first free aligned run of 2^k offsets at or after `pos` (a multiple of 2^k), or NONE. */
+function findRun(h: usize, pos: u32, k: u32): i32 {
+  let nbits = load<u32>(h, BM_NBITS);
+  let size: u32 = 1 << k;
+  let base = leafBase(h);
+  while (pos < nbits) {
+    let f = bmFindFrom(h, pos); // skips full words through the summaries
+    if (f == -2) f = <i32>pos; // stale hint: look word by word from here
+    if (f < 0) return NONE;
+    let cand = <u32>f & ~(size - 1);
+    if (<u64>cand + size > <u64>nbits) return NONE;
+    if (k <= 6) {
+      let wi = cand >>> 6;
+      let x = ~load<u64>(base + (<usize>wi << 3));
+      for (let s: u32 = 1; s < size; s <<= 1) x &= x >> s; // bit j: j .. j+size-1 all free
+      x &= alignedBits(k) & (ALL << (cand & 63));
+      if (x != 0) return <i32>((wi << 6) + <u32>ctz(x));
+      pos = (wi + 1) << 6;
+    } else {
+      let free = true;
+      for (let wi = cand >>> 6; wi < (cand + size) >>> 6; wi++) {
+        if (load<u64>(base + (<usize>wi << 3)) != 0) { free = false; break; }
+      }
+      if (free) return <i32>cand;
+      pos = cand + size;
+    }
+  }
+  return NONE;
+}
+
+/** Takes the run [i, i + 2^k) if it is all free. Returns true on success. */
+function claimRun(h: usize, i: u32, k: u32): bool {
+  let size: u32 = 1 << k;
+  let base = leafBase(h);
+  let atomicMode = isAtomic(h);
+  if (k <= 6) {
+    let p = base + ((<usize>i >>> 6) << 3);
+    let mask = (size == 64 ? ALL : ((<u64>1 << size) - 1)) << (i & 63);
+    let old = load<u64>(p);
+    if (old & mask) return false;
+    if (atomicMode) { if (atomic.cmpxchg<u64>(p, old, old | mask) != old) return false; }
+    else store<u64>(p, old | mask);
+    if ((old | mask) == ALL) markFull(h, i >>> 6);
+    return true;
+  }
+  let first = i >>> 6;
+  let end = (i + size) >>> 6;
+  for (let wi = first; wi < end; wi++) {
+    let p = base + (<usize>wi << 3);
+    let ok = atomicMode ? atomic.cmpxchg<u64>(p, 0, ALL) == 0 : load<u64>(p) == 0;
+    if (!ok) { // undo the words taken so far
+      for (let u = first; u < wi; u++) {
+        if (atomicMode) atomic.store<u64>(base + (<usize>u << 3), 0); else store<u64>(base + (<usize>u << 3), 0);
+        markNotFull(h, u);
+      }
+      return false;
+    }
+    if (!atomicMode) store<u64>(p, ALL);
+    markFull(h, wi);
+  }
+  return true;
+}
+
+/**
+ * Allocates an aligned run of 2^k offsets, next-fit from the cursor
+ * (aligned up), wrapping. Returns its first offset, or NONE if no aligned
+ * run is free. k = 0 is bmAllocateNext.
+ */
+export function bmAllocateRun(h: usize, k: u32): i32 {
+  if (k == 0) return bmAllocateNext(h, 0);
+  let nbits = load<u32>(h, BM_NBITS);
+  let size: u32 = 1 << k;
+  if (k > 24 || size > nbits) return NONE;
+  let atomicMode = isAtomic(h);
+  if (atomicMode) {
+    let got = reserve(h, size);
+    if (got != size) { if (got) atomic.sub<u32>(h + BM_USED, got); return NONE; }
+  } else if (nbits - load<u32>(h, BM_USED) < size) return NONE;
+  let c = load<u32>(h, BM_CURSOR);
+  let start = (c + size - 1) & ~(size - 1);
+  if (start >= nbits) start = 0;
+  let i = findRun(h, start, k);
+  if (i < 0 && start != 0) i = findRun(h, 0, k);
+  while (i >= 0 && !claimRun(h, <u32>i, k)) { // lost a race: search again from there
+    i = findRun(h, <u32>i, k);
+    if (i < 0) i = findRun(h, 0, k);
+  }
+  if (i < 0) {
+    if (atomicMode) atomic.sub<u32>(h + BM_USED, size);
+    return NONE;
+  }
+  if (!atomicMode) store<u32>(h, load<u32>(h, BM_USED) + size, BM_USED);
+  let next = <u32>i + size;
+  store<u32>(h, next < nbits ? next : 0, BM_CURSOR);
+  return i;
+}
+
 // ---------------------------------------------------------------- ranges
 
 @inline function rangeMask(wi: u32, a: u32, b: u32): u64 {
@@ -507,6 +613,8 @@ export function bmSize(h: usize): u32 { return load<u32>(h, BM_NBITS); }
 export function bmCursor(h: usize): u32 { return load<u32>(h, BM_CURSOR); }
 export function bmSetCursor(h: usize, c: u32): void { store<u32>(h, c, BM_CURSOR); }
 export function bmAux(h: usize): u32 { return load<u32>(h, BM_AUX); }
+export function bmBase(h: usize): u32 { return load<u32>(h, BM_BASE); }
+export function bmSetBase(h: usize, base: u32): void { store<u32>(h, base, BM_BASE); }
 export function bmSetAux(h: usize, aux: u32): void { store<u32>(h, aux, BM_AUX); }
 
 /** Popcount of all leaves, padding excluded: a recount to check `used` against. */

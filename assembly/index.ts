@@ -3,11 +3,12 @@
 export {
   bmBytes, bmInit, bmFindFrom, bmAllocateNext, bmAllocate, bmRelease, bmHas,
   bmAllocateBatch, bmReleaseBatch, bmHasBatch, bmOccupyRange, bmReleaseRange, bmCountRange,
-  bmUsed, bmSize, bmCursor, bmSetCursor, bmAux, bmSetAux, bmRecount, bmCheckSummaries,
+  bmUsed, bmSize, bmCursor, bmSetCursor, bmAux, bmSetAux, bmBase, bmSetBase, bmRecount, bmCheckSummaries,
+  bmAllocateRun,
 } from "./bitmap";
 export { arenaInit, arenaTop, arenaAlloc, stackPush, stackPop } from "./arena";
 export {
-  poolInit, poolRegion, poolNodeAt, poolAttach, poolDetach, podAllocateNext, podAllocate,
-  podRelease, podOwner, podAllocateBatch, podUsed, poolNodeBitmap, poolAllocateSlot,
+  poolInit, poolClear, poolRegion, poolNodeAt, poolAttach, poolDetach, podAllocateNext, podAllocate,
+  podRelease, podOwner, podAllocateBatch, podUsed, poolMostFree, poolNodeBitmap,
 } from "./pool";
 export { findPool4, lookup4, owner4, release4, lookup4Batch, release4Batch } from "./lookup";

@@ -24,7 +24,9 @@
 //   +24 u64 rng          xorshift64 state for the random strategy
 //   +32 u32 level[1..3]  offsets of summary levels 1..3 (0 = absent)
 //   +44 u32 levels       number of summary levels (0..3)
-//   +48 u64 leaf[nwords] bit i set = offset i taken; padding bits past nbits are 1
+//   +48 u32 base         pod ranges: pool-relative address (rel) of offset 0
+//   +52 .. +63           reserved
+//   +64 u64 leaf[nwords] bit i set = offset i taken; padding bits past nbits are 1
 //   ... u64 level1[...]   bit j set = leaf word j is full (all ones); padding 1
 //   ... u64 level2[...]   bit k set = level-1 word k is full
 //   ... u64 level3[1]
@@ -35,19 +37,24 @@
 //   are repaired after a race, and "full" is decided by `used` alone.
 //
 // POOL entry (64 bytes, one per pool CIDR, in a table of entries):
-//   +0  u32 family       4 or 6 (0 = empty entry)
+//   +0  u32 family       4 or 6 (0 = empty entry, e.g. a removed pool CIDR)
 //   +4  u32 base         IPv4: network address of the pool CIDR; IPv6: 0
 //   +8  u32 mask         IPv4: netmask of the pool CIDR; IPv6: 0
 //   +12 u32 hostBits     an address inside the pool is rel = slot << hostBits | host
-//   +16 u32 slots        node subnets in the pool = 2^(nodeMask - clusterMask)
-//   +20 u32 first        host offset of the first usable pod address (1, or 0 for /31 /32 /127 /128)
-//   +24 u32 podBits      usable pod addresses per node subnet
-//   +28 u32 nodeBm       BITMAP of node subnets (slots)
+//   +16 u32 slots        slots in the pool = 2^(slotMask - clusterMask)
+//   +20 u32 -            reserved
+//   +24 u32 -            reserved
+//   +28 u32 nodeBm       BITMAP of slots
 //   +32 u32 slotTable    SLOT entries, one per slot
-//   +36 u32 regionBytes  size of one pod-range BITMAP region
+//   +36 u32 -            reserved
 //   +40 u32 podFlags     flags for pod-range bitmaps (FLAG_ATOMIC or 0)
 //   +44 u32 arena        ARENA header the pool takes regions from
-//   +48 u64 freeRegions  lock-free stack of recycled pod regions: tag << 32 | head
+//   +48 u64 free[0]      lock-free stack of recycled pod regions of size class 0: tag << 32 | head
+//   +56 u64 free[1]      the same for size class 1 (smaller overflow subnets)
+//
+// A node subnet is an aligned run of 2^k slots (k = 0 unless big holes and
+// smaller overflow subnets share the pool); every slot of the run points at
+// the node and at its one pod range.
 //
 // SLOT entry (8 bytes):
 //   +0  u32 node         node id (0 = no node holds this slot)
@@ -72,7 +79,8 @@
 @inline export const BM_RNG: usize = 24;
 @inline export const BM_LEVEL1: usize = 32;
 @inline export const BM_LEVELS: usize = 44;
-@inline export const BM_HEADER: usize = 48;
+@inline export const BM_BASE: usize = 48;
+@inline export const BM_HEADER: usize = 64;
 @inline export const BM_MAX_BITS: u32 = 1 << 24;
 
 @inline export const FLAG_ATOMIC: u32 = 1;
@@ -88,11 +96,8 @@
 @inline export const POOL_MASK: usize = 8;
 @inline export const POOL_HOST_BITS: usize = 12;
 @inline export const POOL_SLOTS: usize = 16;
-@inline export const POOL_FIRST: usize = 20;
-@inline export const POOL_POD_BITS: usize = 24;
 @inline export const POOL_NODE_BM: usize = 28;
 @inline export const POOL_SLOT_TABLE: usize = 32;
-@inline export const POOL_REGION_BYTES: usize = 36;
 @inline export const POOL_POD_FLAGS: usize = 40;
 @inline export const POOL_ARENA: usize = 44;
 @inline export const POOL_FREE_REGIONS: usize = 48;

@@ -14,7 +14,7 @@ import { poolNodeAt, podOwner, podRelease } from "./pool";
 @inline function slot4(p: usize, ip: u32): u32 {
   let hostBits = load<u32>(p, POOL_HOST_BITS);
   let rel = ip - load<u32>(p, POOL_BASE);
-  return hostBits == 32 ? 0 : rel >>> hostBits;
+  return hostBits >= 32 ? 0 : rel >>> hostBits;
 }
 
 /** Index of the IPv4 pool entry that contains ip, or NONE. */
@@ -38,7 +38,7 @@ export function owner4(table: usize, count: u32, ip: u32): i32 {
 /** Releases an IPv4 pod address. Returns its owner id (0 = none), or NONE if it was not allocated. */
 export function release4(table: usize, count: u32, ip: u32): i32 {
   let p = pool4(table, count, ip);
-  return p == 0 ? NONE : podRelease(p, ip - load<u32>(p, POOL_BASE));
+  return p == 0 ? NONE : podRelease(p, ip - load<u32>(p, POOL_BASE), false);
 }
 
 /** For each in[k] writes the node id (0 = none) to outNode[k] and, if outOwner != 0, the owner result. */

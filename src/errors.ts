@@ -13,7 +13,10 @@ export type IpamErrorCode =
   | "ALREADY_ALLOCATED"
   | "FULL"
   | "UNKNOWN_NODE"
-  | "INVALID_OPTION";
+  | "INVALID_OPTION"
+  | "OWNER_MISMATCH"
+  | "IN_USE"
+  | "CORRUPT_STATE";
 
 export class IpamError extends Error {
   override readonly name = "IpamError";
@@ -51,4 +54,8 @@ export const errors = {
   full: (what: string) => new IpamError("FULL", `${what} is full`),
   unknownNode: (node: unknown) => new IpamError("UNKNOWN_NODE", `unknown node ${show(node)}`),
   invalidOption: (path: string, why: string) => new IpamError("INVALID_OPTION", `${path} ${why}`),
+  ownerMismatch: (ip: string, holder: string | undefined, claimed: string) =>
+    new IpamError("OWNER_MISMATCH", `${show(ip)} is held by ${holder === undefined ? "no owner" : show(holder)}, not ${show(claimed)}`),
+  inUse: (what: string, by: string) => new IpamError("IN_USE", `${what} is in use by ${by}`),
+  corrupt: (what: string, why: string, cause?: unknown) => new IpamError("CORRUPT_STATE", `${what} is corrupt: ${why}`, { cause }),
 } as const;

@@ -1,13 +1,21 @@
 /**
- * One pool CIDR of a ClusterPool: its CidrSet of node subnets and its WASM
- * pool entry (slot table, pod ranges). Maps addresses to pool-relative
- * numbers, rel = slot << hostBits | host, and back.
+ * One pool CIDR of a ClusterPool: its CidrSet of slots and its WASM pool
+ * entry (slot table, pod ranges). A node subnet is an aligned run of 2^k
+ * slots (k > 0 only when big holes and smaller overflow subnets share the
+ * pool). Maps addresses to pool-relative numbers, rel = slot << hostBits | host.
  */
-import { type Cidr, parseCidr, formatIPv4, formatIPv6Groups, octet } from "./ip.js";
+import { Cidr, formatIPv4, formatIPv6Groups, octet } from "./ip.js";
 import { CidrSet } from "./cidr-set.js";
-import { rangeGeometry, type RangeGeometry } from "./range.js";
+import { rangeGeometry, IPV6_RANGE_CAP_BITS, type RangeGeometry } from "./range.js";
 import type { Engine } from "./engine.js";
 import { ENGINE_ARENA, POOL_BYTES, SLOT_BYTES } from "./wasm.js";
+
+/** Where a node subnet sits in its pool and what its pod range looks like. */
+export interface SubnetGeometry extends RangeGeometry {
+  readonly cidr: string;
+  /** rel of pod offset 0. */
+  readonly base: number;
+}
 
 export class PoolCidr {
   /** Position in the pool table; also the high part of address keys. */
@@ -16,84 +24,90 @@ export class PoolCidr {
   readonly entry: number;
   readonly family: 4 | 6;
   readonly cidr: Cidr;
+  /** The slots. */
   readonly set: CidrSet;
-  readonly nodeMask: number;
-  /** Geometry of each node subnet's pod range. */
-  readonly pods: RangeGeometry;
+  /** Mask of one slot. */
+  readonly slotMask: number;
   /** IPv4: the pool network as u32. */
   readonly base4: number;
-  readonly #hostScale: number;
-  readonly #nodeShift: bigint;
+  /** rel units per slot: 2^hostBits. */
+  readonly slotScale: number;
+  readonly hostBits: number;
+  readonly #slotShift: bigint;
 
-  constructor(engine: Engine, table: number, index: number, cidr: Cidr, nodeMask: number, podFlags: number) {
+  constructor(engine: Engine, table: number, index: number, cidr: Cidr, slotMask: number, podFlags: number) {
     this.index = index;
     this.entry = table + index * POOL_BYTES;
     this.family = cidr.family;
     this.cidr = cidr;
-    this.nodeMask = nodeMask;
-    this.set = new CidrSet(String(cidr), nodeMask, { engine });
-    this.pods = rangeGeometry(parseCidr(this.set.indexToCidr(0)));
+    this.slotMask = slotMask;
+    this.set = new CidrSet(String(cidr), slotMask, { engine });
     this.base4 = cidr.family === 4 ? Number(cidr.network) : 0;
-    this.#hostScale = 2 ** this.pods.hostBits;
-    this.#nodeShift = BigInt(cidr.bits - nodeMask);
+    this.hostBits = cidr.family === 4 ? 32 - slotMask : Math.min(128 - slotMask, IPV6_RANGE_CAP_BITS);
+    this.slotScale = 2 ** this.hostBits;
+    this.#slotShift = BigInt(cidr.bits - slotMask);
     const slotTable = engine.alloc(this.set.capacity * SLOT_BYTES);
     const mask4 = cidr.family === 4 ? Number(BigInt.asUintN(32, ~((1n << BigInt(32 - cidr.prefix)) - 1n))) : 0;
-    engine.wasm.poolInit(
-      this.entry, cidr.family, this.base4, mask4, this.pods.hostBits, this.set.capacity, this.pods.first,
-      this.pods.size, this.set.region, slotTable, 0, ENGINE_ARENA,
-    );
+    engine.wasm.poolInit(this.entry, cidr.family, this.base4, mask4, this.hostBits, this.set.capacity, this.set.region, slotTable, 0, ENGINE_ARENA);
   }
 
-  /** The node subnet at `slot`. */
-  subnet(slot: number): string {
-    return this.set.indexToCidr(slot);
+  /** The node subnet made of 2^k slots from `slot`, and its pod range. */
+  subnet(slot: number, k: number): SubnetGeometry {
+    const net = this.cidr.network + (BigInt(slot) << this.#slotShift);
+    const cidr = new Cidr(this.family, net, this.slotMask - k);
+    const g = rangeGeometry(cidr);
+    return { ...g, cidr: String(cidr), base: slot * this.slotScale + g.first };
   }
 
-  /** rel of an address inside this pool CIDR, or -1 if it lies beyond its slot's (capped) range. */
+  /** rel of an address inside this pool CIDR, or -1 if it lies past its slot's capped IPv6 range. */
   relOf(value: bigint): number {
     if (this.family === 4) return Number(value) - this.base4;
     const d = value - this.cidr.network;
-    const slot = Number(d >> this.#nodeShift);
-    const host = d - (BigInt(slot) << this.#nodeShift);
-    return host < BigInt(this.#hostScale) ? slot * this.#hostScale + Number(host) : -1;
+    const slot = Number(d >> this.#slotShift);
+    const host = d - (BigInt(slot) << this.#slotShift);
+    return host < BigInt(this.slotScale) ? slot * this.slotScale + Number(host) : -1;
+  }
+
+  /** Slot that holds an address inside this pool CIDR. */
+  slotOfValue(value: bigint): number {
+    return Number((value - this.cidr.network) >> this.#slotShift);
   }
 
   slotOfRel(rel: number): number {
-    return Math.floor(rel / this.#hostScale);
+    return Math.floor(rel / this.slotScale);
   }
 
   /** Text of the address at rel. */
   addressOf(rel: number): string {
     if (this.family === 4) return formatIPv4((this.base4 + rel) >>> 0);
-    const slot = Math.floor(rel / this.#hostScale);
-    const v = this.cidr.network + (BigInt(slot) << this.#nodeShift) + BigInt(rel - slot * this.#hostScale);
+    const slot = Math.floor(rel / this.slotScale);
+    const v = this.cidr.network + (BigInt(slot) << this.#slotShift) + BigInt(rel - slot * this.slotScale);
     const g: number[] = [];
     for (let i = 7, x = v; i >= 0; i--, x >>= 16n) g[i] = Number(x & 0xffffn);
     return formatIPv6Groups(g);
   }
 
   /**
-   * A formatter for the pod addresses of one slot that allocates only the
-   * result string: IPv4 subnets of /24 or longer reuse the first three
-   * octets; IPv6 ones patch the last group.
+   * A formatter for the pod addresses of the subnet at `slot` that allocates
+   * only the result string: IPv4 subnets of /24 or longer reuse the first
+   * three octets; IPv6 ones patch the last group.
    */
-  formatter(slot: number): (rel: number) => string {
+  formatter(slot: number, g: SubnetGeometry): (rel: number) => string {
     if (this.family === 4) {
-      const net = (this.base4 + slot * this.#hostScale) >>> 0;
-      if (this.pods.hostBits <= 8) {
-        const head = formatIPv4(net).replace(/\d+$/, "");
+      if (g.hostBits <= 8) {
+        const head = formatIPv4((this.base4 + slot * this.slotScale) >>> 0).replace(/\d+$/, "");
         return (rel) => head + octet((this.base4 + rel) & 255);
       }
       return (rel) => formatIPv4((this.base4 + rel) >>> 0);
     }
-    const v = this.cidr.network + (BigInt(slot) << this.#nodeShift);
-    const g: number[] = [];
-    for (let i = 7, x = v; i >= 0; i--, x >>= 16n) g[i] = Number(x & 0xffffn);
-    const last = g[7] as number;
-    const origin = slot * this.#hostScale;
+    const v = this.cidr.network + (BigInt(slot) << this.#slotShift);
+    const groups: number[] = [];
+    for (let i = 7, x = v; i >= 0; i--, x >>= 16n) groups[i] = Number(x & 0xffffn);
+    const last = groups[7] as number;
+    const origin = slot * this.slotScale;
     return (rel) => {
-      g[7] = last + (rel - origin);
-      return formatIPv6Groups(g);
+      groups[7] = last + (rel - origin);
+      return formatIPv6Groups(groups);
     };
   }
 }

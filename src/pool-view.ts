@@ -31,6 +31,8 @@ export interface PoolEntryDescriptor {
 export interface PoolDescriptor {
   readonly memory: WebAssembly.Memory;
   readonly table: number;
+  /** Entries in the table (removed pool CIDRs leave empty entries). */
+  readonly tableEntries: number;
   readonly pools: readonly PoolEntryDescriptor[];
   readonly podStrategy: Strategy;
 }
@@ -40,23 +42,25 @@ export class PoolView {
   readonly pools: readonly PoolEntryDescriptor[];
   readonly #table: number;
   readonly #count: number;
+  readonly #byIndex: (PoolEntryDescriptor | undefined)[] = [];
   readonly #strategy: number;
 
   constructor(desc: PoolDescriptor) {
     this.engine = Engine.attach(desc.memory);
     this.pools = desc.pools;
     this.#table = desc.table;
-    this.#count = desc.pools.length;
+    this.#count = desc.tableEntries;
+    for (const p of desc.pools) this.#byIndex[p.index] = p;
     this.#strategy = STRATEGY_CODE[desc.podStrategy];
   }
 
   #pool(i: number): PoolEntryDescriptor {
-    const p = this.pools[i];
+    const p = this.#byIndex[i];
     if (p === undefined) throw new RangeError(`ipcarve: no pool entry ${i}`);
     return p;
   }
 
-  /** Carves the next node subnet (next-fit, CAS-safe). Returns the slot, or -1 when the pool CIDR is full. */
+  /** Carves the next node subnet (next-fit, CAS-safe) of pool entry `pool` (its table index). Returns the slot, or -1 when full. */
   carveSlot(pool: number): number {
     return this.engine.wasm.bmAllocateNext(this.#pool(pool).nodeBitmap, 0);
   }
@@ -73,13 +77,14 @@ export class PoolView {
 
   /** Gives a carved slot to node id `node` with an empty pod range. Returns false when memory is exhausted. */
   attach(pool: number, slot: number, node: number, seed = 0n): boolean {
-    return this.engine.wasm.poolAttach(this.#pool(pool).entry, slot, node, seed) !== 0;
+    const p = this.#pool(pool);
+    return this.engine.wasm.poolAttach(p.entry, slot, 1, node, p.podBits, slot * 2 ** p.hostBits + p.first, 0, seed) !== 0;
   }
 
   /** Empties a slot's pod range and frees the slot. Returns the pods that were allocated. */
   detach(pool: number, slot: number): number {
     const p = this.#pool(pool);
-    const pods = this.engine.wasm.poolDetach(p.entry, slot);
+    const pods = this.engine.wasm.poolDetach(p.entry, slot, 1, 0);
     this.engine.wasm.bmRelease(p.nodeBitmap, slot);
     return pods;
   }
@@ -109,7 +114,7 @@ export class PoolView {
 
   /** Releases a pod address by rel. Returns true if it was allocated. */
   release(pool: number, rel: number): boolean {
-    return this.engine.wasm.podRelease(this.#pool(pool).entry, rel) !== NONE;
+    return this.engine.wasm.podRelease(this.#pool(pool).entry, rel, 0) !== NONE;
   }
 
   /** Releases u32 IPv4 addresses in[0..count). Returns how many were allocated. */

@@ -28,6 +28,9 @@ export interface WasmExports {
   bmSetCursor(h: number, c: number): void;
   bmAux(h: number): number;
   bmSetAux(h: number, aux: number): void;
+  bmBase(h: number): number;
+  bmSetBase(h: number, base: number): void;
+  bmAllocateRun(h: number, k: number): number;
   bmRecount(h: number): number;
   bmCheckSummaries(h: number): number;
   // arena
@@ -38,21 +41,23 @@ export interface WasmExports {
   stackPop(head: number): number;
   // pools
   poolInit(
-    p: number, family: number, base: number, mask: number, hostBits: number, slots: number, first: number,
-    podBits: number, nodeBm: number, slotTable: number, podFlags: number, arena: number,
+    p: number, family: number, base: number, mask: number, hostBits: number, slots: number,
+    nodeBm: number, slotTable: number, podFlags: number, arena: number,
   ): void;
+  poolClear(p: number): void;
   poolRegion(p: number, slot: number): number;
   poolNodeAt(p: number, slot: number): number;
-  poolAttach(p: number, slot: number, node: number, seed: bigint): number;
-  poolDetach(p: number, slot: number): number;
+  poolAttach(p: number, slot: number, run: number, node: number, nbits: number, base: number, cls: number, seed: bigint): number;
+  poolDetach(p: number, slot: number, run: number, cls: number): number;
   podAllocateNext(p: number, slot: number, strategy: number, owner: number): number;
   podAllocate(p: number, rel: number, owner: number): number;
-  podRelease(p: number, rel: number): number;
+  /** keep: 1 leaves the address taken (quarantine) and only clears its owner. */
+  podRelease(p: number, rel: number, keep: number): number;
   podOwner(p: number, rel: number): number;
   podAllocateBatch(p: number, slot: number, strategy: number, n: number, out: number): number;
   podUsed(p: number, slot: number): number;
+  poolMostFree(p: number): number;
   poolNodeBitmap(p: number): number;
-  poolAllocateSlot(p: number, strategy: number): number;
   // lookup
   findPool4(table: number, count: number, ip: number): number;
   lookup4(table: number, count: number, ip: number): number;

@@ -23,6 +23,11 @@ describe("the seed scenario", () => {
     expect(e.code).toBe("FULL");
     expect(e.message).toContain('"node-17"');
     expect(pool.nodeCount).toBe(16);
+    // overflow 'reject' (the default): node 17 waits as pending and is served once a subnet frees
+    expect(pool.node("node-17")).toMatchObject({ status: "pending", podCIDRs: [] });
+    expect(pool.pendingNodes()).toEqual(["node-17"]);
+    pool.removeNode("node-3");
+    expect(pool.node("node-17")).toMatchObject({ status: "ready", podCIDRs: ["192.168.2.0/24"] });
   });
 
   it("a pod on the first node gets 192.168.0.x; the 255th pod on a node gets FULL", () => {
@@ -89,12 +94,13 @@ describe("addNode", () => {
     expect(e.code).toBe("FULL");
     expect(e.message).toMatch(/IPv6 pool/);
     const after = pool.stats();
-    expect(after.pools[0]?.subnets.used).toBe(4);
-    expect(after).toEqual(before);
-    expect(pool.node("e")).toBeUndefined();
-    pool.removeNode("a");
+    expect(after.pools[0]?.subnets.used).toBe(4); // the IPv4 subnet went back
+    expect({ ...after, pending: 0, perNode: before.perNode }).toEqual(before);
+    expect(pool.node("e")).toMatchObject({ status: "pending", podCIDRs: [] });
+    pool.removeNode("a"); // frees a subnet of each family: the pending node is served
     // As in Cilium, the rolled-back IPv4 allocation did move the next-fit cursor (4 -> 5):
     // only allocations are rolled back. IPv6 wraps to the subnet a freed.
+    expect(pool.node("e")).toMatchObject({ status: "ready", podCIDRs: ["10.0.5.0/24", "fd00::/120"] });
     expect(pool.addNode("e").podCIDRs).toEqual(["10.0.5.0/24", "fd00::/120"]);
   });
 
