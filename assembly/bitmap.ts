@@ -612,10 +612,43 @@ export function bmUsed(h: usize): u32 { return load<u32>(h, BM_USED); }
 export function bmSize(h: usize): u32 { return load<u32>(h, BM_NBITS); }
 export function bmCursor(h: usize): u32 { return load<u32>(h, BM_CURSOR); }
 export function bmSetCursor(h: usize, c: u32): void { store<u32>(h, c, BM_CURSOR); }
+export function bmRng(h: usize): u64 { return load<u64>(h, BM_RNG); }
+export function bmSetRng(h: usize, s: u64): void { store<u64>(h, s, BM_RNG); }
 export function bmAux(h: usize): u32 { return load<u32>(h, BM_AUX); }
 export function bmBase(h: usize): u32 { return load<u32>(h, BM_BASE); }
 export function bmSetBase(h: usize, base: u32): void { store<u32>(h, base, BM_BASE); }
 export function bmSetAux(h: usize, aux: u32): void { store<u32>(h, aux, BM_AUX); }
+
+/** Offset of the leaf words (nwords u64), for snapshots. */
+export function bmLeaves(h: usize): u32 { return <u32>leafBase(h); }
+export function bmWords(h: usize): u32 { return load<u32>(h, BM_NWORDS); }
+
+/**
+ * After leaf words were written directly (a restore): sets the padding
+ * bits, recomputes `used` and every summary level. Plain mode only.
+ */
+export function bmRebuild(h: usize): void {
+  let nbits = load<u32>(h, BM_NBITS);
+  let n = load<u32>(h, BM_NWORDS);
+  padLevel(leafBase(h), nbits);
+  let levels = load<u32>(h, BM_LEVELS);
+  let items = n;
+  for (let level: u32 = 1; level <= levels; level++) {
+    let below = levelBase(h, level - 1);
+    let here = levelBase(h, level);
+    let words_ = words(items);
+    memory.fill(here, 0, <usize>words_ << 3);
+    for (let j: u32 = 0; j < items; j++) {
+      if (load<u64>(below + (<usize>j << 3)) == ALL) {
+        let p = here + ((<usize>j >>> 6) << 3);
+        store<u64>(p, load<u64>(p) | (<u64>1 << (j & 63)));
+      }
+    }
+    padLevel(here, items);
+    items = words_;
+  }
+  store<u32>(h, nbits == 0 ? 0 : bmCountRange(h, 0, nbits - 1), BM_USED);
+}
 
 /** Popcount of all leaves, padding excluded: a recount to check `used` against. */
 export function bmRecount(h: usize): u32 {

@@ -4,7 +4,7 @@ export {
   bmBytes, bmInit, bmFindFrom, bmAllocateNext, bmAllocate, bmRelease, bmHas,
   bmAllocateBatch, bmReleaseBatch, bmHasBatch, bmOccupyRange, bmReleaseRange, bmCountRange,
   bmUsed, bmSize, bmCursor, bmSetCursor, bmAux, bmSetAux, bmBase, bmSetBase, bmRecount, bmCheckSummaries,
-  bmAllocateRun,
+  bmAllocateRun, bmLeaves, bmWords, bmRebuild, bmRng, bmSetRng,
 } from "./bitmap";
 export { arenaInit, arenaTop, arenaAlloc, stackPush, stackPop } from "./arena";
 export {

@@ -25,6 +25,8 @@ import { NONE, POOL_BYTES, STRATEGY_CODE, type Strategy } from "./wasm.js";
 import { ciliumErrors, ciliumItems, type CiliumNode, type CiliumNodeList, type ImportResult } from "./cilium-node.js";
 import type { PoolDescriptor } from "./pool-view.js";
 import type { JournalRecord, PlacedSubnet } from "./state/records.js";
+import { encodeSnapshot, decodeSnapshot } from "./state/snapshot.js";
+import { FileStore, type FileStoreOptions } from "./state/file-store.js";
 
 /** What addNode returns: the node and its pod CIDRs (IPv4 first). */
 export interface NodeAllocation {
@@ -138,6 +140,8 @@ interface NodeState {
   status: NodeStatus;
   error: string | undefined;
   deadline: number;
+  /** The placement that made the node ready (journal and snapshots). */
+  placed: readonly PlacedSubnet[];
 }
 
 interface FamilyState extends ResolvedFamily {
@@ -156,6 +160,9 @@ const TICK_EVERY = 256;
 
 export class ClusterPool {
   readonly #o: ResolvedOptions;
+  /** The options as JSON (no engine, no clock), for snapshots. */
+  readonly #json: Record<string, unknown>;
+  #store: FileStore | undefined;
   readonly #engine: Engine;
   readonly #table: number;
   readonly #pools: (PoolCidr | undefined)[] = [];
@@ -171,6 +178,8 @@ export class ClusterPool {
   /** Reserved slots per pool index. */
   readonly #reservedSlots = new Map<number, Set<number>>();
   readonly #reservations: string[] = [];
+  /** Pool CIDRs removed at runtime, by table index (snapshots keep indices stable). */
+  readonly #removedPools = new Map<number, { family: 4 | 6; cidr: string }>();
   readonly #strategy: number;
   #draining = 0;
   #sinceTick = 0;
@@ -180,6 +189,8 @@ export class ClusterPool {
   /** Validates options (IpamError naming the option) and lays the pools out in a shared memory. */
   constructor(options: ClusterPoolOptions) {
     this.#o = resolveOptions(options);
+    const { engine: _e, clock: _c, seed, ...rest } = options;
+    this.#json = { ...rest, ...(seed !== undefined ? { seed: String(seed) } : {}) };
     this.#engine = this.#o.engine ?? Engine.create();
     this.#strategy = STRATEGY_CODE[this.#o.podStrategy];
     this.#quarantine = this.#o.reuse && new Quarantine(this.#o.reuse);
@@ -287,7 +298,7 @@ export class ClusterPool {
     const id = this.#freeIds.pop() ?? this.#byId.length;
     const node: NodeState = {
       id, name, epoch: ++this.#epoch, subnets: [], v4: undefined, v6: undefined, share4: false, share6: false,
-      borrowed: undefined, status: "pending", error: undefined, deadline: 0,
+      borrowed: undefined, status: "pending", error: undefined, deadline: 0, placed: [],
     };
     this.#byId[id] = node;
     return node;
@@ -309,7 +320,7 @@ export class ClusterPool {
         undo();
         const list = fam.pools.map((p) => String(p.cidr)).join(", ");
         const cap = Number.isFinite(fam.maxBig) && fam.big >= fam.maxBig ? ` (maxNodeSubnets ${fam.maxBig} reached)` : "";
-        return errors.full(`IPv${fam.family} pool (${list || "no CIDRs"}) with /${fam.maskSize} node subnets${cap}: cannot add node ${JSON.stringify(node.name)}`);
+        return errors.full(`IPv${fam.family} pool (${list || "no CIDRs"}) of /${fam.maskSize} node subnets${cap}`, `cannot add node ${JSON.stringify(node.name)}`);
       }
       placed.push(got);
     }
@@ -359,7 +370,7 @@ export class ClusterPool {
       if (w.poolAttach(pool.entry, p.slot, 1 << p.k, node.id, g.size, g.base, cls, seed) === 0) {
         for (const s of subnets) this.#detach(s);
         for (const q of placed) if (q.pool >= 0) this.#releaseSlots(this.#pools[q.pool] as PoolCidr, q.slot, 1 << q.k);
-        throw errors.full(`shared memory, while adding node ${JSON.stringify(node.name)}`);
+        throw errors.full("shared memory", `cannot add node ${JSON.stringify(node.name)}`);
       }
       const sub: Subnet = {
         pool, slot: p.slot, run: 1 << p.k, k: p.k, cls, cidr: g.cidr, size: g.size, base: g.base,
@@ -375,6 +386,7 @@ export class ClusterPool {
       subnets.push(sub);
     }
     node.subnets = subnets;
+    node.placed = [...placed];
     node.v4 = subnets.find((s) => s.pool.family === 4);
     node.v6 = subnets.find((s) => s.pool.family === 6);
     node.share4 = placed.some((p) => p.pool < 0 && this.#families[placed.indexOf(p)]?.family === 4);
@@ -574,7 +586,7 @@ export class ClusterPool {
       if (t.sub.pool.family === 4) out.ipv4 = t.sub.format(t.rel);
       else out.ipv6 = t.sub.format(t.rel);
     }
-    this.#emit({ op: "alloc", node: n.name, owner, keys });
+    this.#emit(want === undefined ? { op: "alloc", node: n.name, owner, keys } : { op: "alloc", node: n.name, owner, keys, wanted: true });
     return out;
   }
 
@@ -907,6 +919,7 @@ export class ClusterPool {
     this.#engine.wasm.poolClear(pool.entry);
     fam.pools.splice(fam.pools.indexOf(pool), 1);
     this.#pools[pool.index] = undefined;
+    this.#removedPools.set(pool.index, { family: pool.family, cidr: String(pool.cidr) });
     this.#reservedSlots.delete(pool.index);
     this.#emit({ op: "removePool", cidr: String(c) });
   }
@@ -1230,11 +1243,6 @@ export class ClusterPool {
     this.#log?.(r);
   }
 
-  /** @internal Sets the journal hook (src/state/file-store.ts). */
-  _setJournal(log: ((r: JournalRecord) => void) | undefined): void {
-    this.#log = log;
-  }
-
   /** @internal Re-applies a journal record (recovery). */
   _replay(r: JournalRecord): void {
     const log = this.#log;
@@ -1292,6 +1300,7 @@ export class ClusterPool {
           const rel = keyRel(key);
           this.#expireThrough(key);
           this.#engine.wasm.podAllocate(pool.entry, rel, o);
+          if (!r.wanted) this.#moveCursor(pool, rel);
           if (o !== 0) this.#owners.add(o, key);
           const holder = this.#byId[this.#engine.wasm.poolNodeAt(pool.entry, pool.slotOfRel(rel))];
           if (node && holder !== node) this.#lend(node, key);
@@ -1324,6 +1333,15 @@ export class ClusterPool {
     }
   }
 
+  /** Replay of a next-fit allocation: the pod range's cursor moves past it, as it did live. */
+  #moveCursor(pool: PoolCidr, rel: number): void {
+    const w = this.#engine.wasm;
+    const r = w.poolRegion(pool.entry, pool.slotOfRel(rel));
+    if (r === 0) return;
+    const off = rel - w.bmBase(r);
+    w.bmSetCursor(r, off + 1 < w.bmSize(r) ? off + 1 : 0);
+  }
+
   /** Replay: an address being re-allocated while in quarantine had left it, with everything before it. */
   #expireThrough(key: number): void {
     const q = this.#quarantine;
@@ -1339,6 +1357,191 @@ export class ClusterPool {
     for (const e of entries.slice(i + 1)) q.push(e.key, e.epoch, e.time);
   }
 
+
+  // ------------------------------------------------------------------ snapshots and durable state
+
+  /**
+   * The whole state as versioned, checksummed bytes: the options, the pool
+   * CIDRs, every node with its pod bitmaps and owner arrays, the owner
+   * names, reservations and the reuse cooldown.
+   */
+  snapshot(generation = 0): Uint8Array {
+    this.tick();
+    const w = this.#engine.wasm;
+    const chunks: Uint32Array[] = [];
+    let at = 0;
+    const put = (ptr: number, words: number): number => {
+      const view = this.#engine.u32();
+      chunks.push(view.slice(ptr >>> 2, (ptr >>> 2) + words));
+      const start = at;
+      at += words;
+      return start;
+    };
+    const meta: SnapshotMeta = {
+      options: this.#json,
+      pools: this.#pools.map((p, i) => (p ? { family: p.family, cidr: String(p.cidr), removed: false } : { ...this.#removedPools.get(i)!, removed: true })),
+      cursors: this.#pools.map((p) => (p ? w.bmCursor(p.set.region) : -1)),
+      reservations: [...this.#reservations],
+      nodes: [...this.#nodes.values()].map((n) => ({
+        name: n.name, status: n.status, error: n.error ?? null, deadline: n.deadline, placed: n.placed, borrowed: [...(n.borrowed ?? [])],
+        subnets: n.subnets.map((sub) => {
+          const r = w.poolRegion(sub.pool.entry, sub.slot);
+          const aux = w.bmAux(r) >>> 0;
+          return {
+            words: put(w.bmLeaves(r), w.bmWords(r) * 2),
+            owners: aux === 0 ? -1 : put(aux, sub.size),
+            cursor: w.bmCursor(r),
+            rng: String(BigInt.asUintN(64, w.bmRng(r))),
+            reserved: sub.reserved,
+            quarantined: sub.quarantined,
+          };
+        }),
+      })),
+      pending: [...this.#pending],
+      owners: [...this.#owners.names()].map((name) => {
+        const id = this.#owners.idOf(name) as number;
+        return { id, name, keys: this.#owners.keys(id) };
+      }),
+      quarantine: (this.#quarantine?.entries() ?? []).map((e) => {
+        const pool = this.#pools[keyPool(e.key)];
+        const holder = pool && this.#byId[w.poolNodeAt(pool.entry, pool.slotOfRel(keyRel(e.key)))];
+        return { key: e.key, node: holder && holder.epoch === e.epoch ? holder.name : null, time: e.time };
+      }),
+    };
+    const data = new Uint32Array(at);
+    let o = 0;
+    for (const c of chunks) {
+      data.set(c, o);
+      o += c.length;
+    }
+    return encodeSnapshot(meta, data, generation);
+  }
+
+  /**
+   * A pool rebuilt from snapshot bytes. `options` may only set runtime
+   * parts (clock, engine); the pool options come from the snapshot. A
+   * truncated, corrupted or wrong-version snapshot throws CORRUPT_STATE and
+   * builds nothing.
+   */
+  static restore(bytes: Uint8Array, options: Pick<ClusterPoolOptions, "clock" | "engine"> = {}): ClusterPool {
+    const { meta, data } = decodeSnapshot(bytes);
+    try {
+      return ClusterPool.#rebuild(meta as SnapshotMeta, data, options);
+    } catch (e) {
+      if (e instanceof IpamError && e.code === "CORRUPT_STATE") throw e;
+      throw errors.corrupt("snapshot", e instanceof Error ? e.message : String(e), e);
+    }
+  }
+
+  static #rebuild(meta: SnapshotMeta, data: Uint32Array, runtime: Pick<ClusterPoolOptions, "clock" | "engine">): ClusterPool {
+    const options = { ...(meta.options as ClusterPoolOptions), ...runtime };
+    const pool = new ClusterPool(options);
+    const w = pool.#engine.wasm;
+    // pool CIDRs, in table order, removed ones included so indices match
+    meta.pools.forEach((p, i) => {
+      if (i >= pool.#pools.length) pool.addPoolCidr(p.family, p.cidr);
+      const live = pool.#pools[i];
+      if (live === undefined || String(live.cidr) !== p.cidr) throw new Error(`pool CIDR ${i} is ${String(live?.cidr)}, snapshot says ${p.cidr}`);
+      if (p.removed) pool.removePoolCidr(p.cidr);
+    });
+    for (const r of meta.reservations) pool.reserve(r);
+    const word = (i: number): number => {
+      if (i < 0 || i >= data.length) throw new Error(`data offset ${i} out of range`);
+      return i;
+    };
+    for (const m of meta.nodes) {
+      if (m.status === "ready" || m.status === "draining") {
+        pool.#replay({ op: "node", name: m.name, placed: m.placed });
+        const node = pool.#nodes.get(m.name) as NodeState;
+        node.subnets.forEach((sub, i) => {
+          const sm = m.subnets[i];
+          if (!sm) throw new Error(`node ${m.name} lost subnet ${i}`);
+          const r = w.poolRegion(sub.pool.entry, sub.slot);
+          const words = w.bmWords(r) * 2;
+          pool.#engine.u32().set(data.subarray(word(sm.words), word(sm.words) + words), w.bmLeaves(r) >>> 2);
+          w.bmRebuild(r);
+          w.bmSetCursor(r, sm.cursor);
+          w.bmSetRng(r, BigInt.asIntN(64, BigInt(sm.rng)));
+          if (sm.owners >= 0) {
+            let aux = w.bmAux(r) >>> 0;
+            if (aux === 0) {
+              aux = pool.#engine.alloc(sub.size * 4);
+              w.bmSetAux(r, aux);
+            }
+            pool.#engine.u32().set(data.subarray(word(sm.owners), word(sm.owners) + sub.size), aux >>> 2);
+          }
+          sub.reserved = sm.reserved;
+          sub.quarantined = sm.quarantined;
+        });
+        if (m.status === "draining") {
+          node.status = "draining";
+          node.deadline = m.deadline;
+          pool.#draining++;
+        }
+        for (const key of m.borrowed) pool.#lend(node, key);
+      } else {
+        pool.#replay(m.status === "failed" ? { op: "failed", name: m.name, error: m.error ?? "" } : { op: "pending", name: m.name, error: m.error ?? "" });
+      }
+    }
+    pool.#pending.length = 0;
+    pool.#pending.push(...meta.pending);
+    for (const o of meta.owners) pool.#owners.adopt(o.id, o.name, o.keys);
+    for (const q of meta.quarantine) pool.#quarantine?.push(q.key, q.node === null ? 0 : (pool.#nodes.get(q.node)?.epoch ?? 0), q.time);
+    meta.cursors.forEach((c, i) => {
+      const p = pool.#pools[i];
+      if (p && c >= 0) w.bmSetCursor(p.set.region, c);
+    });
+    const problems = pool.verify();
+    if (problems.length > 0) throw errors.corrupt("snapshot", problems.slice(0, 5).join("; "));
+    return pool;
+  }
+
+  /**
+   * The embedded durable default: a pool kept in a snapshot file at `path`
+   * plus an append-only journal beside it (FileStore). Opens and recovers
+   * what is there, or starts from `options`. Every mutation is journaled
+   * before the call returns, so an allocation returned to the caller
+   * survives kill -9; with fsync 'always' it also survives power loss.
+   */
+  static open(path: string, options: ClusterPoolOptions, store: FileStoreOptions = {}): ClusterPool {
+    return new FileStore(path, store).open(options);
+  }
+
+  /** @internal Attaches the FileStore that journals this pool. */
+  _attachStore(store: FileStore | undefined): void {
+    this.#store = store;
+    this.#log = store ? (r) => store.append(r) : undefined;
+  }
+
+  /** Writes a fresh snapshot and empties the journal (FileStore-backed pools). */
+  compact(): void {
+    this.#store?.compact(this);
+  }
+
+  /** Flushes and closes the FileStore of a pool made by ClusterPool.open. A no-op otherwise. */
+  close(): void {
+    this.#store?.close();
+    this._attachStore(undefined);
+  }
+}
+
+interface SnapshotMeta {
+  options: unknown;
+  pools: { family: 4 | 6; cidr: string; removed: boolean }[];
+  cursors: number[];
+  reservations: string[];
+  nodes: {
+    name: string;
+    status: NodeStatus;
+    error: string | null;
+    deadline: number;
+    placed: readonly PlacedSubnet[];
+    borrowed: number[];
+    subnets: { words: number; owners: number; cursor: number; rng: string; reserved: number; quarantined: number }[];
+  }[];
+  pending: string[];
+  owners: { id: number; name: string; keys: number[] }[];
+  quarantine: { key: number; node: string | null; time: number }[];
 }
 
 function checkName(what: string, name: unknown): void {

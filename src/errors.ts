@@ -51,7 +51,7 @@ export const errors = {
   notInRange: (input: string, range: string) =>
     new IpamError("NOT_IN_RANGE", `${show(input)} is not in the range of ${range}`),
   alreadyAllocated: (input: string) => new IpamError("ALREADY_ALLOCATED", `${show(input)} is already allocated`),
-  full: (what: string) => new IpamError("FULL", `${what} is full`),
+  full: (what: string, detail?: string) => new IpamError("FULL", `${what} is full${detail ? `: ${detail}` : ""}`),
   unknownNode: (node: unknown) => new IpamError("UNKNOWN_NODE", `unknown node ${show(node)}`),
   invalidOption: (path: string, why: string) => new IpamError("INVALID_OPTION", `${path} ${why}`),
   ownerMismatch: (ip: string, holder: string | undefined, claimed: string) =>

@@ -60,6 +60,21 @@ export class Owners {
     this.#isDormant = d;
   }
 
+  /** Restores an owner with a given id (snapshots: pod regions store these ids). */
+  adopt(id: number, name: string, keys: readonly number[]): void {
+    while (id >= this.#key0.length) this.#grow();
+    while (this.#names.length <= id) {
+      const free = this.#names.length;
+      this.#names.push(undefined);
+      if (free > 0) this.#freeIds.push(free);
+    }
+    const i = this.#freeIds.indexOf(id);
+    if (i >= 0) this.#freeIds.splice(i, 1);
+    this.#ids.set(name, id);
+    this.#names[id] = name;
+    for (const k of keys) this.add(id, k);
+  }
+
   /** Records that owner `id` holds address `key`. */
   add(id: number, key: number): void {
     if (this.#isDormant[id] === 1) this.#wake(id);

@@ -31,6 +31,11 @@ export interface WasmExports {
   bmBase(h: number): number;
   bmSetBase(h: number, base: number): void;
   bmAllocateRun(h: number, k: number): number;
+  bmLeaves(h: number): number;
+  bmWords(h: number): number;
+  bmRebuild(h: number): void;
+  bmRng(h: number): bigint;
+  bmSetRng(h: number, s: bigint): void;
   bmRecount(h: number): number;
   bmCheckSummaries(h: number): number;
   // arena

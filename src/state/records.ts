@@ -17,8 +17,8 @@ export type JournalRecord =
   | { readonly op: "failed"; readonly name: string; readonly error: string }
   | { readonly op: "drain"; readonly name: string; readonly deadline: number }
   | { readonly op: "drop"; readonly name: string }
-  /** owner "" = no owner (numeric path). */
-  | { readonly op: "alloc"; readonly node: string; readonly owner: string; readonly keys: readonly number[] }
+  /** owner "" = no owner (numeric path); wanted: asked-for addresses (the next-fit cursor did not move). */
+  | { readonly op: "alloc"; readonly node: string; readonly owner: string; readonly keys: readonly number[]; readonly wanted?: true }
   /** q: release time when the addresses went into reuse cooldown. */
   | { readonly op: "free"; readonly keys: readonly number[]; readonly q?: number }
   | { readonly op: "reserve"; readonly cidr: string }
