@@ -65,7 +65,7 @@ export class Source {
   /** Parses text as if read from `file`. */
   static parse(file: string, text: string): Source {
     const lines = new LineCounter();
-    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
     const err = doc.errors[0];
     if (err) {
       const pos = err.linePos?.[0];
@@ -94,23 +94,24 @@ export class Source {
     return isObject(parent) && k !== undefined && Object.prototype.hasOwnProperty.call(parent, k);
   }
 
-  /** Line and column of the value at a path, or of its nearest existing parent. */
+  /** Line and column of the value at a path; for a missing value, of the key of its nearest existing parent. */
   position(path: Path): { line: number; col: number } | undefined {
-    for (let n = path.length; n >= 0; n--) {
-      const node = n === 0 ? this.#doc.contents : (this.#doc.getIn(path.slice(0, n), true) as Node | undefined);
-      const start = nodeStart(node);
-      if (start !== undefined) return this.#lines.linePos(start);
-      if (n > 0) {
-        // A key with a null value has no value node: point at the key.
-        const parent = n === 1 ? this.#doc.contents : this.#doc.getIn(path.slice(0, n - 1), true);
-        if (isMap(parent)) {
-          const pair = parent.items.find((it) => isScalar(it.key) && it.key.value === path[n - 1]);
-          const ks = nodeStart(pair?.key as Node | undefined);
-          if (ks !== undefined) return this.#lines.linePos(ks);
-        }
+    const exact = nodeStart(path.length === 0 ? this.#doc.contents : (this.#doc.getIn(path, true) as Node | undefined));
+    if (exact !== undefined) return this.#lines.linePos(exact);
+    for (let n = path.length; n >= 1; n--) {
+      // The key of path[0..n) in its parent mapping (present even when its value is null).
+      const parent = n === 1 ? this.#doc.contents : this.#doc.getIn(path.slice(0, n - 1), true);
+      if (isMap(parent)) {
+        const pair = parent.items.find((it) => isScalar(it.key) && it.key.value === path[n - 1]);
+        const ks = nodeStart(pair?.key as Node | undefined);
+        if (ks !== undefined) return this.#lines.linePos(ks);
+      } else if (isSeq(parent)) {
+        const at = nodeStart(parent.items[path[n - 1] as number] as Node | undefined);
+        if (at !== undefined) return this.#lines.linePos(at);
       }
     }
-    return undefined;
+    const top = nodeStart(this.#doc.contents);
+    return top === undefined ? undefined : this.#lines.linePos(top);
   }
 
   /** A ConfigError at a path. */

@@ -21,7 +21,7 @@ const CONFIG = {
   font: FONT,
   view: { stroke: null },
   axis: { labelFontSize: 11, titleFontSize: 12, gridColor: "#e5e7eb" },
-  legend: { labelFontSize: 11, titleFontSize: 11, orient: "bottom" as const },
+  legend: { labelFontSize: 11, titleFontSize: 11, orient: "bottom" as const, labelLimit: 320, columns: 3 },
 };
 
 /** Hours, for the x axes. */
@@ -53,7 +53,8 @@ export function chartsFor(r: SimResult): Chart[] {
   ]);
   const f = r.forecast;
   const lastT = s.length > 0 ? (s[s.length - 1]?.t as number) : 0;
-  const horizon = Number.isFinite(f.exhaustedAt) ? f.exhaustedAt : lastT + r.scenario.duration;
+  // Project to exhaustion, but at most three run lengths ahead so the observed part stays readable.
+  const horizon = Math.min(Number.isFinite(f.exhaustedAt) ? f.exhaustedAt : Infinity, lastT + 3 * r.scenario.duration);
   const observed = s.map((p) => ({ t: h(p.t), series: "subnets used (observed)", value: p.subnetsUsed }));
   const capacity = s.map((p) => ({ t: h(p.t), series: "subnets in service", value: p.subnetCapacity }));
   const projected = f.slope > 0
@@ -108,7 +109,7 @@ export function chartsFor(r: SimResult): Chart[] {
             mark: { type: "bar", width: { band: 1 } },
             encoding: {
               x: xHours,
-              y: { field: "value", type: "quantitative", title: "failures per interval" },
+              y: { field: "value", type: "quantitative", title: "failures per interval", axis: { format: "~s" }, scale: { domain: [0, Math.max(1, ...fails.map((x) => x.value))] } },
               color: { field: "kind", type: "nominal", title: null, scale: { range: ["#dc2626", "#f59e0b"] } },
             },
           },
@@ -136,7 +137,7 @@ export function chartsFor(r: SimResult): Chart[] {
       id: "forecast",
       title: "Pool exhaustion forecast",
       caption: Number.isFinite(f.exhaustedAt)
-        ? `Node subnets used, projected at ${(f.slope * 3600).toFixed(1)} subnets/hour (${f.basis}) to the pool's ${f.capacity.toLocaleString("en-US")} subnets: exhausted at ${h(f.exhaustedAt).toFixed(2)} h of virtual time.`
+        ? `Node subnets used, projected at ${(f.slope * 3600).toFixed(1)} subnets/hour (${f.basis}) to the pool's ${f.capacity.toLocaleString("en-US")} subnets: exhausted at ${h(f.exhaustedAt).toFixed(2)} h of virtual time${f.exhaustedAt > horizon ? " (beyond the chart)" : ""}.`
         : `Node subnets used; no growth at the end of the run (${f.basis}), so the pool of ${f.capacity.toLocaleString("en-US")} subnets is not projected to run out.`,
       spec: {
         width: WIDTH, height: HEIGHT, config: CONFIG,

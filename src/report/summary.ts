@@ -84,7 +84,7 @@ export function poolRows(r: SimResult): { head: string[]; rows: string[][] } {
 /** A plain-text table: columns padded, numbers right-aligned. */
 export function textTable(head: readonly string[], rows: readonly (readonly string[])[]): string {
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const numeric = head.map((_, i) => rows.length > 0 && rows.every((r) => /^[-\d.,%/ ]+$|^\d/.test(r[i] ?? "")));
+  const numeric = head.map((_, i) => rows.length > 0 && rows.every((r) => /^-?[\d.,]+%?$|^-$/.test(r[i] ?? "")));
   const line = (cells: readonly string[]): string =>
     cells.map((c, i) => (numeric[i] ? c.padStart(w[i] as number) : c.padEnd(w[i] as number))).join("  ").trimEnd();
   return [line(head), w.map((n) => "-".repeat(n)).join("  "), ...rows.map(line)].join("\n");

@@ -1,0 +1,152 @@
+/**
+ * `ipcarve simulate`: a scenario over virtual time, on one or more threads,
+ * ending with a summary table, an HTML report and a JSON file; or a sweep
+ * of seeds on a piscina pool.
+ */
+import { writeFileSync, mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { availableParallelism } from "node:os";
+import { loadConfig, type PoolConfig } from "../config/load.js";
+import { parseCidr } from "../ip.js";
+import { simulate, type SimResult } from "../sim/simulate.js";
+import { sweep } from "../sim/sweep.js";
+import { CILIUM_DEFAULT_POOL, applyOverrides, defaultScenario, type Scenario, type SimPool } from "../sim/scenario.js";
+import { renderReport } from "../report/html.js";
+import { summaryRows, poolRows, textTable, int, pct } from "../report/summary.js";
+import { createProgress } from "./progress.js";
+import { CliError, UsageError, pathIn, type Io } from "./io.js";
+import { VERSION } from "./version.js";
+
+export interface SimulateFlags {
+  readonly config?: string;
+  readonly nodes?: number;
+  readonly podsPerNode?: number;
+  readonly churn?: number;
+  readonly duration?: number;
+  readonly threads?: number;
+  readonly seed?: number;
+  /** HTML report path, or false (--no-report). */
+  readonly report?: string | false;
+  /** JSON results path ("-" = stdout). */
+  readonly json?: string;
+  readonly quiet?: boolean;
+  readonly sweep?: number;
+}
+
+export const DEFAULT_REPORT = "ipcarve-report.html";
+
+/** Node subnets of the first family (respecting the subnet limit). */
+export function subnetCapacity(p: SimPool): number {
+  const f = p.ipv4 ?? p.ipv6;
+  if (!f) return 0;
+  const cap = f.cidrs.reduce((n, c) => n + 2 ** (f.maskSize - parseCidr(c).prefix), 0);
+  return Math.min(cap, p.maxNodeSubnets ?? Infinity);
+}
+
+/** The pool and scenario a simulate run uses: flags over config over the embedded default. */
+export function resolveRun(io: Io, f: SimulateFlags): { pool: SimPool; scenario: Scenario; source: string } {
+  let pool: SimPool = CILIUM_DEFAULT_POOL;
+  let scenario = defaultScenario();
+  let source = "embedded default (Cilium 10.0.0.0/8, /24 per node)";
+  if (f.config !== undefined) {
+    const cfg = loadConfig(pathIn(io, f.config));
+    checkSimulable(cfg.pool, f.config);
+    pool = cfg.pool;
+    source = f.config;
+    if (cfg.scenario) scenario = cfg.scenario;
+    else {
+      // The default scenario sized to this pool: the second wave overflows it by a few percent.
+      const peak = Math.max(1, Math.floor(subnetCapacity(pool) * 0.75));
+      const d = defaultScenario(peak);
+      scenario = { ...d, name: `default scenario on ${f.config}`, growth: [] };
+    }
+  }
+  scenario = applyOverrides(scenario, {
+    ...(f.nodes !== undefined ? { nodes: f.nodes } : {}),
+    ...(f.podsPerNode !== undefined ? { podsPerNode: f.podsPerNode } : {}),
+    ...(f.churn !== undefined ? { churn: f.churn } : {}),
+    ...(f.duration !== undefined ? { duration: f.duration } : {}),
+    ...(f.seed !== undefined ? { seed: f.seed } : {}),
+  });
+  return { pool, scenario, source };
+}
+
+function checkSimulable(p: PoolConfig, file: string): void {
+  if (p.overflow !== undefined && p.overflow !== "reject") {
+    throw new CliError(`ipcarve: ${file}: pool.overflow ${JSON.stringify(p.overflow)}: simulate models the 'reject' overflow (nodes wait for a subnet); use carve or plan for share/smaller`);
+  }
+}
+
+export async function simulateCommand(io: Io, f: SimulateFlags): Promise<number> {
+  const { pool, scenario, source } = resolveRun(io, f);
+  const threads = f.threads ?? Math.max(1, Math.min(availableParallelism(), 8));
+  if (f.sweep !== undefined && f.sweep > 1) return sweepCommand(io, f, pool, scenario, threads);
+  const progress = createProgress(io, f.quiet ? "quiet" : "auto");
+  let result: SimResult;
+  try {
+    result = await simulate({ pool, scenario, threads, onProgress: (p) => progress.update(p) });
+  } catch (e) {
+    progress.stop();
+    if (e instanceof RangeError || (e instanceof Error && e.name === "IpamError")) throw new CliError(e.message);
+    throw e;
+  }
+  progress.stop();
+
+  const rows = summaryRows(result);
+  const pools = poolRows(result);
+  const jsonToStdout = f.json === "-";
+  if (!jsonToStdout) {
+    io.out(`\n${textTable(["parameter", "value"], rows.parameters)}\n\n${textTable(["result", "value"], rows.results)}\n\n${textTable(pools.head, pools.rows)}\n`);
+  }
+  const reportPath = f.report === false ? undefined : pathIn(io, f.report ?? DEFAULT_REPORT);
+  const jsonPath = f.json !== undefined && !jsonToStdout ? pathIn(io, f.json) : reportPath ? reportPath.replace(/\.html?$/i, "") + ".json" : undefined;
+  const doc = { ipcarve: VERSION, source, ...result };
+  const json = JSON.stringify(doc, (_k, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2);
+  if (reportPath) {
+    write(reportPath, await renderReport(result, { source, version: VERSION }));
+    if (!jsonToStdout) io.out(`\nreport: ${reportPath}\n`);
+  }
+  if (jsonPath) {
+    write(jsonPath, json + "\n");
+    if (!jsonToStdout) io.out(`results: ${jsonPath}\n`);
+  }
+  if (jsonToStdout) io.out(json + "\n");
+  return 0;
+}
+
+function write(path: string, text: string): void {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, text);
+  } catch (e) {
+    throw new CliError(`ipcarve: cannot write ${path}: ${(e as Error).message}`);
+  }
+}
+
+async function sweepCommand(io: Io, f: SimulateFlags, pool: SimPool, scenario: Scenario, threads: number): Promise<number> {
+  const n = f.sweep as number;
+  if (n > 10_000) throw new UsageError("--sweep: at most 10000 runs");
+  const tasks = Array.from({ length: n }, (_, i) => ({ pool, scenario: { ...scenario, seed: scenario.seed + i } }));
+  const t0 = performance.now();
+  const results = await sweep(tasks, threads, (done, total) => {
+    if (!f.quiet) io.err(`sweep: ${done}/${total} runs done\n`);
+  });
+  const wall = (performance.now() - t0) / 1000;
+  const head = ["seed", "peak nodes", "peak pods", "pod alloc failed", "node alloc failed", "max w/o subnet", "peak cooldown", "final IP util", "events", "digest"];
+  const rows = results.map((r) => [
+    String(r.scenario.seed), int(r.totals.peakNodes), int(r.totals.peakPods), int(r.totals.podFailures), int(r.totals.nodeAllocFailures),
+    int(r.totals.maxNodesWithoutSubnet), int(r.totals.peakCooldown), pct(r.final.ipUtilization), int(r.totals.events), r.digest,
+  ]);
+  const events = results.reduce((s, r) => s + r.totals.events, 0);
+  const doc = { ipcarve: VERSION, sweep: { runs: n, threads, wallSeconds: wall, eventsPerSec: events / wall }, results };
+  const json = JSON.stringify(doc, (_k, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2);
+  if (f.json === "-") io.out(json + "\n");
+  else {
+    io.out(`${textTable(head, rows)}\n\n${n} runs on ${Math.min(threads, n)} threads in ${wall.toFixed(2)} s (${int(events / wall)} events/s)\n`);
+    if (f.json !== undefined) {
+      write(pathIn(io, f.json), json + "\n");
+      io.out(`results: ${pathIn(io, f.json)}\n`);
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,123 @@
+/**
+ * State-file commands over ClusterPool.open (a FileStore: snapshot plus
+ * journal): `import FILE` of CiliumNode lists, `export`, `lookup IP`.
+ */
+import { existsSync, writeFileSync } from "node:fs";
+import { ClusterPool } from "../cluster-pool.js";
+import type { ClusterPoolOptions } from "../options.js";
+import { parseIp } from "../ip.js";
+import { isIpamError } from "../errors.js";
+import { loadConfig } from "../config/load.js";
+import { poolOptions } from "../config/pool.js";
+import { Source, stripPrefix } from "../config/source.js";
+import { textTable } from "../report/summary.js";
+import { CliError, UsageError, pathIn, type Io } from "./io.js";
+
+type Open = (path: string, options: ClusterPoolOptions) => ClusterPool;
+
+/** Opens (or, with options, creates) a state file. */
+function openState(path: string, options: ClusterPoolOptions | undefined, flag = "--state"): ClusterPool {
+  const open = (ClusterPool as unknown as { open?: Open }).open;
+  if (typeof open !== "function") {
+    throw new CliError("ipcarve: this build's ClusterPool has no state files (ClusterPool.open is missing); import, export and lookup need it");
+  }
+  if (!existsSync(path) && options === undefined) {
+    throw new CliError(`ipcarve: ${flag} ${path}: no such state file (import a CiliumNode list with --config to create one)`);
+  }
+  try {
+    return open.call(ClusterPool, path, options ?? ({} as ClusterPoolOptions));
+  } catch (e) {
+    throw new CliError(`ipcarve: ${flag} ${path}: ${stripPrefix(e)}`);
+  }
+}
+
+function close(pool: ClusterPool): void {
+  (pool as unknown as { close?: () => void }).close?.();
+}
+
+export interface ImportFlags {
+  readonly state: string;
+  readonly config?: string;
+  readonly json?: boolean;
+}
+
+/** `import FILE`: CiliumNodes (kubectl get ciliumnodes -o json|yaml) into a state file; conflicts per node. */
+export function importCommand(io: Io, file: string, f: ImportFlags): number {
+  const src = Source.read(pathIn(io, file));
+  const statePath = pathIn(io, f.state);
+  const options = f.config !== undefined ? poolOptions(loadConfig(pathIn(io, f.config)).pool) : undefined;
+  if (!existsSync(statePath) && options === undefined) {
+    throw new UsageError(`--state ${f.state} does not exist yet: give --config FILE with the pool to create it`);
+  }
+  const pool = openState(statePath, existsSync(statePath) ? undefined : options);
+  let results: { name: string; podCIDRs: string[]; outcome: string; error?: string }[];
+  try {
+    results = pool.importCiliumNodes(src.data);
+  } catch (e) {
+    if (isIpamError(e)) {
+      const m = /^(items\[\d+\][\w.[\]]*)/.exec(stripPrefix(e));
+      throw m ? src.error(m[1]!.split(/\.|\[|\]/).filter(Boolean).map((p) => (/^\d+$/.test(p) ? Number(p) : p)), stripPrefix(e).slice(m[1]!.length).trim(), e)
+        : new CliError(`ipcarve: ${file}: ${stripPrefix(e)}`);
+    }
+    throw e;
+  } finally {
+    close(pool);
+  }
+  const failed = results.filter((r) => r.outcome === "failed").length;
+  if (f.json) io.out(JSON.stringify({ state: statePath, results }, null, 2) + "\n");
+  else {
+    io.out(textTable(["NODE", "OUTCOME", "POD CIDRS", "ERROR"], results.map((r) => [r.name, r.outcome, r.podCIDRs.join(",") || "-", r.error ?? ""])) + "\n");
+    io.err(`${results.length - failed} of ${results.length} nodes imported into ${statePath}${failed > 0 ? `; ${failed} with conflicts` : ""}\n`);
+  }
+  return failed > 0 ? 1 : 0;
+}
+
+export interface ExportFlags {
+  readonly state: string;
+  readonly output?: string;
+}
+
+/** `export`: the state file's nodes as a CiliumNode List (JSON). */
+export function exportCommand(io: Io, f: ExportFlags): number {
+  const pool = openState(pathIn(io, f.state), undefined);
+  let list: unknown;
+  try {
+    list = pool.exportCiliumNodes();
+  } finally {
+    close(pool);
+  }
+  const json = JSON.stringify(list, null, 2) + "\n";
+  if (f.output !== undefined) {
+    try {
+      writeFileSync(pathIn(io, f.output), json);
+    } catch (e) {
+      throw new CliError(`ipcarve: --output ${f.output}: ${(e as Error).message}`);
+    }
+  } else io.out(json);
+  return 0;
+}
+
+export interface LookupFlags {
+  readonly state: string;
+  readonly json?: boolean;
+}
+
+/** `lookup IP`: which node (and pod) holds an address. Exit 1 if no node subnet holds it. */
+export function lookupCommand(io: Io, ip: string, f: LookupFlags): number {
+  try {
+    parseIp(ip);
+  } catch (e) {
+    throw new UsageError(`IP argument: ${stripPrefix(e)}`);
+  }
+  const pool = openState(pathIn(io, f.state), undefined);
+  let r: ReturnType<ClusterPool["lookup"]>;
+  try {
+    r = pool.lookup(ip);
+  } finally {
+    close(pool);
+  }
+  if (f.json) io.out(JSON.stringify(r === undefined ? { ip, found: false } : { ip, found: true, ...r }, null, 2) + "\n");
+  else if (r === undefined) io.err(`ipcarve: ${ip} is not in any node subnet of ${f.state}\n`);
+  else io.out(`${ip}: node ${r.node} (${r.podCIDR}), ${r.owner !== undefined ? `pod ${r.owner}` : r.allocated ? "allocated, no owner recorded" : "free"}\n`);
+  return r === undefined ? 1 : 0;
+}
