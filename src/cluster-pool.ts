@@ -156,7 +156,6 @@ interface FamilyState extends ResolvedFamily {
 
 /** Pool table capacity: pool CIDRs ever added, removed ones included. */
 export const MAX_POOL_CIDRS = 256;
-const TICK_EVERY = 256;
 
 export class ClusterPool {
   readonly #o: ResolvedOptions;
@@ -178,11 +177,12 @@ export class ClusterPool {
   /** Reserved slots per pool index. */
   readonly #reservedSlots = new Map<number, Set<number>>();
   readonly #reservations: string[] = [];
+  /** Keys of reserved pod addresses (router IPs, IP-level reservations): release() leaves them alone. */
+  readonly #reservedKeys = new Set<number>();
   /** Pool CIDRs removed at runtime, by table index (snapshots keep indices stable). */
   readonly #removedPools = new Map<number, { family: 4 | 6; cidr: string }>();
   readonly #strategy: number;
   #draining = 0;
-  #sinceTick = 0;
   /** Journal hook: receives every applied effect (src/state/). */
   #log: ((r: JournalRecord) => void) | undefined;
 
@@ -225,10 +225,13 @@ export class ClusterPool {
 
   #now(): number { return this.#o.clock(); }
 
-  /** Releases what is due: quarantined addresses past their cooldown, draining nodes past their grace. */
+  /**
+   * Releases what is due: quarantined addresses past their cooldown (or
+   * deep enough in the queue), draining nodes past their grace. Every
+   * mutating call does this first; it costs nothing while nothing waits.
+   */
   tick(): void {
-    this.#sinceTick = 0;
-    if (this.#quarantine === undefined && this.#draining === 0) return;
+    if ((this.#quarantine === undefined || this.#quarantine.size === 0) && this.#draining === 0) return;
     const now = this.#now();
     if (this.#quarantine?.due(now)) {
       this.#quarantine.expire(now, (key, epoch) => this.#applyExpire(key, epoch));
@@ -380,7 +383,10 @@ export class ClusterPool {
       this.#applyReservedIPs(sub, fam);
       if (this.#o.reserveRouterIP && g.size > 0) {
         const off = this.#o.reserveRouterIP === "first" ? 0 : g.size - 1;
-        if (w.podAllocate(pool.entry, g.base + off, 0) === 1) sub.reserved++;
+        if (w.podAllocate(pool.entry, g.base + off, 0) === 1) {
+          sub.reserved++;
+          this.#reservedKeys.add(addressKey(pool.index, g.base + off));
+        }
         sub.routerIP = pool.addressOf(g.base + off);
       }
       subnets.push(sub);
@@ -440,10 +446,11 @@ export class ClusterPool {
     const w = this.#engine.wasm;
     const region = w.poolRegion(s.pool.entry, s.slot);
     const aux = region === 0 ? 0 : w.bmAux(region) >>> 0;
-    if (aux !== 0 || this.#borrowed.size > 0) {
+    if (aux !== 0 || this.#borrowed.size > 0 || this.#reservedKeys.size > 0) {
       const view = this.#engine.u32();
       for (let off = 0; off < s.size; off++) {
         const key = addressKey(s.pool.index, s.base + off);
+        this.#reservedKeys.delete(key);
         const owner = aux === 0 ? 0 : (view[(aux >>> 2) + off] as number);
         if (owner !== 0) this.#owners.removeKey(owner, key);
         const borrower = this.#borrowed.get(key);
@@ -519,17 +526,13 @@ export class ClusterPool {
     const n = this.#nodes.get(node);
     if (n === undefined || n.status !== "ready") throw this.#notReady(node, n);
     if (typeof owner !== "string" || owner === "") throw errors.invalidOption("owner", `must be a non-empty string (got ${JSON.stringify(owner)})`);
-    if (++this.#sinceTick >= TICK_EVERY) this.tick();
+    this.tick();
     const want = wanted === undefined ? undefined : this.#wanted(n, wanted);
     const v4 = n.v4;
     if (v4 !== undefined && n.v6 === undefined && !n.share6 && want === undefined) {
       // the common single-stack path
       const o = this.#owners.ensure(owner);
       let rel = this.#engine.wasm.podAllocateNext(v4.pool.entry, v4.slot, this.#strategy, o);
-      if (rel === NONE && this.#quarantine !== undefined) {
-        this.tick();
-        rel = this.#engine.wasm.podAllocateNext(v4.pool.entry, v4.slot, this.#strategy, o);
-      }
       if (rel === NONE) {
         this.#owners.dropIfEmpty(o);
         throw errors.full(`pod range ${v4.cidr} of node ${JSON.stringify(node)}`);
@@ -568,10 +571,6 @@ export class ClusterPool {
       if (at !== undefined) rel = w.podAllocate(sub.pool.entry, at, o) === 1 ? at : NONE;
       else {
         rel = w.podAllocateNext(sub.pool.entry, sub.slot, this.#strategy, o);
-        if (rel === NONE && this.#quarantine !== undefined) {
-          this.tick();
-          rel = w.podAllocateNext(sub.pool.entry, sub.slot, this.#strategy, o);
-        }
       }
       if (rel === NONE) throw fail(errors.full(`pod range ${sub.cidr} of node ${JSON.stringify(n.name)}`));
       taken.push({ sub, rel: rel >>> 0, borrowed: own === undefined });
@@ -665,8 +664,9 @@ export class ClusterPool {
    * outside every node subnet is a no-op. Throws INVALID_IP.
    */
   release(ip: string, owner?: string): boolean {
+    this.tick();
     const w = this.#engine.wasm;
-    if (owner === undefined && this.#quarantine === undefined && this.#borrowed.size === 0 && this.#log === undefined) {
+    if (owner === undefined && this.#quarantine === undefined && this.#borrowed.size === 0 && this.#log === undefined && this.#reservedKeys.size === 0) {
       const v4 = parseIPv4(ip);
       if (v4 >= 0) {
         const o = w.release4(this.#table, this.#pools.length, v4);
@@ -679,27 +679,29 @@ export class ClusterPool {
     const key = addressKey(loc.pool.index, loc.rel);
     if (owner !== undefined) {
       const held = w.podOwner(loc.pool.entry, loc.rel);
-      if (held === NONE || this.#isQuarantined(key, held)) return false;
+      if (held === NONE || this.#inCooldown(loc.pool, loc.rel, key)) return false;
       const holder = held > 0 ? this.#owners.nameOf(held) : undefined;
       if (holder !== owner) throw errors.ownerMismatch(ip, holder, owner);
     }
     return this.#releaseKey(key, true);
   }
 
-  /** A quarantined address is taken with no owner; an anonymous allocation looks the same but is not in the ring. */
-  #isQuarantined(key: number, held: number): boolean {
-    return held === 0 && this.#quarantine !== undefined && this.#quarantine.has(key);
+  /** True if the address waits in reuse cooldown for the node that holds its subnet now (entries of a removed node are stale). */
+  #inCooldown(pool: PoolCidr, rel: number, key: number): boolean {
+    const epoch = this.#quarantine?.epochOf(key);
+    if (epoch === undefined) return false;
+    return this.#byId[this.#engine.wasm.poolNodeAt(pool.entry, pool.slotOfRel(rel))]?.epoch === epoch;
   }
 
   /** Releases one address by key; quarantines it when a reuse cooldown is set and `quarantine`. */
   #releaseKey(key: number, quarantine: boolean): boolean {
     const pool = this.#pools[keyPool(key)];
-    if (pool === undefined) return false;
+    if (pool === undefined || this.#reservedKeys.has(key)) return false;
     const rel = keyRel(key);
     const q = quarantine && this.#quarantine !== undefined;
     const o = this.#engine.wasm.podRelease(pool.entry, rel, q ? 1 : 0);
     if (o === NONE) return false;
-    if (q && o === 0 && this.#isQuarantined(key, 0)) return false;
+    if (q && o === 0 && this.#inCooldown(pool, rel, key)) return false;
     if (o > 0) this.#owners.removeKey(o, key);
     const borrower = this.#borrowed.get(key);
     if (borrower !== undefined) {
@@ -735,10 +737,11 @@ export class ClusterPool {
 
   /** Releases every address of an owner; returns them. An unknown owner has none. */
   releaseOwner(owner: string): string[] {
+    this.tick();
     const id = this.#owners.idOf(owner);
     if (id === undefined) return [];
     const released: string[] = [];
-    for (const key of this.#owners.keys(id)) {
+    for (const key of this.#owners.keys(id).sort((a, b) => a - b)) {
       const pool = this.#pools[keyPool(key)] as PoolCidr;
       released.push(pool.addressOf(keyRel(key)));
       this.#releaseKey(key, true);
@@ -851,7 +854,12 @@ export class ClusterPool {
         const sub = holder?.subnets.find((s) => s.pool === pool);
         if (!sub) continue;
         const [a, b] = this.#offsets(sub, c);
-        if (a <= b) sub.reserved -= this.#engine.wasm.bmReleaseRange(this.#engine.wasm.poolRegion(pool.entry, sub.slot), a, b);
+        const region = this.#engine.wasm.poolRegion(pool.entry, sub.slot);
+        for (let off = a; off <= b; off++) {
+          const key = addressKey(pool.index, sub.base + off);
+          if (key === (sub.routerIP !== undefined ? addressKey(pool.index, pool.relOf(parseIp(sub.routerIP).value)) : -1)) continue;
+          if (this.#reservedKeys.delete(key) && this.#engine.wasm.bmRelease(region, off) === 1) sub.reserved--;
+        }
         this.#applyReservedIPs(sub, fam);
       }
     }
@@ -887,12 +895,19 @@ export class ClusterPool {
     for (const c of fam.reservedIPs) {
       if (!sub.pool.cidr.overlaps(c) || sub.pool.slotOfValue(c.network) < sub.slot || sub.pool.slotOfValue(c.network) >= sub.slot + sub.run) continue;
       const [a, b] = this.#offsets(sub, c);
-      if (a <= b) sub.reserved += this.#engine.wasm.bmOccupyRange(region, a, b);
+      if (a > b) continue;
+      for (let off = a; off <= b; off++) {
+        if (this.#engine.wasm.bmAllocate(region, off) === 1) {
+          sub.reserved++;
+          this.#reservedKeys.add(addressKey(sub.pool.index, sub.base + off));
+        }
+      }
     }
   }
 
   /** Adds a pool CIDR at runtime; pending nodes are served from it. Throws CIDR_COLLISION naming the overlap. */
   addPoolCidr(family: 4 | 6, cidr: string): void {
+    this.tick();
     const fam = this.#families.find((f) => f.family === family);
     if (fam === undefined) throw errors.invalidOption(`ipv${family}`, "is not configured: pool CIDRs can only be added to a configured family");
     const c = poolCidr("pool CIDR", cidr, family);
@@ -907,6 +922,7 @@ export class ClusterPool {
 
   /** Removes an empty pool CIDR. Refused (IN_USE, naming the nodes) while any node holds a subnet in it. */
   removePoolCidr(cidr: string): void {
+    this.tick();
     const c = parseCidr(cidr);
     const fam = this.#families.find((f) => f.family === c.family);
     const pool = fam?.pools.find((p) => String(p.cidr) === String(c));
@@ -1064,6 +1080,7 @@ export class ClusterPool {
 
   /** Allocates an IPv4 pod address (no owner) on the node; returns it as u32, or -1 when the range is full. */
   allocateIPv4(handle: number): number {
+    this.tick();
     const s = this.#v4(handle);
     const rel = this.#engine.wasm.podAllocateNext(s.pool.entry, s.slot, this.#strategy, 0);
     if (rel === NONE) return NONE;
@@ -1073,6 +1090,7 @@ export class ClusterPool {
 
   /** Allocates up to `count` IPv4 pod addresses on the node into out (u32). Returns how many (fewer: full). */
   allocateIPv4Batch(handle: number, out: Uint32Array, count: number = out.length): number {
+    this.tick();
     const s = this.#v4(handle);
     const w = this.#engine.wasm;
     const scratch = this.#engine.scratch;
@@ -1094,7 +1112,8 @@ export class ClusterPool {
 
   /** Releases an IPv4 pod address given as u32. Returns true if it was allocated. */
   releaseIPv4(ip: number): boolean {
-    if (this.#quarantine !== undefined || this.#borrowed.size > 0 || this.#log !== undefined) {
+    this.tick();
+    if (this.#quarantine !== undefined || this.#borrowed.size > 0 || this.#log !== undefined || this.#reservedKeys.size > 0) {
       const i = this.#engine.wasm.findPool4(this.#table, this.#pools.length, ip);
       const pool = this.#pools[i];
       return pool !== undefined && this.#releaseKey(addressKey(pool.index, (ip >>> 0) - pool.base4), true);
@@ -1111,8 +1130,9 @@ export class ClusterPool {
 
   /** Releases the u32 IPv4 addresses in[0..count). Returns how many were allocated. */
   releaseIPv4Batch(ips: Uint32Array, count: number = ips.length): number {
+    this.tick();
     count = Math.min(count, ips.length);
-    if (this.#quarantine !== undefined || this.#borrowed.size > 0 || this.#log !== undefined) {
+    if (this.#quarantine !== undefined || this.#borrowed.size > 0 || this.#log !== undefined || this.#reservedKeys.size > 0) {
       let freed = 0;
       for (let k = 0; k < count; k++) if (this.releaseIPv4(ips[k] as number)) freed++;
       return freed;

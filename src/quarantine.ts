@@ -20,7 +20,8 @@ export class Quarantine {
   #epochs: Float64Array = new Float64Array(1024);
   #head = 0;
   #len = 0;
-  readonly #members = new Set<number>();
+  /** Key -> node epoch of its latest entry. */
+  readonly #members = new Map<number, number>();
 
   constructor(o: ReuseOptions) {
     this.cooldownMs = o.cooldownMs ?? Infinity;
@@ -28,8 +29,8 @@ export class Quarantine {
   }
 
   get size(): number { return this.#len; }
-  /** True if the address key is waiting here. */
-  has(key: number): boolean { return this.#members.has(key); }
+  /** Node epoch of the latest entry for the address key, if any. */
+  epochOf(key: number): number | undefined { return this.#members.get(key); }
 
   /** Queues address `key` of the node incarnation `epoch`, released at `now`. */
   push(key: number, epoch: number, now: number): void {
@@ -39,7 +40,7 @@ export class Quarantine {
     this.#times[i] = now;
     this.#epochs[i] = epoch;
     this.#len++;
-    this.#members.add(key);
+    this.#members.set(key, epoch);
   }
 
   #grow(): void {
@@ -69,7 +70,7 @@ export class Quarantine {
       this.#head = (this.#head + 1) % this.#keys.length;
       this.#len--;
       n++;
-      this.#members.delete(key);
+      if (this.#members.get(key) === epoch) this.#members.delete(key);
       free(key, epoch);
     }
     return n;
