@@ -1,0 +1,78 @@
+// The HTML report opens in headless Chromium with no network, its four
+// charts rendered (SVG marks present), no console errors; a screenshot is
+// saved to test-artifacts/.
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { mkdirSync, writeFileSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import { chromium, type Browser } from "playwright-core";
+import { simulate, type SimResult } from "../../src/sim/simulate.js";
+import { applyOverrides, defaultScenario } from "../../src/sim/scenario.js";
+import { renderReport } from "../../src/report/html.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const ARTIFACTS = new URL("../../test-artifacts/", import.meta.url).pathname;
+
+let result: SimResult;
+let html: string;
+
+beforeAll(async () => {
+  // Small, but with every story: a scale-up, pending nodes when the pool runs out, growth, cooldown.
+  const scenario = applyOverrides(defaultScenario(), { nodes: 200, duration: 2 * 3600 });
+  result = await simulate({ pool: { ipv4: { cidrs: ["10.0.0.0/16"], maskSize: 24 } }, scenario: { ...scenario, growth: [{ at: 6500, cidr: "10.1.0.0/20" }] }, threads: 1 });
+  html = await renderReport(result, { source: "test", version: "test", generatedAt: new Date(0) });
+});
+
+describe("report HTML", () => {
+  it("is self-contained: no scripts, no external resources", () => {
+    expect(html).not.toMatch(/<script/i);
+    expect(html).not.toMatch(/<(link|img|iframe)\b/i);
+    expect(html).not.toMatch(/(src|href)=["']https?:/i);
+    expect(html).not.toMatch(/url\(\s*["']?https?:/i);
+  });
+
+  it("has the four charts as inline SVG and the summary table", () => {
+    for (const id of ["utilization", "allocations", "nodes", "forecast"]) expect(html).toContain(`data-chart="${id}"`);
+    expect(html.match(/<svg[\s>]/g)?.length).toBeGreaterThanOrEqual(4);
+    expect(html).toContain("peak running pods");
+    expect(html).toContain(result.digest);
+  });
+});
+
+describe.runIf(existsSync(CHROMIUM))("report in headless Chromium", () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it("renders the charts with no console errors and no network requests", async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const file = join(ARTIFACTS, "report.html");
+    writeFileSync(file, html);
+    const page = await browser.newPage({ viewport: { width: 1000, height: 1000 } });
+    const errors: string[] = [];
+    const requests: string[] = [];
+    page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+    page.on("pageerror", (e) => errors.push(String(e)));
+    page.on("request", (r) => { if (!r.url().startsWith("file:")) requests.push(r.url()); });
+    await page.goto(`file://${file}`);
+    for (const id of ["utilization", "allocations", "nodes", "forecast"]) {
+      const fig = page.locator(`figure[data-chart="${id}"] svg`);
+      expect(await fig.count(), id).toBeGreaterThanOrEqual(1);
+      const box = await fig.first().boundingBox();
+      expect(box?.width ?? 0, id).toBeGreaterThan(300);
+      const marks = await page.locator(`figure[data-chart="${id}"] svg path[d]:not([d=""])`).count();
+      expect(marks, `${id} marks`).toBeGreaterThan(0);
+    }
+    expect(await page.locator("figure[data-chart='utilization'] .mark-line path").count()).toBe(5);
+    expect(await page.locator("figure[data-chart='nodes'] .mark-area path").count()).toBe(2);
+    expect(await page.locator("#summary th").count()).toBeGreaterThan(20);
+    await page.screenshot({ path: join(ARTIFACTS, "report.png"), fullPage: true });
+    expect(errors).toEqual([]);
+    expect(requests).toEqual([]);
+    await page.close();
+  });
+});
