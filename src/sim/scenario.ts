@@ -69,7 +69,7 @@ export const CILIUM_DEFAULT_POOL: SimPool = { ipv4: { cidrs: ["10.0.0.0/8"], mas
  */
 export function defaultScenario(peak = 50_000): Scenario {
   const h = 3600;
-  const duration = 6 * h;
+  const duration = 4 * h;
   const at = (f: number): number => Math.round(f * duration);
   return {
     name: "default: Cilium 10.0.0.0/8 /24, two waves",
@@ -88,7 +88,7 @@ export function defaultScenario(peak = 50_000): Scenario {
       ],
       failureRate: 0.01,
     },
-    pods: { minPerNode: 40, maxPerNode: 110, maxPods: 110, lifetime: { kind: "exponential", mean: 30 * 60 } },
+    pods: { minPerNode: 40, maxPerNode: 110, maxPods: 110, lifetime: { kind: "exponential", mean: 60 * 60 } },
     cooldown: 60,
     growth: [{ at: at(0.85), cidr: "172.16.0.0/12" }],
   };
