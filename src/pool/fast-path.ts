@@ -1,0 +1,116 @@
+// The numeric fast path: node handles and u32 IPv4 addresses, per call and batched into caller-provided typed arrays.
+import { errors } from "../errors.js";
+import { PoolCidr } from "../pool-cidr.js";
+import { addressKey } from "../owners.js";
+import { NONE } from "../wasm.js";
+import { PoolCore, type Subnet, type NodeState } from "./core.js";
+import { tick } from "./nodes.js";
+import { releaseKey } from "./pods.js";
+
+export function v4Subnet(core: PoolCore, handle: number): Subnet {
+  const s = core.byId[handle]?.v4;
+  if (s === undefined) throw errors.unknownNode(`handle ${handle} (no IPv4 subnet)`);
+  return s;
+}
+
+/** Allocates an IPv4 pod address (no owner) on the node; returns it as u32, or -1 when the range is full. */
+export function allocateIPv4(core: PoolCore, handle: number): number {
+  tick(core);
+  const s = v4Subnet(core, handle);
+  const rel = core.engine.wasm.podAllocateNext(s.pool.entry, s.slot, core.strategy, 0);
+  if (rel === NONE) return NONE;
+  if (core.log) core.emit({ op: "alloc", node: (core.byId[handle] as NodeState).name, owner: "", keys: [addressKey(s.pool.index, rel >>> 0)] });
+  return (s.pool.base4 + rel) >>> 0;
+}
+
+/** Allocates up to `count` IPv4 pod addresses on the node into out (u32). Returns how many (fewer: full). */
+export function allocateIPv4Batch(core: PoolCore, handle: number, out: Uint32Array, count: number = out.length): number {
+  tick(core);
+  const s = v4Subnet(core, handle);
+  const w = core.engine.wasm;
+  const scratch = core.engine.scratch;
+  let done = 0;
+  count = Math.min(count, out.length);
+  while (done < count) {
+    const n = Math.min(count - done, 16384);
+    const got = w.podAllocateBatch(s.pool.entry, s.slot, core.strategy, n, scratch);
+    if (got > 0) out.set(core.engine.u32().subarray(scratch >>> 2, (scratch >>> 2) + got), done);
+    done += got;
+    if (got < n) break;
+  }
+  if (core.log && done > 0) {
+    const keys = Array.from(out.subarray(0, done), (ip) => addressKey(s.pool.index, ip - s.pool.base4));
+    core.emit({ op: "alloc", node: (core.byId[handle] as NodeState).name, owner: "", keys });
+  }
+  return done;
+}
+
+/** Releases an IPv4 pod address given as u32. Returns true if it was allocated. */
+export function releaseIPv4(core: PoolCore, ip: number): boolean {
+  tick(core);
+  if (core.quarantine !== undefined || core.borrowed.size > 0 || core.log !== undefined || core.reservedKeys.size > 0) {
+    const i = core.engine.wasm.findPool4(core.table, core.pools.length, ip);
+    const pool = core.pools[i];
+    return pool !== undefined && releaseKey(core, addressKey(pool.index, (ip >>> 0) - pool.base4), true);
+  }
+  const owner = core.engine.wasm.release4(core.table, core.pools.length, ip);
+  if (owner > 0) dropOwnedIPv4(core, owner, ip);
+  return owner !== NONE;
+}
+
+export function dropOwnedIPv4(core: PoolCore, owner: number, ip: number): void {
+  const pool = core.pools[core.engine.wasm.findPool4(core.table, core.pools.length, ip)] as PoolCidr;
+  core.owners.removeKey(owner, addressKey(pool.index, (ip >>> 0) - pool.base4));
+}
+
+/** Releases the u32 IPv4 addresses in[0..count). Returns how many were allocated. */
+export function releaseIPv4Batch(core: PoolCore, ips: Uint32Array, count: number = ips.length): number {
+  tick(core);
+  count = Math.min(count, ips.length);
+  if (core.quarantine !== undefined || core.borrowed.size > 0 || core.log !== undefined || core.reservedKeys.size > 0) {
+    let freed = 0;
+    for (let k = 0; k < count; k++) if (releaseIPv4(core, ips[k] as number)) freed++;
+    return freed;
+  }
+  const w = core.engine.wasm;
+  const scratch = core.engine.scratch;
+  const owners = scratch + 16384 * 4;
+  let freed = 0;
+  for (let done = 0; done < count; ) {
+    const n = Math.min(count - done, 16384);
+    const view = core.engine.u32();
+    view.set(ips.subarray(done, done + n), scratch >>> 2);
+    freed += w.release4Batch(core.table, core.pools.length, n, scratch, owners);
+    if (core.owners.size > 0) {
+      for (let k = 0, o = owners >>> 2; k < n; k++) {
+        const owner = view[o + k] as number;
+        if (owner !== 0 && owner !== 0xffffffff) dropOwnedIPv4(core, owner, ips[done + k] as number);
+      }
+    }
+    done += n;
+  }
+  return freed;
+}
+
+/** Handle of the node whose subnet holds the u32 IPv4 address, or 0. */
+export function lookupIPv4(core: PoolCore, ip: number): number {
+  return core.engine.wasm.lookup4(core.table, core.pools.length, ip);
+}
+
+/** Writes the node handle (0 = none) of each u32 address ips[k] to out[k]. */
+export function lookupIPv4Batch(core: PoolCore, ips: Uint32Array, out: Uint32Array | Int32Array, count: number = ips.length): void {
+  const w = core.engine.wasm;
+  const scratch = core.engine.scratch;
+  const res = scratch + 16384 * 4;
+  count = Math.min(count, ips.length, out.length);
+  for (let done = 0; done < count; ) {
+    const n = Math.min(count - done, 16384);
+    const view = core.engine.u32();
+    view.set(ips.subarray(done, done + n), scratch >>> 2);
+    w.lookup4Batch(core.table, core.pools.length, n, scratch, res, 0);
+    out.set(view.subarray(res >>> 2, (res >>> 2) + n), done);
+    done += n;
+  }
+}
+
+// ------------------------------------------------------------------ stats

@@ -1,0 +1,259 @@
+// Nodes: carving their subnets by policy (big holes, overflow), pending nodes, removal and draining, and tick().
+import { errors, IpamError } from "../errors.js";
+import { PoolCidr } from "../pool-cidr.js";
+import { addressKey } from "../owners.js";
+import { NONE } from "../wasm.js";
+import { type PlacedSubnet } from "../state/records.js";
+import { PoolCore, checkName, allocationOf, type Subnet, type NodeState, type FamilyState } from "./core.js";
+import { type NodeAllocation, type NodeDetail, type RemoveNodeOptions } from "./types.js";
+import { applyExpire, releaseKey } from "./pods.js";
+import { applyReservedIPs } from "./reservations.js";
+
+export function failedCount(core: PoolCore): number {
+  let n = 0;
+  for (const node of core.nodes.values()) if (node.status === "failed") n++;
+  return n;
+}
+
+/**
+ * Releases what is due: quarantined addresses past their cooldown (or
+ * deep enough in the queue), draining nodes past their grace. Every
+ * mutating call does this first; it costs nothing while nothing waits.
+ */
+export function tick(core: PoolCore): void {
+  if ((core.quarantine === undefined || core.quarantine.size === 0) && core.draining === 0) return;
+  const now = core.now();
+  if (core.quarantine?.due(now)) {
+    core.quarantine.expire(now, (key, epoch) => applyExpire(core, key, epoch));
+  }
+  if (core.draining > 0) {
+    for (const node of [...core.nodes.values()]) {
+      if (node.status === "draining" && node.deadline <= now) dropNode(core, node);
+    }
+  }
+}
+
+/**
+ * Gives the node one subnet per configured family: a big hole while fewer
+ * than maxNodeSubnets are out, then by the overflow policy. Idempotent: a
+ * known node gets its subnets back. With 'reject', a node that cannot be
+ * served throws FULL and waits as pending; it is served as soon as space
+ * frees up, in the order nodes arrived.
+ */
+export function addNode(core: PoolCore, name: string): NodeAllocation {
+  checkName("node name", name);
+  tick(core);
+  const known = core.nodes.get(name);
+  if (known && (known.status === "ready" || known.status === "draining")) return allocationOf(known);
+  const node = known ?? newNode(core, name);
+  const placed = place(core, node);
+  if (placed instanceof IpamError) {
+    if (!known) core.nodes.set(name, node);
+    if (!core.pending.includes(name)) core.pending.push(name);
+    node.status = "pending";
+    node.error = placed.message.replace(/^ipcarve: /, "");
+    core.emit({ op: "pending", name, error: node.error });
+    throw placed;
+  }
+  applyPlace(core, node, placed);
+  return allocationOf(node);
+}
+
+export function newNode(core: PoolCore, name: string): NodeState {
+  const id = core.freeIds.pop() ?? core.byId.length;
+  const node: NodeState = {
+    id, name, epoch: ++core.epoch, subnets: [], v4: undefined, v6: undefined, share4: false, share6: false,
+    borrowed: undefined, status: "pending", error: undefined, deadline: 0, placed: [],
+  };
+  core.byId[id] = node;
+  return node;
+}
+
+/**
+ * Decides a node's subnets without changing anything visible: takes slots,
+ * and gives them back if a later family fails. Returns the placement or
+ * the FULL error.
+ */
+export function place(core: PoolCore, node: NodeState): PlacedSubnet[] | IpamError {
+  const placed: PlacedSubnet[] = [];
+  const undo = (): void => {
+    for (const p of placed) if (p.pool >= 0) releaseSlots(core, core.pools[p.pool] as PoolCidr, p.slot, 1 << p.k);
+  };
+  for (const fam of core.families) {
+    const got = takeSubnet(core, fam);
+    if (got === undefined) {
+      undo();
+      const list = fam.pools.map((p) => String(p.cidr)).join(", ");
+      const cap = Number.isFinite(fam.maxBig) && fam.big >= fam.maxBig ? ` (maxNodeSubnets ${fam.maxBig} reached)` : "";
+      return errors.full(`IPv${fam.family} pool (${list || "no CIDRs"}) of /${fam.maskSize} node subnets${cap}`, `cannot add node ${JSON.stringify(node.name)}`);
+    }
+    placed.push(got);
+  }
+  return placed;
+}
+
+/** Takes slots for one family by policy; pool -1 means "share". */
+export function takeSubnet(core: PoolCore, fam: FamilyState): PlacedSubnet | undefined {
+  const w = core.engine.wasm;
+  if (fam.big < fam.maxBig) {
+    for (const pool of fam.pools) {
+      if (pool.set.isFull()) continue;
+      const slot = w.bmAllocateRun(pool.set.region, fam.k);
+      if (slot !== NONE) return { pool: pool.index, slot, k: fam.k };
+    }
+  }
+  if (fam.overflow === "smaller") {
+    for (const pool of fam.pools) {
+      if (pool.set.isFull()) continue;
+      const slot = w.bmAllocateRun(pool.set.region, 0);
+      if (slot !== NONE) return { pool: pool.index, slot, k: 0 };
+    }
+  }
+  if (fam.overflow === "share") return { pool: -1, slot: 0, k: 0 };
+  return undefined;
+}
+
+/** Frees slots unless they are reserved (an explicitly occupied reserved subnet goes back to reserved). */
+export function releaseSlots(core: PoolCore, pool: PoolCidr, slot: number, run: number): void {
+  const reserved = core.reservedSlots.get(pool.index);
+  for (let s = slot; s < slot + run; s++) {
+    if (!reserved?.has(s)) core.engine.wasm.bmRelease(pool.set.region, s);
+  }
+}
+
+/** Makes a node ready with the given (already taken) slots. */
+export function applyPlace(core: PoolCore, node: NodeState, placed: readonly PlacedSubnet[]): void {
+  const w = core.engine.wasm;
+  const subnets: Subnet[] = [];
+  for (const p of placed) {
+    if (p.pool < 0) continue;
+    const pool = core.pools[p.pool] as PoolCidr;
+    const fam = core.family(pool.family);
+    const g = pool.subnet(p.slot, p.k);
+    const cls = p.k === fam.k ? 0 : 1;
+    const seed = BigInt.asUintN(64, core.o.seed + BigInt(node.epoch) * 0x9e3779b97f4a7c15n);
+    if (w.poolAttach(pool.entry, p.slot, 1 << p.k, node.id, g.size, g.base, cls, seed) === 0) {
+      for (const s of subnets) detach(core, s);
+      for (const q of placed) if (q.pool >= 0) releaseSlots(core, core.pools[q.pool] as PoolCidr, q.slot, 1 << q.k);
+      throw errors.full("shared memory", `cannot add node ${JSON.stringify(node.name)}`);
+    }
+    const sub: Subnet = {
+      pool, slot: p.slot, run: 1 << p.k, k: p.k, cls, cidr: g.cidr, size: g.size, base: g.base,
+      format: pool.formatter(p.slot, g), reserved: 0, quarantined: 0, routerIP: undefined,
+    };
+    if (cls === 0) fam.big++;
+    applyReservedIPs(core, sub, fam);
+    if (core.o.reserveRouterIP && g.size > 0) {
+      const off = core.o.reserveRouterIP === "first" ? 0 : g.size - 1;
+      if (w.podAllocate(pool.entry, g.base + off, 0) === 1) {
+        sub.reserved++;
+        core.reservedKeys.add(addressKey(pool.index, g.base + off));
+      }
+      sub.routerIP = pool.addressOf(g.base + off);
+    }
+    subnets.push(sub);
+  }
+  node.subnets = subnets;
+  node.placed = [...placed];
+  node.v4 = subnets.find((s) => s.pool.family === 4);
+  node.v6 = subnets.find((s) => s.pool.family === 6);
+  node.share4 = placed.some((p) => p.pool < 0 && core.families[placed.indexOf(p)]?.family === 4);
+  node.share6 = placed.some((p) => p.pool < 0 && core.families[placed.indexOf(p)]?.family === 6);
+  if (node.status === "pending") {
+    const i = core.pending.indexOf(node.name);
+    if (i >= 0) core.pending.splice(i, 1);
+  }
+  node.status = "ready";
+  node.error = undefined;
+  core.nodes.set(node.name, node);
+  core.emit({ op: "node", name: node.name, placed: [...placed] });
+}
+
+/**
+ * Releases the node's subnets and all its pod addresses; with graceMs,
+ * only after that long (the node drains: no new pods). Returns false for
+ * an unknown node (a no-op).
+ */
+export function removeNode(core: PoolCore, name: string, options: RemoveNodeOptions = {}): boolean {
+  const graceMs = options.graceMs ?? 0;
+  if (typeof graceMs !== "number" || !(graceMs >= 0)) throw errors.invalidOption("options.graceMs", `must be a non-negative number (got ${String(graceMs)})`);
+  tick(core);
+  const node = core.nodes.get(name);
+  if (!node) return false;
+  if (graceMs > 0 && node.status === "ready") {
+    node.status = "draining";
+    node.deadline = core.now() + graceMs;
+    core.draining++;
+    core.emit({ op: "drain", name, deadline: node.deadline });
+    return true;
+  }
+  dropNode(core, node);
+  return true;
+}
+
+export function dropNode(core: PoolCore, node: NodeState): void {
+  if (node.status === "draining") core.draining--;
+  if (node.status === "pending") core.pending.splice(core.pending.indexOf(node.name), 1);
+  for (const key of node.borrowed ?? []) releaseKey(core, key, false);
+  for (const s of node.subnets) detach(core, s);
+  core.nodes.delete(node.name);
+  core.byId[node.id] = undefined;
+  core.freeIds.push(node.id);
+  core.emit({ op: "drop", name: node.name });
+  servePending(core);
+}
+
+/** Empties a subnet (owners, borrowers) and frees its slots. */
+export function detach(core: PoolCore, s: Subnet): void {
+  const w = core.engine.wasm;
+  const region = w.poolRegion(s.pool.entry, s.slot);
+  const aux = region === 0 ? 0 : w.bmAux(region) >>> 0;
+  if (aux !== 0 || core.borrowed.size > 0 || core.reservedKeys.size > 0) {
+    const view = core.engine.u32();
+    for (let off = 0; off < s.size; off++) {
+      const key = addressKey(s.pool.index, s.base + off);
+      core.reservedKeys.delete(key);
+      const owner = aux === 0 ? 0 : (view[(aux >>> 2) + off] as number);
+      if (owner !== 0) core.owners.removeKey(owner, key);
+      const borrower = core.borrowed.get(key);
+      if (borrower !== undefined) {
+        core.borrowed.delete(key);
+        core.byId[borrower]?.borrowed?.delete(key);
+      }
+    }
+  }
+  w.poolDetach(s.pool.entry, s.slot, s.run, s.cls);
+  if (s.cls === 0) core.family(s.pool.family).big--;
+  releaseSlots(core, s.pool, s.slot, s.run);
+}
+
+/** Gives subnets to pending nodes, first come first served, while they fit. */
+export function servePending(core: PoolCore): void {
+  while (core.pending.length > 0) {
+    const node = core.nodes.get(core.pending[0] as string) as NodeState;
+    const placed = place(core, node);
+    if (placed instanceof IpamError) return;
+    applyPlace(core, node, placed);
+  }
+}
+
+export function nodeDetail(core: PoolCore, node: NodeState): NodeDetail {
+  const w = core.engine.wasm;
+  const sharing: (4 | 6)[] = [];
+  if (node.share4) sharing.push(4);
+  if (node.share6) sharing.push(6);
+  return {
+    ...allocationOf(node),
+    handle: node.id,
+    status: node.status,
+    ...(node.error !== undefined ? { error: node.error } : {}),
+    sharing,
+    ranges: node.subnets.map((s) => {
+      const taken = w.podUsed(s.pool.entry, s.slot);
+      return {
+        family: s.pool.family, cidr: s.cidr, used: taken - s.reserved - s.quarantined, free: s.size - taken, size: s.size,
+        reserved: s.reserved, cooldown: s.quarantined, ...(s.routerIP !== undefined ? { routerIP: s.routerIP } : {}),
+      };
+    }),
+  };
+}

@@ -1,0 +1,269 @@
+// Pod addresses: allocate, release (with owner checks and reuse cooldown), releaseOwner, lookup.
+import { parseIPv4, parseIp } from "../ip.js";
+import { errors, IpamError } from "../errors.js";
+import { PoolCidr } from "../pool-cidr.js";
+import { addressKey, keyPool, keyRel } from "../owners.js";
+import { Quarantine } from "../quarantine.js";
+import { NONE } from "../wasm.js";
+import { PoolCore, type Subnet, type NodeState, type FamilyState } from "./core.js";
+import { type PodAddresses, type LookupResult } from "./types.js";
+import { dropOwnedIPv4 } from "./fast-path.js";
+import { tick } from "./nodes.js";
+
+/**
+ * Allocates one address per family from the node's subnets to `owner`
+ * (e.g. "namespace/pod"). `wanted` asks for specific addresses (at most one
+ * per family); other families get the next free one. A sharing node
+ * borrows from the subnet with the most free addresses. Throws
+ * UNKNOWN_NODE, FULL, NOT_IN_RANGE, ALREADY_ALLOCATED, INVALID_IP; a failed
+ * call takes nothing.
+ */
+export function allocate(core: PoolCore, node: string, owner: string, wanted?: string | readonly string[]): PodAddresses {
+  const n = core.nodes.get(node);
+  if (n === undefined || n.status !== "ready") throw notReady(core, node, n);
+  if (typeof owner !== "string" || owner === "") throw errors.invalidOption("owner", `must be a non-empty string (got ${JSON.stringify(owner)})`);
+  tick(core);
+  const want = wanted === undefined ? undefined : checkWanted(core, n, wanted);
+  const v4 = n.v4;
+  if (v4 !== undefined && n.v6 === undefined && !n.share6 && want === undefined) {
+    // the common single-stack path
+    const o = core.owners.ensure(owner);
+    let rel = core.engine.wasm.podAllocateNext(v4.pool.entry, v4.slot, core.strategy, o);
+    if (rel === NONE) {
+      core.owners.dropIfEmpty(o);
+      throw errors.full(`pod range ${v4.cidr} of node ${JSON.stringify(node)}`);
+    }
+    rel >>>= 0;
+    const key = addressKey(v4.pool.index, rel);
+    core.owners.add(o, key);
+    if (core.log) core.emit({ op: "alloc", node, owner, keys: [key] });
+    return { ipv4: v4.format(rel) };
+  }
+  return allocateGeneral(core, n, owner, want);
+}
+
+export function notReady(core: PoolCore, name: string, n: NodeState | undefined): IpamError {
+  if (n === undefined) return errors.unknownNode(name);
+  if (n.status === "draining") return errors.unknownNode(`${name}" (being removed; "`.replace(/"$/, ""));
+  return errors.full(`node ${JSON.stringify(name)} has no subnet (${n.status}: ${n.error ?? ""})`);
+}
+
+export function allocateGeneral(core: PoolCore, n: NodeState, owner: string, want: [number | undefined, number | undefined] | undefined): PodAddresses {
+  const w = core.engine.wasm;
+  const o = core.owners.ensure(owner);
+  const taken: { sub: Subnet; rel: number; borrowed: boolean }[] = [];
+  const fail = (e: IpamError): IpamError => {
+    for (const t of taken) w.podRelease(t.sub.pool.entry, t.rel, 0);
+    core.owners.dropIfEmpty(o);
+    return e;
+  };
+  for (const fam of core.families) {
+    const f = fam.family;
+    const own = f === 4 ? n.v4 : n.v6;
+    const at = want?.[f === 4 ? 0 : 1];
+    const sub = own ?? ((f === 4 ? n.share4 : n.share6) ? mostFree(core, fam) : undefined);
+    if (sub === undefined) throw fail(errors.full(`IPv${f} pool: no subnet to borrow from for node ${JSON.stringify(n.name)}`));
+    let rel: number;
+    if (at !== undefined) rel = w.podAllocate(sub.pool.entry, at, o) === 1 ? at : NONE;
+    else {
+      rel = w.podAllocateNext(sub.pool.entry, sub.slot, core.strategy, o);
+    }
+    if (rel === NONE) throw fail(errors.full(`pod range ${sub.cidr} of node ${JSON.stringify(n.name)}`));
+    taken.push({ sub, rel: rel >>> 0, borrowed: own === undefined });
+  }
+  const out: PodAddresses = {};
+  const keys: number[] = [];
+  for (const t of taken) {
+    const key = addressKey(t.sub.pool.index, t.rel);
+    keys.push(key);
+    core.owners.add(o, key);
+    if (t.borrowed) lend(core, n, key);
+    if (t.sub.pool.family === 4) out.ipv4 = t.sub.format(t.rel);
+    else out.ipv6 = t.sub.format(t.rel);
+  }
+  core.emit(want === undefined ? { op: "alloc", node: n.name, owner, keys } : { op: "alloc", node: n.name, owner, keys, wanted: true });
+  return out;
+}
+
+export function lend(core: PoolCore, n: NodeState, key: number): void {
+  core.borrowed.set(key, n.id);
+  (n.borrowed ??= new Set()).add(key);
+}
+
+/** The subnet of the family with the most free addresses ('share' overflow). */
+export function mostFree(core: PoolCore, fam: FamilyState): Subnet | undefined {
+  const w = core.engine.wasm;
+  let best: Subnet | undefined;
+  let bestFree = 0;
+  for (const pool of fam.pools) {
+    const slot = w.poolMostFree(pool.entry);
+    if (slot === NONE) continue;
+    const holder = core.byId[w.poolNodeAt(pool.entry, slot)];
+    const sub = holder?.subnets.find((s) => s.pool === pool && s.slot <= slot && slot < s.slot + s.run);
+    if (sub === undefined) continue;
+    const free = sub.size - w.podUsed(pool.entry, sub.slot);
+    if (free > bestFree) { best = sub; bestFree = free; }
+  }
+  return best;
+}
+
+/** Validates `wanted` against the node: rel per family (index 0 = IPv4, 1 = IPv6). */
+export function checkWanted(core: PoolCore, n: NodeState, wanted: string | readonly string[]): [number | undefined, number | undefined] {
+  const list = typeof wanted === "string" ? [wanted] : wanted;
+  if (!Array.isArray(list)) throw errors.invalidOption("wanted", "must be an IP string or an array of them");
+  const out: [number | undefined, number | undefined] = [undefined, undefined];
+  for (const ip of list as readonly unknown[]) {
+    const p = parseIp(ip);
+    const text = ip as string;
+    const sub = p.family === 4 ? n.v4 : n.v6;
+    const k = p.family === 4 ? 0 : 1;
+    if (sub === undefined) throw errors.notInRange(text, `node ${JSON.stringify(n.name)} (it has no IPv${p.family} subnet)`);
+    if (out[k] !== undefined) throw errors.invalidOption("wanted", `asks for two IPv${p.family} addresses (${JSON.stringify(text)})`);
+    const rel = usableRel(core, sub, p.value);
+    if (rel === NONE) throw errors.notInRange(text, `pod range ${sub.cidr} of node ${JSON.stringify(n.name)}`);
+    if (core.engine.wasm.podOwner(sub.pool.entry, rel) !== NONE) throw errors.alreadyAllocated(text);
+    out[k] = rel;
+  }
+  return out;
+}
+
+/** rel of a value if it is a usable pod address of the subnet, else NONE. */
+export function usableRel(core: PoolCore, sub: Subnet, value: bigint): number {
+  const pool = sub.pool;
+  if (!pool.cidr.containsValue(value)) return NONE;
+  const rel = pool.relOf(value);
+  const off = rel - sub.base;
+  return rel >= 0 && off >= 0 && off < sub.size ? rel : NONE;
+}
+
+/** Pool, slot and rel (NONE past an IPv6 range cap) of an address, or undefined outside every pool. */
+export function locate(core: PoolCore, ip: string): { pool: PoolCidr; slot: number; rel: number } | undefined {
+  const v4 = parseIPv4(ip);
+  if (v4 >= 0) {
+    const pool = core.pools[core.engine.wasm.findPool4(core.table, core.pools.length, v4)];
+    if (pool === undefined) return undefined;
+    const rel = v4 - pool.base4;
+    return { pool, slot: pool.slotOfRel(rel), rel };
+  }
+  const p = parseIp(ip);
+  for (const pool of core.pools) {
+    if (pool === undefined || pool.family !== p.family || !pool.cidr.containsValue(p.value)) continue;
+    return { pool, slot: pool.slotOfValue(p.value), rel: pool.relOf(p.value) };
+  }
+  return undefined;
+}
+
+/**
+ * Releases an address. With `owner`, refuses (OWNER_MISMATCH) unless that
+ * owner holds it, so a stale delete cannot free a live pod's address.
+ * Returns true if it was allocated; releasing a free address or one
+ * outside every node subnet is a no-op. Throws INVALID_IP.
+ */
+export function release(core: PoolCore, ip: string, owner?: string): boolean {
+  tick(core);
+  const w = core.engine.wasm;
+  if (owner === undefined && core.quarantine === undefined && core.borrowed.size === 0 && core.log === undefined && core.reservedKeys.size === 0) {
+    const v4 = parseIPv4(ip);
+    if (v4 >= 0) {
+      const o = w.release4(core.table, core.pools.length, v4);
+      if (o > 0) dropOwnedIPv4(core, o, v4);
+      return o !== NONE;
+    }
+  }
+  const loc = locate(core, ip);
+  if (loc === undefined || loc.rel === NONE) return false;
+  const key = addressKey(loc.pool.index, loc.rel);
+  if (owner !== undefined) {
+    const held = w.podOwner(loc.pool.entry, loc.rel);
+    if (held === NONE || inCooldown(core, loc.pool, loc.rel, key)) return false;
+    const holder = held > 0 ? core.owners.nameOf(held) : undefined;
+    if (holder !== owner) throw errors.ownerMismatch(ip, holder, owner);
+  }
+  return releaseKey(core, key, true);
+}
+
+/** True if the address waits in reuse cooldown for the node that holds its subnet now (entries of a removed node are stale). */
+export function inCooldown(core: PoolCore, pool: PoolCidr, rel: number, key: number): boolean {
+  const epoch = core.quarantine?.epochOf(key);
+  if (epoch === undefined) return false;
+  return core.byId[core.engine.wasm.poolNodeAt(pool.entry, pool.slotOfRel(rel))]?.epoch === epoch;
+}
+
+/** Releases one address by key; quarantines it when a reuse cooldown is set and `quarantine`. */
+export function releaseKey(core: PoolCore, key: number, quarantine: boolean): boolean {
+  const pool = core.pools[keyPool(key)];
+  if (pool === undefined || core.reservedKeys.has(key)) return false;
+  const rel = keyRel(key);
+  const q = quarantine && core.quarantine !== undefined;
+  const o = core.engine.wasm.podRelease(pool.entry, rel, q ? 1 : 0);
+  if (o === NONE) return false;
+  if (q && o === 0 && inCooldown(core, pool, rel, key)) return false;
+  if (o > 0) core.owners.removeKey(o, key);
+  const borrower = core.borrowed.get(key);
+  if (borrower !== undefined) {
+    core.borrowed.delete(key);
+    core.byId[borrower]?.borrowed?.delete(key);
+  }
+  let epoch = 0;
+  if (q) {
+    const holder = core.byId[core.engine.wasm.poolNodeAt(pool.entry, pool.slotOfRel(rel))];
+    const sub = holder?.subnets.find((s) => s.pool === pool && rel >= s.base && rel < s.base + s.size);
+    epoch = holder?.epoch ?? 0;
+    if (sub) sub.quarantined++;
+    const now = core.now();
+    (core.quarantine as Quarantine).push(key, epoch, now);
+    core.emit({ op: "free", keys: [key], q: now });
+  } else {
+    core.emit({ op: "free", keys: [key] });
+  }
+  return true;
+}
+
+/** A quarantined address leaves the ring: free it if its node is still the same incarnation. */
+export function applyExpire(core: PoolCore, key: number, epoch: number): void {
+  const pool = core.pools[keyPool(key)];
+  if (pool === undefined) return;
+  const rel = keyRel(key);
+  const w = core.engine.wasm;
+  const holder = core.byId[w.poolNodeAt(pool.entry, pool.slotOfRel(rel))];
+  if (holder === undefined || holder.epoch !== epoch) return;
+  const sub = holder.subnets.find((s) => s.pool === pool && rel >= s.base && rel < s.base + s.size);
+  if (w.podRelease(pool.entry, rel, 0) !== NONE && sub) sub.quarantined--;
+}
+
+/** Releases every address of an owner; returns them. An unknown owner has none. */
+export function releaseOwner(core: PoolCore, owner: string): string[] {
+  tick(core);
+  const id = core.owners.idOf(owner);
+  if (id === undefined) return [];
+  const released: string[] = [];
+  for (const key of core.owners.keys(id).sort((a, b) => a - b)) {
+    const pool = core.pools[keyPool(key)] as PoolCidr;
+    released.push(pool.addressOf(keyRel(key)));
+    releaseKey(core, key, true);
+  }
+  return released;
+}
+
+/** Addresses an owner holds. */
+export function addressesOf(core: PoolCore, owner: string): string[] {
+  const id = core.owners.idOf(owner);
+  return id === undefined ? [] : core.owners.keys(id).map((k) => (core.pools[keyPool(k)] as PoolCidr).addressOf(keyRel(k)));
+}
+
+/** Which node (and owner) holds an address; undefined outside every node subnet. Throws INVALID_IP. */
+export function lookup(core: PoolCore, ip: string): LookupResult | undefined {
+  const loc = locate(core, ip);
+  if (loc === undefined) return undefined;
+  const w = core.engine.wasm;
+  const node = core.byId[w.poolNodeAt(loc.pool.entry, loc.slot)];
+  if (node === undefined) return undefined;
+  const sub = node.subnets.find((s) => s.pool === loc.pool) as Subnet;
+  const o = loc.rel === NONE ? NONE : w.podOwner(loc.pool.entry, loc.rel);
+  const borrower = core.borrowed.size > 0 ? core.byId[core.borrowed.get(addressKey(loc.pool.index, loc.rel)) ?? 0] : undefined;
+  const holder = (borrower ?? node).name;
+  const name = o > 0 ? core.owners.nameOf(o) : undefined;
+  return name !== undefined ? { node: holder, podCIDR: sub.cidr, owner: name, allocated: true } : { node: holder, podCIDR: sub.cidr, allocated: o !== NONE };
+}
+
+// ------------------------------------------------------------------ reservations and pool growth

@@ -1,0 +1,116 @@
+// Journal replay: re-applies recorded effects (src/state/records.ts) with the code that made them.
+import { PoolCidr } from "../pool-cidr.js";
+import { keyPool, keyRel } from "../owners.js";
+import { Quarantine } from "../quarantine.js";
+import { NONE } from "../wasm.js";
+import { type JournalRecord } from "../state/records.js";
+import { PoolCore } from "./core.js";
+import { applyPlace, dropNode, newNode } from "./nodes.js";
+import { applyExpire, lend } from "./pods.js";
+import { addPoolCidr, removePoolCidr, reserve, unreserve } from "./reservations.js";
+
+export function replay(core: PoolCore, r: JournalRecord): void {
+  switch (r.op) {
+    case "node": {
+      const node = core.nodes.get(r.name) ?? newNode(core, r.name);
+      const w = core.engine.wasm;
+      for (const p of r.placed) {
+        if (p.pool < 0) continue;
+        const pool = core.pools[p.pool] as PoolCidr;
+        w.bmOccupyRange(pool.set.region, p.slot, p.slot + (1 << p.k) - 1);
+        w.bmSetCursor(pool.set.region, (p.slot + (1 << p.k)) % pool.set.capacity);
+      }
+      applyPlace(core, node, r.placed);
+      return;
+    }
+    case "pending": {
+      const node = core.nodes.get(r.name) ?? newNode(core, r.name);
+      core.nodes.set(r.name, node);
+      if (node.status !== "pending") { node.status = "pending"; core.pending.push(r.name); }
+      node.error = r.error;
+      return;
+    }
+    case "failed": {
+      const node = core.nodes.get(r.name) ?? newNode(core, r.name);
+      core.nodes.set(r.name, node);
+      node.status = "failed";
+      node.error = r.error;
+      return;
+    }
+    case "drain": {
+      const node = core.nodes.get(r.name);
+      if (node && node.status === "ready") { node.status = "draining"; node.deadline = r.deadline; core.draining++; }
+      return;
+    }
+    case "drop": {
+      const node = core.nodes.get(r.name);
+      if (node) dropNode(core, node);
+      return;
+    }
+    case "alloc": {
+      const node = core.nodes.get(r.node);
+      const o = r.owner === "" ? 0 : core.owners.ensure(r.owner);
+      for (const key of r.keys) {
+        const pool = core.pools[keyPool(key)] as PoolCidr;
+        const rel = keyRel(key);
+        expireThrough(core, key);
+        core.engine.wasm.podAllocate(pool.entry, rel, o);
+        if (!r.wanted) moveCursor(core, pool, rel);
+        if (o !== 0) core.owners.add(o, key);
+        const holder = core.byId[core.engine.wasm.poolNodeAt(pool.entry, pool.slotOfRel(rel))];
+        if (node && holder !== node) lend(core, node, key);
+      }
+      return;
+    }
+    case "free": {
+      for (const key of r.keys) {
+        const pool = core.pools[keyPool(key)];
+        if (!pool) continue;
+        const q = r.q !== undefined && core.quarantine !== undefined;
+        const o = core.engine.wasm.podRelease(pool.entry, keyRel(key), q ? 1 : 0);
+        if (o > 0) core.owners.removeKey(o, key);
+        const borrower = core.borrowed.get(key);
+        if (borrower !== undefined) { core.borrowed.delete(key); core.byId[borrower]?.borrowed?.delete(key); }
+        if (q && o !== NONE) {
+          const rel = keyRel(key);
+          const holder = core.byId[core.engine.wasm.poolNodeAt(pool.entry, pool.slotOfRel(rel))];
+          const sub = holder?.subnets.find((s) => s.pool === pool && rel >= s.base && rel < s.base + s.size);
+          if (sub) sub.quarantined++;
+          (core.quarantine as Quarantine).push(key, holder?.epoch ?? 0, r.q as number);
+        }
+      }
+      return;
+    }
+    case "reserve": return reserve(core, r.cidr);
+    case "unreserve": return unreserve(core, r.cidr);
+    case "addPool": return addPoolCidr(core, r.family, r.cidr);
+    case "removePool": return removePoolCidr(core, r.cidr);
+  }
+}
+
+/** Replay of a next-fit allocation: the pod range's cursor moves past it, as it did live. */
+export function moveCursor(core: PoolCore, pool: PoolCidr, rel: number): void {
+  const w = core.engine.wasm;
+  const r = w.poolRegion(pool.entry, pool.slotOfRel(rel));
+  if (r === 0) return;
+  const off = rel - w.bmBase(r);
+  w.bmSetCursor(r, off + 1 < w.bmSize(r) ? off + 1 : 0);
+}
+
+/** Replay: an address being re-allocated while in quarantine had left it, with everything before it. */
+export function expireThrough(core: PoolCore, key: number): void {
+  const q = core.quarantine;
+  if (!q || q.size === 0) return;
+  const entries = q.entries();
+  const i = entries.findIndex((e) => e.key === key);
+  if (i < 0) return;
+  let n = 0;
+  q.expire(Infinity, (k, epoch) => {
+    if (n++ <= i) applyExpire(core, k, epoch);
+  });
+  // put back what was after it
+  for (const e of entries.slice(i + 1)) q.push(e.key, e.epoch, e.time);
+}
+
+
+// ------------------------------------------------------------------ snapshots and durable state

@@ -1,0 +1,177 @@
+// Reserved subnets and addresses, router IPs, and pool growth (addPoolCidr / removePoolCidr).
+import { Cidr, parseCidr, parseIp } from "../ip.js";
+import { errors } from "../errors.js";
+import { PoolCidr } from "../pool-cidr.js";
+import { addressKey, keyPool } from "../owners.js";
+import { poolCidr, at } from "../options.js";
+import { checkNodeMask } from "../cidr-set.js";
+import { PoolCore, MAX_POOL_CIDRS, type Subnet, type FamilyState } from "./core.js";
+import { servePending, tick } from "./nodes.js";
+
+/**
+ * Makes a CIDR non-allocatable. A prefix as long as a node subnet or
+ * shorter reserves node subnets (carving skips them; an explicit occupy,
+ * e.g. a CiliumNode import, may still take them); a longer one reserves
+ * pod addresses in whichever node holds that subnet, now or later.
+ * Throws NOT_IN_RANGE, IN_USE (a node holds the subnet) or
+ * ALREADY_ALLOCATED (a pod holds the address).
+ */
+export function reserve(core: PoolCore, cidr: string): void {
+  tick(core);
+  const c = parseCidr(cidr);
+  const fam = core.families.find((f) => f.family === c.family);
+  const pools = fam?.pools.filter((p) => p.cidr.overlaps(c)) ?? [];
+  if (fam === undefined || pools.length === 0) throw errors.notInRange(cidr, `the IPv${c.family} pool`);
+  if (c.prefix <= fam.slotMask) {
+    for (const pool of pools) {
+      const [a, b] = pool.set.indices(c);
+      for (let s = a; s <= b; s++) {
+        const holder = core.byId[core.engine.wasm.poolNodeAt(pool.entry, s)];
+        if (holder) throw errors.inUse(`subnet ${pool.set.indexToCidr(s)}`, `node ${JSON.stringify(holder.name)}`);
+      }
+    }
+    for (const pool of pools) {
+      const [a, b] = pool.set.indices(c);
+      let set = core.reservedSlots.get(pool.index);
+      if (!set) core.reservedSlots.set(pool.index, (set = new Set()));
+      for (let s = a; s <= b; s++) set.add(s);
+      pool.set.occupy(c);
+    }
+  } else {
+    const pool = pools[0] as PoolCidr;
+    const holder = core.byId[core.engine.wasm.poolNodeAt(pool.entry, pool.slotOfValue(c.network))];
+    const sub = holder?.subnets.find((s) => s.pool === pool);
+    if (sub) {
+      const [a, b] = offsets(core, sub, c);
+      const region = core.engine.wasm.poolRegion(pool.entry, sub.slot);
+      if (a <= b && core.engine.wasm.bmCountRange(region, a, b) > 0) {
+        for (let off = a; off <= b; off++) {
+          if (core.engine.wasm.bmHas(region, off) === 1) throw errors.alreadyAllocated(pool.addressOf(sub.base + off));
+        }
+      }
+    }
+    fam.reservedIPs.push(c);
+    if (sub) applyReservedIPs(core, sub, fam);
+  }
+  core.reservations.push(String(c));
+  core.emit({ op: "reserve", cidr: String(c) });
+}
+
+/** Makes a reserved CIDR allocatable again. Unreserving what is not reserved is a no-op. */
+export function unreserve(core: PoolCore, cidr: string): void {
+  tick(core);
+  const c = parseCidr(cidr);
+  const fam = core.families.find((f) => f.family === c.family);
+  if (fam === undefined) return;
+  const i = core.reservations.indexOf(String(c));
+  if (i >= 0) core.reservations.splice(i, 1);
+  if (c.prefix <= fam.slotMask) {
+    for (const pool of fam.pools) {
+      if (!pool.cidr.overlaps(c)) continue;
+      const set = core.reservedSlots.get(pool.index);
+      const [a, b] = pool.set.indices(c);
+      for (let s = a; s <= b; s++) {
+        if (!set?.delete(s)) continue;
+        if (core.engine.wasm.poolNodeAt(pool.entry, s) === 0) core.engine.wasm.bmRelease(pool.set.region, s);
+      }
+    }
+    // what other reservations still cover stays reserved
+    for (const r of core.reservations) {
+      const rc = parseCidr(r);
+      if (rc.family === c.family && rc.prefix <= fam.slotMask && rc.overlaps(c)) reserveSlotsQuiet(core, fam, rc);
+    }
+  } else {
+    const j = fam.reservedIPs.findIndex((r) => String(r) === String(c));
+    if (j < 0) return;
+    fam.reservedIPs.splice(j, 1);
+    for (const pool of fam.pools) {
+      if (!pool.cidr.overlaps(c)) continue;
+      const holder = core.byId[core.engine.wasm.poolNodeAt(pool.entry, pool.slotOfValue(c.network))];
+      const sub = holder?.subnets.find((s) => s.pool === pool);
+      if (!sub) continue;
+      const [a, b] = offsets(core, sub, c);
+      const region = core.engine.wasm.poolRegion(pool.entry, sub.slot);
+      for (let off = a; off <= b; off++) {
+        const key = addressKey(pool.index, sub.base + off);
+        if (key === (sub.routerIP !== undefined ? addressKey(pool.index, pool.relOf(parseIp(sub.routerIP).value)) : -1)) continue;
+        if (core.reservedKeys.delete(key) && core.engine.wasm.bmRelease(region, off) === 1) sub.reserved--;
+      }
+      applyReservedIPs(core, sub, fam);
+    }
+  }
+  core.emit({ op: "unreserve", cidr: String(c) });
+  servePending(core);
+}
+
+export function reserveSlotsQuiet(core: PoolCore, fam: FamilyState, c: Cidr): void {
+  for (const pool of fam.pools) {
+    if (!pool.cidr.overlaps(c)) continue;
+    let set = core.reservedSlots.get(pool.index);
+    if (!set) core.reservedSlots.set(pool.index, (set = new Set()));
+    const [a, b] = pool.set.indices(c);
+    for (let s = a; s <= b; s++) {
+      set.add(s);
+      core.engine.wasm.bmAllocate(pool.set.region, s);
+    }
+  }
+}
+
+/** Pod offsets of a subnet that a CIDR covers, clamped; a > b when none. */
+export function offsets(core: PoolCore, sub: Subnet, c: Cidr): [number, number] {
+  const lo = sub.pool.relOf(c.network < sub.pool.cidr.network ? sub.pool.cidr.network : c.network);
+  const hiRel = sub.pool.relOf(c.last > sub.pool.cidr.last ? sub.pool.cidr.last : c.last);
+  const a = Math.max(0, lo - sub.base);
+  const b = Math.min(sub.size - 1, (hiRel < 0 ? sub.base + sub.size : hiRel) - sub.base);
+  return [a, b];
+}
+
+/** Takes the reserved addresses that fall in a subnet. */
+export function applyReservedIPs(core: PoolCore, sub: Subnet, fam: FamilyState): void {
+  const region = core.engine.wasm.poolRegion(sub.pool.entry, sub.slot);
+  for (const c of fam.reservedIPs) {
+    if (!sub.pool.cidr.overlaps(c) || sub.pool.slotOfValue(c.network) < sub.slot || sub.pool.slotOfValue(c.network) >= sub.slot + sub.run) continue;
+    const [a, b] = offsets(core, sub, c);
+    if (a > b) continue;
+    for (let off = a; off <= b; off++) {
+      if (core.engine.wasm.bmAllocate(region, off) === 1) {
+        sub.reserved++;
+        core.reservedKeys.add(addressKey(sub.pool.index, sub.base + off));
+      }
+    }
+  }
+}
+
+/** Adds a pool CIDR at runtime; pending nodes are served from it. Throws CIDR_COLLISION naming the overlap. */
+export function addPoolCidr(core: PoolCore, family: 4 | 6, cidr: string): void {
+  tick(core);
+  const fam = core.families.find((f) => f.family === family);
+  if (fam === undefined) throw errors.invalidOption(`ipv${family}`, "is not configured: pool CIDRs can only be added to a configured family");
+  const c = poolCidr("pool CIDR", cidr, family);
+  const clash = fam.pools.find((p) => p.cidr.overlaps(c));
+  if (clash) throw errors.collision("pool CIDR", String(c), `pool CIDR ${String(clash.cidr)}`);
+  at("pool CIDR", () => checkNodeMask(c, fam.slotMask, `node mask of ${String(c)}`));
+  if (core.pools.length >= MAX_POOL_CIDRS) throw errors.invalidOption("pool CIDR", `cannot be added: at most ${MAX_POOL_CIDRS} pool CIDRs over a pool's life`);
+  fam.pools.push(core.newPool(c, fam));
+  core.emit({ op: "addPool", family, cidr: String(c) });
+  servePending(core);
+}
+
+/** Removes an empty pool CIDR. Refused (IN_USE, naming the nodes) while any node holds a subnet in it. */
+export function removePoolCidr(core: PoolCore, cidr: string): void {
+  tick(core);
+  const c = parseCidr(cidr);
+  const fam = core.families.find((f) => f.family === c.family);
+  const pool = fam?.pools.find((p) => String(p.cidr) === String(c));
+  if (fam === undefined || pool === undefined) throw errors.notInRange(cidr, "the configured pool CIDRs");
+  const holders = [...core.nodes.values()].filter((n) => n.subnets.some((s) => s.pool === pool) || [...(n.borrowed ?? [])].some((k) => keyPool(k) === pool.index));
+  if (holders.length > 0) {
+    const names = holders.slice(0, 10).map((n) => JSON.stringify(n.name)).join(", ");
+    throw errors.inUse(`pool CIDR ${String(c)}`, `${holders.length} node(s): ${names}${holders.length > 10 ? ", ..." : ""}`);
+  }
+  core.engine.wasm.poolClear(pool.entry);
+  fam.pools.splice(fam.pools.indexOf(pool), 1);
+  core.pools[pool.index] = undefined;
+  core.removedPools.set(pool.index, { family: pool.family, cidr: String(pool.cidr) });
+  core.reservedSlots.delete(pool.index);
+  core.emit({ op: "removePool", cidr: String(c) });
+}

@@ -1,0 +1,154 @@
+// Snapshots: the whole pool as versioned, checksummed bytes (src/state/snapshot.ts), and the rebuild from them.
+import { errors } from "../errors.js";
+import { keyPool, keyRel } from "../owners.js";
+import { type ClusterPoolOptions } from "../options.js";
+import { type PlacedSubnet } from "../state/records.js";
+import { encodeSnapshot } from "../state/snapshot.js";
+import { ClusterPool, coreOf } from "../cluster-pool.js";
+import { PoolCore, type NodeState } from "./core.js";
+import { type NodeStatus } from "./types.js";
+import { tick } from "./nodes.js";
+import { lend } from "./pods.js";
+import { replay } from "./replay.js";
+import { addPoolCidr, removePoolCidr, reserve } from "./reservations.js";
+import { verify } from "./stats.js";
+
+/**
+ * The whole state as versioned, checksummed bytes: the options, the pool
+ * CIDRs, every node with its pod bitmaps and owner arrays, the owner
+ * names, reservations and the reuse cooldown.
+ */
+export function snapshot(core: PoolCore, generation = 0): Uint8Array {
+  tick(core);
+  const w = core.engine.wasm;
+  const chunks: Uint32Array[] = [];
+  let at = 0;
+  const put = (ptr: number, words: number): number => {
+    const view = core.engine.u32();
+    chunks.push(view.slice(ptr >>> 2, (ptr >>> 2) + words));
+    const start = at;
+    at += words;
+    return start;
+  };
+  const meta: SnapshotMeta = {
+    options: core.json,
+    pools: core.pools.map((p, i) => (p ? { family: p.family, cidr: String(p.cidr), removed: false } : { ...core.removedPools.get(i)!, removed: true })),
+    cursors: core.pools.map((p) => (p ? w.bmCursor(p.set.region) : -1)),
+    reservations: [...core.reservations],
+    nodes: [...core.nodes.values()].map((n) => ({
+      name: n.name, status: n.status, error: n.error ?? null, deadline: n.deadline, placed: n.placed, borrowed: [...(n.borrowed ?? [])],
+      subnets: n.subnets.map((sub) => {
+        const r = w.poolRegion(sub.pool.entry, sub.slot);
+        const aux = w.bmAux(r) >>> 0;
+        return {
+          words: put(w.bmLeaves(r), w.bmWords(r) * 2),
+          owners: aux === 0 ? -1 : put(aux, sub.size),
+          cursor: w.bmCursor(r),
+          rng: String(BigInt.asUintN(64, w.bmRng(r))),
+          reserved: sub.reserved,
+          quarantined: sub.quarantined,
+        };
+      }),
+    })),
+    pending: [...core.pending],
+    owners: [...core.owners.names()].map((name) => {
+      const id = core.owners.idOf(name) as number;
+      return { id, name, keys: core.owners.keys(id) };
+    }),
+    quarantine: (core.quarantine?.entries() ?? []).map((e) => {
+      const pool = core.pools[keyPool(e.key)];
+      const holder = pool && core.byId[w.poolNodeAt(pool.entry, pool.slotOfRel(keyRel(e.key)))];
+      return { key: e.key, node: holder && holder.epoch === e.epoch ? holder.name : null, time: e.time };
+    }),
+  };
+  const data = new Uint32Array(at);
+  let o = 0;
+  for (const c of chunks) {
+    data.set(c, o);
+    o += c.length;
+  }
+  return encodeSnapshot(meta, data, generation);
+}
+
+export function rebuild(meta: SnapshotMeta, data: Uint32Array, runtime: Pick<ClusterPoolOptions, "clock" | "engine">): ClusterPool {
+  const options = { ...(meta.options as ClusterPoolOptions), ...runtime };
+  const pool = new ClusterPool(options);
+  const core = coreOf(pool);
+  const w = core.engine.wasm;
+  // pool CIDRs, in table order, removed ones included so indices match
+  meta.pools.forEach((p, i) => {
+    if (i >= core.pools.length) addPoolCidr(core, p.family, p.cidr);
+    const live = core.pools[i];
+    if (live === undefined || String(live.cidr) !== p.cidr) throw new Error(`pool CIDR ${i} is ${String(live?.cidr)}, snapshot says ${p.cidr}`);
+    if (p.removed) removePoolCidr(core, p.cidr);
+  });
+  for (const r of meta.reservations) reserve(core, r);
+  const word = (i: number): number => {
+    if (i < 0 || i >= data.length) throw new Error(`data offset ${i} out of range`);
+    return i;
+  };
+  for (const m of meta.nodes) {
+    if (m.status === "ready" || m.status === "draining") {
+      replay(core, { op: "node", name: m.name, placed: m.placed });
+      const node = core.nodes.get(m.name) as NodeState;
+      node.subnets.forEach((sub, i) => {
+        const sm = m.subnets[i];
+        if (!sm) throw new Error(`node ${m.name} lost subnet ${i}`);
+        const r = w.poolRegion(sub.pool.entry, sub.slot);
+        const words = w.bmWords(r) * 2;
+        core.engine.u32().set(data.subarray(word(sm.words), word(sm.words) + words), w.bmLeaves(r) >>> 2);
+        w.bmRebuild(r);
+        w.bmSetCursor(r, sm.cursor);
+        w.bmSetRng(r, BigInt.asIntN(64, BigInt(sm.rng)));
+        if (sm.owners >= 0) {
+          let aux = w.bmAux(r) >>> 0;
+          if (aux === 0) {
+            aux = core.engine.alloc(sub.size * 4);
+            w.bmSetAux(r, aux);
+          }
+          core.engine.u32().set(data.subarray(word(sm.owners), word(sm.owners) + sub.size), aux >>> 2);
+        }
+        sub.reserved = sm.reserved;
+        sub.quarantined = sm.quarantined;
+      });
+      if (m.status === "draining") {
+        node.status = "draining";
+        node.deadline = m.deadline;
+        core.draining++;
+      }
+      for (const key of m.borrowed) lend(core, node, key);
+    } else {
+      replay(core, m.status === "failed" ? { op: "failed", name: m.name, error: m.error ?? "" } : { op: "pending", name: m.name, error: m.error ?? "" });
+    }
+  }
+  core.pending.length = 0;
+  core.pending.push(...meta.pending);
+  for (const o of meta.owners) core.owners.adopt(o.id, o.name, o.keys);
+  for (const q of meta.quarantine) core.quarantine?.push(q.key, q.node === null ? 0 : (core.nodes.get(q.node)?.epoch ?? 0), q.time);
+  meta.cursors.forEach((c, i) => {
+    const p = core.pools[i];
+    if (p && c >= 0) w.bmSetCursor(p.set.region, c);
+  });
+  const problems = verify(core);
+  if (problems.length > 0) throw errors.corrupt("snapshot", problems.slice(0, 5).join("; "));
+  return pool;
+}
+
+export interface SnapshotMeta {
+  options: unknown;
+  pools: { family: 4 | 6; cidr: string; removed: boolean }[];
+  cursors: number[];
+  reservations: string[];
+  nodes: {
+    name: string;
+    status: NodeStatus;
+    error: string | null;
+    deadline: number;
+    placed: readonly PlacedSubnet[];
+    borrowed: number[];
+    subnets: { words: number; owners: number; cursor: number; rng: string; reserved: number; quarantined: number }[];
+  }[];
+  pending: string[];
+  owners: { id: number; name: string; keys: number[] }[];
+  quarantine: { key: number; node: string | null; time: number }[];
+}
