@@ -5,7 +5,7 @@
  */
 import { writeFileSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { availableParallelism } from "node:os";
+import { availableParallelism, loadavg } from "node:os";
 import { loadConfig, type PoolConfig } from "../config/load.js";
 import { parseCidr } from "../ip.js";
 import { simulate, type SimResult } from "../sim/simulate.js";
@@ -79,7 +79,8 @@ function checkSimulable(p: PoolConfig, file: string): void {
 
 export async function simulateCommand(io: Io, f: SimulateFlags): Promise<number> {
   const { pool, scenario, source } = resolveRun(io, f);
-  const threads = f.threads ?? Math.max(1, Math.min(availableParallelism(), 8));
+  // Default: the idle cores (results are the same for any thread count; only speed differs).
+  const threads = f.threads ?? Math.max(1, Math.min(8, availableParallelism() - Math.round(loadavg()[0] ?? 0)));
   if (f.sweep !== undefined && f.sweep > 1) return sweepCommand(io, f, pool, scenario, threads);
   const progress = createProgress(io, f.quiet ? "quiet" : "auto");
   let result: SimResult;
