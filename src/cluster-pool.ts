@@ -300,10 +300,12 @@ export class ClusterPool {
   _replay(r: JournalRecord): void {
     const log = this.#c.log;
     this.#c.log = undefined;
+    this.#c.replaying = true;
     try {
       replay(this.#c, r);
     } finally {
       this.#c.log = log;
+      this.#c.replaying = false;
     }
   }
 }

@@ -91,6 +91,8 @@ export class PoolCore {
   draining = 0;
   /** Journal hook: receives every applied effect (src/state/). */
   log: ((r: JournalRecord) => void) | undefined;
+  /** True while a journal or snapshot is being replayed: no implicit serving or expiry. */
+  replaying = false;
 
   /** Validates options (IpamError naming the option) and lays the pools out in a shared memory. */
   constructor(options: ClusterPoolOptions) {

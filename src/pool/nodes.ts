@@ -22,6 +22,7 @@ export function failedCount(core: PoolCore): number {
  */
 export function tick(core: PoolCore): void {
   if ((core.quarantine === undefined || core.quarantine.size === 0) && core.draining === 0) return;
+  if (core.replaying) return; // the journal holds what time released, as explicit records
   const now = core.now();
   if (core.quarantine?.due(now)) {
     core.quarantine.expire(now, (key, epoch) => applyExpire(core, key, epoch));
@@ -229,6 +230,7 @@ export function detach(core: PoolCore, s: Subnet): void {
 
 /** Gives subnets to pending nodes, first come first served, while they fit. */
 export function servePending(core: PoolCore): void {
+  if (core.replaying) return; // the journal holds each serve as its own "node" record
   while (core.pending.length > 0) {
     const node = core.nodes.get(core.pending[0] as string) as NodeState;
     const placed = place(core, node);

@@ -189,8 +189,12 @@ export function inCooldown(core: PoolCore, pool: PoolCidr, rel: number, key: num
   return core.byId[core.engine.wasm.poolNodeAt(pool.entry, pool.slotOfRel(rel))]?.epoch === epoch;
 }
 
-/** Releases one address by key; quarantines it when a reuse cooldown is set and `quarantine`. */
-export function releaseKey(core: PoolCore, key: number, quarantine: boolean): boolean {
+/**
+ * Releases one address by key; quarantines it when a reuse cooldown is set
+ * and `quarantine`. Journals a "free" record unless `keys` collects the key
+ * for one record of the caller's.
+ */
+export function releaseKey(core: PoolCore, key: number, quarantine: boolean, keys?: number[]): boolean {
   const pool = core.pools[keyPool(key)];
   if (pool === undefined || core.reservedKeys.has(key)) return false;
   const rel = keyRel(key);
@@ -212,10 +216,10 @@ export function releaseKey(core: PoolCore, key: number, quarantine: boolean): bo
     if (sub) sub.quarantined++;
     const now = core.now();
     (core.quarantine as Quarantine).push(key, epoch, now);
-    core.emit({ op: "free", keys: [key], q: now });
-  } else {
-    core.emit({ op: "free", keys: [key] });
-  }
+    if (keys) keys.push(key);
+    else core.emit({ op: "free", keys: [key], q: now });
+  } else if (keys) keys.push(key);
+  else core.emit({ op: "free", keys: [key] });
   return true;
 }
 
@@ -237,11 +241,14 @@ export function releaseOwner(core: PoolCore, owner: string): string[] {
   const id = core.owners.idOf(owner);
   if (id === undefined) return [];
   const released: string[] = [];
+  const keys: number[] = [];
   for (const key of core.owners.keys(id).sort((a, b) => a - b)) {
     const pool = core.pools[keyPool(key)] as PoolCidr;
     released.push(pool.addressOf(keyRel(key)));
-    releaseKey(core, key, true);
+    releaseKey(core, key, true, keys);
   }
+  // one journal record for the whole pod, so a crash cannot keep half of it
+  if (keys.length > 0) core.emit(core.quarantine !== undefined ? { op: "free", keys, q: core.now() } : { op: "free", keys });
   return released;
 }
 

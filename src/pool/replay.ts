@@ -26,7 +26,8 @@ export function replay(core: PoolCore, r: JournalRecord): void {
     case "pending": {
       const node = core.nodes.get(r.name) ?? newNode(core, r.name);
       core.nodes.set(r.name, node);
-      if (node.status !== "pending") { node.status = "pending"; core.pending.push(r.name); }
+      if (!core.pending.includes(r.name)) core.pending.push(r.name);
+      node.status = "pending";
       node.error = r.error;
       return;
     }

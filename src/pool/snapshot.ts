@@ -51,6 +51,7 @@ export function snapshot(core: PoolCore, generation = 0): Uint8Array {
       }),
     })),
     pending: [...core.pending],
+    epoch: core.epoch,
     owners: [...core.owners.names()].map((name) => {
       const id = core.owners.idOf(name) as number;
       return { id, name, keys: core.owners.keys(id) };
@@ -71,10 +72,13 @@ export function snapshot(core: PoolCore, generation = 0): Uint8Array {
 }
 
 export function rebuild(meta: SnapshotMeta, data: Uint32Array, runtime: Pick<ClusterPoolOptions, "clock" | "engine">): ClusterPool {
-  const options = { ...(meta.options as ClusterPoolOptions), ...runtime };
+  const saved = meta.options as ClusterPoolOptions & { seed?: string };
+  // the seed is kept as a decimal string (a u64 does not fit a JSON number)
+  const options = { ...saved, ...(saved.seed !== undefined ? { seed: BigInt(saved.seed) } : {}), ...runtime };
   const pool = new ClusterPool(options);
   const core = coreOf(pool);
   const w = core.engine.wasm;
+  core.replaying = true; // the snapshot says which nodes are served and what has expired
   // pool CIDRs, in table order, removed ones included so indices match
   meta.pools.forEach((p, i) => {
     if (i >= core.pools.length) addPoolCidr(core, p.family, p.cidr);
@@ -129,6 +133,8 @@ export function rebuild(meta: SnapshotMeta, data: Uint32Array, runtime: Pick<Clu
     const p = core.pools[i];
     if (p && c >= 0) w.bmSetCursor(p.set.region, c);
   });
+  core.epoch = Math.max(core.epoch, meta.epoch ?? 0); // nodes added later seed their pod ranges as they would have
+  core.replaying = false;
   const problems = verify(core);
   if (problems.length > 0) throw errors.corrupt("snapshot", problems.slice(0, 5).join("; "));
   return pool;
@@ -149,6 +155,8 @@ export interface SnapshotMeta {
     subnets: { words: number; owners: number; cursor: number; rng: string; reserved: number; quarantined: number }[];
   }[];
   pending: string[];
+  /** Node incarnations so far (seeds of nodes added after a restore). */
+  epoch?: number;
   owners: { id: number; name: string; keys: number[] }[];
   quarantine: { key: number; node: string | null; time: number }[];
 }

@@ -68,7 +68,13 @@ export class FileStore {
     this.#fsync = options.fsync ?? "interval";
     if (!["always", "interval", "never"].includes(this.#fsync)) throw errors.invalidOption("options.fsync", "must be 'always', 'interval' or 'never'");
     this.#interval = options.fsyncIntervalMs ?? 200;
+    if (typeof this.#interval !== "number" || !(this.#interval >= 0)) {
+      throw errors.invalidOption("options.fsyncIntervalMs", `must be a non-negative number (got ${String(options.fsyncIntervalMs)})`);
+    }
     this.#compactEvery = options.compactEvery ?? 100_000;
+    if (typeof this.#compactEvery !== "number" || !Number.isInteger(this.#compactEvery) || this.#compactEvery < 1) {
+      throw errors.invalidOption("options.compactEvery", `must be a positive integer (got ${String(options.compactEvery)})`);
+    }
     this.#runtime = options.runtime ?? {};
   }
 
@@ -110,7 +116,14 @@ export class FileStore {
     while (at + 8 <= bytes.length) {
       const len = dv.getUint32(at, true);
       const sum = dv.getUint32(at + 4, true);
-      if (at + 8 + len > bytes.length || crc32(bytes, at + 8, at + 8 + len) !== sum) break;
+      const end = at + 8 + len;
+      if (end > bytes.length) break; // torn: the last write did not finish
+      if (crc32(bytes, at + 8, end) !== sum) {
+        // A crash can only tear the last record. A bad record with more after it is damage,
+        // and cutting there would drop acknowledged records: refuse, and keep the file as evidence.
+        if (end < bytes.length) throw errors.corrupt(`journal ${this.journalPath}`, `record ${n + 1} at byte ${at} fails its checksum and ${bytes.length - end} bytes follow it`);
+        break;
+      }
       let rec: JournalRecord;
       try {
         rec = JSON.parse(new TextDecoder().decode(bytes.subarray(at + 8, at + 8 + len))) as JournalRecord;
