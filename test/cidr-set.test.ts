@@ -1,15 +1,7 @@
 import { describe, it, expect } from "vitest";
+import { code } from "./helpers.js";
 import { CidrSet, IpamError } from "../src/index.js";
 
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof IpamError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 describe("CidrSet index -> subnet", () => {
   // subnet i = cluster network + i << (bits - nodeMask)

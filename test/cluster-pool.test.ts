@@ -1,15 +1,7 @@
 import { describe, it, expect } from "vitest";
-import { ClusterPool, IpamError } from "../src/index.js";
+import { err } from "./helpers.js";
+import { ClusterPool } from "../src/index.js";
 
-function err(fn: () => unknown): IpamError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof IpamError) return e;
-    throw e;
-  }
-  throw new Error("expected an IpamError");
-}
 
 const seedPool = (): ClusterPool => new ClusterPool({ ipv4: { cidrs: ["192.168.0.0/20"], maskSize: 24 } });
 

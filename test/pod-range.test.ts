@@ -1,15 +1,7 @@
 import { describe, it, expect } from "vitest";
-import { PodRange, IpamError } from "../src/index.js";
+import { code } from "./helpers.js";
+import { PodRange } from "../src/index.js";
 
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof IpamError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 describe("PodRange sizes", () => {
   const cases: { cidr: string; size: number; first: string; last: string }[] = [

@@ -186,7 +186,7 @@ describe("hierarchical bitmap vs model", () => {
             expect(o.k === "occupy" ? w.bmOccupyRange(h, a, b) : w.bmReleaseRange(h, a, b)).toBe(changed);
             model.fill(o.k === "occupy" ? 1 : 0, a, b + 1);
             used += o.k === "occupy" ? changed : -changed;
-          } else {
+          } else if (o.k === "set" || o.k === "drop") {
             const i = o.a % n;
             const r = o.k === "set" ? w.bmAllocate(h, i) : w.bmRelease(h, i);
             expect(r).toBe(o.k === "set" ? 1 - (model[i] as number) : (model[i] as number));
