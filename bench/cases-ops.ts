@@ -414,3 +414,35 @@ export const churnCase: CaseSpec = {
     ];
   },
 };
+
+// ------------------------------------------------------------------ node add / remove
+
+/** String API for nodes: addNode(name) -> podCIDRs, then removeNode(name); 4,096 nodes per iteration on a /8. */
+export const nodeCase: CaseSpec = {
+  name: "node addNode(name) + removeNode(name), /8 -> /24 (per node, both ops)",
+  time: 400,
+  impls: () => {
+    const N = 4096;
+    const names = Array.from({ length: N }, (_, n) => `node-${n}`);
+    const p4 = new ClusterPool({ ipv4: { cidrs: ["10.0.0.0/8"], maskSize: 24 } });
+    const p6 = new ClusterPool({ ipv6: { cidrs: ["fd00::/104"], maskSize: 120 } });
+    const typed = new TypedStringPool(new TypedCluster(BASE4, 8, 24));
+    const NN = 256;
+    const naive = new NaivePool("10.0.0.0/8", 24);
+    let sink = 0;
+    return [
+      { impl: "ipcarve", ops: N, fn: () => { for (const n of names) sink += p4.addNode(n).podCIDRs.length; for (const n of names) p4.removeNode(n); } },
+      {
+        impl: "ipcarve-v6", ops: N, fn: () => { for (const n of names) sink += p6.addNode(n).podCIDRs.length; for (const n of names) p6.removeNode(n); },
+        target: { kind: "rel", of: "ipcarve", factor: 1.5, label: "<= 1.5x IPv4" },
+      },
+      { impl: "typed-ts", ops: N, fn: () => { for (const n of names) sink += typed.addNode(n).length; for (const n of names) typed.removeNode(n); } },
+      {
+        impl: "naive (256 nodes)", ops: NN, fn: () => {
+          for (let k = 0; k < NN; k++) sink += naive.addNode(names[k] as string).length;
+          for (let k = 0; k < NN; k++) naive.removeNode(names[k] as string);
+        },
+      },
+    ];
+  },
+};

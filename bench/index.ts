@@ -3,6 +3,7 @@
  * --runs n runs the suite n times and reports, per case and impl, the median
  * of the per-run medians (p99: the median of the per-run p99s).
  */
+import { loadavg } from "node:os";
 import { runSuite, formatTable, type BenchRecord } from "./suite.js";
 
 function arg(name: string): string | undefined {
@@ -14,7 +15,8 @@ const json = process.argv.includes("--json");
 const quick = process.argv.includes("--quick");
 const filter = arg("--filter");
 const runs = Math.max(1, Number(arg("--runs") ?? 1) | 0);
-const log = json ? (): void => {} : (line: string): void => console.log(line);
+// with --json, progress goes to stderr so stdout stays machine-readable
+const log = json ? (line: string): void => console.error(line) : (line: string): void => console.log(line);
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -25,7 +27,7 @@ const median = (xs: number[]): number => {
 async function main(): Promise<void> {
   const all: BenchRecord[][] = [];
   for (let r = 0; r < runs; r++) {
-    if (runs > 1) log(`--- run ${r + 1}/${runs}`);
+    log(`--- run ${r + 1}/${runs}; load average ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
     all.push(await runSuite({ ...(filter !== undefined && { filter }), quick, log }));
   }
   let records = all[0] ?? [];

@@ -9,7 +9,7 @@
  */
 import type { CaseSpec } from "./lib/measure.js";
 import { runCase, fmtNs } from "./lib/measure.js";
-import { carveCase, podCase, podBatchCase, stringCase, nearFullNodesCase, nearFullPodsCase, churnCase } from "./cases-ops.js";
+import { carveCase, podCase, podBatchCase, stringCase, nearFullNodesCase, nearFullPodsCase, churnCase, nodeCase } from "./cases-ops.js";
 import { lookupCase, fillCase, parallelCase } from "./cases-cluster.js";
 
 export interface BenchRecord {
@@ -34,6 +34,7 @@ export function cases(): CaseSpec[] {
     podCase("random", "alloc"), podCase("random", "release"),
     podBatchCase,
     stringCase("allocate"), stringCase("release"),
+    nodeCase,
     nearFullNodesCase, nearFullPodsCase,
     lookupCase,
     churnCase,

@@ -56,8 +56,8 @@ const isIpcarve = (impl: string): boolean => impl.startsWith("ipcarve");
 export async function runCase(spec: CaseSpec, opts: RunOptions): Promise<BenchRecord[]> {
   const impls = await spec.impls();
   const time = opts.quick ? Math.min(60, (spec.time ?? 400) / 4) : (spec.time ?? 400);
-  const iterations = opts.quick ? Math.min(3, spec.iterations ?? 16) : (spec.iterations ?? 16);
-  const warmupIterations = opts.quick ? 1 : (spec.warmupIterations ?? 8);
+  const iterations = opts.quick ? Math.min(3, spec.iterations ?? 10) : (spec.iterations ?? 10);
+  const warmupIterations = opts.quick ? 1 : (spec.warmupIterations ?? 4);
   const bench = new Bench({
     name: spec.name,
     time,

@@ -99,6 +99,7 @@ export class NaiveCidrSet {
 /** A naive cluster: nodes by name, each with a NaiveRange; who holds each address in a Map keyed by its string. */
 export class NaivePool {
   readonly nodes = new Map<string, NaiveRange>();
+  readonly cidrs = new Map<string, string>();
   readonly holders = new Map<string, { node: string; owner: string }>();
   readonly subnets: NaiveCidrSet;
   readonly random: boolean;
@@ -111,7 +112,19 @@ export class NaivePool {
   addNode(name: string): string {
     const cidr = this.subnets.allocateNext();
     this.nodes.set(name, new NaiveRange(cidr, { random: this.random }));
+    this.cidrs.set(name, cidr);
     return cidr;
+  }
+
+  /** Drops the node's range (and the holders of its addresses) and frees its subnet. */
+  removeNode(name: string): boolean {
+    const cidr = this.cidrs.get(name);
+    const range = this.nodes.get(name);
+    if (cidr === undefined || range === undefined) return false;
+    for (const ip of range.used) this.holders.delete(ip);
+    this.nodes.delete(name);
+    this.cidrs.delete(name);
+    return this.subnets.release(cidr);
   }
 
   allocate(node: string, owner: string): string {

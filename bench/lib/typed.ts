@@ -302,11 +302,26 @@ export class TypedStringPool {
     cluster.owners ??= new Int32Array(cluster.slots << cluster.hostBits);
   }
 
-  addNode(name: string): void {
+  addNode(name: string): string {
     const id = this.#nodes.size + 1;
     const slot = this.cluster.addNode(id);
     if (slot < 0) throw new Error("full");
     this.#nodes.set(name, slot);
+    return this.subnet(name);
+  }
+
+  removeNode(name: string): boolean {
+    const slot = this.#nodes.get(name);
+    if (slot === undefined) return false;
+    this.cluster.removeNode(slot);
+    this.#nodes.delete(name);
+    return true;
+  }
+
+  /** The node's subnet as text. */
+  subnet(name: string): string {
+    const slot = this.#nodes.get(name);
+    return slot === undefined ? "" : `${formatIPv4((this.cluster.base + slot * 2 ** this.cluster.hostBits) >>> 0)}/${32 - this.cluster.hostBits}`;
   }
 
   allocate(node: string, owner: string): string {
