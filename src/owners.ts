@@ -21,7 +21,7 @@ export class Owners {
   #names: (string | undefined)[] = [undefined];
   #key0 = new Float64Array(1024).fill(EMPTY);
   #key1 = new Float64Array(1024).fill(EMPTY);
-  readonly #more = new Map<number, number[]>();
+  readonly #more = new Map<number, Set<number>>();
   readonly #freeIds: number[] = [];
   /** Ids that went dormant since the last sweep (may repeat, or have woken since). */
   #dormant: number[] = [];
@@ -82,8 +82,8 @@ export class Owners {
     else if (this.#key1[id] === EMPTY) this.#key1[id] = key;
     else {
       const more = this.#more.get(id);
-      if (more) more.push(key);
-      else this.#more.set(id, [key]);
+      if (more) more.add(key);
+      else this.#more.set(id, new Set([key]));
     }
   }
 
@@ -110,11 +110,8 @@ export class Owners {
     else if (this.#key1[id] === key) this.#key1[id] = EMPTY;
     else {
       const more = this.#more.get(id);
-      const i = more ? more.indexOf(key) : -1;
-      if (!more || i < 0) return;
-      more[i] = more[more.length - 1] as number;
-      more.pop();
-      if (more.length === 0) this.#more.delete(id);
+      if (!more?.delete(key)) return;
+      if (more.size === 0) this.#more.delete(id);
     }
     this.dropIfEmpty(id);
   }
