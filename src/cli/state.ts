@@ -13,26 +13,21 @@ import { Source, stripPrefix } from "../config/source.js";
 import { textTable } from "../report/summary.js";
 import { CliError, UsageError, pathIn, type Io } from "./io.js";
 
-type Open = (path: string, options: ClusterPoolOptions) => ClusterPool;
-
 /** Opens (or, with options, creates) a state file. */
 function openState(path: string, options: ClusterPoolOptions | undefined, flag = "--state"): ClusterPool {
-  const open = (ClusterPool as unknown as { open?: Open }).open;
-  if (typeof open !== "function") {
-    throw new CliError("ipcarve: this build's ClusterPool has no state files (ClusterPool.open is missing); import, export and lookup need it");
-  }
   if (!existsSync(path) && options === undefined) {
     throw new CliError(`ipcarve: ${flag} ${path}: no such state file (import a CiliumNode list with --config to create one)`);
   }
   try {
-    return open.call(ClusterPool, path, options ?? ({} as ClusterPoolOptions));
+    // an existing state file carries its own options; the second argument only seeds a new one
+    return ClusterPool.open(path, options ?? ({} as ClusterPoolOptions));
   } catch (e) {
     throw new CliError(`ipcarve: ${flag} ${path}: ${stripPrefix(e)}`);
   }
 }
 
 function close(pool: ClusterPool): void {
-  (pool as unknown as { close?: () => void }).close?.();
+  pool.close();
 }
 
 export interface ImportFlags {
