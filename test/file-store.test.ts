@@ -246,7 +246,7 @@ describe("a torn or damaged tail is discarded on open; later appends work", () =
       name: "flip a byte in the last record's payload",
       hurt: (j, l) => {
         const b = readFileSync(j);
-        b[l.at + 8 + 5] ^= 0x40;
+        b[l.at + 8 + 5]! ^= 0x40;
         writeFileSync(j, b);
       },
       torn: 1,
@@ -256,7 +256,7 @@ describe("a torn or damaged tail is discarded on open; later appends work", () =
       name: "flip a byte in the last record's checksum",
       hurt: (j, l) => {
         const b = readFileSync(j);
-        b[l.at + 5] ^= 0x01;
+        b[l.at + 5]! ^= 0x01;
         writeFileSync(j, b);
       },
       torn: 1,
@@ -302,12 +302,12 @@ describe("a torn or damaged tail is discarded on open; later appends work", () =
 
   it("a damaged record followed by good ones is CORRUPT_STATE, not a silent cut (acknowledged records after it would be lost)", () => {
     // A crash can only tear the end of the journal. A bad record in the middle is
-    // corruption; today recovery cuts the file there and drops the good records
-    // after it (acknowledged allocations), and truncates them away on disk.
+    // corruption; recovery used to cut the file there and drop the good records
+    // after it (acknowledged allocations), truncating them away on disk.
     const { path, journal } = setup();
     const recs = records(journal);
     const b = readFileSync(journal);
-    b[recs[1]!.at + 8 + 3] ^= 0x20; // the first alloc (ns/p0)
+    b[recs[1]!.at + 8 + 3]! ^= 0x20; // the first alloc (ns/p0)
     writeFileSync(journal, b);
     const e = err(() => ClusterPool.open(path, V4));
     expect(e.code).toBe("CORRUPT_STATE");
@@ -395,8 +395,8 @@ describe("compaction", () => {
 
 describe("a corrupted snapshot file is CORRUPT_STATE naming the file, and no pool", () => {
   const hurt: { name: string; fn: (b: Buffer) => Buffer }[] = [
-    { name: "a flipped byte in the JSON", fn: (b) => ((b[30] ^= 0x01), b) },
-    { name: "a flipped byte in the checksum", fn: (b) => ((b[b.length - 1] ^= 0x80), b) },
+    { name: "a flipped byte in the JSON", fn: (b) => ((b[30]! ^= 0x01), b) },
+    { name: "a flipped byte in the checksum", fn: (b) => ((b[b.length - 1]! ^= 0x80), b) },
     { name: "truncated by one byte", fn: (b) => b.subarray(0, b.length - 1) },
     { name: "truncated to 10 bytes", fn: (b) => b.subarray(0, 10) },
     { name: "empty", fn: () => Buffer.alloc(0) },
@@ -470,7 +470,7 @@ describe("options", () => {
   }
 
   it("numeric store options are validated (compactEvery 0 / -1 / NaN, fsyncIntervalMs -1)", () => {
-    // today they are accepted: compactEvery 0 or -1 compacts on every record, NaN never compacts
+    // they used to be accepted: compactEvery 0 or -1 compacted on every record, NaN never
     for (const o of [{ compactEvery: 0 }, { compactEvery: -1 }, { compactEvery: Number.NaN }, { fsyncIntervalMs: -1 }, { compactEvery: "5" as never }]) {
       expect(err(() => new FileStore("/tmp/x", o)).code).toBe("INVALID_OPTION");
     }
@@ -486,7 +486,7 @@ describe("options", () => {
   });
 });
 
-describe("known bugs: pending nodes across recovery", () => {
+describe("regressions found by these tests: pending nodes across recovery, atomic releaseOwner", () => {
   const CAP2: ClusterPoolOptions = { ipv4: { cidrs: ["10.0.0.0/24"], maskSize: 26 }, maxNodeSubnets: 2 }; // 4 slots, at most 2 big
 
   it("a pending node is still queued after journal replay (and is served when a subnet frees)", () => {
@@ -500,7 +500,7 @@ describe("known bugs: pending nodes across recovery", () => {
     const re = ClusterPool.open(path, CAP2);
     try {
       expect(re.node("c")?.status).toBe("pending");
-      expect(re.pendingNodes()).toEqual(["c"]); // today: [] (replay of "pending" does not queue a new node)
+      expect(re.pendingNodes()).toEqual(["c"]); // was [] (replay of "pending" did not queue a new node)
       re.removeNode("a");
       expect(re.node("c")?.status).toBe("ready"); // live, c is served here
     } finally {
@@ -531,7 +531,7 @@ describe("known bugs: pending nodes across recovery", () => {
       }
     };
     expect(run(false)).toBe("10.0.0.192/26");
-    expect(run(true)).toBe("10.0.0.192/26"); // today: FULL (the big-subnet count was raised twice)
+    expect(run(true)).toBe("10.0.0.192/26"); // was FULL (the big-subnet count was raised twice)
   });
 
   it("releaseOwner is one journal record: a crash cannot leave half of a dual-stack pod", () => {
@@ -547,7 +547,7 @@ describe("known bugs: pending nodes across recovery", () => {
     const re = ClusterPool.open(path, DUAL);
     try {
       const left = re.addressesOf("ns/p0");
-      expect(left.length === 0 || left.length === 2).toBe(true); // today: one of the two addresses is left
+      expect(left.length === 0 || left.length === 2).toBe(true); // was: one of the two addresses left (a free record per key)
     } finally {
       re.close();
     }
