@@ -35,7 +35,7 @@ import type { JournalRecord } from "./state/records.js";
 import { decodeSnapshot } from "./state/snapshot.js";
 import { FileStore, type FileStoreOptions } from "./state/file-store.js";
 import { PoolCore } from "./pool/core.js";
-import { tick, addNode, removeNode, failedCount, nodeDetail } from "./pool/nodes.js";
+import { tick, addNode, removeNode, failedCount, nodeDetail, servePending } from "./pool/nodes.js";
 import { allocate, release, releaseOwner, addressesOf, lookup } from "./pool/pods.js";
 import { reserve, unreserve, addPoolCidr, removePoolCidr } from "./pool/reservations.js";
 import { importCiliumNodes, exportCiliumNodes } from "./pool/cilium.js";
@@ -294,6 +294,12 @@ export class ClusterPool {
   _attachStore(store: FileStore | undefined): void {
     this.#c.store = store;
     this.#c.log = store ? (r) => store.append(r) : undefined;
+  }
+
+  /** @internal After a recovery: serves pending nodes that fit and releases what is due, as live calls would have. */
+  _afterRecovery(): void {
+    tick(this.#c);
+    servePending(this.#c);
   }
 
   /** @internal Re-applies a journal record (recovery). */

@@ -16,9 +16,8 @@
  * (IPCARVE_CRASH_CYCLES). It also fails on a pending node that recovery
  * served although no acknowledged operation did, and on a half-applied
  * releaseOwner (regressions, see file-store.test.ts); IPCARVE_CRASH_STRICT=0
- * only reports those. A pending node left waiting beside a free subnet after
- * recovery (open bug, it.fails in file-store.test.ts) is reported, and fails
- * only with IPCARVE_CRASH_LIVENESS=1.
+ * only reports those. It also fails on a pending node left waiting beside a
+ * free subnet after recovery (IPCARVE_CRASH_LIVENESS=0 only reports it).
  */
 import { describe, it, expect, afterAll } from "vitest";
 import { spawn } from "node:child_process";
@@ -351,9 +350,9 @@ describe("crash test: SIGKILL at random moments, reopen, check", () => {
       expect(stats.drift).toEqual([]);
       expect(stats.partial).toBe(0);
     }
-    // a kill between a removal's "drop" and the served node's "node" record leaves the pending node
-    // waiting after recovery (it.fails in file-store.test.ts); fails only with IPCARVE_CRASH_LIVENESS=1 until fixed
-    if (process.env.IPCARVE_CRASH_LIVENESS === "1") expect(stats.liveness).toEqual([]);
+    // a kill between a removal's "drop" and the served node's "node" record must not leave the
+    // pending node waiting beside a free subnet: recovery serves it (IPCARVE_CRASH_LIVENESS=0 only reports)
+    if (process.env.IPCARVE_CRASH_LIVENESS !== "0") expect(stats.liveness).toEqual([]);
     expect(stats.killed).toBe(CYCLES);
     expect(acked).toBeGreaterThan(CYCLES); // the kills landed while operations were running
   }, 60_000 + CYCLES * 2_000);

@@ -534,7 +534,7 @@ describe("regressions found by these tests: pending nodes across recovery, atomi
     expect(run(true)).toBe("10.0.0.192/26"); // was FULL (the big-subnet count was raised twice)
   });
 
-  it.fails("a kill between a removal's drop record and the served node's record: the pending node is served after recovery", () => {
+  it("a kill between a removal's drop record and the served node's record: the pending node is served after recovery", () => {
     // removeNode writes "drop a", then "node c" for the pending node it serves. A kill between the
     // two write()s leaves "drop a" only; replay no longer serves on its own, and nothing after
     // recovery does either: c waits with a free subnet until some later removal.

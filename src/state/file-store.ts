@@ -95,6 +95,9 @@ export class FileStore {
     }
     this.#pool = pool;
     pool._attachStore(this);
+    // A crash can land between an effect and the ones it caused (a removal, then the pending
+    // node it served). Catch up now, journaled: serve what fits, expire what is due.
+    pool._afterRecovery();
     return pool;
   }
 
