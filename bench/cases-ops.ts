@@ -446,3 +446,38 @@ export const nodeCase: CaseSpec = {
     ];
   },
 };
+
+// ------------------------------------------------------------------ floors
+
+/**
+ * Floors: what one JS -> WASM call costs here (a trivial export, result stored
+ * in a typed array), and the raw exports under allocateIPv4 / releaseIPv4
+ * called from a local variable, to split wrapper cost from core cost.
+ */
+export const floorCase: CaseSpec = {
+  name: "floor: JS->WASM call and raw pod exports, /24 next-fit (per call)",
+  time: 300,
+  impls: () => {
+    const N = 64;
+    const pool = new ClusterPool({ ipv4: { cidrs: ["10.0.0.0/8"], maskSize: 24 } });
+    for (let n = 0; n < N; n++) pool.addNode(`node-${n}`);
+    const d = pool.describe();
+    const e = d.pools[0]!.entry;
+    const table = d.table;
+    const w = pool.engine.wasm;
+    const slotOf = new Int32Array(N);
+    for (let n = 0; n < N; n++) {
+      const cidr = pool.node(`node-${n}`)!.podCIDRs[0] as string;
+      slotOf[n] = Number(cidr.split(".")[1]) * 256 + Number(cidr.split(".")[2]);
+    }
+    const ips = new Uint32Array(N * PODS);
+    const allocRaw = (): void => { let k = 0; for (let n = 0; n < N; n++) { const s = slotOf[n] as number; for (let j = 0; j < PODS; j++) ips[k++] = (BASE4 + w.podAllocateNext(e, s, 0, 0)) >>> 0; } };
+    const releaseRaw = (): void => { for (let k = 0; k < N * PODS; k++) w.release4(table, 1, ips[k] as number); };
+    return [
+      { impl: "wasm call floor (bmUsed)", ops: N * PODS, fn: () => { for (let k = 0; k < N * PODS; k++) ips[k] = w.bmUsed(e); } },
+      { impl: "js loop floor (no call)", ops: N * PODS, fn: () => { for (let k = 0; k < N * PODS; k++) ips[k] = k; } },
+      { impl: "raw podAllocateNext", ops: N * PODS, fn: () => { const t0 = now(); allocRaw(); const r = timed(t0); releaseRaw(); return r; } },
+      { impl: "raw release4", ops: N * PODS, fn: () => { allocRaw(); const t0 = now(); releaseRaw(); return timed(t0); } },
+    ];
+  },
+};

@@ -9,7 +9,7 @@
  */
 import type { CaseSpec } from "./lib/measure.js";
 import { runCase, fmtNs } from "./lib/measure.js";
-import { carveCase, podCase, podBatchCase, stringCase, nearFullNodesCase, nearFullPodsCase, churnCase, nodeCase } from "./cases-ops.js";
+import { carveCase, podCase, podBatchCase, stringCase, nearFullNodesCase, nearFullPodsCase, churnCase, nodeCase, floorCase } from "./cases-ops.js";
 import { lookupCase, fillCase, parallelCase } from "./cases-cluster.js";
 
 export interface BenchRecord {
@@ -40,6 +40,7 @@ export function cases(): CaseSpec[] {
     churnCase,
     fillCase,
     parallelCase,
+    floorCase,
   ];
 }
 
