@@ -397,15 +397,46 @@ export function bmAllocateBatch(h: usize, strategy: u32, n: u32, out: usize, add
   return got;
 }
 
-/** Releases the n offsets `in[k] - sub`. Returns how many were taken before. */
+/**
+ * Clears the bits of `mask` in leaf word wi. Returns how many were set.
+ * Batch releases group offsets by word and call this once per word.
+ */
+export function bmReleaseMask(h: usize, wi: u32, mask: u64): u32 {
+  let p = leafBase(h) + (<usize>wi << 3);
+  let old: u64;
+  if (isAtomic(h)) old = atomic.and<u64>(p, ~mask);
+  else { old = load<u64>(p); store<u64>(p, old & ~mask); }
+  let cleared = <u32>popcnt(old & mask);
+  if (cleared == 0) return 0;
+  if (old == ALL) markNotFull(h, wi);
+  if (isAtomic(h)) atomic.sub<u32>(h + BM_USED, cleared);
+  else store<u32>(h, load<u32>(h, BM_USED) - cleared, BM_USED);
+  return cleared;
+}
+
+/** Releases the n offsets `in[k] - sub` (out of range ones are skipped), one write per leaf word touched. Returns how many were taken before. */
 export function bmReleaseBatch(h: usize, n: u32, inp: usize, sub: u32): u32 {
+  let nbits = load<u32>(h, BM_NBITS);
   let freed: u32 = 0;
+  let wi: u32 = 0xFFFF_FFFF;
+  let mask: u64 = 0;
   for (let k: u32 = 0; k < n; k++) {
     let i = load<u32>(inp + (<usize>k << 2)) - sub;
-    freed += <u32>bmRelease(h, i);
+    if (i >= nbits) continue;
+    let w = i >>> 6;
+    if (w != wi) {
+      if (mask != 0) freed += bmReleaseMask(h, wi, mask);
+      wi = w;
+      mask = 0;
+    }
+    mask |= <u64>1 << (i & 63);
   }
+  if (mask != 0) freed += bmReleaseMask(h, wi, mask);
   return freed;
 }
+
+/** Sets a bitmap's flags (e.g. FLAG_ATOMIC once worker threads share it). */
+export function bmSetFlags(h: usize, flags: u32): void { store<u32>(h, flags, BM_FLAGS); }
 
 /** Writes 1 or 0 to out[k] (u8) for each offset `in[k] - sub`. Returns how many are taken. */
 export function bmHasBatch(h: usize, n: u32, inp: usize, sub: u32, out: usize): u32 {

@@ -4,7 +4,7 @@ export {
   bmBytes, bmInit, bmFindFrom, bmAllocateNext, bmAllocate, bmRelease, bmHas,
   bmAllocateBatch, bmReleaseBatch, bmHasBatch, bmOccupyRange, bmReleaseRange, bmCountRange,
   bmUsed, bmSize, bmCursor, bmSetCursor, bmAux, bmSetAux, bmBase, bmSetBase, bmRecount, bmCheckSummaries,
-  bmAllocateRun, bmLeaves, bmWords, bmRebuild, bmRng, bmSetRng,
+  bmAllocateRun, bmLeaves, bmWords, bmRebuild, bmRng, bmSetRng, bmReleaseMask, bmSetFlags,
 } from "./bitmap";
 export { arenaInit, arenaTop, arenaAlloc, stackPush, stackPop } from "./arena";
 export {

@@ -1,6 +1,7 @@
 // Address -> pool -> node slot -> node id and owner id.
-import { POOL_FAMILY, POOL_BASE, POOL_MASK, POOL_HOST_BITS, POOL_BYTES, NONE } from "./layout";
-import { poolNodeAt, podOwner, podRelease } from "./pool";
+import { POOL_FAMILY, POOL_BASE, POOL_MASK, POOL_HOST_BITS, POOL_BYTES, BM_NBITS, BM_BASE, BM_AUX, BM_HEADER, NONE } from "./layout";
+import { poolNodeAt, poolRegion, podOwner, podRelease } from "./pool";
+import { bmReleaseMask } from "./bitmap";
 
 /** The IPv4 pool entry of `table` (count entries) that contains ip, or 0. */
 @inline function pool4(table: usize, count: u32, ip: u32): usize {
@@ -53,13 +54,68 @@ export function lookup4Batch(table: usize, count: u32, n: u32, inp: usize, outNo
   }
 }
 
-/** Releases each IPv4 address in[k]; writes the owner result to outOwner[k] if outOwner != 0. Returns how many were allocated. */
+/**
+ * Releases each IPv4 address in[k]; writes the owner result (as release4)
+ * to outOwner[k] if outOwner != 0. Returns how many were allocated.
+ * Consecutive addresses of one pod range are cleared one leaf word at a
+ * time; an address given twice counts once.
+ */
 export function release4Batch(table: usize, count: u32, n: u32, inp: usize, outOwner: usize): u32 {
   let freed: u32 = 0;
+  let r: usize = 0; // the pod range the run is in
+  let ip0: u32 = 0; // address of its offset 0
+  let nbits: u32 = 0;
+  let aux: usize = 0;
+  let wi: u32 = 0xFFFF_FFFF;
+  let word: u64 = 0; // leaf word wi as it was before this run
+  let mask: u64 = 0; // bits of word wi released by this run
   for (let k: u32 = 0; k < n; k++) {
-    let o = release4(table, count, load<u32>(inp + (<usize>k << 2)));
-    if (o >= 0) freed++;
+    let ip = load<u32>(inp + (<usize>k << 2));
+    let off = ip - ip0;
+    if (r == 0 || off >= nbits) {
+      if (mask != 0) bmReleaseMask(r, wi, mask);
+      mask = 0;
+      wi = 0xFFFF_FFFF;
+      r = 0;
+      let p = pool4(table, count, ip);
+      if (p != 0) {
+        let rel = ip - load<u32>(p, POOL_BASE);
+        let hostBits = load<u32>(p, POOL_HOST_BITS);
+        r = poolRegion(p, hostBits >= 32 ? 0 : rel >>> hostBits);
+      }
+      if (r != 0) {
+        ip0 = load<u32>(p, POOL_BASE) + load<u32>(r, BM_BASE);
+        nbits = load<u32>(r, BM_NBITS);
+        aux = <usize>load<u32>(r, BM_AUX);
+        off = ip - ip0;
+      }
+      if (r == 0 || off >= nbits) {
+        r = 0;
+        if (outOwner != 0) store<i32>(outOwner + (<usize>k << 2), NONE);
+        continue;
+      }
+    }
+    let w = off >>> 6;
+    if (w != wi) {
+      if (mask != 0) bmReleaseMask(r, wi, mask);
+      mask = 0;
+      wi = w;
+      word = load<u64>(r + BM_HEADER + (<usize>w << 3));
+    }
+    let bit = <u64>1 << (off & 63);
+    let o: i32 = NONE;
+    if ((word & bit) != 0 && (mask & bit) == 0) {
+      mask |= bit;
+      freed++;
+      o = 0;
+      if (aux != 0) {
+        let q = aux + (<usize>off << 2);
+        o = <i32>load<u32>(q);
+        store<u32>(q, 0);
+      }
+    }
     if (outOwner != 0) store<i32>(outOwner + (<usize>k << 2), o);
   }
+  if (mask != 0) bmReleaseMask(r, wi, mask);
   return freed;
 }

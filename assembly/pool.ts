@@ -126,7 +126,8 @@ export function podAllocateNext(p: usize, slot: u32, strategy: u32, owner: u32):
   if (r == 0) return NONE;
   let off = bmAllocateNext(r, strategy);
   if (off < 0) return NONE;
-  if (owner != 0 || load<u32>(r, BM_AUX) != 0) setOwner(p, r, <u32>off, owner);
+  // a free offset's owner slot is always 0 (release and detach clear it): only owned allocations write
+  if (owner != 0) setOwner(p, r, <u32>off, owner);
   return <i32>(load<u32>(r, BM_BASE) + <u32>off);
 }
 
@@ -137,7 +138,7 @@ export function podAllocate(p: usize, rel: u32, owner: u32): i32 {
   let r = <usize>(at >>> 32);
   let off = <u32>at;
   let got = bmAllocate(r, off);
-  if (got == 1 && (owner != 0 || load<u32>(r, BM_AUX) != 0)) setOwner(p, r, off, owner);
+  if (got == 1 && owner != 0) setOwner(p, r, off, owner);
   return got;
 }
 
@@ -180,13 +181,7 @@ export function podOwner(p: usize, rel: u32): i32 {
 export function podAllocateBatch(p: usize, slot: u32, strategy: u32, n: u32, out: usize): u32 {
   let r = <usize>poolRegion(p, slot);
   if (r == 0) return 0;
-  let add = load<u32>(p, POOL_BASE) + load<u32>(r, BM_BASE);
-  let got = bmAllocateBatch(r, strategy, n, out, add);
-  let aux = <usize>load<u32>(r, BM_AUX);
-  if (aux != 0) { // a recycled owner array may hold ids for these offsets: clear them
-    for (let k: u32 = 0; k < got; k++) store<u32>(aux + (<usize>(load<u32>(out + (<usize>k << 2)) - add) << 2), 0);
-  }
-  return got;
+  return bmAllocateBatch(r, strategy, n, out, load<u32>(p, POOL_BASE) + load<u32>(r, BM_BASE));
 }
 
 /** Pods allocated (quarantined and reserved included) in the node at `slot`. */

@@ -34,6 +34,8 @@ export interface WasmExports {
   bmLeaves(h: number): number;
   bmWords(h: number): number;
   bmRebuild(h: number): void;
+  bmReleaseMask(h: number, wi: number, mask: bigint): number;
+  bmSetFlags(h: number, flags: number): void;
   bmRng(h: number): bigint;
   bmSetRng(h: number, s: bigint): void;
   bmRecount(h: number): number;
