@@ -7,7 +7,7 @@ import { Cidr, parseCidr, formatIPv4, formatIPv6 } from "./ip.js";
 import { errors } from "./errors.js";
 import { Bitmap, NONE } from "./bitmap.js";
 import { defaultEngine, type Engine } from "./engine.js";
-import { STRATEGY_CODE } from "./wasm.js";
+import { STRATEGY_CODE, FLAG_ATOMIC } from "./wasm.js";
 
 /** Cilium: an IPv6 node mask may be at most 16 bits longer than the cluster mask. */
 export const IPV6_MAX_DIFF = 16;
@@ -19,6 +19,11 @@ const NEXT_FIT = STRATEGY_CODE["next-fit"];
 export interface CidrSetOptions {
   /** Engine (shared memory) to live in. @default the process-wide engine */
   readonly engine?: Engine;
+  /**
+   * Updated by several threads at once (CAS on leaf words, an atomic counter).
+   * Single-threaded use is faster without. @default false
+   */
+  readonly shared?: boolean;
 }
 
 /** Validates a node mask against a cluster CIDR; throws INVALID_MASK or SUBNET_TOO_BIG. */
@@ -59,7 +64,7 @@ export class CidrSet {
     this.cidr = parseCidr(cidr);
     this.nodeMaskSize = checkNodeMask(this.cidr, nodeMaskSize);
     this.capacity = 2 ** (this.nodeMaskSize - this.cidr.prefix);
-    this.#bm = new Bitmap(options.engine ?? defaultEngine(), this.capacity, { atomic: true, seed: 0n });
+    this.#bm = new Bitmap(options.engine ?? defaultEngine(), this.capacity, { atomic: options.shared ?? false, seed: 0n });
     this.#suffix = `/${this.nodeMaskSize}`;
     this.#base4 = this.cidr.family === 4 ? Number(this.cidr.network) : 0;
     this.#step4 = 2 ** (32 - this.nodeMaskSize);
@@ -67,6 +72,9 @@ export class CidrSet {
 
   /** The engine region of the node bitmap (for pools built on this set). */
   get region(): number { return this.#bm.h; }
+
+  /** From now on, safe to update from several threads at once (see CidrSetOptions.shared). */
+  share(): void { this.#bm.wasm.bmSetFlags(this.#bm.h, FLAG_ATOMIC); }
   get engine(): Engine { return this.#bm.engine; }
 
   get used(): number { return this.#bm.used; }

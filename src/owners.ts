@@ -15,6 +15,8 @@ export const keyPool = (key: number): number => Math.floor(key / KEY_SCALE);
 export const keyRel = (key: number): number => key % KEY_SCALE;
 
 const EMPTY = -1;
+/** Dormant owners kept before a sweep. */
+const SWEEP_AT = 65536;
 
 export class Owners {
   readonly #ids = new Map<string, number>();
@@ -23,10 +25,12 @@ export class Owners {
   #key1 = new Float64Array(1024).fill(EMPTY);
   readonly #more = new Map<number, Set<number>>();
   readonly #freeIds: number[] = [];
-  /** Ids that went dormant since the last sweep (may repeat, or have woken since). */
+  /** Ids that went dormant since the last sweep, each once (some may have woken since). */
   #dormant: number[] = [];
   #dormantCount = 0;
   #isDormant = new Uint8Array(1024);
+  /** 1 while the id has an entry in #dormant (live or stale): each id is listed once. */
+  #listed = new Uint8Array(1024);
 
   /** Owners known (live or dormant). */
   get size(): number { return this.#ids.size; }
@@ -52,12 +56,15 @@ export class Owners {
     const k0 = new Float64Array(n).fill(EMPTY);
     const k1 = new Float64Array(n).fill(EMPTY);
     const d = new Uint8Array(n);
+    const l = new Uint8Array(n);
     k0.set(this.#key0);
     k1.set(this.#key1);
     d.set(this.#isDormant);
+    l.set(this.#listed);
     this.#key0 = k0;
     this.#key1 = k1;
     this.#isDormant = d;
+    this.#listed = l;
   }
 
   /** Restores an owner with a given id (snapshots: pod regions store these ids). */
@@ -122,17 +129,32 @@ export class Owners {
     if (this.#names[id] === undefined || this.#isDormant[id] === 1) return;
     this.#isDormant[id] = 1;
     this.#dormantCount++;
-    this.#dormant.push(id);
-    if (this.#dormant.length > 4096) {
-      if (this.#dormantCount > this.live) this.sweep();
-      else if (this.#dormant.length > 4 * this.#dormantCount) this.#dormant = this.#dormant.filter((i) => this.#isDormant[i] === 1);
+    if (this.#listed[id] === 0) {
+      this.#listed[id] = 1;
+      this.#dormant.push(id);
     }
+    // Sweep rarely: a swept name that comes back costs a Map insert again. Dormant
+    // owners are bounded by max(SWEEP_AT, live owners).
+    if (this.#dormant.length > SWEEP_AT) {
+      if (this.#dormantCount > SWEEP_AT && this.#dormantCount > this.live) this.sweep();
+      else if (this.#dormant.length > 2 * this.#dormantCount) this.#compact();
+    }
+  }
+
+  /** Drops the entries of owners that woke up since they were listed. */
+  #compact(): void {
+    this.#dormant = this.#dormant.filter((i) => {
+      if (this.#isDormant[i] === 1) return true;
+      this.#listed[i] = 0;
+      return false;
+    });
   }
 
   /** Forgets every dormant owner that still holds nothing. */
   sweep(): void {
     for (const id of this.#dormant) {
-      if (this.#isDormant[id] === 0) continue; // woke up since, or seen already
+      this.#listed[id] = 0;
+      if (this.#isDormant[id] === 0) continue; // woke up since
       this.#isDormant[id] = 0;
       this.#ids.delete(this.#names[id] as string);
       this.#names[id] = undefined;

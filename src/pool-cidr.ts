@@ -30,10 +30,14 @@ export class PoolCidr {
   readonly slotMask: number;
   /** IPv4: the pool network as u32. */
   readonly base4: number;
+  /** IPv4: the pool netmask as u32. */
+  readonly mask4: number;
   /** rel units per slot: 2^hostBits. */
   readonly slotScale: number;
   readonly hostBits: number;
   readonly #slotShift: bigint;
+  /** Pod-range geometry per run size k (the same for every subnet of that size). */
+  readonly #geometry: (RangeGeometry | undefined)[] = [];
 
   constructor(engine: Engine, table: number, index: number, cidr: Cidr, slotMask: number, podFlags: number) {
     this.index = index;
@@ -47,16 +51,23 @@ export class PoolCidr {
     this.slotScale = 2 ** this.hostBits;
     this.#slotShift = BigInt(cidr.bits - slotMask);
     const slotTable = engine.alloc(this.set.capacity * SLOT_BYTES);
-    const mask4 = cidr.family === 4 ? Number(BigInt.asUintN(32, ~((1n << BigInt(32 - cidr.prefix)) - 1n))) : 0;
-    engine.wasm.poolInit(this.entry, cidr.family, this.base4, mask4, this.hostBits, this.set.capacity, this.set.region, slotTable, 0, ENGINE_ARENA);
+    this.mask4 = cidr.family === 4 ? Number(BigInt.asUintN(32, ~((1n << BigInt(32 - cidr.prefix)) - 1n))) : 0;
+    engine.wasm.poolInit(this.entry, cidr.family, this.base4, this.mask4, this.hostBits, this.set.capacity, this.set.region, slotTable, 0, ENGINE_ARENA);
   }
 
   /** The node subnet made of 2^k slots from `slot`, and its pod range. */
   subnet(slot: number, k: number): SubnetGeometry {
-    const net = this.cidr.network + (BigInt(slot) << this.#slotShift);
-    const cidr = new Cidr(this.family, net, this.slotMask - k);
-    const g = rangeGeometry(cidr);
-    return { ...g, cidr: String(cidr), base: slot * this.slotScale + g.first };
+    let g = this.#geometry[k];
+    if (g === undefined) g = this.#geometry[k] = rangeGeometry(new Cidr(this.family, this.cidr.network, this.slotMask - k));
+    const text = this.family === 4
+      ? `${formatIPv4((this.base4 + slot * this.slotScale) >>> 0)}/${this.slotMask - k}`
+      : String(new Cidr(6, this.cidr.network + (BigInt(slot) << this.#slotShift), this.slotMask - k));
+    return { first: g.first, size: g.size, hostBits: g.hostBits, cidr: text, base: slot * this.slotScale + g.first };
+  }
+
+  /** IPv4: true if the u32 address lies in this pool CIDR. */
+  holds4(ip: number): boolean {
+    return this.family === 4 && ((ip ^ this.base4) & this.mask4) === 0;
   }
 
   /** rel of an address inside this pool CIDR, or -1 if it lies past its slot's capped IPv6 range. */
@@ -95,7 +106,8 @@ export class PoolCidr {
   formatter(slot: number, g: SubnetGeometry): (rel: number) => string {
     if (this.family === 4) {
       if (g.hostBits <= 8) {
-        const head = formatIPv4((this.base4 + slot * this.slotScale) >>> 0).replace(/\d+$/, "");
+        const net = (this.base4 + slot * this.slotScale) >>> 0;
+        const head = `${octet(net >>> 24)}.${octet((net >>> 16) & 255)}.${octet((net >>> 8) & 255)}.`;
         return (rel) => head + octet((this.base4 + rel) & 255);
       }
       return (rel) => formatIPv4((this.base4 + rel) >>> 0);

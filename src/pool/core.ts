@@ -26,6 +26,10 @@ export interface Subnet {
   /** rel of pod offset 0. */
   readonly base: number;
   readonly format: (rel: number) => string;
+  /** Pod-range bitmap region (stable while the node holds the subnet). */
+  readonly region: number;
+  /** IPv4: the address of pod offset 0, as u32. */
+  readonly ip0: number;
   reserved: number;
   quarantined: number;
   routerIP: string | undefined;
@@ -91,6 +95,9 @@ export class PoolCore {
   draining = 0;
   /** Journal hook: receives every applied effect (src/state/). */
   log: ((r: JournalRecord) => void) | undefined;
+  /** The node allocate() looked up last (cleared whenever a node goes). */
+  lastName: string | undefined;
+  lastNode: NodeState | undefined;
   /** True while a journal or snapshot is being replayed: no implicit serving or expiry. */
   replaying = false;
 

@@ -1,6 +1,5 @@
 // The numeric fast path: node handles and u32 IPv4 addresses, per call and batched into caller-provided typed arrays.
 import { errors } from "../errors.js";
-import { PoolCidr } from "../pool-cidr.js";
 import { addressKey } from "../owners.js";
 import { NONE } from "../wasm.js";
 import { PoolCore, type Subnet, type NodeState } from "./core.js";
@@ -17,10 +16,11 @@ export function v4Subnet(core: PoolCore, handle: number): Subnet {
 export function allocateIPv4(core: PoolCore, handle: number): number {
   tick(core);
   const s = v4Subnet(core, handle);
-  const rel = core.engine.wasm.podAllocateNext(s.pool.entry, s.slot, core.strategy, 0);
-  if (rel === NONE) return NONE;
-  if (core.log) core.emit({ op: "alloc", node: (core.byId[handle] as NodeState).name, owner: "", keys: [addressKey(s.pool.index, rel >>> 0)] });
-  return (s.pool.base4 + rel) >>> 0;
+  // straight to the node's pod bitmap: anonymous allocations write no owner slot
+  const off = core.engine.wasm.bmAllocateNext(s.region, core.strategy);
+  if (off === NONE) return NONE;
+  if (core.log) core.emit({ op: "alloc", node: (core.byId[handle] as NodeState).name, owner: "", keys: [addressKey(s.pool.index, s.base + off)] });
+  return (s.ip0 + off) >>> 0;
 }
 
 /** Allocates up to `count` IPv4 pod addresses on the node into out (u32). Returns how many (fewer: full). */
@@ -59,8 +59,12 @@ export function releaseIPv4(core: PoolCore, ip: number): boolean {
 }
 
 export function dropOwnedIPv4(core: PoolCore, owner: number, ip: number): void {
-  const pool = core.pools[core.engine.wasm.findPool4(core.table, core.pools.length, ip)] as PoolCidr;
-  core.owners.removeKey(owner, addressKey(pool.index, (ip >>> 0) - pool.base4));
+  for (const pool of core.pools) {
+    if (pool?.holds4(ip)) {
+      core.owners.removeKey(owner, addressKey(pool.index, (ip >>> 0) - pool.base4));
+      return;
+    }
+  }
 }
 
 /** Releases the u32 IPv4 addresses in[0..count). Returns how many were allocated. */

@@ -132,8 +132,10 @@ export function applyPlace(core: PoolCore, node: NodeState, placed: readonly Pla
     const fam = core.family(pool.family);
     const g = pool.subnet(p.slot, p.k);
     const cls = p.k === fam.k ? 0 : 1;
-    const seed = BigInt.asUintN(64, core.o.seed + BigInt(node.epoch) * 0x9e3779b97f4a7c15n);
-    if (w.poolAttach(pool.entry, p.slot, 1 << p.k, node.id, g.size, g.base, cls, seed) === 0) {
+    // only the 'random' strategy draws from the seed: skip the u64 math otherwise
+    const seed = core.o.podStrategy === "random" ? BigInt.asUintN(64, core.o.seed + BigInt(node.epoch) * 0x9e3779b97f4a7c15n) : 0n;
+    const region = w.poolAttach(pool.entry, p.slot, 1 << p.k, node.id, g.size, g.base, cls, seed);
+    if (region === 0) {
       for (const s of subnets) detach(core, s);
       for (const q of placed) if (q.pool >= 0) releaseSlots(core, core.pools[q.pool] as PoolCidr, q.slot, 1 << q.k);
       throw errors.full("shared memory", `cannot add node ${JSON.stringify(node.name)}`);
@@ -141,6 +143,7 @@ export function applyPlace(core: PoolCore, node: NodeState, placed: readonly Pla
     const sub: Subnet = {
       pool, slot: p.slot, run: 1 << p.k, k: p.k, cls, cidr: g.cidr, size: g.size, base: g.base,
       format: pool.formatter(p.slot, g), reserved: 0, quarantined: 0, routerIP: undefined,
+      region: region >>> 0, ip0: (pool.base4 + g.base) >>> 0,
     };
     if (cls === 0) fam.big++;
     applyReservedIPs(core, sub, fam);
@@ -198,6 +201,7 @@ export function dropNode(core: PoolCore, node: NodeState): void {
   for (const key of node.borrowed ?? []) releaseKey(core, key, false);
   for (const s of node.subnets) detach(core, s);
   core.nodes.delete(node.name);
+  core.lastName = core.lastNode = undefined;
   core.byId[node.id] = undefined;
   core.freeIds.push(node.id);
   core.emit({ op: "drop", name: node.name });

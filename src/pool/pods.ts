@@ -19,7 +19,15 @@ import { tick } from "./nodes.js";
  * call takes nothing.
  */
 export function allocate(core: PoolCore, node: string, owner: string, wanted?: string | readonly string[]): PodAddresses {
-  const n = core.nodes.get(node);
+  // pods tend to come in runs per node: remember the last node found
+  let n = node === core.lastName ? core.lastNode : undefined;
+  if (n === undefined) {
+    n = core.nodes.get(node);
+    if (n !== undefined) {
+      core.lastName = node;
+      core.lastNode = n;
+    }
+  }
   if (n === undefined || n.status !== "ready") throw notReady(core, node, n);
   if (typeof owner !== "string" || owner === "") throw errors.invalidOption("owner", `must be a non-empty string (got ${JSON.stringify(owner)})`);
   tick(core);

@@ -12,6 +12,8 @@ import { tick } from "./nodes.js";
  */
 export function describe(core: PoolCore): PoolDescriptor {
   const live = core.pools.filter((p): p is PoolCidr => p !== undefined);
+  // workers will carve node subnets concurrently from now on: CAS on the node bitmaps
+  for (const p of live) p.set.share();
   return {
     memory: core.engine.memory,
     table: core.table,
