@@ -15,12 +15,18 @@ export function arenaTop(a: usize): u32 { return load<u32>(a, ARENA_TOP); }
  * Safe from several threads at once. Returns 0 when the memory cannot grow.
  */
 export function arenaAlloc(a: usize, bytes: u32): u32 {
-  let size = (<u64>bytes + REGION_ALIGN - 1) & ~(<u64>REGION_ALIGN - 1);
+  return arenaAllocAligned(a, bytes, <u32>REGION_ALIGN);
+}
+
+/** arenaAlloc with another alignment (a power of two, at least 8). */
+export function arenaAllocAligned(a: usize, bytes: u32, align: u32): u32 {
   let top: u32;
+  let start: u64;
   let end: u64;
   while (true) {
     top = load<u32>(a, ARENA_TOP);
-    end = <u64>top + size;
+    start = (<u64>top + align - 1) & ~(<u64>align - 1);
+    end = start + bytes;
     if (end > 0xFFFF_0000) return 0;
     if (atomic.cmpxchg<u32>(a + ARENA_TOP, top, <u32>end) == top) break;
   }
@@ -31,7 +37,7 @@ export function arenaAlloc(a: usize, bytes: u32): u32 {
       if ((<u64>memory.size() << 16) < end) return 0;
     }
   }
-  return top;
+  return <u32>start;
 }
 
 /** Pushes region r on the stack whose tagged head (tag << 32 | top) is at `head`. */

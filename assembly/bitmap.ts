@@ -1,7 +1,7 @@
 // Hierarchical bitmap over offsets 0..nbits-1. Knows nothing about IPs.
 // See layout.ts for the region format.
 import {
-  BM_NBITS, BM_USED, BM_CURSOR, BM_FLAGS, BM_AUX, BM_NWORDS, BM_RNG, BM_LEVEL1, BM_LEVELS,
+  BM_NBITS, BM_USED, BM_CURSOR, BM_FLAGS, BM_AUX, BM_NWORDS, BM_RNG, BM_LEVEL1, LEVELS_SHIFT,
   BM_HEADER, BM_BASE, FLAG_ATOMIC, NONE, STRATEGY_FIRST_FREE, STRATEGY_RANDOM,
 } from "./layout";
 
@@ -30,6 +30,8 @@ export function bmBytes(nbits: u32): u32 {
 }
 
 @inline function isAtomic(h: usize): bool { return (load<u32>(h, BM_FLAGS) & FLAG_ATOMIC) != 0; }
+
+@inline function levelsOf(h: usize): u32 { return (load<u32>(h, BM_FLAGS) >>> LEVELS_SHIFT) & 0xFF; }
 
 /** Sets bits from..63 of the last word of a level of `items` items (padding reads as taken). */
 function padLevel(base: usize, items: u32): void {
@@ -62,14 +64,14 @@ export function bmInit(h: usize, nbits: u32, flags: u32, seed: u64, aux: u32): v
     padLevel(base, items);
     base += <usize>n << 3;
   }
-  store<u32>(h, levels, BM_LEVELS);
+  store<u32>(h, flags | (levels << LEVELS_SHIFT), BM_FLAGS);
 }
 
 // ---------------------------------------------------------------- summaries
 
 /** Leaf word `wi` became full: set its bit upwards while words fill up. */
 function markFull(h: usize, wi: u32): void {
-  let levels = load<u32>(h, BM_LEVELS);
+  let levels = levelsOf(h);
   if (isAtomic(h)) {
     let child = leafBase(h) + (<usize>wi << 3);
     for (let level: u32 = 1; level <= levels; level++) {
@@ -95,7 +97,7 @@ function markFull(h: usize, wi: u32): void {
 
 /** Leaf word `wi` stopped being full: clear its bit upwards while words were full. */
 function markNotFull(h: usize, wi: u32): void {
-  let levels = load<u32>(h, BM_LEVELS);
+  let levels = levelsOf(h);
   if (isAtomic(h)) {
     let child = leafBase(h) + (<usize>wi << 3);
     for (let level: u32 = 1; level <= levels; level++) {
@@ -127,7 +129,7 @@ function markNotFull(h: usize, wi: u32): void {
  * Returns -2 when a summary hint was stale (ATOMIC mode only).
  */
 export function bmFindFrom(h: usize, pos: u32): i32 {
-  let levels = load<u32>(h, BM_LEVELS);
+  let levels = levelsOf(h);
   let items = load<u32>(h, BM_NBITS);
   let level: u32 = 0;
   let idx = pos;
@@ -436,7 +438,9 @@ export function bmReleaseBatch(h: usize, n: u32, inp: usize, sub: u32): u32 {
 }
 
 /** Sets a bitmap's flags (e.g. FLAG_ATOMIC once worker threads share it). */
-export function bmSetFlags(h: usize, flags: u32): void { store<u32>(h, flags, BM_FLAGS); }
+export function bmSetFlags(h: usize, flags: u32): void {
+  store<u32>(h, (load<u32>(h, BM_FLAGS) & ~(<u32>0xFF)) | (flags & 0xFF), BM_FLAGS);
+}
 
 /** Writes 1 or 0 to out[k] (u8) for each offset `in[k] - sub`. Returns how many are taken. */
 export function bmHasBatch(h: usize, n: u32, inp: usize, sub: u32, out: usize): u32 {
@@ -662,7 +666,7 @@ export function bmRebuild(h: usize): void {
   let nbits = load<u32>(h, BM_NBITS);
   let n = load<u32>(h, BM_NWORDS);
   padLevel(leafBase(h), nbits);
-  let levels = load<u32>(h, BM_LEVELS);
+  let levels = levelsOf(h);
   let items = n;
   for (let level: u32 = 1; level <= levels; level++) {
     let below = levelBase(h, level - 1);
@@ -689,7 +693,7 @@ export function bmRecount(h: usize): u32 {
 
 /** 1 if every summary bit agrees with the words below it, else 0 (for tests). */
 export function bmCheckSummaries(h: usize): i32 {
-  let levels = load<u32>(h, BM_LEVELS);
+  let levels = levelsOf(h);
   let items = load<u32>(h, BM_NWORDS);
   for (let level: u32 = 1; level <= levels; level++) {
     let below = levelBase(h, level - 1);

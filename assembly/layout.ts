@@ -18,21 +18,21 @@
 //   +0  u32 nbits        capacity in bits (<= 2^24)
 //   +4  u32 used         set bits; decides "full"; changed atomically in ATOMIC mode
 //   +8  u32 cursor       next-fit candidate (a hint)
-//   +12 u32 flags        FLAG_ATOMIC
+//   +12 u32 flags        bit 0 FLAG_ATOMIC; bits 8..15 the number of summary levels (0..3)
 //   +16 u32 aux          owner-id array (u32 per bit) or 0; used by pod ranges
 //   +20 u32 nwords       leaf words = ceil(nbits / 64)
 //   +24 u64 rng          xorshift64 state for the random strategy
 //   +32 u32 level[1..3]  offsets of summary levels 1..3 (0 = absent)
-//   +44 u32 levels       number of summary levels (0..3)
-//   +48 u32 base         pod ranges: pool-relative address (rel) of offset 0
-//   +52 .. +63           reserved
-//   +64 u64 leaf[nwords] bit i set = offset i taken; padding bits past nbits are 1
+//   +44 u32 base         pod ranges: pool-relative address (rel) of offset 0
+//   +48 u64 leaf[nwords] bit i set = offset i taken; padding bits past nbits are 1
 //   ... u64 level1[...]   bit j set = leaf word j is full (all ones); padding 1
 //   ... u64 level2[...]   bit k set = level-1 word k is full
 //   ... u64 level3[1]
 //
 //   With 2^24 bits: 262,144 leaf words, 4,096 + 64 + 1 summary words, so a
-//   search never reads more than 4 + 4 words whatever the fill.
+//   search never reads more than 4 + 4 words whatever the fill. A /24 pod
+//   range is 48 + 32 + 8 = 88 bytes; pod ranges are 32-aligned (96 bytes
+//   each), other regions 64-aligned (a cache line).
 //   Summary bits are exact in plain mode; in ATOMIC mode they are hints that
 //   are repaired after a race, and "full" is decided by `used` alone.
 //
@@ -68,6 +68,7 @@
 @inline export const ARENA_TOP: usize = 0;
 @inline export const ARENA_BYTES: usize = 16;
 @inline export const REGION_ALIGN: usize = 64;
+@inline export const POD_REGION_ALIGN: usize = 32;
 
 // ---- bitmap ----
 @inline export const BM_NBITS: usize = 0;
@@ -78,9 +79,10 @@
 @inline export const BM_NWORDS: usize = 20;
 @inline export const BM_RNG: usize = 24;
 @inline export const BM_LEVEL1: usize = 32;
-@inline export const BM_LEVELS: usize = 44;
-@inline export const BM_BASE: usize = 48;
-@inline export const BM_HEADER: usize = 64;
+@inline export const BM_BASE: usize = 44;
+@inline export const BM_HEADER: usize = 48;
+/** flags >> LEVELS_SHIFT & 0xFF: the number of summary levels. */
+@inline export const LEVELS_SHIFT: u32 = 8;
 @inline export const BM_MAX_BITS: u32 = 1 << 24;
 
 @inline export const FLAG_ATOMIC: u32 = 1;

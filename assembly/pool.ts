@@ -5,12 +5,12 @@
 import {
   POOL_FAMILY, POOL_BASE, POOL_MASK, POOL_HOST_BITS, POOL_SLOTS, POOL_NODE_BM, POOL_SLOT_TABLE,
   POOL_POD_FLAGS, POOL_ARENA, POOL_FREE_REGIONS, POOL_BYTES, SLOT_NODE, SLOT_REGION, BM_AUX,
-  BM_NBITS, BM_BASE, NONE,
+  BM_NBITS, BM_BASE, POD_REGION_ALIGN, NONE,
 } from "./layout";
 import {
   bmBytes, bmInit, bmAllocateNext, bmAllocate, bmRelease, bmHas, bmAllocateBatch, bmUsed,
 } from "./bitmap";
-import { arenaAlloc, stackPush, stackPop } from "./arena";
+import { arenaAlloc, arenaAllocAligned, stackPush, stackPop } from "./arena";
 
 /** Fills in a pool entry. The slot bitmap and slot table are regions TS allocated. */
 export function poolInit(
@@ -62,7 +62,7 @@ export function poolAttach(p: usize, slot: u32, run: u32, node: u32, nbits: u32,
   let aux: u32 = 0;
   if (r != 0) aux = load<u32>(r, BM_AUX);
   else {
-    r = arenaAlloc(load<u32>(p, POOL_ARENA), bmBytes(nbits));
+    r = arenaAllocAligned(load<u32>(p, POOL_ARENA), bmBytes(nbits), <u32>POD_REGION_ALIGN);
     if (r == 0) return 0;
   }
   bmInit(r, nbits, load<u32>(p, POOL_POD_FLAGS), seed, aux);
