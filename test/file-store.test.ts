@@ -4,6 +4,7 @@
  *             then records: u32 length, u32 CRC-32, JSON payload.
  */
 import { describe, it, expect, afterEach } from "vitest";
+import { err } from "./helpers.js";
 import { mkdtempSync, rmSync, readFileSync, writeFileSync, truncateSync, statSync, appendFileSync, copyFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,15 +22,6 @@ function tmpPath(): string {
   return join(d, "pool.ipc");
 }
 
-function err(fn: () => unknown): IpamError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof IpamError) return e;
-    throw e;
-  }
-  throw new Error("expected an IpamError");
-}
 
 const HEADER = 16;
 /** Records of a journal file: offset, length of the whole record (8 + payload) and the parsed payload. */

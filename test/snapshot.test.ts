@@ -4,19 +4,11 @@
  * afterwards; damaged bytes are CORRUPT_STATE and build nothing.
  */
 import { describe, it, expect } from "vitest";
+import { err } from "./helpers.js";
 import fc from "fast-check";
 import { ClusterPool, IpamError } from "../src/index.js";
 import type { ClusterPoolOptions } from "../src/index.js";
 
-function err(fn: () => unknown): IpamError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof IpamError) return e;
-    throw e;
-  }
-  throw new Error("expected an IpamError");
-}
 const attempt = (fn: () => unknown): unknown => {
   try {
     return fn();

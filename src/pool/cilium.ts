@@ -1,10 +1,10 @@
 // CiliumNode import (restore in list order, Cilium's conflict messages) and export.
-import { Cidr, parseCidr } from "../ip.js";
+import { Cidr, parseCidr, isValidCidr } from "../ip.js";
 import { IpamError } from "../errors.js";
 import { PoolCidr } from "../pool-cidr.js";
 import { ciliumErrors, ciliumItems, type CiliumNode, type CiliumNodeList, type ImportResult } from "../cilium-node.js";
 import { type PlacedSubnet } from "../state/records.js";
-import { PoolCore, isCidr, allocationOf } from "./core.js";
+import { PoolCore, allocationOf } from "./core.js";
 import { addNode, applyPlace, newNode, releaseSlots, tick } from "./nodes.js";
 
 /**
@@ -21,7 +21,7 @@ export function importCiliumNodes(core: PoolCore, list: unknown): ImportResult[]
     if (it.podCIDRs.length === 0) continue;
     const known = core.nodes.get(it.name);
     if (known && (known.status === "ready" || known.status === "draining")) {
-      const same = allocationOf(known).podCIDRs.join() === it.podCIDRs.map((c) => (isCidr(c) ? String(parseCidr(c)) : c)).join();
+      const same = allocationOf(known).podCIDRs.join() === it.podCIDRs.map((c) => (isValidCidr(c) ? String(parseCidr(c)) : c)).join();
       results.set(it.name, same
         ? { name: it.name, podCIDRs: allocationOf(known).podCIDRs, outcome: "restored" }
         : { name: it.name, podCIDRs: allocationOf(known).podCIDRs, outcome: "failed", error: ciliumErrors.allocated(it.podCIDRs.join(", ")) });

@@ -1,7 +1,7 @@
 // The state of one ClusterPool, shared by the modules of src/pool/. The
 // public facade (src/cluster-pool.ts) holds one PoolCore in a private field;
 // nothing outside src/pool/ and the facade touches it.
-import { type Cidr, parseCidr } from "../ip.js";
+import type { Cidr } from "../ip.js";
 import { errors } from "../errors.js";
 import { Engine } from "../engine.js";
 import { PoolCidr } from "../pool-cidr.js";
@@ -142,14 +142,6 @@ export function checkName(what: string, name: unknown): void {
   if (typeof name !== "string" || name === "") throw errors.invalidOption(what, `must be a non-empty string (got ${JSON.stringify(name)})`);
 }
 
-export function isCidr(s: string): boolean {
-  try {
-    parseCidr(s);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export function allocationOf(node: NodeState): NodeAllocation {
   return { name: node.name, podCIDRs: node.subnets.map((s) => s.cidr) };
