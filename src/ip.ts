@@ -48,52 +48,70 @@ export function parseIPv4(s: string): number {
   return ip * 256 + part;
 }
 
-function parseHexGroup(s: string): number {
-  if (s.length < 1 || s.length > 4) return -1;
-  let v = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    let d: number;
-    if (c >= 48 && c <= 57) d = c - 48;
-    else if (c >= 97 && c <= 102) d = c - 87;
-    else if (c >= 65 && c <= 70) d = c - 55;
-    else return -1;
-    v = v * 16 + d;
-  }
-  return v;
+/** Value of a hex digit char code, or -1. */
+function hexDigit(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
 }
 
-/** Parses IPv6 text (with "::" and an optional dotted IPv4 tail) into 8 groups, or undefined. */
+/**
+ * Parses IPv6 text (with "::" and an optional dotted IPv4 tail) into 8
+ * 16-bit groups, or undefined. One pass over the characters; allocates only
+ * the result (and a substring for an IPv4 tail).
+ */
 export function parseIPv6Groups(s: string): number[] | undefined {
-  if (s.length < 2 || s.length > 45 || s.includes("%")) return undefined;
-  const dbl = s.indexOf("::");
-  if (dbl !== -1 && s.indexOf("::", dbl + 1) !== -1) return undefined;
-  const parse = (part: string, tailMayBeV4: boolean): number[] | undefined => {
-    if (part === "") return [];
-    const out: number[] = [];
-    const fields = part.split(":");
-    for (let i = 0; i < fields.length; i++) {
-      const f = fields[i] as string;
-      if (tailMayBeV4 && i === fields.length - 1 && f.includes(".")) {
-        const v4 = parseIPv4(f);
-        if (v4 < 0) return undefined;
-        out.push(v4 >>> 16, v4 & 0xffff);
-      } else {
-        const g = parseHexGroup(f);
-        if (g < 0) return undefined;
-        out.push(g);
-      }
-    }
-    return out;
-  };
-  if (dbl === -1) {
-    const g = parse(s, true);
-    return g && g.length === 8 ? g : undefined;
+  const n = s.length;
+  if (n < 2 || n > 45) return undefined;
+  const g: number[] = [0, 0, 0, 0, 0, 0, 0, 0];
+  let count = 0;
+  let dbl = -1; // groups before "::"
+  let i = 0;
+  if (s.charCodeAt(0) === 58) {
+    if (s.charCodeAt(1) !== 58) return undefined;
+    dbl = 0;
+    i = 2;
   }
-  const head = parse(s.slice(0, dbl), false);
-  const tail = parse(s.slice(dbl + 2), true);
-  if (!head || !tail || head.length + tail.length > 7) return undefined;
-  return [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
+  while (i < n) {
+    if (count === 8) return undefined;
+    const start = i;
+    let v = 0;
+    let digits = 0;
+    while (i < n && digits < 5) {
+      const d = hexDigit(s.charCodeAt(i));
+      if (d < 0) break;
+      v = v * 16 + d;
+      digits++;
+      i++;
+    }
+    if (i < n && s.charCodeAt(i) === 46) {
+      // dotted IPv4 tail: the last 2 groups
+      const v4 = parseIPv4(s.slice(start));
+      if (v4 < 0 || count > 6) return undefined;
+      g[count++] = v4 >>> 16;
+      g[count++] = v4 & 0xffff;
+      i = n;
+      break;
+    }
+    if (digits === 0 || digits > 4) return undefined;
+    g[count++] = v;
+    if (i === n) break;
+    if (s.charCodeAt(i) !== 58) return undefined;
+    i++;
+    if (i < n && s.charCodeAt(i) === 58) {
+      if (dbl >= 0) return undefined;
+      dbl = count;
+      i++;
+    } else if (i === n) return undefined; // a trailing single ":"
+  }
+  if (dbl < 0) return count === 8 ? g : undefined;
+  if (count > 7) return undefined;
+  // move the groups after "::" to the end
+  const tail = count - dbl;
+  for (let k = 0; k < tail; k++) g[7 - k] = g[count - 1 - k] as number;
+  for (let k = dbl; k < 8 - tail; k++) g[k] = 0;
+  return g;
 }
 
 /** Parses IPv6 text into a 128-bit bigint, or undefined. */

@@ -36,6 +36,8 @@ export class PoolCidr {
   readonly slotScale: number;
   readonly hostBits: number;
   readonly #slotShift: bigint;
+  /** IPv6: the network as 8 groups. */
+  readonly #net6: number[] = [];
   /** Pod-range geometry per run size k (the same for every subnet of that size). */
   readonly #geometry: (RangeGeometry | undefined)[] = [];
 
@@ -50,6 +52,7 @@ export class PoolCidr {
     this.hostBits = cidr.family === 4 ? 32 - slotMask : Math.min(128 - slotMask, IPV6_RANGE_CAP_BITS);
     this.slotScale = 2 ** this.hostBits;
     this.#slotShift = BigInt(cidr.bits - slotMask);
+    if (cidr.family === 6) for (let i = 7, x = cidr.network; i >= 0; i--, x >>= 16n) this.#net6[i] = Number(x & 0xffffn);
     const slotTable = engine.alloc(this.set.capacity * SLOT_BYTES);
     this.mask4 = cidr.family === 4 ? Number(BigInt.asUintN(32, ~((1n << BigInt(32 - cidr.prefix)) - 1n))) : 0;
     engine.wasm.poolInit(this.entry, cidr.family, this.base4, this.mask4, this.hostBits, this.set.capacity, this.set.region, slotTable, 0, ENGINE_ARENA);
@@ -63,6 +66,28 @@ export class PoolCidr {
       ? `${formatIPv4((this.base4 + slot * this.slotScale) >>> 0)}/${this.slotMask - k}`
       : String(new Cidr(6, this.cidr.network + (BigInt(slot) << this.#slotShift), this.slotMask - k));
     return { first: g.first, size: g.size, hostBits: g.hostBits, cidr: text, base: slot * this.slotScale + g.first };
+  }
+
+  /**
+   * IPv6 without BigInt: slot and rel of an address given as 8 groups
+   * (parseIPv6Groups), or undefined outside this pool CIDR; rel is -1 past
+   * the slot's capped range.
+   */
+  locate6(g: ArrayLike<number>): { slot: number; rel: number } | undefined {
+    const net = this.#net6;
+    const prefix = this.cidr.prefix;
+    for (let i = 0; i < 8 && prefix > i * 16; i++) {
+      const bits = Math.min(16, prefix - i * 16);
+      const mask = (0xffff << (16 - bits)) & 0xffff;
+      if ((((g[i] as number) ^ (net[i] as number)) & mask) !== 0) return undefined;
+    }
+    const slot = bitsAt(g, prefix, this.slotMask - prefix);
+    // past the cap: an address bit between the slot and the low hostBits is set
+    const capFrom = this.slotMask;
+    const capTo = 128 - this.hostBits;
+    const past = capTo > capFrom && bitsAt(g, capFrom, capTo - capFrom) !== 0;
+    const host = bitsAt(g, 128 - this.hostBits, this.hostBits);
+    return { slot, rel: past ? -1 : slot * this.slotScale + host };
   }
 
   /** IPv4: true if the u32 address lies in this pool CIDR. */
@@ -122,4 +147,16 @@ export class PoolCidr {
       return formatIPv6Groups(groups);
     };
   }
+}
+
+/** The `len` (<= 32) address bits from bit `from` (0 = most significant) of 8 16-bit groups. A capped span past 32 bits only needs "any set", which the callers use it for. */
+function bitsAt(g: ArrayLike<number>, from: number, len: number): number {
+  let v = 0;
+  let any = 0;
+  for (let pos = from; pos < from + len; pos++) {
+    const bit = ((g[pos >> 4] as number) >> (15 - (pos & 15))) & 1;
+    any |= bit;
+    v = len <= 32 ? v * 2 + bit : v;
+  }
+  return len <= 32 ? v : any;
 }

@@ -94,3 +94,28 @@ describe("addresses", () => {
     expect(parseIp("10.0.0.1")).toEqual({ family: 4, value: 0x0a000001n });
   });
 });
+
+describe("IPv6 parsing, property", () => {
+  it("parse(format(groups)) and every :: compression of a zero run give the groups back", async () => {
+    const fc = (await import("fast-check")).default;
+    const { formatIPv6Groups, parseIPv6Groups } = await import("../src/ip.js");
+    const group = fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 0xffff }));
+    fc.assert(
+      fc.property(fc.array(group, { minLength: 8, maxLength: 8 }), fc.boolean(), (g, upper) => {
+        const canonical = formatIPv6Groups(g);
+        expect(parseIPv6Groups(canonical)).toEqual(g);
+        const full = g.map((x) => (upper ? x.toString(16).toUpperCase() : x.toString(16).padStart(4, "0"))).join(":");
+        expect(parseIPv6Groups(full)).toEqual(g);
+        // compress any run of zero groups (one or more) with "::"
+        for (let a = 0; a < 8; a++) {
+          for (let b = a; b < 8 && g[b] === 0; b++) {
+            const head = g.slice(0, a).map((x) => x.toString(16)).join(":");
+            const tail = g.slice(b + 1).map((x) => x.toString(16)).join(":");
+            expect(parseIPv6Groups(`${head}::${tail}`)).toEqual(g);
+          }
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});

@@ -1,5 +1,5 @@
 // Pod addresses: allocate, release (with owner checks and reuse cooldown), releaseOwner, lookup.
-import { parseIPv4, parseIp } from "../ip.js";
+import { parseIPv4, parseIPv6Groups, parseIp } from "../ip.js";
 import { errors, IpamError } from "../errors.js";
 import { PoolCidr } from "../pool-cidr.js";
 import { addressKey, keyPool, keyRel } from "../owners.js";
@@ -153,10 +153,15 @@ export function locate(core: PoolCore, ip: string): { pool: PoolCidr; slot: numb
     const rel = v4 - pool.base4;
     return { pool, slot: pool.slotOfRel(rel), rel };
   }
-  const p = parseIp(ip);
+  const g = ip.includes(":") ? parseIPv6Groups(ip) : undefined;
+  if (g === undefined) {
+    parseIp(ip); // throws INVALID_IP
+    return undefined;
+  }
   for (const pool of core.pools) {
-    if (pool === undefined || pool.family !== p.family || !pool.cidr.containsValue(p.value)) continue;
-    return { pool, slot: pool.slotOfValue(p.value), rel: pool.relOf(p.value) };
+    if (pool === undefined || pool.family !== 6) continue;
+    const at = pool.locate6(g);
+    if (at !== undefined) return { pool, slot: at.slot, rel: at.rel };
   }
   return undefined;
 }
