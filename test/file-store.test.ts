@@ -4,7 +4,7 @@
  *             then records: u32 length, u32 CRC-32, JSON payload.
  */
 import { describe, it, expect, afterEach } from "vitest";
-import { err } from "./helpers.js";
+import { err, crc } from "./helpers.js";
 import { mkdtempSync, rmSync, readFileSync, writeFileSync, truncateSync, statSync, appendFileSync, copyFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -568,13 +568,3 @@ describe("regressions found by these tests: pending nodes across recovery, atomi
     }
   });
 });
-
-// CRC-32 (IEEE), to forge well-framed records
-function crc(b: Uint8Array): number {
-  let c = -1;
-  for (const x of b) {
-    c ^= x;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  }
-  return (c ^ -1) >>> 0;
-}

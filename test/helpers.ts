@@ -22,3 +22,16 @@ export function code(fn: () => unknown): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * CRC-32 (IEEE), bit by bit: an independent reference, so that tests can
+ * forge well-framed records without trusting src/state/crc32.ts.
+ */
+export function crc(b: Uint8Array): number {
+  let c = -1;
+  for (const x of b) {
+    c ^= x;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  }
+  return (c ^ -1) >>> 0;
+}

@@ -4,7 +4,7 @@
  * afterwards; damaged bytes are CORRUPT_STATE and build nothing.
  */
 import { describe, it, expect } from "vitest";
-import { err } from "./helpers.js";
+import { err, crc } from "./helpers.js";
 import fc from "fast-check";
 import { ClusterPool, IpamError } from "../src/index.js";
 import type { ClusterPoolOptions } from "../src/index.js";
@@ -366,12 +366,3 @@ describe("damaged snapshots are CORRUPT_STATE and build nothing", () => {
     expect(corrupt("IPCARVE" as never).code).toBe("CORRUPT_STATE");
   });
 });
-
-function crc(b: Uint8Array): number {
-  let c = -1;
-  for (const x of b) {
-    c ^= x;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  }
-  return (c ^ -1) >>> 0;
-}
