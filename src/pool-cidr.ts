@@ -142,9 +142,18 @@ export class PoolCidr {
     for (let i = 7, x = v; i >= 0; i--, x >>= 16n) groups[i] = Number(x & 0xffffn);
     const last = groups[7] as number;
     const origin = slot * this.slotScale;
+    // A pod address differs from its subnet only in the last group, and a usable one has
+    // a non-zero last group, so the canonical text of groups 0..6 (and where "::" goes) is
+    // fixed: format it once with a stand-in last group, then append the hex of the real one.
+    groups[7] = 1;
+    const head = formatIPv6Groups(groups).slice(0, -1);
     return (rel) => {
-      groups[7] = last + (rel - origin);
-      return formatIPv6Groups(groups);
+      const g7 = last + (rel - origin);
+      if (g7 === 0) { // only a /127 or /128 range can hand out such an address
+        groups[7] = 0;
+        return formatIPv6Groups(groups);
+      }
+      return head + g7.toString(16);
     };
   }
 }

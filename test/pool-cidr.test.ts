@@ -40,3 +40,35 @@ describe("PoolCidr.locate6 agrees with the BigInt mapping", () => {
     );
   });
 });
+
+describe("IPv6 pod address text", () => {
+  // the per-node formatter appends the last group to a fixed head; it must equal canonical RFC 5952 text
+  const cases: [string, number][] = [
+    ["fd00::/104", 120], // fd00::1 .. fd00::ff:fffe
+    ["2001:db8::/48", 64], // capped /64: 2001:db8:0:N::1 ..
+    ["fd00::/112", 127], // point-to-point: the last group can be 0
+    ["::/96", 112], // a zero run on the left
+    ["fd00::1:0/112", 120], // group 6 is non-zero
+    ["1:0:0:1::/96", 112], // two zero runs, the longer one wins
+  ];
+  it.each(cases)("%s with /%i nodes", async (cidr, mask) => {
+    const { ClusterPool } = await import("../src/index.js");
+    const { formatIPv6, parseIPv6 } = await import("../src/ip.js");
+    const pool = new ClusterPool({ ipv6: { cidrs: [cidr], maskSize: mask } });
+    let checked = 0;
+    for (let n = 0; n < 3; n++) {
+      pool.addNode(`n${n}`);
+      for (let k = 0; k < 300; k++) {
+        let ip: string;
+        try {
+          ip = pool.allocate(`n${n}`, `ns/p${n}-${k}`).ipv6 as string;
+        } catch {
+          break; // the range is full
+        }
+        expect(ip).toBe(formatIPv6(parseIPv6(ip) as bigint));
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(0);
+  });
+});
