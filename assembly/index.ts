@@ -9,6 +9,6 @@ export {
 export { arenaInit, arenaTop, arenaAlloc, stackPush, stackPop } from "./arena";
 export {
   poolInit, poolClear, poolRegion, poolNodeAt, poolAttach, poolDetach, podAllocateNext, podAllocate,
-  podRelease, podOwner, podAllocateBatch, podUsed, poolMostFree, poolNodeBitmap,
+  podRelease, podOwner, podAllocateBatch, podUsed, poolMostFree,
 } from "./pool";
 export { findPool4, lookup4, owner4, release4, lookup4Batch, release4Batch } from "./lookup";

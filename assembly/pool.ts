@@ -207,4 +207,3 @@ export function poolMostFree(p: usize): i32 {
   return best;
 }
 
-export function poolNodeBitmap(p: usize): u32 { return load<u32>(p, POOL_NODE_BM); }

@@ -64,7 +64,6 @@ export interface WasmExports {
   podAllocateBatch(p: number, slot: number, strategy: number, n: number, out: number): number;
   podUsed(p: number, slot: number): number;
   poolMostFree(p: number): number;
-  poolNodeBitmap(p: number): number;
   // lookup
   findPool4(table: number, count: number, ip: number): number;
   lookup4(table: number, count: number, ip: number): number;

@@ -13,8 +13,7 @@
  */
 import { Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from "node:worker_threads";
 import { CTRL_ACK, CTRL_ERR, CTRL_SEQ, CTRL_WORDS } from "./control.js";
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { compiledWorker } from "./worker-url.js";
 import { ClusterPool } from "../cluster-pool.js";
 import { PoolView, type PoolDescriptor } from "../pool-view.js";
 import { parseCidr } from "../ip.js";
@@ -129,11 +128,7 @@ export interface SimResult {
 
 /** Where the compiled worker is: next to this module when built, else in dist/. */
 function workerUrl(): URL {
-  const here = new URL("./worker.js", import.meta.url);
-  if (import.meta.url.endsWith(".js") && existsSync(fileURLToPath(here))) return here;
-  const built = new URL("../../dist/src/sim/worker.js", import.meta.url);
-  if (existsSync(fileURLToPath(built))) return built;
-  throw new Error("ipcarve: dist/src/sim/worker.js not found; run `npm run build` to simulate on more than one thread");
+  return compiledWorker("worker.js", "simulate on more than one thread");
 }
 
 interface Runner {

@@ -2,17 +2,12 @@
  * Sweeps: many simulations (seeds or scenarios) in parallel on a piscina
  * pool, one simulation per task, each single-threaded.
  */
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
+import { compiledWorker } from "./worker-url.js";
 import type { SweepTask, SweepResult } from "./sweep-worker.js";
 
 function sweepWorkerUrl(): URL {
-  const here = new URL("./sweep-worker.js", import.meta.url);
-  if (import.meta.url.endsWith(".js") && existsSync(fileURLToPath(here))) return here;
-  const built = new URL("../../dist/src/sim/sweep-worker.js", import.meta.url);
-  if (existsSync(fileURLToPath(built))) return built;
-  throw new Error("ipcarve: dist/src/sim/sweep-worker.js not found; run `npm run build` to run sweeps");
+  return compiledWorker("sweep-worker.js", "run sweeps");
 }
 
 /** Runs every task; results in task order. `onDone` is called as each finishes. */
