@@ -16,7 +16,10 @@ export type IpamErrorCode =
   | "INVALID_OPTION"
   | "OWNER_MISMATCH"
   | "IN_USE"
-  | "CORRUPT_STATE";
+  | "CORRUPT_STATE"
+  | "INVALID_ARGUMENT"
+  | "LOCKED"
+  | "IO_ERROR";
 
 export class IpamError extends Error {
   override readonly name = "IpamError";
@@ -33,7 +36,28 @@ export function isIpamError(e: unknown, code?: IpamErrorCode): e is IpamError {
   return e instanceof IpamError && (code === undefined || e.code === code);
 }
 
-const show = (v: unknown): string => (typeof v === "string" ? JSON.stringify(v) : String(v));
+/**
+ * Text for any value inside a message: strings quoted, numbers and BigInts as
+ * written, everything else by its type. Never throws (Object.create(null),
+ * symbols and BigInts included) and never returns more than ~80 characters.
+ */
+export function show(v: unknown): string {
+  let s: string;
+  switch (typeof v) {
+    case "string": s = JSON.stringify(v.length > 64 ? `${v.slice(0, 64)}…` : v); break;
+    case "number": s = Object.is(v, -0) ? "-0" : String(v); break;
+    case "bigint": s = `${v}n`; break;
+    case "boolean": case "undefined": s = String(v); break;
+    case "symbol": s = v.description === undefined ? "a symbol" : `Symbol(${v.description.slice(0, 40)})`; break;
+    case "function": s = "a function"; break;
+    default:
+      if (v === null) s = "null";
+      else if (Array.isArray(v)) s = `an array of ${v.length}`;
+      else if (ArrayBuffer.isView(v)) s = `a ${Object.prototype.toString.call(v).slice(8, -1)} of ${(v as { length?: number }).length ?? (v as ArrayBufferView).byteLength}`;
+      else s = Object.getPrototypeOf(v) === null ? "an object without prototype" : "an object";
+  }
+  return s;
+}
 
 /** The error table: one constructor per situation, so messages stay uniform. */
 export const errors = {
@@ -58,4 +82,15 @@ export const errors = {
     new IpamError("OWNER_MISMATCH", `${show(ip)} is held by ${holder === undefined ? "no owner" : show(holder)}, not ${show(claimed)}`),
   inUse: (what: string, by: string) => new IpamError("IN_USE", `${what} is in use by ${by}`),
   corrupt: (what: string, why: string, cause?: unknown) => new IpamError("CORRUPT_STATE", `${what} is corrupt: ${why}`, { cause }),
+  /** A method argument of the wrong type or shape: `what` names the argument, e.g. "release(ip)". */
+  invalidArgument: (what: string, value: unknown, want: string) =>
+    new IpamError("INVALID_ARGUMENT", `${what} must be ${want} (got ${show(value)})`),
+  /** The store at `path` is held by another open (this process or another). */
+  locked: (path: string, holder: string) => new IpamError("LOCKED", `store ${path} is locked by ${holder}`),
+  /** A filesystem call failed: names the path and the errno code. */
+  io: (op: string, path: string, cause: unknown) => {
+    const code = (cause as { code?: unknown } | null)?.code;
+    const errno = typeof code === "string" ? code : cause instanceof Error ? cause.message : String(cause);
+    return new IpamError("IO_ERROR", `${op} ${path} failed: ${errno}`, { cause });
+  },
 } as const;
