@@ -41,7 +41,7 @@ import { reserve, unreserve, addPoolCidr, removePoolCidr } from "./pool/reservat
 import { importCiliumNodes, exportCiliumNodes } from "./pool/cilium.js";
 import { allocateIPv4, allocateIPv4Batch, releaseIPv4, releaseIPv4Batch, lookupIPv4, lookupIPv4Batch } from "./pool/fast-path.js";
 import { stats, verify, describe } from "./pool/stats.js";
-import { snapshot, rebuild, type SnapshotMeta } from "./pool/snapshot.js";
+import { snapshot, encode, rebuild, type SnapshotMeta } from "./pool/snapshot.js";
 import { replay } from "./pool/replay.js";
 import type {
   NodeAllocation, PodAddresses, LookupResult, NodeDetail, ClusterStats, RemoveNodeOptions,
@@ -59,8 +59,11 @@ export function coreOf(pool: ClusterPool): PoolCore {
   return cores.get(pool) as PoolCore;
 }
 
+/** A pool function with up to three arguments after the core. */
+type Op<R> = (c: PoolCore, a?: any, b?: any, d?: any) => R;
+
 export class ClusterPool {
-  readonly #c: PoolCore;
+  #c: PoolCore;
 
   /** Validates options (IpamError naming the option) and lays the pools out in a shared memory. */
   constructor(options: ClusterPoolOptions) {
@@ -82,7 +85,7 @@ export class ClusterPool {
    * deep enough in the queue), draining nodes past their grace. Every
    * mutating call does this first; it costs nothing while nothing waits.
    */
-  tick(): void { tick(this.#c); }
+  tick(): void { this.#c.store === undefined ? tick(this.#c) : this.#durable(tick); }
 
   /**
    * What a worker thread needs to open a PoolView on this pool's memory.
@@ -99,14 +102,16 @@ export class ClusterPool {
    * served throws FULL and waits as pending; it is served as soon as space
    * frees up, in the order nodes arrived.
    */
-  addNode(name: string): NodeAllocation { return addNode(this.#c, name); }
+  addNode(name: string): NodeAllocation { return this.#c.store === undefined ? addNode(this.#c, name) : this.#mutate("addNode", addNode, name); }
 
   /**
    * Releases the node's subnets and all its pod addresses; with graceMs,
    * only after that long (the node drains: no new pods). Returns false for
    * an unknown node (a no-op).
    */
-  removeNode(name: string, options: RemoveNodeOptions = {}): boolean { return removeNode(this.#c, name, options); }
+  removeNode(name: string, options: RemoveNodeOptions = {}): boolean {
+    return this.#c.store === undefined ? removeNode(this.#c, name, options) : this.#mutate("removeNode", removeNode, name, options);
+  }
 
   /** The node's subnets, status and usage, or undefined. */
   node(name: string): NodeDetail | undefined {
@@ -131,7 +136,8 @@ export class ClusterPool {
    * call takes nothing.
    */
   allocate(node: string, owner: string, wanted?: string | readonly string[]): PodAddresses {
-    return allocate(this.#c, node, owner, wanted);
+    const c = this.#c;
+    return c.store === undefined ? allocate(c, node, owner, wanted) : this.#mutate("allocate", allocate, node, owner, wanted);
   }
 
   /**
@@ -140,10 +146,15 @@ export class ClusterPool {
    * Returns true if it was allocated; releasing a free address, a reserved
    * one or one outside every node subnet is a no-op. Throws INVALID_IP.
    */
-  release(ip: string, owner?: string): boolean { return release(this.#c, ip, owner); }
+  release(ip: string, owner?: string): boolean {
+    const c = this.#c;
+    return c.store === undefined ? release(c, ip, owner) : this.#mutate("release", release, ip, owner);
+  }
 
   /** Releases every address of an owner, in address order; returns them. An unknown owner has none. */
-  releaseOwner(owner: string): string[] { return releaseOwner(this.#c, owner); }
+  releaseOwner(owner: string): string[] {
+    return this.#c.store === undefined ? releaseOwner(this.#c, owner) : this.#mutate("releaseOwner", releaseOwner, owner);
+  }
 
   /** Addresses an owner holds. */
   addressesOf(owner: string): string[] { return addressesOf(this.#c, owner); }
@@ -161,16 +172,20 @@ export class ClusterPool {
    * Throws NOT_IN_RANGE, IN_USE (a node holds the subnet) or
    * ALREADY_ALLOCATED (a pod holds the address).
    */
-  reserve(cidr: string): void { reserve(this.#c, cidr); }
+  reserve(cidr: string): void { this.#c.store === undefined ? reserve(this.#c, cidr) : this.#mutate("reserve", reserve, cidr); }
 
   /** Makes a reserved CIDR allocatable again. Unreserving what is not reserved is a no-op. */
-  unreserve(cidr: string): void { unreserve(this.#c, cidr); }
+  unreserve(cidr: string): void { this.#c.store === undefined ? unreserve(this.#c, cidr) : this.#mutate("unreserve", unreserve, cidr); }
 
   /** Adds a pool CIDR at runtime; pending nodes are served from it. Throws CIDR_COLLISION naming the overlap. */
-  addPoolCidr(family: 4 | 6, cidr: string): void { addPoolCidr(this.#c, family, cidr); }
+  addPoolCidr(family: 4 | 6, cidr: string): void {
+    this.#c.store === undefined ? addPoolCidr(this.#c, family, cidr) : this.#mutate("addPoolCidr", addPoolCidr, family, cidr);
+  }
 
   /** Removes an empty pool CIDR. Refused (IN_USE, naming the nodes) while any node holds a subnet in it. */
-  removePoolCidr(cidr: string): void { removePoolCidr(this.#c, cidr); }
+  removePoolCidr(cidr: string): void {
+    this.#c.store === undefined ? removePoolCidr(this.#c, cidr) : this.#mutate("removePoolCidr", removePoolCidr, cidr);
+  }
 
   /** The pool CIDRs in use, per family. */
   poolCidrs(): { family: 4 | 6; cidrs: string[] }[] {
@@ -192,7 +207,9 @@ export class ClusterPool {
    * Cilium's operator does. A CIDR outside every pool or already taken fails
    * its node (never reassigned) with Cilium's message.
    */
-  importCiliumNodes(list: unknown): ImportResult[] { return importCiliumNodes(this.#c, list); }
+  importCiliumNodes(list: unknown): ImportResult[] {
+    return this.#c.store === undefined ? importCiliumNodes(this.#c, list) : this.#mutate("importCiliumNodes", importCiliumNodes, list);
+  }
 
   /** CiliumNode objects for every node, with spec.ipam.podCIDRs and, for failed or pending nodes, status.ipam.operator-status.error. */
   exportCiliumNodes(): CiliumNodeList { return exportCiliumNodes(this.#c); }
@@ -210,18 +227,28 @@ export class ClusterPool {
   nodeName(handle: number): string | undefined { return this.#c.byId[handle]?.name; }
 
   /** Allocates an IPv4 pod address (no owner) on the node; returns it as u32, or -1 when the range is full. */
-  allocateIPv4(handle: number): number { return allocateIPv4(this.#c, handle); }
+  allocateIPv4(handle: number): number {
+    const c = this.#c;
+    return c.store === undefined ? allocateIPv4(c, handle) : this.#mutate("allocateIPv4", allocateIPv4, handle);
+  }
 
   /** Allocates up to `count` IPv4 pod addresses on the node into out (u32). Returns how many (fewer: full). */
   allocateIPv4Batch(handle: number, out: Uint32Array, count: number = out.length): number {
-    return allocateIPv4Batch(this.#c, handle, out, count);
+    const c = this.#c;
+    return c.store === undefined ? allocateIPv4Batch(c, handle, out, count) : this.#mutate("allocateIPv4Batch", allocateIPv4Batch, handle, out, count);
   }
 
   /** Releases an IPv4 pod address given as u32. Returns true if it was allocated. */
-  releaseIPv4(ip: number): boolean { return releaseIPv4(this.#c, ip); }
+  releaseIPv4(ip: number): boolean {
+    const c = this.#c;
+    return c.store === undefined ? releaseIPv4(c, ip) : this.#mutate("releaseIPv4", releaseIPv4, ip);
+  }
 
   /** Releases the u32 IPv4 addresses in[0..count). Returns how many were allocated. */
-  releaseIPv4Batch(ips: Uint32Array, count: number = ips.length): number { return releaseIPv4Batch(this.#c, ips, count); }
+  releaseIPv4Batch(ips: Uint32Array, count: number = ips.length): number {
+    const c = this.#c;
+    return c.store === undefined ? releaseIPv4Batch(c, ips, count) : this.#mutate("releaseIPv4Batch", releaseIPv4Batch, ips, count);
+  }
 
   /** Handle of the node whose subnet holds the u32 IPv4 address, or 0. */
   lookupIPv4(ip: number): number { return lookupIPv4(this.#c, ip); }
@@ -234,7 +261,7 @@ export class ClusterPool {
   // ------------------------------------------------------------------ stats
 
   /** Used and free subnets and pod addresses per pool CIDR and per node. */
-  stats(): ClusterStats { return stats(this.#c); }
+  stats(): ClusterStats { return this.#c.store === undefined ? stats(this.#c) : this.#durable(stats); }
 
   /**
    * Checks that every counter matches a recount of its bitmap, that every
@@ -250,7 +277,9 @@ export class ClusterPool {
    * CIDRs, every node with its pod bitmaps and owner arrays, the owner
    * names, reservations and the reuse cooldown.
    */
-  snapshot(generation = 0): Uint8Array { return snapshot(this.#c, generation); }
+  snapshot(generation = 0): Uint8Array {
+    return this.#c.store === undefined ? snapshot(this.#c, generation) : this.#durable(snapshot, generation);
+  }
 
   /**
    * A pool rebuilt from snapshot bytes. `options` may only set runtime
@@ -271,35 +300,77 @@ export class ClusterPool {
   /**
    * The embedded durable default: a pool kept in a snapshot file at `path`
    * plus an append-only journal beside it (FileStore). Opens and recovers
-   * what is there, or starts from `options`. Every mutation is journaled
-   * before the call returns, so an allocation returned to the caller
-   * survives kill -9; with fsync 'always' it also survives power loss.
+   * what is there, or starts from `options`. The store has one writer: a
+   * second open of the same path, from this process or another, throws
+   * LOCKED naming the holder's pid, until close(). Every mutation is written
+   * whole to the journal before the call returns, so an allocation returned
+   * to the caller survives kill -9; with fsync 'always' it also survives
+   * power loss. A write that fails (disk full) throws IO_ERROR and leaves
+   * the pool as it was before the call. `{ readOnly: true }` opens without
+   * the lock and without writing; calls that would change it throw READ_ONLY.
    */
   static open(path: string, options: ClusterPoolOptions, store: FileStoreOptions = {}): ClusterPool {
     return new FileStore(path, store).open(options);
   }
 
-  /** Writes a fresh snapshot and empties the journal (FileStore-backed pools). */
+  /** Writes a fresh snapshot and empties the journal (FileStore-backed pools). Throws IO_ERROR; the pool is unchanged. */
   compact(): void {
     this.#c.store?.compact(this);
   }
 
-  /** Flushes and closes the FileStore of a pool made by ClusterPool.open. A no-op otherwise. */
+  /** Flushes and closes the FileStore of a pool made by ClusterPool.open and gives its lock up. A no-op otherwise. */
   close(): void {
-    this.#c.store?.close();
+    const store = this.#c.store;
     this._attachStore(undefined);
+    store?.close();
   }
 
-  /** @internal Attaches the FileStore that journals this pool. */
+  /** A call on a store-backed pool that changes it: refused when read-only; its records are written whole or it is undone. */
+  #mutate<R>(call: string, fn: Op<R>, a?: unknown, b?: unknown, d?: unknown): R {
+    const store = this.#c.store as FileStore;
+    if (store.readOnly) throw errors.readOnly(store.path, call);
+    return this.#durable(fn, a, b, d);
+  }
+
+  /** Runs fn as one journaled call: what it emitted is written in one piece, even when it threw (a node left pending). */
+  #durable<R>(fn: Op<R>, a?: unknown, b?: unknown, d?: unknown): R {
+    const store = this.#c.store as FileStore;
+    store.begin();
+    let out: R | undefined;
+    let failed = false;
+    let error: unknown;
+    try {
+      out = fn(this.#c, a, b, d);
+    } catch (e) {
+      failed = true;
+      error = e;
+    }
+    store.commit(); // throws IO_ERROR after putting the pool back
+    if (failed) throw error;
+    return out as R;
+  }
+
+  /** @internal Attaches the FileStore that journals this pool (a read-only store journals nothing). */
   _attachStore(store: FileStore | undefined): void {
     this.#c.store = store;
-    this.#c.log = store ? (r) => store.append(r) : undefined;
+    this.#c.log = store && !store.readOnly ? (r) => store.emit(r) : undefined;
+  }
+
+  /** @internal The state as snapshot bytes, without releasing what is due first (compaction). */
+  _encode(generation: number): Uint8Array {
+    return encode(this.#c, generation);
+  }
+
+  /** @internal Takes the state of `other` (a rollback to the state on disk); `other` is not used again. */
+  _adopt(other: ClusterPool, store: FileStore): void {
+    this.#c = coreOf(other);
+    cores.set(this, this.#c);
+    this._attachStore(store);
   }
 
   /** @internal After a recovery: serves pending nodes that fit and releases what is due, as live calls would have. */
   _afterRecovery(): void {
-    tick(this.#c);
-    servePending(this.#c);
+    this.#durable(afterRecovery);
   }
 
   /** @internal Re-applies a journal record (recovery). */
@@ -314,4 +385,9 @@ export class ClusterPool {
       this.#c.replaying = false;
     }
   }
+}
+
+function afterRecovery(c: PoolCore): void {
+  tick(c);
+  servePending(c);
 }

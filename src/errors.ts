@@ -19,7 +19,8 @@ export type IpamErrorCode =
   | "CORRUPT_STATE"
   | "INVALID_ARGUMENT"
   | "LOCKED"
-  | "IO_ERROR";
+  | "IO_ERROR"
+  | "READ_ONLY";
 
 export class IpamError extends Error {
   override readonly name = "IpamError";
@@ -87,6 +88,8 @@ export const errors = {
     new IpamError("INVALID_ARGUMENT", `${what} must be ${want} (got ${show(value)})`),
   /** The store at `path` is held by another open (this process or another). */
   locked: (path: string, holder: string) => new IpamError("LOCKED", `store ${path} is locked by ${holder}`),
+  /** A call that would change a pool opened read-only. */
+  readOnly: (path: string, call: string) => new IpamError("READ_ONLY", `${call}: store ${path} was opened read-only`),
   /** A filesystem call failed: names the path and the errno code. */
   io: (op: string, path: string, cause: unknown) => {
     const code = (cause as { code?: unknown } | null)?.code;

@@ -20,6 +20,11 @@ import { verify } from "./stats.js";
  */
 export function snapshot(core: PoolCore, generation = 0): Uint8Array {
   tick(core);
+  return encode(core, generation);
+}
+
+/** The state as it is, without releasing what is due first (compaction: every effect is journaled). */
+export function encode(core: PoolCore, generation = 0): Uint8Array {
   const w = core.engine.wasm;
   const chunks: Uint32Array[] = [];
   let at = 0;

@@ -1,38 +1,50 @@
 /**
- * FileStore: the embedded durable default. A snapshot file at `path` plus
- * an append-only journal at `path + ".journal"`:
- *
- *   journal  = header (16 bytes: magic "IPCJRNL\0", u32 version, u32 generation)
- *              then records: u32 length, u32 CRC-32 of the payload, payload (JSON of a JournalRecord)
+ * FileStore: the embedded durable default. A snapshot file at `path`, an
+ * append-only journal at `path + ".journal"` (format: ./journal.ts) and a
+ * lock folder at `path + ".lock"` (./lock.ts).
  *
  * Guarantees:
- * - Every mutation of the pool is appended with one write() before the call
- *   returns: an allocation returned to the caller survives kill -9 of the
- *   process (the bytes are in the OS page cache).
- * - fsync 'always': each record is also fdatasync'ed, so it survives power
- *   loss. 'interval' (default): at most `fsyncIntervalMs` of records can be
- *   lost to power loss. 'never': the OS decides.
- * - Recovery on open reads the snapshot, replays the journal records of the
- *   same generation in order, and cuts the journal at the first record that
- *   is torn (short) or fails its checksum: a crash mid-write loses at most
- *   that unacknowledged record.
- * - Compaction writes a new snapshot (generation + 1) to a temp file,
- *   fsyncs and renames it over the old one, then starts an empty journal of
- *   the new generation. A crash in between leaves a journal of the old
- *   generation, which recovery ignores: its records are in the snapshot.
+ * - One writer. `open` takes the store's lock; a second open, from this
+ *   process or another, is LOCKED naming the holder's pid. A holder killed
+ *   with SIGKILL does not block the next open. `readOnly` opens take no
+ *   lock and write nothing.
+ * - Acknowledged means whole on disk. The records of one call are written
+ *   with one write() (repeated after a short write) before the call
+ *   returns, so an allocation returned to the caller survives kill -9. If
+ *   the write fails (ENOSPC, EIO, …) the journal is cut back to where the
+ *   call began, the pool is put back to the state on disk (which is the
+ *   state before the call), and the call throws IO_ERROR naming the path and
+ *   the errno: nothing is acknowledged that is not on disk, and a call that
+ *   threw changed nothing.
+ * - fsync 'always': each call's records are also fdatasync'ed (power loss).
+ *   'interval' (default): at most `fsyncIntervalMs` of records can be lost
+ *   to power loss, never to a process crash. 'never': the OS decides.
+ * - Recovery reads the snapshot, replays the journal records of the same
+ *   generation, and runs verify(). Only a torn final record is cut. Any other
+ *   damage (a bad header, a bad record in the middle, a journal without its
+ *   snapshot, a generation that does not follow) is CORRUPT_STATE naming the
+ *   file and byte offset, and the files are left exactly as they were.
+ * - Compaction writes the next-generation snapshot (temp file, fsync,
+ *   rename), then an empty journal of that generation. A crash in between
+ *   leaves a journal of the previous generation, which recovery ignores: its
+ *   records are in the snapshot. A compaction that fails (disk full) keeps
+ *   the current generation; automatic compaction then retries after another
+ *   `compactEvery` records and reports through `lastError`.
+ * - Every filesystem error becomes IO_ERROR naming the path and the errno.
  */
-import { openSync, closeSync, writeSync, readFileSync, existsSync, renameSync, fsyncSync, fdatasyncSync, ftruncateSync, statSync } from "node:fs";
-import { dirname } from "node:path";
-import { crc32 } from "./crc32.js";
+import {
+  openSync, closeSync, writeSync, readFileSync, renameSync, fsyncSync, fdatasyncSync, ftruncateSync, statSync, mkdirSync, unlinkSync,
+} from "node:fs";
+import { dirname, resolve } from "node:path";
 import { decodeSnapshot } from "./snapshot.js";
+import { encodeRecord, journalHeader, scanJournal, JOURNAL_HEADER, JOURNAL_VERSION, type ScannedJournal } from "./journal.js";
+import { StoreLock } from "./lock.js";
 import type { JournalRecord } from "./records.js";
-import { errors } from "../errors.js";
+import { errors, IpamError, show } from "../errors.js";
 import type { ClusterPoolOptions } from "../options.js";
 import { ClusterPool } from "../cluster-pool.js";
 
-const MAGIC = "IPCJRNL\0";
-const VERSION = 1;
-const HEADER = 16;
+type Runtime = Pick<ClusterPoolOptions, "clock" | "engine">;
 
 export interface FileStoreOptions {
   /** When journal writes are fsync'ed. @default 'interval' */
@@ -42,57 +54,156 @@ export interface FileStoreOptions {
   /** Compact once the journal holds this many records. @default 100000 */
   readonly compactEvery?: number;
   /** Runtime parts of the pool (clock, engine) on recovery. */
-  readonly runtime?: Pick<ClusterPoolOptions, "clock" | "engine">;
+  readonly runtime?: Runtime;
+  /**
+   * Open without the lock and without writing anything (lookups, exports):
+   * needs only read permission, works beside a live writer, and a torn tail
+   * is skipped, not cut. Calls that would change the pool throw READ_ONLY.
+   * @default false
+   */
+  readonly readOnly?: boolean;
+}
+
+const KNOWN = new Set(["fsync", "fsyncIntervalMs", "compactEvery", "runtime", "readOnly"]);
+
+/** Runs a filesystem call; its error becomes IO_ERROR naming `path`. */
+function fsDo<T>(op: string, path: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw e instanceof IpamError ? e : errors.io(op, path, e);
+  }
+}
+
+const errnoOf = (e: unknown): string | undefined => (e as NodeJS.ErrnoException | null)?.code;
+
+/** The file's bytes, or undefined if it does not exist. */
+function readIfExists(path: string): Uint8Array | undefined {
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (e) {
+    if (errnoOf(e) === "ENOENT") return undefined;
+    throw errors.io("read", path, e);
+  }
+}
+
+/** Writes all of buf at `position`, repeating after a short write. */
+function writeAll(fd: number, buf: Uint8Array, position: number): void {
+  for (let done = 0; done < buf.length; ) {
+    const n = writeSync(fd, buf, done, buf.length - done, position + done);
+    if (n <= 0) throw Object.assign(new Error("write returned 0"), { code: "EIO" });
+    done += n;
+  }
 }
 
 export class FileStore {
   readonly path: string;
   readonly journalPath: string;
+  readonly readOnly: boolean;
   readonly #fsync: "always" | "interval" | "never";
   readonly #interval: number;
   readonly #compactEvery: number;
-  readonly #runtime: Pick<ClusterPoolOptions, "clock" | "engine">;
+  readonly #runtime: Runtime;
+  #lock: StoreLock | undefined;
   #fd = -1;
+  /** Where the next record goes: the end of the acknowledged records. */
+  #end = 0;
   #generation = 0;
   #records = 0;
+  #nextCompact = 0;
   #lastSync = 0;
   #pool: ClusterPool | undefined;
-  #compacting = false;
+  /** Records of the call in progress, written whole by commit(). */
+  #pending: Uint8Array[] = [];
+  #depth = 0;
+  /** A failed cut left bytes after #end: cut again before the next write. */
+  #tailDirty = false;
+  /** A compaction wrote its snapshot but could not start the new journal: start it before the next write. */
+  #journalMissing = false;
   /** Records dropped from a torn tail at the last open. */
   tornRecords = 0;
+  /** The last failure of background work (automatic compaction); calls did not fail for it. */
+  lastError: IpamError | undefined;
 
   constructor(path: string, options: FileStoreOptions = {}) {
-    if (typeof path !== "string" || path === "") throw errors.invalidOption("path", "must be a non-empty file path");
-    this.path = path;
-    this.journalPath = `${path}.journal`;
+    if (typeof path !== "string" || path === "" || path.includes("\0")) throw errors.invalidArgument("FileStore(path)", path, "a non-empty file path");
+    if (options === null || typeof options !== "object" || Array.isArray(options)) throw errors.invalidOption("store options", `must be an object (got ${show(options)})`);
+    for (const k of Object.keys(options)) if (!KNOWN.has(k)) throw errors.invalidOption(`store options.${k}`, "is not a known option");
+    this.path = resolve(path);
+    this.journalPath = `${this.path}.journal`;
     this.#fsync = options.fsync ?? "interval";
     if (!["always", "interval", "never"].includes(this.#fsync)) throw errors.invalidOption("options.fsync", "must be 'always', 'interval' or 'never'");
     this.#interval = options.fsyncIntervalMs ?? 200;
     if (typeof this.#interval !== "number" || !(this.#interval >= 0)) {
-      throw errors.invalidOption("options.fsyncIntervalMs", `must be a non-negative number (got ${String(options.fsyncIntervalMs)})`);
+      throw errors.invalidOption("options.fsyncIntervalMs", `must be a non-negative number (got ${show(options.fsyncIntervalMs)})`);
     }
     this.#compactEvery = options.compactEvery ?? 100_000;
     if (typeof this.#compactEvery !== "number" || !Number.isInteger(this.#compactEvery) || this.#compactEvery < 1) {
-      throw errors.invalidOption("options.compactEvery", `must be a positive integer (got ${String(options.compactEvery)})`);
+      throw errors.invalidOption("options.compactEvery", `must be a positive integer (got ${show(options.compactEvery)})`);
     }
-    this.#runtime = options.runtime ?? {};
+    const rt = options.runtime ?? {};
+    if (rt === null || typeof rt !== "object") throw errors.invalidOption("options.runtime", `must be an object { clock?, engine? } (got ${show(rt)})`);
+    this.#runtime = rt;
+    const ro = options.readOnly ?? false;
+    if (typeof ro !== "boolean") throw errors.invalidOption("options.readOnly", `must be a boolean (got ${show(ro)})`);
+    this.readOnly = ro;
   }
 
-  /** Recovers the pool at this path, or makes a new one from `options`, and journals it from now on. */
+  /**
+   * Recovers the pool at this path, or makes a new one from `options` (a
+   * writer only), and journals it from now on. Throws LOCKED, CORRUPT_STATE
+   * or IO_ERROR; then nothing was written and no lock is held.
+   */
   open(options: ClusterPoolOptions): ClusterPool {
-    const runtime = { ...this.#runtime, ...(options.clock ? { clock: options.clock } : {}), ...(options.engine ? { engine: options.engine } : {}) };
+    const runtime: Runtime = {
+      ...this.#runtime,
+      ...(options?.clock ? { clock: options.clock } : {}),
+      ...(options?.engine ? { engine: options.engine } : {}),
+    };
+    if (this.readOnly) return this.#openReadOnly(runtime);
+    const dir = dirname(this.path);
+    fsDo("create folder", dir, () => mkdirSync(dir, { recursive: true }));
+    this.#lock = StoreLock.acquire(this.path);
+    try {
+      return this.#openWriter(options, runtime);
+    } catch (e) {
+      this.#closeFd();
+      this.#lock.release();
+      this.#lock = undefined;
+      throw e;
+    }
+  }
+
+  #openWriter(options: ClusterPoolOptions, runtime: Runtime): ClusterPool {
     let pool: ClusterPool;
-    if (existsSync(this.path)) {
-      const snap = decodeSnapshot(new Uint8Array(readFileSync(this.path)), `snapshot ${this.path}`);
-      pool = ClusterPool.restore(readFileSync(this.path), runtime);
-      this.#generation = snap.generation;
-      this.#replayJournal(pool);
-    } else {
+    if (readIfExists(this.path) === undefined) {
+      if (readIfExists(this.journalPath) !== undefined) {
+        throw errors.corrupt(`store ${this.path}`, `the snapshot is missing but the journal ${this.journalPath} exists (its records need the snapshot)`);
+      }
       pool = new ClusterPool(options);
       this.#generation = 0;
-      this.#writeSnapshot(pool);
-      this.#resetJournal();
+      this.#writeSnapshot(pool, 0);
+      this.#startJournal();
+    } else {
+      const loaded = this.#load(runtime, Infinity);
+      pool = loaded.pool;
+      const j = loaded.journal;
+      if (j === undefined || j.generation !== this.#generation) this.#startJournal(); // none yet, or one a compaction left behind
+      else if (j.version !== JOURNAL_VERSION) this.#compactNow(pool); // an old format: its records are in memory now
+      else {
+        this.#fd = fsDo("open", this.journalPath, () => openSync(this.journalPath, "r+"));
+        this.#end = j.end;
+        this.#records = j.records.length;
+        this.tornRecords = j.torn > 0 ? 1 : 0;
+        if (j.torn > 0) {
+          fsDo("cut the torn tail of", this.journalPath, () => {
+            ftruncateSync(this.#fd, j.end);
+            fsyncSync(this.#fd);
+          });
+        }
+      }
     }
+    this.#nextCompact = Math.max(this.#records, 0) + this.#compactEvery;
     this.#pool = pool;
     pool._attachStore(this);
     // A crash can land between an effect and the ones it caused (a removal, then the pending
@@ -101,132 +212,207 @@ export class FileStore {
     return pool;
   }
 
-  #replayJournal(pool: ClusterPool): void {
-    if (!existsSync(this.journalPath)) {
-      this.#resetJournal();
-      return;
-    }
-    const bytes = new Uint8Array(readFileSync(this.journalPath));
-    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const okHeader = bytes.length >= HEADER && new TextDecoder().decode(bytes.subarray(0, 8)) === MAGIC && dv.getUint32(8, true) === VERSION;
-    if (!okHeader || dv.getUint32(12, true) !== this.#generation) {
-      // no journal, a torn header, or one from before the last compaction: its records are in the snapshot
-      this.#resetJournal();
-      return;
-    }
-    let at = HEADER;
-    let n = 0;
-    while (at + 8 <= bytes.length) {
-      const len = dv.getUint32(at, true);
-      const sum = dv.getUint32(at + 4, true);
-      const end = at + 8 + len;
-      if (end > bytes.length) break; // torn: the last write did not finish
-      if (crc32(bytes, at + 8, end) !== sum) {
-        // A crash can only tear the last record. A bad record with more after it is damage,
-        // and cutting there would drop acknowledged records: refuse, and keep the file as evidence.
-        if (end < bytes.length) throw errors.corrupt(`journal ${this.journalPath}`, `record ${n + 1} at byte ${at} fails its checksum and ${bytes.length - end} bytes follow it`);
-        break;
-      }
-      let rec: JournalRecord;
+  #openReadOnly(runtime: Runtime): ClusterPool {
+    // A writer may compact between our two reads: then the journal is a generation ahead. Read again.
+    for (let attempt = 0; ; attempt++) {
       try {
-        rec = JSON.parse(new TextDecoder().decode(bytes.subarray(at + 8, at + 8 + len))) as JournalRecord;
-      } catch {
-        break;
-      }
-      try {
-        pool._replay(rec);
+        const { pool } = this.#load(runtime, Infinity, true);
+        pool._attachStore(this);
+        return pool;
       } catch (e) {
-        throw errors.corrupt(`journal ${this.journalPath}`, `record ${n + 1} (${rec.op}) does not apply: ${e instanceof Error ? e.message : String(e)}`, e);
+        if (!(e instanceof Retry) || attempt >= 10) throw e instanceof Retry ? e.error : e;
       }
-      at += 8 + len;
-      n++;
     }
-    this.tornRecords = at < bytes.length ? 1 : 0;
-    this.#records = n;
-    this.#fd = openSync(this.journalPath, "r+");
-    if (at < bytes.length) {
-      ftruncateSync(this.#fd, at); // discard the torn tail
-      fsyncSync(this.#fd);
-    }
-    this.#fdAppend();
   }
 
-  #fdAppend(): void {
-    closeSync(this.#fd);
-    this.#fd = openSync(this.journalPath, "a");
+  /**
+   * The pool on disk: the snapshot, then the journal's records up to byte
+   * `limit` (rollback: where the failed call began), checked by verify().
+   * Writes nothing.
+   */
+  #load(runtime: Runtime, limit: number, reader = false): { pool: ClusterPool; journal: ScannedJournal | undefined } {
+    const snapBytes = readIfExists(this.path);
+    if (snapBytes === undefined) throw errors.io("read", this.path, Object.assign(new Error("no such file"), { code: "ENOENT" }));
+    const snap = decodeSnapshot(snapBytes, `snapshot ${this.path}`);
+    let journalBytes = readIfExists(this.journalPath);
+    if (journalBytes !== undefined && journalBytes.length > limit) journalBytes = journalBytes.subarray(0, limit);
+    const journal = journalBytes === undefined ? undefined : scanJournal(journalBytes, this.journalPath);
+    if (journal !== undefined && journal.generation !== snap.generation && journal.generation + 1 !== snap.generation) {
+      const e = errors.corrupt(`journal ${this.journalPath}`, `generation ${journal.generation} at byte 12 does not follow the snapshot's generation ${snap.generation}`);
+      if (reader && journal.generation === snap.generation + 1) throw new Retry(e);
+      throw e;
+    }
+    const pool = ClusterPool.restore(snapBytes, runtime);
+    this.#generation = snap.generation;
+    if (journal !== undefined && journal.generation === snap.generation) {
+      for (const [n, { at, value }] of journal.records.entries()) {
+        try {
+          pool._replay(value as JournalRecord);
+        } catch (e) {
+          throw errors.corrupt(`journal ${this.journalPath}`, `record ${n + 1} at byte ${at} (${show((value as JournalRecord)?.op)}) does not apply: ${e instanceof Error ? e.message : String(e)}`, e);
+        }
+      }
+      const problems = pool.verify();
+      if (problems.length > 0) {
+        throw errors.corrupt(`store ${this.path}`, `after replaying ${journal.records.length} journal records: ${problems.slice(0, 3).join("; ")}`);
+      }
+    }
+    return { pool, journal };
   }
 
-  /** A new, empty journal of the current generation (atomically, via rename). */
-  #resetJournal(): void {
-    if (this.#fd >= 0) closeSync(this.#fd);
+  /** Opens a call: its records are kept until commit(). Calls may nest; the outermost commits. */
+  begin(): void {
+    if (this.#depth++ === 0) this.#pending.length = 0;
+  }
+
+  /** Takes one record of the call in progress (a record outside begin/commit is written at once). */
+  emit(rec: JournalRecord): void {
+    if (this.readOnly) return;
+    if (this.#depth === 0) {
+      this.begin();
+      this.#pending.push(encodeRecord(rec));
+      this.commit();
+      return;
+    }
+    this.#pending.push(encodeRecord(rec));
+  }
+
+  /**
+   * Writes the call's records whole, or cuts them, puts the pool back to
+   * the state on disk and throws IO_ERROR.
+   */
+  commit(): void {
+    if (--this.#depth > 0 || this.#pending.length === 0) return;
+    const parts = this.#pending;
+    this.#pending = [];
+    if (this.#fd < 0 && !this.#journalMissing) throw errors.invalidArgument("FileStore", this.path, "open (it is closed)");
+    const buf = parts.length === 1 ? (parts[0] as Uint8Array) : concat(parts);
+    try {
+      if (this.#journalMissing) this.#startJournal();
+      if (this.#tailDirty) {
+        ftruncateSync(this.#fd, this.#end);
+        this.#tailDirty = false;
+      }
+      writeAll(this.#fd, buf, this.#end);
+      if (this.#fsync === "always") fdatasyncSync(this.#fd);
+      else if (this.#fsync === "interval") {
+        const now = Date.now();
+        if (now - this.#lastSync >= this.#interval) {
+          fdatasyncSync(this.#fd);
+          this.#lastSync = now;
+        }
+      }
+    } catch (e) {
+      const io = e instanceof IpamError ? e : errors.io("append to", this.journalPath, e);
+      this.#rollback();
+      throw io;
+    }
+    this.#end += buf.length;
+    this.#records += parts.length;
+    if (this.#records >= this.#nextCompact && this.#pool) {
+      try {
+        this.compact(this.#pool);
+      } catch (e) {
+        // the call's records are on disk: it succeeded. Compaction tries again later.
+        this.lastError = e instanceof IpamError ? e : errors.io("compact", this.path, e);
+        this.#nextCompact = this.#records + this.#compactEvery;
+      }
+    }
+  }
+
+  /** After a failed write: nothing of the call stays, on disk or in memory. */
+  #rollback(): void {
+    if (this.#fd >= 0) {
+      try {
+        ftruncateSync(this.#fd, this.#end);
+      } catch {
+        this.#tailDirty = true; // cut before the next write; recovery would see the tail as torn
+      }
+    }
+    const pool = this.#pool;
+    if (pool === undefined) return;
+    const { pool: fresh } = this.#load(this.#runtimeOf(pool), this.#end);
+    pool._adopt(fresh, this);
+  }
+
+  #runtimeOf(pool: ClusterPool): Runtime {
+    return { ...this.#runtime, clock: pool.options.clock, ...(pool.options.engine ? { engine: pool.options.engine } : {}) };
+  }
+
+  /** Snapshot of generation + 1, then an empty journal. Throws READ_ONLY or IO_ERROR; the pool is unchanged either way. */
+  compact(pool: ClusterPool): void {
+    if (this.readOnly) throw errors.readOnly(this.path, "compact");
+    if (this.#pending.length > 0) return; // inside a call: its records go first
+    this.#compactNow(pool);
+  }
+
+  #compactNow(pool: ClusterPool): void {
+    const next = this.#generation + 1;
+    this.#writeSnapshot(pool, next);
+    this.#generation = next;
+    this.#journalMissing = true;
+    this.#startJournal();
+  }
+
+  /** A new, empty journal of the current generation (written whole, then renamed over the old one). */
+  #startJournal(): void {
     const tmp = `${this.journalPath}.tmp`;
-    const fd = openSync(tmp, "w");
-    const header = new Uint8Array(HEADER);
-    header.set(new TextEncoder().encode(MAGIC));
-    const dv = new DataView(header.buffer);
-    dv.setUint32(8, VERSION, true);
-    dv.setUint32(12, this.#generation, true);
-    writeSync(fd, header);
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(tmp, this.journalPath);
-    this.#syncDir();
-    this.#fd = openSync(this.journalPath, "a");
+    this.#writeFile(tmp, this.journalPath, journalHeader(this.#generation));
+    const fd = fsDo("open", this.journalPath, () => openSync(this.journalPath, "r+"));
+    this.#closeFd();
+    this.#fd = fd;
+    this.#end = JOURNAL_HEADER;
     this.#records = 0;
+    this.#nextCompact = this.#compactEvery;
+    this.#tailDirty = false;
+    this.#journalMissing = false;
   }
 
-  #writeSnapshot(pool: ClusterPool): void {
-    const tmp = `${this.path}.tmp`;
-    const fd = openSync(tmp, "w");
-    writeSync(fd, pool.snapshot(this.#generation));
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(tmp, this.path);
+  #writeSnapshot(pool: ClusterPool, generation: number): void {
+    this.#writeFile(`${this.path}.tmp`, this.path, pool._encode(generation));
+  }
+
+  /** tmp, fsync, rename over `path`, fsync the folder. On failure the temp file is removed and `path` untouched. */
+  #writeFile(tmp: string, path: string, bytes: Uint8Array): void {
+    let fd = -1;
+    try {
+      fd = fsDo("create", tmp, () => openSync(tmp, "w"));
+      fsDo("write", tmp, () => {
+        writeAll(fd, bytes, 0);
+        fsyncSync(fd);
+      });
+      fsDo("close", tmp, () => closeSync(fd));
+      fd = -1;
+      fsDo("rename", `${tmp} to ${path}`, () => renameSync(tmp, path));
+    } catch (e) {
+      if (fd >= 0) try { closeSync(fd); } catch { /* already failing */ }
+      try { unlinkSync(tmp); } catch { /* not there */ }
+      throw e;
+    }
     this.#syncDir();
   }
 
   #syncDir(): void {
     try {
       const fd = openSync(dirname(this.path), "r");
-      fsyncSync(fd);
-      closeSync(fd);
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
     } catch {
       // some filesystems do not fsync directories
     }
   }
 
-  /** Appends one record with a single write(); called by the pool before a mutating call returns. */
-  append(rec: JournalRecord): void {
-    if (this.#fd < 0) throw errors.invalidOption("FileStore", `${this.path} is closed`);
-    const payload = new TextEncoder().encode(JSON.stringify(rec));
-    const buf = new Uint8Array(8 + payload.length);
-    const dv = new DataView(buf.buffer);
-    dv.setUint32(0, payload.length, true);
-    dv.setUint32(4, crc32(payload), true);
-    buf.set(payload, 8);
-    writeSync(this.#fd, buf);
-    this.#records++;
-    if (this.#fsync === "always") fdatasyncSync(this.#fd);
-    else if (this.#fsync === "interval") {
-      const now = Date.now();
-      if (now - this.#lastSync >= this.#interval) {
-        fdatasyncSync(this.#fd);
-        this.#lastSync = now;
-      }
-    }
-    if (this.#records >= this.#compactEvery && !this.#compacting && this.#pool) this.compact(this.#pool);
-  }
-
-  /** Snapshot of generation + 1, then an empty journal. */
-  compact(pool: ClusterPool): void {
-    this.#compacting = true;
+  #closeFd(): void {
+    if (this.#fd < 0) return;
     try {
-      this.#generation++;
-      this.#writeSnapshot(pool);
-      this.#resetJournal();
-    } finally {
-      this.#compacting = false;
+      closeSync(this.#fd);
+    } catch {
+      // closing is best effort
     }
+    this.#fd = -1;
   }
 
   /** Records in the journal now. */
@@ -236,13 +422,45 @@ export class FileStore {
 
   /** Bytes of the snapshot and the journal. */
   sizes(): { snapshot: number; journal: number } {
-    return { snapshot: existsSync(this.path) ? statSync(this.path).size : 0, journal: existsSync(this.journalPath) ? statSync(this.journalPath).size : 0 };
+    const size = (p: string): number => {
+      try {
+        return statSync(p).size;
+      } catch (e) {
+        if (errnoOf(e) === "ENOENT") return 0;
+        throw errors.io("stat", p, e);
+      }
+    };
+    return { snapshot: size(this.path), journal: size(this.journalPath) };
   }
 
+  /** Flushes the journal, closes it and gives the lock up. Idempotent. */
   close(): void {
-    if (this.#fd < 0) return;
-    fsyncSync(this.#fd);
-    closeSync(this.#fd);
-    this.#fd = -1;
+    try {
+      if (this.#fd >= 0) fsDo("fsync", this.journalPath, () => fsyncSync(this.#fd));
+    } finally {
+      this.#closeFd();
+      this.#lock?.release();
+      this.#lock = undefined;
+      this.#pool = undefined;
+    }
   }
+}
+
+/** A reader raced a writer's compaction: read again. */
+class Retry extends Error {
+  constructor(readonly error: IpamError) {
+    super(error.message);
+  }
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
