@@ -1,10 +1,10 @@
 /**
- * FileStore: snapshot + journal on disk (src/state/file-store.ts).
- *   journal = 16-byte header (magic "IPCJRNL\0", u32 version, u32 generation)
- *             then records: u32 length, u32 CRC-32, JSON payload.
+ * FileStore: snapshot + journal on disk (src/state/file-store.ts, src/state/journal.ts).
+ *   journal = 24-byte header (magic "IPCJRNL\0", u32 version 2, u32 generation, u32 header CRC, u32 0)
+ *             then records: u32 length, u32 payload CRC, u32 CRC of those 8 bytes, JSON payload.
  */
 import { describe, it, expect, afterEach } from "vitest";
-import { err, crc } from "./helpers.js";
+import { err, crc, frame } from "./helpers.js";
 import { mkdtempSync, rmSync, readFileSync, writeFileSync, truncateSync, statSync, appendFileSync, copyFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,15 +23,16 @@ function tmpPath(): string {
 }
 
 
-const HEADER = 16;
-/** Records of a journal file: offset, length of the whole record (8 + payload) and the parsed payload. */
+const HEADER = 24;
+const RH = 12; // record header
+/** Records of a journal file: offset, length of the whole record (12 + payload) and the parsed payload. */
 function records(journal: string): { at: number; size: number; rec: { op: string } }[] {
   const b = readFileSync(journal);
   const out: { at: number; size: number; rec: { op: string } }[] = [];
-  for (let at = HEADER; at + 8 <= b.length; ) {
+  for (let at = HEADER; at + RH <= b.length; ) {
     const len = b.readUInt32LE(at);
-    out.push({ at, size: 8 + len, rec: JSON.parse(b.subarray(at + 8, at + 8 + len).toString()) as { op: string } });
-    at += 8 + len;
+    out.push({ at, size: RH + len, rec: JSON.parse(b.subarray(at + RH, at + RH + len).toString()) as { op: string } });
+    at += RH + len;
   }
   return out;
 }
@@ -190,8 +191,8 @@ describe("reopen replays the journal", () => {
   });
 });
 
-describe("a torn or damaged tail is discarded on open; later appends work", () => {
-  // the last record is `alloc` of ns/p2 (10.0.0.3); a damaged tail loses it and nothing else
+describe("only a torn final record is cut; any other damage is CORRUPT_STATE and the files stay as they were", () => {
+  // the last record is `alloc` of ns/p2 (10.0.0.3); a torn tail loses it and nothing else
   const setup = (): { path: string; journal: string; last: { at: number; size: number } } => {
     const path = tmpPath();
     const p = ClusterPool.open(path, V4);
@@ -205,58 +206,29 @@ describe("a torn or damaged tail is discarded on open; later appends work", () =
     expect(recs.map((r) => r.rec.op)).toEqual(["node", "alloc", "alloc", "alloc"]);
     return { path, journal, last: recs[3]! };
   };
-  const damage: { name: string; hurt: (journal: string, last: { at: number; size: number }) => void; torn: 0 | 1; lost: boolean }[] = [
+  const flip = (j: string, at: number, bit = 0x01): void => {
+    const b = readFileSync(j);
+    b[at]! ^= bit;
+    writeFileSync(j, b);
+  };
+  // torn: what a write() cut short leaves, a prefix of the last record (or zeros the file was extended by)
+  const torn: { name: string; hurt: (journal: string, last: { at: number; size: number }) => void; torn: 0 | 1; lost: boolean }[] = [
     { name: "cut 1 byte from the end", hurt: (j) => truncateSync(j, statSync(j).size - 1), torn: 1, lost: true },
     { name: "cut 3 bytes from the end", hurt: (j) => truncateSync(j, statSync(j).size - 3), torn: 1, lost: true },
-    { name: "cut mid-payload", hurt: (j, l) => truncateSync(j, l.at + 8 + Math.floor((l.size - 8) / 2)), torn: 1, lost: true },
-    { name: "cut inside the record header (4 of 8 bytes)", hurt: (j, l) => truncateSync(j, l.at + 4), torn: 1, lost: true },
+    { name: "cut mid-payload", hurt: (j, l) => truncateSync(j, l.at + RH + Math.floor((l.size - RH) / 2)), torn: 1, lost: true },
+    { name: "cut inside the record header (4 of 12 bytes)", hurt: (j, l) => truncateSync(j, l.at + 4), torn: 1, lost: true },
     { name: "cut exactly at the record boundary", hurt: (j, l) => truncateSync(j, l.at), torn: 0, lost: true },
-    { name: "append 7 bytes of garbage", hurt: (j) => appendFileSync(j, Buffer.from([1, 2, 3, 4, 5, 6, 7])), torn: 1, lost: false },
+    { name: "append 7 bytes (less than a record header)", hurt: (j) => appendFileSync(j, Buffer.from([1, 2, 3, 4, 5, 6, 7])), torn: 1, lost: false },
+    { name: "append 4 KiB of zeros (extended, never written)", hurt: (j) => appendFileSync(j, Buffer.alloc(4096)), torn: 1, lost: false },
     {
-      name: "append a header claiming 1 GiB",
-      hurt: (j) => {
-        const b = Buffer.alloc(12);
-        b.writeUInt32LE(1 << 30, 0);
-        appendFileSync(j, b);
-      },
+      name: "append a valid record header claiming 1 GiB (the write stopped after the header)",
+      hurt: (j) => appendFileSync(j, forgedHeader(1 << 30)),
       torn: 1,
       lost: false,
-    },
-    {
-      name: "append a well-framed record with a bad checksum",
-      hurt: (j) => {
-        const payload = Buffer.from(JSON.stringify({ op: "free", keys: [1] }));
-        const b = Buffer.alloc(8);
-        b.writeUInt32LE(payload.length, 0);
-        b.writeUInt32LE(0xdeadbeef, 4);
-        appendFileSync(j, Buffer.concat([b, payload]));
-      },
-      torn: 1,
-      lost: false,
-    },
-    {
-      name: "flip a byte in the last record's payload",
-      hurt: (j, l) => {
-        const b = readFileSync(j);
-        b[l.at + 8 + 5]! ^= 0x40;
-        writeFileSync(j, b);
-      },
-      torn: 1,
-      lost: true,
-    },
-    {
-      name: "flip a byte in the last record's checksum",
-      hurt: (j, l) => {
-        const b = readFileSync(j);
-        b[l.at + 5]! ^= 0x01;
-        writeFileSync(j, b);
-      },
-      torn: 1,
-      lost: true,
     },
   ];
-  for (const d of damage) {
-    it(d.name, () => {
+  for (const d of torn) {
+    it(`torn: ${d.name}`, () => {
       const { path, journal, last } = setup();
       d.hurt(journal, last);
       const store = new FileStore(path);
@@ -282,30 +254,55 @@ describe("a torn or damaged tail is discarded on open; later appends work", () =
     });
   }
 
-  it("a journal whose header is torn is replaced by an empty one (the snapshot stands)", () => {
-    const { path, journal } = setup();
-    truncateSync(journal, 10); // inside the 16-byte header
-    const store = new FileStore(path);
-    const pool = store.open(V4);
-    expect(pool.nodeNames()).toEqual([]); // the snapshot is the empty pool of the first open
-    expect(statSync(journal).size).toBe(HEADER);
-    pool.close();
-  });
-
-  it("a damaged record followed by good ones is CORRUPT_STATE, not a silent cut (acknowledged records after it would be lost)", () => {
-    // A crash can only tear the end of the journal. A bad record in the middle is
-    // corruption; recovery used to cut the file there and drop the good records
-    // after it (acknowledged allocations), truncating them away on disk.
-    const { path, journal } = setup();
-    const recs = records(journal);
-    const b = readFileSync(journal);
-    b[recs[1]!.at + 8 + 3]! ^= 0x20; // the first alloc (ns/p0)
-    writeFileSync(journal, b);
-    const e = err(() => ClusterPool.open(path, V4));
-    expect(e.code).toBe("CORRUPT_STATE");
-    expect(statSync(journal).size).toBe(b.length); // and the evidence is kept
-  });
+  // damage: bytes a crash cannot produce. Each names the file and the byte offset.
+  const damage: { name: string; hurt: (journal: string, recs: { at: number; size: number }[]) => void; at: (recs: { at: number }[]) => number }[] = [
+    { name: "one flipped byte in the journal header (generation)", hurt: (j) => flip(j, 12), at: () => 0 },
+    { name: "one flipped byte in the journal header (magic)", hurt: (j) => flip(j, 2), at: () => 0 },
+    { name: "the journal header torn (10 of 24 bytes)", hurt: (j) => truncateSync(j, 10), at: () => 0 },
+    { name: "one flipped byte in the length of a record in the middle", hurt: (j, r) => flip(j, r[1]!.at + 2, 0x10), at: (r) => r[1]!.at },
+    { name: "one flipped byte in the length of the last record", hurt: (j, r) => flip(j, r[3]!.at + 1, 0x10), at: (r) => r[3]!.at },
+    { name: "one flipped byte in a payload in the middle", hurt: (j, r) => flip(j, r[1]!.at + RH + 3, 0x20), at: (r) => r[1]!.at },
+    { name: "one flipped byte in the last record's payload", hurt: (j, r) => flip(j, r[3]!.at + RH + 5, 0x40), at: (r) => r[3]!.at },
+    { name: "one flipped byte in the last record's checksum", hurt: (j, r) => flip(j, r[3]!.at + 5), at: (r) => r[3]!.at },
+    { name: "12 bytes of garbage appended (a record header that fails its checksum)", hurt: (j) => appendFileSync(j, Buffer.from("garbagegarba")), at: () => -1 },
+    {
+      name: "a whole record with a bad payload checksum appended",
+      hurt: (j) => {
+        const f = frame(Buffer.from(JSON.stringify({ op: "free", keys: [1] })));
+        f[RH + 2]! ^= 0x01;
+        appendFileSync(j, f);
+      },
+      at: () => -1,
+    },
+  ];
+  for (const d of damage) {
+    it(`corrupt: ${d.name}`, () => {
+      const { path, journal } = setup();
+      const recs = records(journal);
+      const end = statSync(journal).size;
+      d.hurt(journal, recs);
+      const j0 = readFileSync(journal);
+      const s0 = readFileSync(path);
+      const e = err(() => ClusterPool.open(path, V4));
+      expect(e.code).toBe("CORRUPT_STATE");
+      expect(e.message).toContain(journal);
+      const at = d.at(recs);
+      expect(e.message).toContain(`byte ${at < 0 ? end : at}`);
+      // the evidence is kept: both files byte for byte, and the store is not left locked
+      expect(readFileSync(journal).equals(j0)).toBe(true);
+      expect(readFileSync(path).equals(s0)).toBe(true);
+      expect(err(() => ClusterPool.open(path, V4)).code).toBe("CORRUPT_STATE");
+    });
+  }
 });
+
+/** A record header (length, payload CRC, header CRC) whose payload never follows. */
+function forgedHeader(len: number): Buffer {
+  const h = Buffer.alloc(12);
+  h.writeUInt32LE(len, 0);
+  h.writeUInt32LE(crc(h.subarray(0, 8)), 8);
+  return h;
+}
 
 describe("compaction", () => {
   it("compactEvery N: a snapshot of generation + 1 and an empty journal of that generation", () => {
@@ -371,7 +368,7 @@ describe("compaction", () => {
     re.close();
   });
 
-  it("a missing journal is recreated; a missing snapshot means a new pool", () => {
+  it("a missing journal is recreated (a crash between a new store's snapshot and its journal)", () => {
     const path = tmpPath();
     const p = ClusterPool.open(path, V4);
     p.addNode("a");
@@ -382,6 +379,21 @@ describe("compaction", () => {
     expect(re.node("a")?.podCIDRs).toEqual(["10.0.0.0/26"]);
     re.close();
     expect(existsSync(`${path}.journal`)).toBe(true);
+  });
+
+  it("a deleted snapshot beside a non-empty journal is CORRUPT_STATE; neither file is touched", () => {
+    const path = tmpPath();
+    const p = ClusterPool.open(path, V4);
+    p.addNode("a");
+    p.allocate("a", "ns/p0");
+    p.close();
+    rmSync(path);
+    const j0 = readFileSync(`${path}.journal`);
+    const e = err(() => ClusterPool.open(path, V4));
+    expect(e.code).toBe("CORRUPT_STATE");
+    expect(e.message).toContain(path);
+    expect(existsSync(path)).toBe(false); // not replaced by an empty pool
+    expect(readFileSync(`${path}.journal`).equals(j0)).toBe(true);
   });
 });
 
@@ -421,15 +433,12 @@ describe("a corrupted snapshot file is CORRUPT_STATE naming the file, and no poo
     p.addNode("a");
     p.close();
     // a well-framed record with a good checksum that refers to a pool that does not exist
-    const payload = Buffer.from(JSON.stringify({ op: "alloc", node: "a", owner: "x", keys: [7 * 2 ** 32 + 1] }));
-    const head = Buffer.alloc(8);
-    head.writeUInt32LE(payload.length, 0);
-    head.writeUInt32LE(crc(payload), 4);
-    appendFileSync(`${path}.journal`, Buffer.concat([head, payload]));
+    const at = statSync(`${path}.journal`).size;
+    appendFileSync(`${path}.journal`, frame(Buffer.from(JSON.stringify({ op: "alloc", node: "a", owner: "x", keys: [7 * 2 ** 32 + 1] }))));
     const e = err(() => ClusterPool.open(path, V4));
     expect(e.code).toBe("CORRUPT_STATE");
     expect(e.message).toContain(`${path}.journal`);
-    expect(e.message).toContain("record 2 (alloc)"); // node is record 1
+    expect(e.message).toContain(`record 2 at byte ${at} ("alloc")`); // node is record 1
   });
 });
 
@@ -450,8 +459,6 @@ describe("options", () => {
   const bad: { name: string; make: () => unknown; match: RegExp }[] = [
     { name: "fsync 'sometimes'", make: () => new FileStore("/tmp/x", { fsync: "sometimes" as never }), match: /options\.fsync/ },
     { name: "fsync true", make: () => new FileStore("/tmp/x", { fsync: true as never }), match: /options\.fsync/ },
-    { name: "empty path", make: () => new FileStore(""), match: /path/ },
-    { name: "non-string path", make: () => new FileStore(42 as never), match: /path/ },
   ];
   for (const b of bad) {
     it(`${b.name} is INVALID_OPTION`, () => {
@@ -460,6 +467,14 @@ describe("options", () => {
       expect(e.message).toMatch(b.match);
     });
   }
+
+  it("a path that is not a non-empty string is INVALID_ARGUMENT", () => {
+    for (const p of ["", 42, null, undefined, "a\0b"]) {
+      const e = err(() => new FileStore(p as never));
+      expect(e.code).toBe("INVALID_ARGUMENT");
+      expect(e.message).toContain("FileStore(path)");
+    }
+  });
 
   it("numeric store options are validated (compactEvery 0 / -1 / NaN, fsyncIntervalMs -1)", () => {
     // they used to be accepted: compactEvery 0 or -1 compacted on every record, NaN never
@@ -474,7 +489,7 @@ describe("options", () => {
     store.open(V4);
     store.close();
     store.close();
-    expect(err(() => store.append({ op: "drop", name: "x" })).code).toBe("INVALID_OPTION");
+    expect(err(() => store.emit({ op: "drop", name: "x" })).code).toBe("INVALID_ARGUMENT");
   });
 });
 

@@ -35,3 +35,12 @@ export function crc(b: Uint8Array): number {
   }
   return (c ^ -1) >>> 0;
 }
+
+/** A journal record as ipcarve frames it (src/state/journal.ts), forged with the reference CRC: length, payload CRC, header CRC, payload. */
+export function frame(payload: Uint8Array): Buffer {
+  const head = Buffer.alloc(12);
+  head.writeUInt32LE(payload.length, 0);
+  head.writeUInt32LE(crc(payload), 4);
+  head.writeUInt32LE(crc(head.subarray(0, 8)), 8);
+  return Buffer.concat([head, payload]);
+}
