@@ -13,14 +13,17 @@ import { Source, stripPrefix } from "../config/source.js";
 import { textTable } from "../report/summary.js";
 import { CliError, UsageError, pathIn, type Io } from "./io.js";
 
-/** Opens (or, with options, creates) a state file. */
-function openState(path: string, options: ClusterPoolOptions | undefined, flag = "--state"): ClusterPool {
+/**
+ * Opens (or, with options, creates) a state file. `readOnly`: no lock, no
+ * writes, so it needs only read permission and works beside a live writer.
+ */
+function openState(path: string, options: ClusterPoolOptions | undefined, readOnly = false, flag = "--state"): ClusterPool {
   if (!existsSync(path) && options === undefined) {
     throw new CliError(`ipcarve: ${flag} ${path}: no such state file (import a CiliumNode list with --config to create one)`);
   }
   try {
     // an existing state file carries its own options; the second argument only seeds a new one
-    return ClusterPool.open(path, options ?? ({} as ClusterPoolOptions));
+    return ClusterPool.open(path, options ?? ({} as ClusterPoolOptions), { readOnly });
   } catch (e) {
     throw new CliError(`ipcarve: ${flag} ${path}: ${stripPrefix(e)}`);
   }
@@ -74,7 +77,7 @@ export interface ExportFlags {
 
 /** `export`: the state file's nodes as a CiliumNode List (JSON). */
 export function exportCommand(io: Io, f: ExportFlags): number {
-  const pool = openState(pathIn(io, f.state), undefined);
+  const pool = openState(pathIn(io, f.state), undefined, true);
   let list: unknown;
   try {
     list = pool.exportCiliumNodes();
@@ -104,7 +107,7 @@ export function lookupCommand(io: Io, ip: string, f: LookupFlags): number {
   } catch (e) {
     throw new UsageError(`IP argument: ${stripPrefix(e)}`);
   }
-  const pool = openState(pathIn(io, f.state), undefined);
+  const pool = openState(pathIn(io, f.state), undefined, true);
   let r: ReturnType<ClusterPool["lookup"]>;
   try {
     r = pool.lookup(ip);
