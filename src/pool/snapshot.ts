@@ -28,13 +28,27 @@ export function encode(core: PoolCore, generation = 0): Uint8Array {
   const w = core.engine.wasm;
   const chunks: Uint32Array[] = [];
   let at = 0;
-  const put = (ptr: number, words: number): number => {
+  const put = (ptr: number, words: number, map?: Uint32Array): number => {
     const view = core.engine.u32();
-    chunks.push(view.slice(ptr >>> 2, (ptr >>> 2) + words));
+    const chunk = view.slice(ptr >>> 2, (ptr >>> 2) + words);
+    if (map !== undefined) for (let i = 0; i < chunk.length; i++) if (chunk[i] !== 0) chunk[i] = map[chunk[i] as number] ?? 0;
+    chunks.push(chunk);
     const start = at;
     at += words;
     return start;
   };
+  // Owners as a function of the state alone, not of its history: only owners that hold
+  // addresses, numbered 1.. in the order of their lowest address, keys ascending. Two pools
+  // with the same allocations give the same bytes (a journal replay, a rollback).
+  const owners = [...core.owners.names()]
+    .map((name) => {
+      const id = core.owners.idOf(name) as number;
+      return { id, name, keys: [...core.owners.keys(id)].sort((a, b) => a - b) };
+    })
+    .filter((o) => o.keys.length > 0)
+    .sort((a, b) => (a.keys[0] as number) - (b.keys[0] as number));
+  const renumber = new Uint32Array(owners.reduce((m, o) => Math.max(m, o.id), 0) + 1);
+  owners.forEach((o, i) => (renumber[o.id] = i + 1));
   const meta: SnapshotMeta = {
     options: core.json,
     pools: core.pools.map((p, i) => (p ? { family: p.family, cidr: String(p.cidr), removed: false } : { ...core.removedPools.get(i)!, removed: true })),
@@ -47,7 +61,7 @@ export function encode(core: PoolCore, generation = 0): Uint8Array {
         const aux = w.bmAux(r) >>> 0;
         return {
           words: put(w.bmLeaves(r), w.bmWords(r) * 2),
-          owners: aux === 0 ? -1 : put(aux, sub.size),
+          owners: aux === 0 ? -1 : put(aux, sub.size, renumber),
           cursor: w.bmCursor(r),
           rng: String(BigInt.asUintN(64, w.bmRng(r))),
           reserved: sub.reserved,
@@ -57,10 +71,7 @@ export function encode(core: PoolCore, generation = 0): Uint8Array {
     })),
     pending: [...core.pending],
     epoch: core.epoch,
-    owners: [...core.owners.names()].map((name) => {
-      const id = core.owners.idOf(name) as number;
-      return { id, name, keys: core.owners.keys(id) };
-    }),
+    owners: owners.map((o, i) => ({ id: i + 1, name: o.name, keys: o.keys })),
     quarantine: (core.quarantine?.entries() ?? []).map((e) => {
       const pool = core.pools[keyPool(e.key)];
       const holder = pool && core.byId[w.poolNodeAt(pool.entry, pool.slotOfRel(keyRel(e.key)))];

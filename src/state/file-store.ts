@@ -162,7 +162,14 @@ export class FileStore {
     };
     if (this.readOnly) return this.#openReadOnly(runtime);
     const dir = dirname(this.path);
-    fsDo("create folder", dir, () => mkdirSync(dir, { recursive: true }));
+    fsDo("create folder", dir, () => {
+      try {
+        mkdirSync(dir, { recursive: true });
+      } catch (e) {
+        // recursive mkdir says EEXIST when a part of the path is a file
+        throw errnoOf(e) === "EEXIST" ? Object.assign(new Error("not a directory"), { code: "ENOTDIR" }) : e;
+      }
+    });
     this.#lock = StoreLock.acquire(this.path);
     try {
       return this.#openWriter(options, runtime);

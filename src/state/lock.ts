@@ -124,15 +124,16 @@ export class StoreLock {
     const tmp = join(dir, `.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
     try {
       mkdirSync(dir, { recursive: true });
-      step = "write";
-      at = tmp;
-      const fd = openSync(tmp, "wx");
       try {
-        writeSync(fd, JSON.stringify(me()));
-      } finally {
-        closeSync(fd);
-      }
-      try {
+        step = "write";
+        at = tmp;
+        const fd = openSync(tmp, "wx");
+        try {
+          const text = Buffer.from(JSON.stringify(me()));
+          if (writeSync(fd, text) !== text.length) throw Object.assign(new Error("short write"), { code: "ENOSPC" });
+        } finally {
+          closeSync(fd);
+        }
         for (let attempt = 0; attempt < 1000; attempt++) {
           step = "read";
           at = dir;
