@@ -156,7 +156,7 @@ export class ClusterPool {
     return this.#c.store === undefined ? releaseOwner(this.#c, owner) : this.#mutate("releaseOwner", releaseOwner, owner);
   }
 
-  /** Addresses an owner holds. */
+  /** Addresses an owner holds, in the order releaseOwner releases them (pool CIDR order, then address order). */
   addressesOf(owner: string): string[] { return addressesOf(this.#c, owner); }
 
   /** Which node (and owner) holds an address; undefined outside every node subnet. Throws INVALID_IP. */

@@ -265,10 +265,10 @@ export function releaseOwner(core: PoolCore, owner: string): string[] {
   return released;
 }
 
-/** Addresses an owner holds. */
+/** Addresses an owner holds, in the order releaseOwner releases them (pool CIDR, then address). */
 export function addressesOf(core: PoolCore, owner: string): string[] {
   const id = core.owners.idOf(owner);
-  return id === undefined ? [] : core.owners.keys(id).map((k) => (core.pools[keyPool(k)] as PoolCidr).addressOf(keyRel(k)));
+  return id === undefined ? [] : core.owners.keys(id).sort((a, b) => a - b).map((k) => (core.pools[keyPool(k)] as PoolCidr).addressOf(keyRel(k)));
 }
 
 /** Which node (and owner) holds an address; undefined outside every node subnet. Throws INVALID_IP. */
