@@ -1,7 +1,9 @@
 /**
  * `ipcarve bench`: the benchmark suite (bench/suite.ts, built to
  * dist/bench/suite.js), imported when the command runs so the rest of the
- * CLI works without it.
+ * CLI works without it. The suite and its tools (tinybench, the baselines)
+ * live in the repository only: the published package leaves them out, and
+ * there the command says how to run it from a clone.
  */
 import { existsSync, writeFileSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -30,10 +32,31 @@ function suitePath(): string | undefined {
   return undefined;
 }
 
+/** What to do when the suite cannot run here: from a clone of the repository. */
+export const BENCH_NEEDS_REPOSITORY =
+  "ipcarve: `ipcarve bench` needs the repository (the published package leaves the benchmarks out); run it from a clone: " +
+  "git clone https://github.com/ipcarve/ipcarve.git && cd ipcarve && npm install && npm run bench";
+
+/** True in the repository (the benchmark sources are there), false in an installed package. */
+function inRepository(): boolean {
+  const root = import.meta.url.endsWith(".js") ? "../../../" : "../../";
+  return existsSync(fileURLToPath(new URL(`${root}bench/suite.ts`, import.meta.url)));
+}
+
 export async function benchCommand(io: Io, f: BenchFlags): Promise<number> {
   const path = suitePath();
-  if (path === undefined) throw new CliError("ipcarve: the benchmark suite (dist/bench/suite.js) is not built; run `npm run build`");
-  const suite = (await import(pathToFileURL(path).href)) as Partial<Suite>;
+  if (path === undefined) {
+    if (!inRepository()) throw new CliError(BENCH_NEEDS_REPOSITORY);
+    throw new CliError("ipcarve: the benchmark suite (dist/bench/suite.js) is not built; run `npm run build`");
+  }
+  let suite: Partial<Suite>;
+  try {
+    suite = (await import(pathToFileURL(path).href)) as Partial<Suite>;
+  } catch (e) {
+    // tinybench and the baselines' packages are development dependencies.
+    if ((e as { code?: unknown }).code !== "ERR_MODULE_NOT_FOUND") throw e;
+    throw new CliError(`${BENCH_NEEDS_REPOSITORY} (${(e as Error).message})`);
+  }
   if (typeof suite.runSuite !== "function" || typeof suite.formatTable !== "function") {
     throw new CliError(`ipcarve: ${path} does not export runSuite and formatTable`);
   }

@@ -12,6 +12,7 @@ import { simulate, type SimResult } from "../sim/simulate.js";
 import { sweep } from "../sim/sweep.js";
 import { CILIUM_DEFAULT_POOL, applyOverrides, defaultScenario, type Scenario, type SimPool } from "../sim/scenario.js";
 import { renderReport } from "../report/html.js";
+import { CHARTS_HINT, loadVega } from "../report/vega.js";
 import { summaryRows, poolRows, textTable, int, pct } from "../report/summary.js";
 import { createProgress } from "./progress.js";
 import { CliError, UsageError, pathIn, type Io } from "./io.js";
@@ -106,6 +107,7 @@ export async function simulateCommand(io: Io, f: SimulateFlags): Promise<number>
   if (reportPath) {
     write(reportPath, await renderReport(result, { source, version: VERSION }));
     if (!jsonToStdout) io.out(`\nreport: ${reportPath}\n`);
+    if (!(await loadVega())) io.err(`ipcarve: the report has no charts: ${CHARTS_HINT}\n`);
   }
   if (jsonPath) {
     write(jsonPath, json + "\n");

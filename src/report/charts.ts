@@ -3,9 +3,9 @@
  * rendered at generation time to static SVG (vega's headless renderer), so
  * the report needs no script and no network to show them.
  */
-import * as vega from "vega";
-import { compile, type TopLevelSpec } from "vega-lite";
+import type { TopLevelSpec } from "vega-lite";
 import type { SimResult } from "../sim/simulate.js";
+import type { VegaModules } from "./vega.js";
 
 export interface Chart {
   readonly id: string;
@@ -168,8 +168,8 @@ export function chartsFor(r: SimResult): Chart[] {
   ];
 }
 
-/** Renders a Vega-Lite spec to an SVG string (no DOM, no canvas, no network). */
-export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+/** Renders a Vega-Lite spec to an SVG string (no DOM, no canvas, no network) with `loadVega()`'s modules. */
+export async function renderSvg({ vega, compile }: VegaModules, spec: TopLevelSpec): Promise<string> {
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: "none" });
   try {
     return await view.toSVG();
