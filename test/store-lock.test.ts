@@ -174,6 +174,27 @@ describe("across processes", () => {
       pool.close();
     }
   });
+
+  it("two processes create the same new store at once, 20 times: one creates it, the other is LOCKED (never ENOENT on rename)", async () => {
+    const base = dirname(tmpPath());
+    const kids = [new Child(join(base, "unused")), new Child(join(base, "unused"))];
+    try {
+      for (let round = 0; round < 20; round++) {
+        const path = join(base, `new-${round}`, "pool.ipc"); // the folder does not exist yet either
+        for (const k of kids) k.send(`open ${round} ${path}`);
+        const said = await Promise.all(kids.map((k) => k.next()));
+        expect(said.filter((l) => l.startsWith(`won ${round} `)).length, said.join(" | ")).toBe(1);
+        expect(said.filter((l) => l.startsWith(`lost ${round} LOCKED `)).length, said.join(" | ")).toBe(1);
+        const w = said.findIndex((l) => l.startsWith("won"));
+        kids[w]!.send("close");
+        expect(await kids[w]!.next()).toBe("closed");
+        const pool = ClusterPool.open(path, OPTS, { readOnly: true });
+        expect(pool.node(`r${round}`)?.podCIDRs).toEqual(["10.0.0.0/24"]);
+      }
+    } finally {
+      await Promise.all(kids.map((k) => k.stop()));
+    }
+  });
 });
 
 describe("read-only opens", () => {
