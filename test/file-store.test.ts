@@ -397,6 +397,37 @@ describe("compaction", () => {
   });
 });
 
+describe("format version 1 journals (16-byte header, records without a header checksum)", () => {
+  it("are replayed, then rewritten as version 2 (compacted into the next snapshot)", () => {
+    const path = tmpPath();
+    const p = ClusterPool.open(path, V4);
+    p.addNode("a");
+    p.allocate("a", "ns/p0"); // 10.0.0.1
+    p.allocate("a", "ns/p1"); // 10.0.0.2
+    p.close();
+    // the same records as ipcarve 0.1.0 wrote them: "IPCJRNL\0", u32 1, u32 generation; u32 length, u32 CRC, payload
+    const v1 = Buffer.concat([
+      Buffer.from("IPCJRNL\0"),
+      Buffer.from(new Uint32Array([1, 0]).buffer),
+      ...records(`${path}.journal`).map(({ rec }) => {
+        const payload = Buffer.from(JSON.stringify(rec));
+        const head = Buffer.alloc(8);
+        head.writeUInt32LE(payload.length, 0);
+        head.writeUInt32LE(crc(payload), 4);
+        return Buffer.concat([head, payload]);
+      }),
+    ]);
+    writeFileSync(`${path}.journal`, v1);
+    const re = ClusterPool.open(path, V4);
+    expect(re.addressesOf("ns/p0")).toEqual(["10.0.0.1"]);
+    expect(re.addressesOf("ns/p1")).toEqual(["10.0.0.2"]);
+    re.close();
+    expect(generationOf(path, 12)).toBe(1); // compacted
+    expect(readFileSync(`${path}.journal`).readUInt32LE(8)).toBe(2); // a version 2 journal
+    expect(statSync(`${path}.journal`).size).toBe(HEADER);
+  });
+});
+
 describe("a corrupted snapshot file is CORRUPT_STATE naming the file, and no pool", () => {
   const hurt: { name: string; fn: (b: Buffer) => Buffer }[] = [
     { name: "a flipped byte in the JSON", fn: (b) => ((b[30]! ^= 0x01), b) },
