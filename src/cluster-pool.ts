@@ -35,6 +35,7 @@ import type { JournalRecord } from "./state/records.js";
 import { decodeSnapshot } from "./state/snapshot.js";
 import { FileStore, type FileStoreOptions } from "./state/file-store.js";
 import { PoolCore } from "./pool/core.js";
+import { disposeSymbol } from "./disposable.js";
 import { tick, addNode, removeNode, failedCount, nodeDetail, servePending } from "./pool/nodes.js";
 import { allocate, release, releaseOwner, addressesOf, lookup } from "./pool/pods.js";
 import { reserve, unreserve, addPoolCidr, removePoolCidr } from "./pool/reservations.js";
@@ -60,35 +61,48 @@ export function coreOf(pool: ClusterPool): PoolCore {
 }
 
 export class ClusterPool {
-  readonly #c: PoolCore;
+  /** undefined once disposed. */
+  #c: PoolCore | undefined;
 
   /** Validates options (IpamError naming the option) and lays the pools out in a shared memory. */
   constructor(options: ClusterPoolOptions) {
-    this.#c = new PoolCore(options);
-    cores.set(this, this.#c);
+    const c = new PoolCore(options);
+    this.#c = c;
+    cores.set(this, c);
   }
 
   /** The engine (shared memory) holding this pool's state. */
-  get engine(): Engine { return this.#c.engine; }
+  get engine(): Engine {
+    const c = this.#core("engine");
+    c.escaped = true; // an engine the caller has seen is never reused for another pool
+    return c.engine;
+  }
   /** Nodes that hold subnets (ready or draining). */
-  get nodeCount(): number { return this.#c.nodes.size - this.#c.pending.length - failedCount(this.#c); }
+  get nodeCount(): number {
+    const c = this.#core("nodeCount");
+    return c.nodes.size - c.pending.length - failedCount(c);
+  }
   /** Pod strategy in use. */
-  get podStrategy(): Strategy { return this.#c.o.podStrategy; }
+  get podStrategy(): Strategy { return this.#core("podStrategy").o.podStrategy; }
   /** The options this pool was made with (validated). */
-  get options(): ResolvedOptions { return this.#c.o; }
+  get options(): ResolvedOptions { return this.#core("options").o; }
 
   /**
    * Releases what is due: quarantined addresses past their cooldown (or
    * deep enough in the queue), draining nodes past their grace. Every
    * mutating call does this first; it costs nothing while nothing waits.
    */
-  tick(): void { tick(this.#c); }
+  tick(): void { tick(this.#core("tick")); }
 
   /**
    * What a worker thread needs to open a PoolView on this pool's memory.
    * Structured-cloneable: post it to a worker; the memory is shared, not copied.
    */
-  describe(): PoolDescriptor { return describe(this.#c); }
+  describe(): PoolDescriptor {
+    const c = this.#core("describe");
+    c.escaped = true;
+    return describe(c);
+  }
 
   // ------------------------------------------------------------------ nodes
 
@@ -99,26 +113,27 @@ export class ClusterPool {
    * served throws FULL and waits as pending; it is served as soon as space
    * frees up, in the order nodes arrived.
    */
-  addNode(name: string): NodeAllocation { return addNode(this.#c, name); }
+  addNode(name: string): NodeAllocation { return addNode(this.#core("addNode"), name); }
 
   /**
    * Releases the node's subnets and all its pod addresses; with graceMs,
    * only after that long (the node drains: no new pods). Returns false for
    * an unknown node (a no-op).
    */
-  removeNode(name: string, options: RemoveNodeOptions = {}): boolean { return removeNode(this.#c, name, options); }
+  removeNode(name: string, options: RemoveNodeOptions = {}): boolean { return removeNode(this.#core("removeNode"), name, options); }
 
   /** The node's subnets, status and usage, or undefined. */
   node(name: string): NodeDetail | undefined {
-    const node = this.#c.nodes.get(name);
-    return node && nodeDetail(this.#c, node);
+    const c = this.#core("node");
+    const node = c.nodes.get(name);
+    return node && nodeDetail(c, node);
   }
 
   /** Names of all known nodes (pending and failed included), in the order they were added. */
-  nodeNames(): string[] { return [...this.#c.nodes.keys()]; }
+  nodeNames(): string[] { return [...this.#core("nodeNames").nodes.keys()]; }
 
   /** Names of nodes waiting for a subnet, in the order they will be served. */
-  pendingNodes(): string[] { return [...this.#c.pending]; }
+  pendingNodes(): string[] { return [...this.#core("pendingNodes").pending]; }
 
   // ------------------------------------------------------------------ pods
 
@@ -131,7 +146,7 @@ export class ClusterPool {
    * call takes nothing.
    */
   allocate(node: string, owner: string, wanted?: string | readonly string[]): PodAddresses {
-    return allocate(this.#c, node, owner, wanted);
+    return allocate(this.#core("allocate"), node, owner, wanted);
   }
 
   /**
@@ -140,16 +155,16 @@ export class ClusterPool {
    * Returns true if it was allocated; releasing a free address, a reserved
    * one or one outside every node subnet is a no-op. Throws INVALID_IP.
    */
-  release(ip: string, owner?: string): boolean { return release(this.#c, ip, owner); }
+  release(ip: string, owner?: string): boolean { return release(this.#core("release"), ip, owner); }
 
   /** Releases every address of an owner, in address order; returns them. An unknown owner has none. */
-  releaseOwner(owner: string): string[] { return releaseOwner(this.#c, owner); }
+  releaseOwner(owner: string): string[] { return releaseOwner(this.#core("releaseOwner"), owner); }
 
   /** Addresses an owner holds. */
-  addressesOf(owner: string): string[] { return addressesOf(this.#c, owner); }
+  addressesOf(owner: string): string[] { return addressesOf(this.#core("addressesOf"), owner); }
 
   /** Which node (and owner) holds an address; undefined outside every node subnet. Throws INVALID_IP. */
-  lookup(ip: string): LookupResult | undefined { return lookup(this.#c, ip); }
+  lookup(ip: string): LookupResult | undefined { return lookup(this.#core("lookup"), ip); }
 
   // ------------------------------------------------------------------ reservations and pool growth
 
@@ -161,20 +176,20 @@ export class ClusterPool {
    * Throws NOT_IN_RANGE, IN_USE (a node holds the subnet) or
    * ALREADY_ALLOCATED (a pod holds the address).
    */
-  reserve(cidr: string): void { reserve(this.#c, cidr); }
+  reserve(cidr: string): void { reserve(this.#core("reserve"), cidr); }
 
   /** Makes a reserved CIDR allocatable again. Unreserving what is not reserved is a no-op. */
-  unreserve(cidr: string): void { unreserve(this.#c, cidr); }
+  unreserve(cidr: string): void { unreserve(this.#core("unreserve"), cidr); }
 
   /** Adds a pool CIDR at runtime; pending nodes are served from it. Throws CIDR_COLLISION naming the overlap. */
-  addPoolCidr(family: 4 | 6, cidr: string): void { addPoolCidr(this.#c, family, cidr); }
+  addPoolCidr(family: 4 | 6, cidr: string): void { addPoolCidr(this.#core("addPoolCidr"), family, cidr); }
 
   /** Removes an empty pool CIDR. Refused (IN_USE, naming the nodes) while any node holds a subnet in it. */
-  removePoolCidr(cidr: string): void { removePoolCidr(this.#c, cidr); }
+  removePoolCidr(cidr: string): void { removePoolCidr(this.#core("removePoolCidr"), cidr); }
 
   /** The pool CIDRs in use, per family. */
   poolCidrs(): { family: 4 | 6; cidrs: string[] }[] {
-    return this.#c.families.map((f) => ({ family: f.family, cidrs: f.pools.map((p) => String(p.cidr)) }));
+    return this.#core("poolCidrs").families.map((f) => ({ family: f.family, cidrs: f.pools.map((p) => String(p.cidr)) }));
   }
 
   // ------------------------------------------------------------------ CiliumNode import / export
@@ -192,56 +207,56 @@ export class ClusterPool {
    * Cilium's operator does. A CIDR outside every pool or already taken fails
    * its node (never reassigned) with Cilium's message.
    */
-  importCiliumNodes(list: unknown): ImportResult[] { return importCiliumNodes(this.#c, list); }
+  importCiliumNodes(list: unknown): ImportResult[] { return importCiliumNodes(this.#core("importCiliumNodes"), list); }
 
   /** CiliumNode objects for every node, with spec.ipam.podCIDRs and, for failed or pending nodes, status.ipam.operator-status.error. */
-  exportCiliumNodes(): CiliumNodeList { return exportCiliumNodes(this.#c); }
+  exportCiliumNodes(): CiliumNodeList { return exportCiliumNodes(this.#core("exportCiliumNodes")); }
 
   // ------------------------------------------------------------------ numeric fast path
 
   /** Integer handle of a node for the numeric fast path. Throws UNKNOWN_NODE. Handles of removed nodes are reused. */
   handle(name: string): number {
-    const n = this.#c.nodes.get(name);
+    const n = this.#core("handle").nodes.get(name);
     if (n === undefined) throw errors.unknownNode(name);
     return n.id;
   }
 
   /** Name of the node with this handle, or undefined. */
-  nodeName(handle: number): string | undefined { return this.#c.byId[handle]?.name; }
+  nodeName(handle: number): string | undefined { return this.#core("nodeName").byId[handle]?.name; }
 
   /** Allocates an IPv4 pod address (no owner) on the node; returns it as u32, or -1 when the range is full. */
-  allocateIPv4(handle: number): number { return allocateIPv4(this.#c, handle); }
+  allocateIPv4(handle: number): number { return allocateIPv4(this.#core("allocateIPv4"), handle); }
 
   /** Allocates up to `count` IPv4 pod addresses on the node into out (u32). Returns how many (fewer: full). */
   allocateIPv4Batch(handle: number, out: Uint32Array, count: number = out.length): number {
-    return allocateIPv4Batch(this.#c, handle, out, count);
+    return allocateIPv4Batch(this.#core("allocateIPv4Batch"), handle, out, count);
   }
 
   /** Releases an IPv4 pod address given as u32. Returns true if it was allocated. */
-  releaseIPv4(ip: number): boolean { return releaseIPv4(this.#c, ip); }
+  releaseIPv4(ip: number): boolean { return releaseIPv4(this.#core("releaseIPv4"), ip); }
 
   /** Releases the u32 IPv4 addresses in[0..count). Returns how many were allocated. */
-  releaseIPv4Batch(ips: Uint32Array, count: number = ips.length): number { return releaseIPv4Batch(this.#c, ips, count); }
+  releaseIPv4Batch(ips: Uint32Array, count: number = ips.length): number { return releaseIPv4Batch(this.#core("releaseIPv4Batch"), ips, count); }
 
   /** Handle of the node whose subnet holds the u32 IPv4 address, or 0. */
-  lookupIPv4(ip: number): number { return lookupIPv4(this.#c, ip); }
+  lookupIPv4(ip: number): number { return lookupIPv4(this.#core("lookupIPv4"), ip); }
 
   /** Writes the node handle (0 = none) of each u32 address ips[k] to out[k]. */
   lookupIPv4Batch(ips: Uint32Array, out: Uint32Array | Int32Array, count: number = ips.length): void {
-    lookupIPv4Batch(this.#c, ips, out, count);
+    lookupIPv4Batch(this.#core("lookupIPv4Batch"), ips, out, count);
   }
 
   // ------------------------------------------------------------------ stats
 
   /** Used and free subnets and pod addresses per pool CIDR and per node. */
-  stats(): ClusterStats { return stats(this.#c); }
+  stats(): ClusterStats { return stats(this.#core("stats")); }
 
   /**
    * Checks that every counter matches a recount of its bitmap, that every
    * slot a node holds points at it, and that every owned address is
    * allocated. Returns the problems found (empty when consistent).
    */
-  verify(): string[] { return verify(this.#c); }
+  verify(): string[] { return verify(this.#core("verify")); }
 
   // ------------------------------------------------------------------ snapshots and durable state
 
@@ -250,7 +265,7 @@ export class ClusterPool {
    * CIDRs, every node with its pod bitmaps and owner arrays, the owner
    * names, reservations and the reuse cooldown.
    */
-  snapshot(generation = 0): Uint8Array { return snapshot(this.#c, generation); }
+  snapshot(generation = 0): Uint8Array { return snapshot(this.#core("snapshot"), generation); }
 
   /**
    * A pool rebuilt from snapshot bytes. `options` may only set runtime
@@ -281,37 +296,69 @@ export class ClusterPool {
 
   /** Writes a fresh snapshot and empties the journal (FileStore-backed pools). */
   compact(): void {
-    this.#c.store?.compact(this);
+    this.#core("compact").store?.compact(this);
   }
 
-  /** Flushes and closes the FileStore of a pool made by ClusterPool.open. A no-op otherwise. */
+  /** Flushes and closes the FileStore of a pool made by ClusterPool.open. A no-op otherwise (and once disposed). */
   close(): void {
+    if (this.#c === undefined) return;
     this.#c.store?.close();
     this._attachStore(undefined);
   }
 
+  /**
+   * Closes the FileStore (as close()) and gives back the memory the pool
+   * holds: an engine the pool made goes with it; on a shared engine
+   * (options.engine) every region goes back for the next pool to reuse.
+   * Any later call throws INVALID_ARGUMENT; disposing again is a no-op.
+   */
+  dispose(): void {
+    const c = this.#c;
+    if (c === undefined) return;
+    try {
+      this.close();
+    } finally {
+      this.#c = undefined;
+      cores.delete(this);
+      c.release();
+    }
+  }
+
+  /** dispose(), for `using pool = new ClusterPool(...)`. */
+  [disposeSymbol](): void { this.dispose(); }
+
+  /** The state, or INVALID_ARGUMENT naming `method` once the pool is disposed. */
+  #core(method: string): PoolCore {
+    const c = this.#c;
+    if (c === undefined) throw errors.disposed(`ClusterPool.${method}`, "pool");
+    return c;
+  }
+
   /** @internal Attaches the FileStore that journals this pool. */
   _attachStore(store: FileStore | undefined): void {
-    this.#c.store = store;
-    this.#c.log = store ? (r) => store.append(r) : undefined;
+    const c = this.#core("_attachStore");
+    c.store = store;
+    c.log = store ? (r) => store.append(r) : undefined;
   }
 
   /** @internal After a recovery: serves pending nodes that fit and releases what is due, as live calls would have. */
   _afterRecovery(): void {
-    tick(this.#c);
-    servePending(this.#c);
+    const c = this.#core("_afterRecovery");
+    tick(c);
+    servePending(c);
   }
 
   /** @internal Re-applies a journal record (recovery). */
   _replay(r: JournalRecord): void {
-    const log = this.#c.log;
-    this.#c.log = undefined;
-    this.#c.replaying = true;
+    const c = this.#core("_replay");
+    const log = c.log;
+    c.log = undefined;
+    c.replaying = true;
     try {
-      replay(this.#c, r);
+      replay(c, r);
     } finally {
-      this.#c.log = log;
-      this.#c.replaying = false;
+      c.log = log;
+      c.replaying = false;
     }
   }
 }
