@@ -174,11 +174,9 @@ export class Engine {
     list.push(region);
   }
 
-  /** @internal Takes every kept pod-range region of `nbits` bits (see _freePodRegion). */
-  _takePodRegions(nbits: number): number[] | undefined {
-    const list = this.#pods.get(nbits);
-    if (list !== undefined) this.#pods.delete(nbits);
-    return list;
+  /** @internal Takes a kept pod-range region of `nbits` bits (see _freePodRegion), if there is one. */
+  _takePodRegion(nbits: number): number | undefined {
+    return this.#pods.size === 0 ? undefined : this.#pods.get(nbits)?.pop();
   }
 }
 

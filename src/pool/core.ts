@@ -187,15 +187,20 @@ export class PoolCore {
     this.memoryBound += bytes;
     this.pools.push(p);
     this.allPools.push(p);
-    if (!this.ownEngine) {
-      // pod ranges that disposed pools left on this engine, of the sizes this CIDR uses
-      const w = this.engine.wasm;
-      for (let cls = 0; cls < (fam.k > 0 ? 2 : 1); cls++) {
-        const regions = this.engine._takePodRegions(p.subnet(0, cls === 0 ? fam.k : 0).size);
-        for (const r of regions ?? []) w.stackPush(p.entry + POOL_FREE_REGIONS + cls * 8, r);
-      }
-    }
     return p;
+  }
+
+  /**
+   * Before a pod range of `nbits` addresses and size class `cls` is attached
+   * in `pool`: on a shared engine, when the entry has no recycled range of
+   * that class, lends it one that a disposed pool left on the engine.
+   */
+  reusePodRegion(pool: PoolCidr, cls: number, nbits: number): void {
+    if (this.ownEngine) return;
+    const head = pool.entry + POOL_FREE_REGIONS + cls * 8;
+    if (this.engine.u32()[head >>> 2] !== 0) return; // the entry has one of its own
+    const r = this.engine._takePodRegion(nbits);
+    if (r !== undefined) this.engine.wasm.stackPush(head, r);
   }
 
   /**
