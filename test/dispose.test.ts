@@ -253,6 +253,19 @@ describe("regions go back", () => {
     pool.dispose();
   });
 
+  it("PoolViews over one memory object in one thread share one engine and scratch, disposed or not", () => {
+    const pool = busyPool({ ipv4: { cidrs: ["10.0.0.0/16"], maskSize: 24 } });
+    const desc = structuredClone(pool.describe()); // as a worker receives it
+    const engine = pool.engine;
+    new PoolView(desc).carveSlot(0);
+    const arena = engine.bytesUsed;
+    const views: PoolView[] = [];
+    for (let i = 0; i < 1000; i++) views.push(new PoolView(desc));
+    expect(engine.bytesUsed).toBe(arena);
+    expect(new Set(views.map((v) => v.engine)).size).toBe(1);
+    pool.dispose();
+  });
+
   it("100,000 ClusterPools created and disposed in a plain loop keep RSS flat", () => {
     const loop = (n: number): void => {
       for (let i = 0; i < n; i++) {
@@ -262,7 +275,7 @@ describe("regions go back", () => {
         pool.dispose();
       }
     };
-    loop(2_000);
+    loop(20_000); // V8's young generation grows to its working size first
     const before = rss();
     const t0 = performance.now();
     loop(100_000);
