@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: "forks",
+    // memory tests collect garbage before they read RSS (test/dispose.test.ts)
+    execArgv: ["--expose-gc"],
   },
 });

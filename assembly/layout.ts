@@ -14,6 +14,12 @@
 // ARENA header (16 bytes, at ENGINE_ARENA):
 //   +0  u32 top          next free byte; bumped with atomic.cmpxchg
 //
+// SCRATCH_FREE (u64 at 80, between the ARENA header and ARENA_START 128):
+//   tag << 32 | head of a lock-free stack of scratch regions (the batch
+//   staging area of an engine, 128 KiB) that attached engines (PoolView,
+//   any thread) gave back when their last user was disposed; the next
+//   attached engine pops one instead of growing the arena. TS only.
+//
 // BITMAP region (one per node-subnet set, one per pod range):
 //   +0  u32 nbits        capacity in bits (<= 2^24)
 //   +4  u32 used         set bits; decides "full"; changed atomically in ATOMIC mode

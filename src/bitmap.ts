@@ -26,21 +26,51 @@ export function checkSeed(path: string, s: unknown): bigint {
   throw errors.invalidOption(path, `must be a non-negative integer (got ${String(s)})`);
 }
 
+/** Bytes of a bitmap region of `nbits` bits, header and summary levels included (assembly/bitmap.ts bmBytes). */
+export function bitmapBytes(nbits: number): number {
+  let n = Math.ceil(nbits / 64);
+  let total = 48 + n * 8;
+  while (n > 1) {
+    n = Math.ceil(n / 64);
+    total += n * 8;
+  }
+  return total;
+}
+
+let reap = true;
+/** Runs `make` with the regions of the bitmaps it creates left out of regionReaper (their owner frees them). */
+export function withoutReaper<T>(make: () => T): T {
+  reap = false;
+  try {
+    return make();
+  } finally {
+    reap = true;
+  }
+}
+
 export class Bitmap {
   readonly engine: Engine;
   readonly wasm: WasmExports;
   /** Offset of the region in the engine's memory. */
   readonly h: number;
   readonly size: number;
+  readonly #bytes: number;
 
   constructor(engine: Engine, size: number, options: { atomic: boolean; seed: bigint }) {
     this.engine = engine;
     this.wasm = engine.wasm;
     this.size = size;
     const bytes = this.wasm.bmBytes(size);
+    this.#bytes = bytes;
     this.h = engine.alloc(bytes);
     this.wasm.bmInit(this.h, size, options.atomic ? FLAG_ATOMIC : 0, options.seed, 0);
-    regionReaper.register(this, { engine, ptr: this.h, bytes });
+    if (reap) regionReaper.register(this, { engine, ptr: this.h, bytes }, this);
+  }
+
+  /** Gives the region back to the engine. The caller must not use this bitmap afterwards. */
+  dispose(): void {
+    regionReaper.unregister(this);
+    this.engine.free(this.h, this.#bytes);
   }
 
   get used(): number { return this.wasm.bmUsed(this.h); }

@@ -7,6 +7,7 @@ import { Cidr, parseCidr, formatIPv4, formatIPv6 } from "./ip.js";
 import { errors } from "./errors.js";
 import { Bitmap, NONE } from "./bitmap.js";
 import { defaultEngine, type Engine } from "./engine.js";
+import { disposeSymbol } from "./disposable.js";
 import { STRATEGY_CODE, FLAG_ATOMIC } from "./wasm.js";
 
 /** Cilium: an IPv6 node mask may be at most 16 bits longer than the cluster mask. */
@@ -55,7 +56,8 @@ export class CidrSet {
   readonly nodeMaskSize: number;
   /** Number of node subnets: 2^(nodeMask - clusterMask). */
   readonly capacity: number;
-  readonly #bm: Bitmap;
+  /** undefined once disposed. */
+  #bm: Bitmap | undefined;
   readonly #suffix: string;
   readonly #base4: number;
   readonly #step4: number;
@@ -70,20 +72,46 @@ export class CidrSet {
     this.#step4 = 2 ** (32 - this.nodeMaskSize);
   }
 
+  /** The bitmap, or INVALID_ARGUMENT naming `method` once disposed. */
+  #b(method: string): Bitmap {
+    const bm = this.#bm;
+    if (bm === undefined) throw errors.disposed(`CidrSet.${method}`, "CIDR set");
+    return bm;
+  }
+
+  /**
+   * Gives the bitmap back to its engine. Any later call throws
+   * INVALID_ARGUMENT; disposing again is a no-op. Undisposed sets are
+   * freed when garbage collected.
+   */
+  dispose(): void {
+    const bm = this.#bm;
+    if (bm === undefined) return;
+    this.#bm = undefined;
+    bm.dispose();
+  }
+
+  [disposeSymbol](): void { this.dispose(); }
+
   /** The engine region of the node bitmap (for pools built on this set). */
-  get region(): number { return this.#bm.h; }
+  get region(): number { return this.#b("region").h; }
 
   /** From now on, safe to update from several threads at once (see CidrSetOptions.shared). */
-  share(): void { this.#bm.wasm.bmSetFlags(this.#bm.h, FLAG_ATOMIC); }
-  get engine(): Engine { return this.#bm.engine; }
+  share(): void { const bm = this.#b("share"); bm.wasm.bmSetFlags(bm.h, FLAG_ATOMIC); }
+  get engine(): Engine { return this.#b("engine").engine; }
 
-  get used(): number { return this.#bm.used; }
-  get free(): number { return this.capacity - this.#bm.used; }
+  get used(): number { return this.#b("used").used; }
+  get free(): number { return this.capacity - this.#b("free").used; }
   /** True when every node subnet is taken (decided by the counter, as Cilium does). */
-  isFull(): boolean { return this.#bm.used === this.capacity; }
+  isFull(): boolean { return this.#b("isFull").used === this.capacity; }
 
   /** The subnet at index i: first is the cluster network, then ascending. */
   indexToCidr(i: number): string {
+    this.#b("indexToCidr");
+    return this.#cidrAt(i);
+  }
+
+  #cidrAt(i: number): string {
     if (this.cidr.family === 4) return formatIPv4((this.#base4 + i * this.#step4) >>> 0) + this.#suffix;
     return formatIPv6(this.cidr.network + (BigInt(i) << BigInt(128 - this.nodeMaskSize))) + this.#suffix;
   }
@@ -95,33 +123,34 @@ export class CidrSet {
 
   /** Next free subnet, next-fit. Throws FULL. */
   allocateNext(): string {
-    const i = this.#bm.allocateNext(NEXT_FIT);
+    const i = this.#b("allocateNext").allocateNext(NEXT_FIT);
     if (i === NONE) throw errors.full(`CIDR set ${String(this.cidr)} (${this.capacity} subnets of /${this.nodeMaskSize})`);
-    return this.indexToCidr(i);
+    return this.#cidrAt(i);
   }
 
   /** Numeric path: next free subnet index, or -1 when full. */
   allocateNextIndex(): number {
-    return this.#bm.allocateNext(NEXT_FIT);
+    return this.#b("allocateNextIndex").allocateNext(NEXT_FIT);
   }
 
   /** Numeric path: allocates up to `count` subnets and writes their indices to out. Returns how many. */
   allocateNextBatch(out: Uint32Array, count: number = out.length): number {
-    return this.#bm.allocateBatch(NEXT_FIT, out, Math.min(count, out.length), 0);
+    return this.#b("allocateNextBatch").allocateBatch(NEXT_FIT, out, Math.min(count, out.length), 0);
   }
 
   /** Numeric path: releases subnet i. Returns true if it was allocated. */
   releaseIndex(i: number): boolean {
-    return this.#bm.release(i);
+    return this.#b("releaseIndex").release(i);
   }
 
   /** Numeric path: releases the subnet indices in[0..count). Returns how many were allocated. */
   releaseBatch(inp: Uint32Array, count: number = inp.length): number {
-    return this.#bm.releaseBatch(inp, Math.min(count, inp.length), 0);
+    return this.#b("releaseBatch").releaseBatch(inp, Math.min(count, inp.length), 0);
   }
 
   /** True if the CIDR overlaps the cluster CIDR (either contains the other). */
   inRange(cidr: string | Cidr): boolean {
+    this.#b("inRange");
     const c = typeof cidr === "string" ? parseCidr(cidr) : cidr;
     return this.cidr.overlaps(c);
   }
@@ -132,6 +161,11 @@ export class CidrSet {
    * Throws FAMILY_MISMATCH or NOT_IN_RANGE.
    */
   indices(cidr: string | Cidr): [number, number] {
+    this.#b("indices");
+    return this.#indices(cidr);
+  }
+
+  #indices(cidr: string | Cidr): [number, number] {
     const c = typeof cidr === "string" ? parseCidr(cidr) : cidr;
     if (c.family !== this.cidr.family) throw errors.familyMismatch("CIDR", String(c), this.cidr.family);
     if (!this.cidr.overlaps(c)) throw errors.notInRange(String(c), `cluster CIDR ${String(this.cidr)}`);
@@ -141,24 +175,28 @@ export class CidrSet {
 
   /** Marks every subnet the CIDR covers as allocated (already allocated ones stay so). */
   occupy(cidr: string | Cidr): void {
-    const [a, b] = this.indices(cidr);
-    this.#bm.occupyRange(a, b);
+    const bm = this.#b("occupy");
+    const [a, b] = this.#indices(cidr);
+    bm.occupyRange(a, b);
   }
 
   /** Frees every subnet the CIDR covers. Releasing what is not allocated is a no-op. */
   release(cidr: string | Cidr): void {
-    const [a, b] = this.indices(cidr);
-    this.#bm.releaseRange(a, b);
+    const bm = this.#b("release");
+    const [a, b] = this.#indices(cidr);
+    bm.releaseRange(a, b);
   }
 
   /** True if every subnet the CIDR covers is allocated. */
   isAllocated(cidr: string | Cidr): boolean {
-    const [a, b] = this.indices(cidr);
-    return this.#bm.countRange(a, b) === b - a + 1;
+    const bm = this.#b("isAllocated");
+    const [a, b] = this.#indices(cidr);
+    return bm.countRange(a, b) === b - a + 1;
   }
 
   /** Index of the subnet that holds the given CIDR's first address. */
   indexOf(cidr: string | Cidr): number {
-    return this.indices(cidr)[0];
+    this.#b("indexOf");
+    return this.#indices(cidr)[0];
   }
 }

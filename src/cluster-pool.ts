@@ -35,6 +35,7 @@ import type { JournalRecord } from "./state/records.js";
 import { decodeSnapshot } from "./state/snapshot.js";
 import { FileStore, type FileStoreOptions } from "./state/file-store.js";
 import { PoolCore } from "./pool/core.js";
+import { disposeSymbol } from "./disposable.js";
 import { tick, addNode, removeNode, failedCount, nodeDetail, servePending } from "./pool/nodes.js";
 import { allocate, release, releaseOwner, addressesOf, lookup } from "./pool/pods.js";
 import { reserve, unreserve, addPoolCidr, removePoolCidr } from "./pool/reservations.js";
@@ -63,35 +64,51 @@ export function coreOf(pool: ClusterPool): PoolCore {
 type Op<R> = (c: PoolCore, a?: any, b?: any, d?: any) => R;
 
 export class ClusterPool {
-  #c: PoolCore;
+  /** undefined once disposed. */
+  #c: PoolCore | undefined;
 
   /** Validates options (IpamError naming the option) and lays the pools out in a shared memory. */
   constructor(options: ClusterPoolOptions) {
-    this.#c = new PoolCore(options);
-    cores.set(this, this.#c);
+    const c = new PoolCore(options);
+    this.#c = c;
+    cores.set(this, c);
   }
 
   /** The engine (shared memory) holding this pool's state. */
-  get engine(): Engine { return this.#c.engine; }
+  get engine(): Engine {
+    const c = this.#core("engine");
+    c.escaped = true; // an engine the caller has seen is never reused for another pool
+    return c.engine;
+  }
   /** Nodes that hold subnets (ready or draining). */
-  get nodeCount(): number { return this.#c.nodes.size - this.#c.pending.length - failedCount(this.#c); }
+  get nodeCount(): number {
+    const c = this.#core("nodeCount");
+    return c.nodes.size - c.pending.length - failedCount(c);
+  }
   /** Pod strategy in use. */
-  get podStrategy(): Strategy { return this.#c.o.podStrategy; }
+  get podStrategy(): Strategy { return this.#core("podStrategy").o.podStrategy; }
   /** The options this pool was made with (validated). */
-  get options(): ResolvedOptions { return this.#c.o; }
+  get options(): ResolvedOptions { return this.#core("options").o; }
 
   /**
    * Releases what is due: quarantined addresses past their cooldown (or
    * deep enough in the queue), draining nodes past their grace. Every
    * mutating call does this first; it costs nothing while nothing waits.
    */
-  tick(): void { this.#c.store === undefined ? tick(this.#c) : this.#durable(tick); }
+  tick(): void {
+    const c = this.#core("tick");
+    c.store === undefined ? tick(c) : this.#durable(tick);
+  }
 
   /**
    * What a worker thread needs to open a PoolView on this pool's memory.
    * Structured-cloneable: post it to a worker; the memory is shared, not copied.
    */
-  describe(): PoolDescriptor { return describe(this.#c); }
+  describe(): PoolDescriptor {
+    const c = this.#core("describe");
+    c.escaped = true;
+    return describe(c);
+  }
 
   // ------------------------------------------------------------------ nodes
 
@@ -102,7 +119,10 @@ export class ClusterPool {
    * served throws FULL and waits as pending; it is served as soon as space
    * frees up, in the order nodes arrived.
    */
-  addNode(name: string): NodeAllocation { return this.#c.store === undefined ? addNode(this.#c, name) : this.#mutate("addNode", addNode, name); }
+  addNode(name: string): NodeAllocation {
+    const c = this.#core("addNode");
+    return c.store === undefined ? addNode(c, name) : this.#mutate("addNode", addNode, name);
+  }
 
   /**
    * Releases the node's subnets and all its pod addresses; with graceMs,
@@ -110,20 +130,22 @@ export class ClusterPool {
    * an unknown node (a no-op).
    */
   removeNode(name: string, options: RemoveNodeOptions = {}): boolean {
-    return this.#c.store === undefined ? removeNode(this.#c, name, options) : this.#mutate("removeNode", removeNode, name, options);
+    const c = this.#core("removeNode");
+    return c.store === undefined ? removeNode(c, name, options) : this.#mutate("removeNode", removeNode, name, options);
   }
 
   /** The node's subnets, status and usage, or undefined. */
   node(name: string): NodeDetail | undefined {
-    const node = this.#c.nodes.get(name);
-    return node && nodeDetail(this.#c, node);
+    const c = this.#core("node");
+    const node = c.nodes.get(name);
+    return node && nodeDetail(c, node);
   }
 
   /** Names of all known nodes (pending and failed included), in the order they were added. */
-  nodeNames(): string[] { return [...this.#c.nodes.keys()]; }
+  nodeNames(): string[] { return [...this.#core("nodeNames").nodes.keys()]; }
 
   /** Names of nodes waiting for a subnet, in the order they will be served. */
-  pendingNodes(): string[] { return [...this.#c.pending]; }
+  pendingNodes(): string[] { return [...this.#core("pendingNodes").pending]; }
 
   // ------------------------------------------------------------------ pods
 
@@ -136,7 +158,7 @@ export class ClusterPool {
    * call takes nothing.
    */
   allocate(node: string, owner: string, wanted?: string | readonly string[]): PodAddresses {
-    const c = this.#c;
+    const c = this.#core("allocate");
     return c.store === undefined ? allocate(c, node, owner, wanted) : this.#mutate("allocate", allocate, node, owner, wanted);
   }
 
@@ -147,20 +169,21 @@ export class ClusterPool {
    * one or one outside every node subnet is a no-op. Throws INVALID_IP.
    */
   release(ip: string, owner?: string): boolean {
-    const c = this.#c;
+    const c = this.#core("release");
     return c.store === undefined ? release(c, ip, owner) : this.#mutate("release", release, ip, owner);
   }
 
   /** Releases every address of an owner, in address order; returns them. An unknown owner has none. */
   releaseOwner(owner: string): string[] {
-    return this.#c.store === undefined ? releaseOwner(this.#c, owner) : this.#mutate("releaseOwner", releaseOwner, owner);
+    const c = this.#core("releaseOwner");
+    return c.store === undefined ? releaseOwner(c, owner) : this.#mutate("releaseOwner", releaseOwner, owner);
   }
 
-  /** Addresses an owner holds, in the order releaseOwner releases them (pool CIDR order, then address order). */
-  addressesOf(owner: string): string[] { return addressesOf(this.#c, owner); }
+  /** Addresses an owner holds. */
+  addressesOf(owner: string): string[] { return addressesOf(this.#core("addressesOf"), owner); }
 
   /** Which node (and owner) holds an address; undefined outside every node subnet. Throws INVALID_IP. */
-  lookup(ip: string): LookupResult | undefined { return lookup(this.#c, ip); }
+  lookup(ip: string): LookupResult | undefined { return lookup(this.#core("lookup"), ip); }
 
   // ------------------------------------------------------------------ reservations and pool growth
 
@@ -172,24 +195,32 @@ export class ClusterPool {
    * Throws NOT_IN_RANGE, IN_USE (a node holds the subnet) or
    * ALREADY_ALLOCATED (a pod holds the address).
    */
-  reserve(cidr: string): void { this.#c.store === undefined ? reserve(this.#c, cidr) : this.#mutate("reserve", reserve, cidr); }
+  reserve(cidr: string): void {
+    const c = this.#core("reserve");
+    c.store === undefined ? reserve(c, cidr) : this.#mutate("reserve", reserve, cidr);
+  }
 
   /** Makes a reserved CIDR allocatable again. Unreserving what is not reserved is a no-op. */
-  unreserve(cidr: string): void { this.#c.store === undefined ? unreserve(this.#c, cidr) : this.#mutate("unreserve", unreserve, cidr); }
+  unreserve(cidr: string): void {
+    const c = this.#core("unreserve");
+    c.store === undefined ? unreserve(c, cidr) : this.#mutate("unreserve", unreserve, cidr);
+  }
 
   /** Adds a pool CIDR at runtime; pending nodes are served from it. Throws CIDR_COLLISION naming the overlap. */
   addPoolCidr(family: 4 | 6, cidr: string): void {
-    this.#c.store === undefined ? addPoolCidr(this.#c, family, cidr) : this.#mutate("addPoolCidr", addPoolCidr, family, cidr);
+    const c = this.#core("addPoolCidr");
+    c.store === undefined ? addPoolCidr(c, family, cidr) : this.#mutate("addPoolCidr", addPoolCidr, family, cidr);
   }
 
   /** Removes an empty pool CIDR. Refused (IN_USE, naming the nodes) while any node holds a subnet in it. */
   removePoolCidr(cidr: string): void {
-    this.#c.store === undefined ? removePoolCidr(this.#c, cidr) : this.#mutate("removePoolCidr", removePoolCidr, cidr);
+    const c = this.#core("removePoolCidr");
+    c.store === undefined ? removePoolCidr(c, cidr) : this.#mutate("removePoolCidr", removePoolCidr, cidr);
   }
 
   /** The pool CIDRs in use, per family. */
   poolCidrs(): { family: 4 | 6; cidrs: string[] }[] {
-    return this.#c.families.map((f) => ({ family: f.family, cidrs: f.pools.map((p) => String(p.cidr)) }));
+    return this.#core("poolCidrs").families.map((f) => ({ family: f.family, cidrs: f.pools.map((p) => String(p.cidr)) }));
   }
 
   // ------------------------------------------------------------------ CiliumNode import / export
@@ -208,67 +239,71 @@ export class ClusterPool {
    * its node (never reassigned) with Cilium's message.
    */
   importCiliumNodes(list: unknown): ImportResult[] {
-    return this.#c.store === undefined ? importCiliumNodes(this.#c, list) : this.#mutate("importCiliumNodes", importCiliumNodes, list);
+    const c = this.#core("importCiliumNodes");
+    return c.store === undefined ? importCiliumNodes(c, list) : this.#mutate("importCiliumNodes", importCiliumNodes, list);
   }
 
   /** CiliumNode objects for every node, with spec.ipam.podCIDRs and, for failed or pending nodes, status.ipam.operator-status.error. */
-  exportCiliumNodes(): CiliumNodeList { return exportCiliumNodes(this.#c); }
+  exportCiliumNodes(): CiliumNodeList { return exportCiliumNodes(this.#core("exportCiliumNodes")); }
 
   // ------------------------------------------------------------------ numeric fast path
 
   /** Integer handle of a node for the numeric fast path. Throws UNKNOWN_NODE. Handles of removed nodes are reused. */
   handle(name: string): number {
-    const n = this.#c.nodes.get(name);
+    const n = this.#core("handle").nodes.get(name);
     if (n === undefined) throw errors.unknownNode(name);
     return n.id;
   }
 
   /** Name of the node with this handle, or undefined. */
-  nodeName(handle: number): string | undefined { return this.#c.byId[handle]?.name; }
+  nodeName(handle: number): string | undefined { return this.#core("nodeName").byId[handle]?.name; }
 
   /** Allocates an IPv4 pod address (no owner) on the node; returns it as u32, or -1 when the range is full. */
   allocateIPv4(handle: number): number {
-    const c = this.#c;
+    const c = this.#core("allocateIPv4");
     return c.store === undefined ? allocateIPv4(c, handle) : this.#mutate("allocateIPv4", allocateIPv4, handle);
   }
 
   /** Allocates up to `count` IPv4 pod addresses on the node into out (u32). Returns how many (fewer: full). */
   allocateIPv4Batch(handle: number, out: Uint32Array, count: number = out.length): number {
-    const c = this.#c;
+    const c = this.#core("allocateIPv4Batch");
     return c.store === undefined ? allocateIPv4Batch(c, handle, out, count) : this.#mutate("allocateIPv4Batch", allocateIPv4Batch, handle, out, count);
   }
 
   /** Releases an IPv4 pod address given as u32. Returns true if it was allocated. */
   releaseIPv4(ip: number): boolean {
-    const c = this.#c;
+    const c = this.#core("releaseIPv4");
     return c.store === undefined ? releaseIPv4(c, ip) : this.#mutate("releaseIPv4", releaseIPv4, ip);
   }
 
   /** Releases the u32 IPv4 addresses in[0..count). Returns how many were allocated. */
   releaseIPv4Batch(ips: Uint32Array, count: number = ips.length): number {
-    const c = this.#c;
+    const c = this.#core("releaseIPv4Batch");
     return c.store === undefined ? releaseIPv4Batch(c, ips, count) : this.#mutate("releaseIPv4Batch", releaseIPv4Batch, ips, count);
   }
 
   /** Handle of the node whose subnet holds the u32 IPv4 address, or 0. */
-  lookupIPv4(ip: number): number { return lookupIPv4(this.#c, ip); }
+  lookupIPv4(ip: number): number { return lookupIPv4(this.#core("lookupIPv4"), ip); }
 
   /** Writes the node handle (0 = none) of each u32 address ips[k] to out[k]. */
   lookupIPv4Batch(ips: Uint32Array, out: Uint32Array | Int32Array, count: number = ips.length): void {
-    lookupIPv4Batch(this.#c, ips, out, count);
+    lookupIPv4Batch(this.#core("lookupIPv4Batch"), ips, out, count);
   }
 
   // ------------------------------------------------------------------ stats
 
   /** Used and free subnets and pod addresses per pool CIDR and per node. */
-  stats(): ClusterStats { return this.#c.store === undefined ? stats(this.#c) : this.#durable(stats); }
+  stats(): ClusterStats {
+    const c = this.#core("stats");
+    return c.store === undefined ? stats(c) : this.#durable(stats);
+  }
 
   /**
    * Checks that every counter matches a recount of its bitmap, that every
    * slot a node holds points at it, and that every owned address is
    * allocated. Returns the problems found (empty when consistent).
    */
-  verify(): string[] { return verify(this.#c); }
+  verify(): string[] { return verify(this.#core("verify")); }
 
   // ------------------------------------------------------------------ snapshots and durable state
 
@@ -278,7 +313,8 @@ export class ClusterPool {
    * names, reservations and the reuse cooldown.
    */
   snapshot(generation = 0): Uint8Array {
-    return this.#c.store === undefined ? snapshot(this.#c, generation) : this.#durable(snapshot, generation);
+    const c = this.#core("snapshot");
+    return c.store === undefined ? snapshot(c, generation) : this.#durable(snapshot, generation);
   }
 
   /**
@@ -315,32 +351,33 @@ export class ClusterPool {
 
   /** Writes a fresh snapshot and empties the journal (FileStore-backed pools). Throws IO_ERROR; the pool is unchanged. */
   compact(): void {
-    this.#c.store?.compact(this);
+    this.#core("compact").store?.compact(this);
   }
 
   /** Flushes and closes the FileStore of a pool made by ClusterPool.open and gives its lock up. A no-op otherwise. */
   close(): void {
-    const store = this.#c.store;
+    const store = this.#c?.store;
+    if (store === undefined) return;
     this._attachStore(undefined);
-    store?.close();
+    store.close();
   }
 
   /** A call on a store-backed pool that changes it: refused when read-only; its records are written whole or it is undone. */
   #mutate<R>(call: string, fn: Op<R>, a?: unknown, b?: unknown, d?: unknown): R {
-    const store = this.#c.store as FileStore;
+    const store = (this.#c as PoolCore).store as FileStore;
     if (store.readOnly) throw errors.readOnly(store.path, call);
     return this.#durable(fn, a, b, d);
   }
 
   /** Runs fn as one journaled call: what it emitted is written in one piece, even when it threw (a node left pending). */
   #durable<R>(fn: Op<R>, a?: unknown, b?: unknown, d?: unknown): R {
-    const store = this.#c.store as FileStore;
+    const store = (this.#c as PoolCore).store as FileStore;
     store.begin();
     let out: R | undefined;
     let failed = false;
     let error: unknown;
     try {
-      out = fn(this.#c, a, b, d);
+      out = fn(this.#c as PoolCore, a, b, d);
     } catch (e) {
       failed = true;
       error = e;
@@ -350,39 +387,76 @@ export class ClusterPool {
     return out as R;
   }
 
+  /**
+   * Closes the FileStore (as close()) and gives back the memory the pool
+   * holds: an engine the pool made goes with it; on a shared engine
+   * (options.engine) every region goes back for the next pool to reuse.
+   * Any later call throws INVALID_ARGUMENT; disposing again is a no-op.
+   */
+  dispose(): void {
+    const c = this.#c;
+    if (c === undefined) return;
+    try {
+      this.close();
+    } finally {
+      this.#c = undefined;
+      cores.delete(this);
+      c.release();
+    }
+  }
+
+  /** dispose(), for `using pool = new ClusterPool(...)`. */
+  [disposeSymbol](): void { this.dispose(); }
+
+  /** The state, or INVALID_ARGUMENT naming `method` once the pool is disposed. */
+  #core(method: string): PoolCore {
+    const c = this.#c;
+    if (c === undefined) throw errors.disposed(`ClusterPool.${method}`, "pool");
+    return c;
+  }
+
   /** @internal Attaches the FileStore that journals this pool (a read-only store journals nothing). */
   _attachStore(store: FileStore | undefined): void {
-    this.#c.store = store;
-    this.#c.log = store && !store.readOnly ? (r) => store.emit(r) : undefined;
+    const c = this.#core("_attachStore");
+    c.store = store;
+    c.log = store && !store.readOnly ? (r) => store.emit(r) : undefined;
   }
 
   /** @internal The state as snapshot bytes, without releasing what is due first (compaction). */
   _encode(generation: number): Uint8Array {
-    return encode(this.#c, generation);
+    return encode(this.#core("_encode"), generation);
   }
 
   /** @internal Takes the state of `other` (a rollback to the state on disk); `other` is not used again. */
   _adopt(other: ClusterPool, store: FileStore): void {
-    this.#c = coreOf(other);
-    cores.set(this, this.#c);
+    const old = this.#core("_adopt");
+    const c = coreOf(other);
+    this.#c = c;
+    cores.set(this, c);
+    cores.delete(other);
     this._attachStore(store);
+    old.store = undefined;
+    old.log = undefined;
+    old.release(); // its memory goes back (a shared engine reuses it)
   }
 
   /** @internal After a recovery: serves pending nodes that fit and releases what is due, as live calls would have. */
   _afterRecovery(): void {
+    this.#core("_afterRecovery");
     this.#durable(afterRecovery);
   }
 
   /** @internal Re-applies a journal record (recovery). */
   _replay(r: JournalRecord): void {
-    const log = this.#c.log;
-    this.#c.log = undefined;
-    this.#c.replaying = true;
+    const c = this.#core("_replay");
+    const log = c.log;
+    c.log = undefined;
+    c.replaying = true;
     try {
-      replay(this.#c, r);
+      replay(c, r);
     } finally {
-      this.#c.log = log;
-      this.#c.replaying = false;
+      c.log = log;
+      c.replaying = false;
     }
   }
 }

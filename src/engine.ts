@@ -4,7 +4,7 @@
  * engine attached in a worker (Engine.attach) sees and carves the same state.
  */
 import { errors } from "./errors.js";
-import { instantiate, ENGINE_ARENA, ARENA_START, type WasmExports } from "./wasm.js";
+import { instantiate, ENGINE_ARENA, ARENA_START, SCRATCH_FREE, type WasmExports } from "./wasm.js";
 
 const PAGE = 65536;
 /** Default upper bound of the shared memory: 4 GiB (reserved, not committed). */
@@ -19,21 +19,41 @@ export interface EngineOptions {
 
 /** Batch calls stage addresses here: this many u32 per chunk. */
 export const SCRATCH_WORDS = 16384;
+/** Bytes of one engine's scratch region (two chunks of SCRATCH_WORDS u32). */
+export const SCRATCH_BYTES = SCRATCH_WORDS * 8;
+
+/** Engines of this thread by memory: Engine.attach hands out one engine (one scratch) per memory object. */
+const byMemory = new WeakMap<WebAssembly.Memory, Engine>();
+/** Engines of disposed pools, reset and ready for the next pool made without an engine (this thread). */
+const idle: Engine[] = [];
+/** At most this many idle engines are kept. */
+const IDLE_ENGINES = 2;
+/** Only an engine whose memory stayed this small is kept for reuse (resetting it stays cheap). */
+const IDLE_MAX_BYTES = 32 * PAGE;
 
 export class Engine {
   readonly memory: WebAssembly.Memory;
   readonly wasm: WasmExports;
   /** This instance's staging area for batch calls (2 x SCRATCH_WORDS u32). */
   readonly scratch: number;
+  /** Upper bound of the memory in pages, for engines made by Engine.create (undefined when attached). */
+  readonly maximumPages: number | undefined;
   #u32: Uint32Array;
   #free = new Map<number, number[]>();
+  /** Pod-range regions (owner array attached) given back by disposed pools, by capacity in bits. */
+  #pods = new Map<number, number[]>();
+  /** Attached engines: how many users (PoolViews) hold it; its scratch goes back when none does. */
+  #refs = 0;
 
-  private constructor(memory: WebAssembly.Memory, fresh: boolean) {
+  private constructor(memory: WebAssembly.Memory, fresh: boolean, maximumPages: number | undefined) {
     this.memory = memory;
+    this.maximumPages = maximumPages;
     this.wasm = instantiate(memory);
     if (fresh) this.wasm.arenaInit(ENGINE_ARENA, ARENA_START);
     this.#u32 = new Uint32Array(memory.buffer);
-    this.scratch = this.alloc(SCRATCH_WORDS * 8);
+    // an attached engine takes a scratch region an earlier one (any thread) gave back
+    const recycled = fresh ? 0 : this.wasm.stackPop(SCRATCH_FREE) >>> 0;
+    this.scratch = recycled !== 0 ? recycled : this.alloc(SCRATCH_BYTES);
   }
 
   /** A new engine over a new shared memory. */
@@ -44,12 +64,71 @@ export class Engine {
     if (!Number.isInteger(maximum) || maximum < initial || maximum > MAX_PAGES) {
       throw errors.invalidOption("options.maximumPages", `must be an integer from initialPages to ${MAX_PAGES}`);
     }
-    return new Engine(new WebAssembly.Memory({ initial, maximum, shared: true }), true);
+    const engine = new Engine(new WebAssembly.Memory({ initial, maximum, shared: true }), true, maximum);
+    byMemory.set(engine.memory, engine);
+    return engine;
   }
 
-  /** Another instance over an existing engine's memory (e.g. in a worker thread). */
+  /**
+   * This thread's engine over an existing engine's memory (e.g. in a worker
+   * thread): one per memory object, shared by its users; the engine that
+   * made the memory if it lives in this thread.
+   */
   static attach(memory: WebAssembly.Memory): Engine {
-    return new Engine(memory, false);
+    let engine = byMemory.get(memory);
+    if (engine === undefined) {
+      engine = new Engine(memory, false, undefined);
+      byMemory.set(memory, engine);
+    }
+    if (engine.maximumPages === undefined) engine.#refs++;
+    return engine;
+  }
+
+  /**
+   * @internal A user of Engine.attach is done. When the last one of an
+   * attached engine is, its scratch region goes back to the memory (for the
+   * next engine attached to it, in any thread) and the next attach makes a
+   * new engine. A no-op for engines made by Engine.create.
+   */
+  _detach(): void {
+    if (this.maximumPages !== undefined || this.#refs === 0 || --this.#refs > 0) return;
+    if (byMemory.get(this.memory) === this) byMemory.delete(this.memory);
+    this.wasm.stackPush(SCRATCH_FREE, this.scratch);
+  }
+
+  /**
+   * @internal An engine for a pool of its own with at most `maximumPages`
+   * pages: one a disposed pool left (Engine._retire) if it is big enough,
+   * else a new one.
+   */
+  static _forPool(maximumPages: number): Engine {
+    for (let i = idle.length - 1; i >= 0; i--) {
+      const e = idle[i] as Engine;
+      if ((e.maximumPages as number) >= maximumPages) {
+        idle.splice(i, 1);
+        return e;
+      }
+    }
+    return Engine.create({ maximumPages });
+  }
+
+  /**
+   * @internal The pool that made this engine is disposed and nothing else
+   * ever saw its memory: empty the arena (its own scratch stays) and keep the
+   * engine for the next pool, if the memory stayed small. Otherwise the
+   * engine is simply dropped.
+   */
+  _retire(): void {
+    if (this.maximumPages === undefined || idle.length >= IDLE_ENGINES || idle.includes(this)) return;
+    if (this.memory.buffer.byteLength > IDLE_MAX_BYTES) return;
+    const start = this.scratch + SCRATCH_BYTES; // the scratch is the first region of a fresh engine
+    const u32 = this.u32();
+    u32.fill(0, 0, ARENA_START >>> 2); // arena header and the scratch stack
+    u32.fill(0, start >>> 2, this.wasm.arenaTop(ENGINE_ARENA) >>> 2);
+    this.wasm.arenaInit(ENGINE_ARENA, start);
+    this.#free.clear();
+    this.#pods.clear();
+    idle.push(this);
   }
 
   /** A u32 view of the whole memory, renewed after the memory grew. */
@@ -83,6 +162,22 @@ export class Engine {
     if (!list) this.#free.set(size, (list = []));
     list.push(ptr);
   }
+
+  /**
+   * @internal Keeps a free pod-range region of `nbits` bits (its owner
+   * array, if any, zeroed and still attached) for the next pool CIDR on this
+   * engine whose pod ranges have that size (this thread only).
+   */
+  _freePodRegion(nbits: number, region: number): void {
+    let list = this.#pods.get(nbits);
+    if (!list) this.#pods.set(nbits, (list = []));
+    list.push(region);
+  }
+
+  /** @internal Takes a kept pod-range region of `nbits` bits (see _freePodRegion), if there is one. */
+  _takePodRegion(nbits: number): number | undefined {
+    return this.#pods.size === 0 ? undefined : this.#pods.get(nbits)?.pop();
+  }
 }
 
 let shared: Engine | undefined;
@@ -92,7 +187,12 @@ export function defaultEngine(): Engine {
   return shared;
 }
 
-/** Frees the regions of standalone objects once they are garbage. */
+/**
+ * Frees the regions of standalone objects (CidrSet, PodRange) that were
+ * never disposed, once they are garbage. Regions of a ClusterPool are not
+ * registered: the pool gives them back on dispose, and its own engine must
+ * not be kept alive by this registry.
+ */
 export const regionReaper = new FinalizationRegistry<{ engine: Engine; ptr: number; bytes: number }>(
   ({ engine, ptr, bytes }) => engine.free(ptr, bytes),
 );

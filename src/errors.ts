@@ -86,6 +86,8 @@ export const errors = {
   /** A method argument of the wrong type or shape: `what` names the argument, e.g. "release(ip)". */
   invalidArgument: (what: string, value: unknown, want: string) =>
     new IpamError("INVALID_ARGUMENT", `${what} must be ${want} (got ${show(value)})`),
+  /** A method of a disposed object: `method` as "ClusterPool.allocate", `what` as "pool". */
+  disposed: (method: string, what: string) => new IpamError("INVALID_ARGUMENT", `${method}: the ${what} is disposed`),
   /** The store at `path` is held by another open (this process or another). */
   locked: (path: string, holder: string) => new IpamError("LOCKED", `store ${path} is locked by ${holder}`),
   /** A call that would change a pool opened read-only. */

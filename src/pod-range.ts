@@ -8,6 +8,7 @@ import { errors } from "./errors.js";
 import { Bitmap, NONE, checkStrategy, checkSeed } from "./bitmap.js";
 import { rangeGeometry } from "./range.js";
 import { defaultEngine, type Engine } from "./engine.js";
+import { disposeSymbol } from "./disposable.js";
 import { STRATEGY_CODE, type Strategy } from "./wasm.js";
 
 export interface PodRangeOptions {
@@ -24,7 +25,8 @@ export class PodRange {
   /** Usable addresses. */
   readonly size: number;
   readonly strategy: Strategy;
-  readonly #bm: Bitmap;
+  /** undefined once disposed. */
+  #bm: Bitmap | undefined;
   readonly #code: number;
   /** Host offset of offset 0 from the network address. */
   readonly #first: number;
@@ -45,18 +47,49 @@ export class PodRange {
     this.#name = `pod range ${String(this.cidr)}`;
   }
 
-  get used(): number { return this.#bm.used; }
-  get free(): number { return this.size - this.#bm.used; }
-  isFull(): boolean { return this.#bm.used === this.size; }
+  /** The bitmap, or INVALID_ARGUMENT naming `method` once disposed. */
+  #b(method: string): Bitmap {
+    const bm = this.#bm;
+    if (bm === undefined) throw errors.disposed(`PodRange.${method}`, "pod range");
+    return bm;
+  }
+
+  /**
+   * Gives the bitmap back to its engine. Any later call throws
+   * INVALID_ARGUMENT; disposing again is a no-op. Undisposed ranges are
+   * freed when garbage collected.
+   */
+  dispose(): void {
+    const bm = this.#bm;
+    if (bm === undefined) return;
+    this.#bm = undefined;
+    bm.dispose();
+  }
+
+  [disposeSymbol](): void { this.dispose(); }
+
+  get used(): number { return this.#b("used").used; }
+  get free(): number { return this.size - this.#b("free").used; }
+  isFull(): boolean { return this.#b("isFull").used === this.size; }
 
   /** The address at offset i. */
   ipAt(i: number): string {
+    this.#b("ipAt");
+    return this.#ipAt(i);
+  }
+
+  #ipAt(i: number): string {
     if (this.cidr.family === 4) return formatIPv4((this.#base4 + i) >>> 0);
     return formatIPv6(this.cidr.network + BigInt(this.#first + i));
   }
 
   /** Offset of an address string; throws INVALID_IP or FAMILY_MISMATCH; NONE if not a usable address of the range. */
   offsetOf(ip: string): number {
+    this.#b("offsetOf");
+    return this.#offsetOf(ip);
+  }
+
+  #offsetOf(ip: string): number {
     if (this.cidr.family === 4) {
       const v = parseIPv4(ip);
       if (v < 0) {
@@ -74,9 +107,9 @@ export class PodRange {
 
   /** Next free address by strategy. Throws FULL. */
   allocateNext(): string {
-    const i = this.#bm.allocateNext(this.#code);
+    const i = this.#b("allocateNext").allocateNext(this.#code);
     if (i === NONE) throw errors.full(this.#name);
-    return this.ipAt(i);
+    return this.#ipAt(i);
   }
 
   /**
@@ -85,42 +118,47 @@ export class PodRange {
    * broadcast address.
    */
   allocate(ip: string): void {
-    const off = this.offsetOf(ip);
+    const bm = this.#b("allocate");
+    const off = this.#offsetOf(ip);
     if (off === NONE) throw errors.notInRange(ip, this.#name);
-    if (this.#bm.allocate(off) === 0) throw errors.alreadyAllocated(ip);
+    if (bm.allocate(off) === 0) throw errors.alreadyAllocated(ip);
   }
 
   /** Releases an address. Releasing a free address or one out of the range is a no-op. */
   release(ip: string): void {
-    const off = this.offsetOf(ip);
-    if (off !== NONE) this.#bm.release(off);
+    const bm = this.#b("release");
+    const off = this.#offsetOf(ip);
+    if (off !== NONE) bm.release(off);
   }
 
   /** True if the address is allocated (false when out of range). */
   has(ip: string): boolean {
-    const off = this.offsetOf(ip);
-    return off !== NONE && this.#bm.has(off);
+    const bm = this.#b("has");
+    const off = this.#offsetOf(ip);
+    return off !== NONE && bm.has(off);
   }
 
   /** Numeric path: next free offset, or -1 when full. */
-  allocateNextOffset(): number { return this.#bm.allocateNext(this.#code); }
+  allocateNextOffset(): number { return this.#b("allocateNextOffset").allocateNext(this.#code); }
   /** Numeric path: releases offset i; true if it was allocated. */
-  releaseOffset(i: number): boolean { return this.#bm.release(i); }
+  releaseOffset(i: number): boolean { return this.#b("releaseOffset").release(i); }
   /** Numeric path: true if offset i is allocated. */
-  hasOffset(i: number): boolean { return this.#bm.has(i); }
+  hasOffset(i: number): boolean { return this.#b("hasOffset").has(i); }
 
   /**
    * Numeric path (IPv4): allocates up to `count` addresses and writes them as
    * u32 to out. Returns how many (fewer: the range is now full).
    */
   allocateNextBatchIPv4(out: Uint32Array, count: number = out.length): number {
+    const bm = this.#b("allocateNextBatchIPv4");
     if (this.cidr.family !== 4) throw errors.familyMismatch("pod range", String(this.cidr), 4);
-    return this.#bm.allocateBatch(this.#code, out, Math.min(count, out.length), this.#base4);
+    return bm.allocateBatch(this.#code, out, Math.min(count, out.length), this.#base4);
   }
 
   /** Numeric path (IPv4): releases the u32 addresses in[0..count). Returns how many were allocated. */
   releaseBatchIPv4(inp: Uint32Array, count: number = inp.length): number {
+    const bm = this.#b("releaseBatchIPv4");
     if (this.cidr.family !== 4) throw errors.familyMismatch("pod range", String(this.cidr), 4);
-    return this.#bm.releaseBatch(inp, Math.min(count, inp.length), this.#base4);
+    return bm.releaseBatch(inp, Math.min(count, inp.length), this.#base4);
   }
 }

@@ -6,9 +6,10 @@
  */
 import { Cidr, formatIPv4, formatIPv6Groups, octet } from "./ip.js";
 import { CidrSet } from "./cidr-set.js";
+import { withoutReaper } from "./bitmap.js";
 import { rangeGeometry, IPV6_RANGE_CAP_BITS, type RangeGeometry } from "./range.js";
 import type { Engine } from "./engine.js";
-import { ENGINE_ARENA, POOL_BYTES, SLOT_BYTES } from "./wasm.js";
+import { ENGINE_ARENA, POOL_BYTES, POOL_FREE_REGIONS, SLOT_BYTES } from "./wasm.js";
 
 /** Where a node subnet sits in its pool and what its pod range looks like. */
 export interface SubnetGeometry extends RangeGeometry {
@@ -26,6 +27,8 @@ export class PoolCidr {
   readonly cidr: Cidr;
   /** The slots. */
   readonly set: CidrSet;
+  /** Region of the SLOT entries, one per slot. */
+  readonly slotTable: number;
   /** Mask of one slot. */
   readonly slotMask: number;
   /** IPv4: the pool network as u32. */
@@ -47,15 +50,50 @@ export class PoolCidr {
     this.family = cidr.family;
     this.cidr = cidr;
     this.slotMask = slotMask;
-    this.set = new CidrSet(String(cidr), slotMask, { engine });
+    // the pool frees its regions itself (ClusterPool.dispose): none of them goes to regionReaper
+    this.set = withoutReaper(() => new CidrSet(String(cidr), slotMask, { engine }));
     this.base4 = cidr.family === 4 ? Number(cidr.network) : 0;
     this.hostBits = cidr.family === 4 ? 32 - slotMask : Math.min(128 - slotMask, IPV6_RANGE_CAP_BITS);
     this.slotScale = 2 ** this.hostBits;
     this.#slotShift = BigInt(cidr.bits - slotMask);
     if (cidr.family === 6) for (let i = 7, x = cidr.network; i >= 0; i--, x >>= 16n) this.#net6[i] = Number(x & 0xffffn);
-    const slotTable = engine.alloc(this.set.capacity * SLOT_BYTES);
+    try {
+      this.slotTable = engine.alloc(this.set.capacity * SLOT_BYTES);
+    } catch (e) {
+      this.set.dispose();
+      throw e;
+    }
     this.mask4 = cidr.family === 4 ? Number(BigInt.asUintN(32, ~((1n << BigInt(32 - cidr.prefix)) - 1n))) : 0;
-    engine.wasm.poolInit(this.entry, cidr.family, this.base4, this.mask4, this.hostBits, this.set.capacity, this.set.region, slotTable, 0, ENGINE_ARENA);
+    engine.wasm.poolInit(this.entry, cidr.family, this.base4, this.mask4, this.hostBits, this.set.capacity, this.set.region, this.slotTable, 0, ENGINE_ARENA);
+  }
+
+  /**
+   * Gives every region of this pool CIDR back to `engine`: the pod ranges
+   * (held by a slot, owner arrays zeroed, or recycled in the entry's stacks of
+   * size class 0 and 1, whose ranges have `bits0` and `bits1` addresses), the
+   * slot table and the slot bitmap. The entry must not be used afterwards.
+   */
+  release(engine: Engine, bits0: number, bits1: number): void {
+    const w = engine.wasm;
+    const u32 = engine.u32();
+    const table = this.slotTable >>> 2;
+    let last = 0;
+    for (let s = 0; s < this.set.capacity; s++) {
+      const r = u32[table + s * 2 + 1] as number; // SLOT entry +4: region
+      if (r === 0 || r === last) continue; // a run of slots shares one region
+      last = r;
+      const nbits = u32[r >>> 2] as number; // BITMAP +0 nbits
+      const aux = u32[(r >>> 2) + 4] as number; // BITMAP +16 aux
+      if (aux !== 0) u32.fill(0, aux >>> 2, (aux >>> 2) + nbits);
+      engine._freePodRegion(nbits, r);
+    }
+    for (let cls = 0; cls < 2; cls++) {
+      for (let r = w.stackPop(this.entry + POOL_FREE_REGIONS + cls * 8) >>> 0; r !== 0; r = w.stackPop(this.entry + POOL_FREE_REGIONS + cls * 8) >>> 0) {
+        engine._freePodRegion(cls === 0 ? bits0 : bits1, r);
+      }
+    }
+    engine.free(this.slotTable, this.set.capacity * SLOT_BYTES);
+    this.set.dispose();
   }
 
   /** The node subnet made of 2^k slots from `slot`, and its pod range. */

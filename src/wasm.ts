@@ -83,6 +83,10 @@ export const SLOT_BYTES = 8;
 /** Where the arena header sits and where regions start (assembly/layout.ts). */
 export const ENGINE_ARENA = 64;
 export const ARENA_START = 128;
+/** Tagged head (u64) of the stack of scratch regions that attached engines gave back (assembly/layout.ts). */
+export const SCRATCH_FREE = 80;
+/** Offset of a pool entry's stack of recycled pod regions of size class 0; class 1 follows (assembly/layout.ts). */
+export const POOL_FREE_REGIONS = 48;
 
 export type Strategy = "next-fit" | "first-free" | "random";
 export const STRATEGY_CODE: Readonly<Record<Strategy, number>> = { "next-fit": 0, "first-free": 1, random: 2 };

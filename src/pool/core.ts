@@ -1,14 +1,15 @@
 // The state of one ClusterPool, shared by the modules of src/pool/. The
 // public facade (src/cluster-pool.ts) holds one PoolCore in a private field;
 // nothing outside src/pool/ and the facade touches it.
-import type { Cidr } from "../ip.js";
+import { type Cidr, parseCidr } from "../ip.js";
 import { errors } from "../errors.js";
 import { Engine } from "../engine.js";
 import { PoolCidr } from "../pool-cidr.js";
 import { Owners } from "../owners.js";
 import { resolveOptions, type ClusterPoolOptions, type ResolvedOptions, type ResolvedFamily } from "../options.js";
 import { Quarantine } from "../quarantine.js";
-import { POOL_BYTES, STRATEGY_CODE } from "../wasm.js";
+import { POOL_BYTES, POOL_FREE_REGIONS, STRATEGY_CODE } from "../wasm.js";
+import { poolCidrBytes, engineBytes, poolPages, MAX_BYTES } from "./memory.js";
 import type { JournalRecord, PlacedSubnet } from "../state/records.js";
 import type { FileStore } from "../state/file-store.js";
 import type { NodeAllocation, NodeStatus } from "./types.js";
@@ -67,14 +68,39 @@ export interface FamilyState extends ResolvedFamily {
 /** Pool table capacity: pool CIDRs ever added, removed ones included. */
 export const MAX_POOL_CIDRS = 256;
 
+let planned: readonly { family: 4 | 6; cidr: string }[] = [];
+/**
+ * Runs `make` with the pool CIDRs a pool made by it will have (a snapshot's,
+ * in table order, removed ones included), so that a pool with an engine of
+ * its own sizes its memory for all of them, not only for its options.
+ */
+export function withPlannedPools<T>(pools: readonly { family: 4 | 6; cidr: string }[], make: () => T): T {
+  planned = pools;
+  try {
+    return make();
+  } finally {
+    planned = [];
+  }
+}
+
 export class PoolCore {
   readonly o: ResolvedOptions;
   /** The options as JSON (no engine, no clock), for snapshots. */
   readonly json: Record<string, unknown>;
   store: FileStore | undefined;
   readonly engine: Engine;
+  /** True when the pool made its engine (no options.engine): the engine goes when the pool does. */
+  readonly ownEngine: boolean;
+  /** Set once the engine or its memory was handed out (engine getter, describe()): it is then never reused. */
+  escaped = false;
+  /** Own engine: upper bound of the arena bytes the pool CIDRs so far can take (see pool/memory.ts). */
+  memoryBound = 0;
+  /** Own engine: bytes of its memory at most; addPoolCidr is refused (FULL) past it. */
+  readonly memoryCap: number;
   readonly table: number;
   readonly pools: (PoolCidr | undefined)[] = [];
+  /** Every pool CIDR ever added, removed ones included (their regions go back on dispose). */
+  readonly allPools: PoolCidr[] = [];
   readonly families: FamilyState[] = [];
   readonly nodes = new Map<string, NodeState>();
   readonly byId: (NodeState | undefined)[] = [undefined];
@@ -106,21 +132,92 @@ export class PoolCore {
     this.o = resolveOptions(options);
     const { engine: _e, clock: _c, seed, ...rest } = options;
     this.json = { ...rest, ...(seed !== undefined ? { seed: String(seed) } : {}) };
-    this.engine = this.o.engine ?? Engine.create();
+    this.ownEngine = this.o.engine === undefined;
+    this.memoryBound = engineBytes(MAX_POOL_CIDRS * POOL_BYTES);
+    if (this.o.engine !== undefined) {
+      this.engine = this.o.engine;
+      this.memoryCap = Infinity;
+    } else {
+      // a memory for what this pool can ever take, not the 4 GiB default
+      let bytes = 0;
+      for (const f of this.o.families) for (const c of f.cidrs) bytes += poolCidrBytes(c, f.maskSize, f.slotMask);
+      for (const p of planned.slice(this.o.families.reduce((n, f) => n + f.cidrs.length, 0))) {
+        try {
+          const f = this.o.families.find((x) => x.family === p.family);
+          if (f) bytes += poolCidrBytes(parseCidr(p.cidr), f.maskSize, f.slotMask);
+        } catch {
+          // a bad CIDR fails the restore later, with its own error
+        }
+      }
+      this.engine = Engine._forPool(poolPages(this.memoryBound, bytes));
+      const cap = (this.engine.maximumPages as number) * 65536;
+      // a memory as big as it gets is no smaller than before: pool CIDRs are then added until it is full
+      this.memoryCap = cap >= MAX_BYTES ? Infinity : cap;
+    }
     this.strategy = STRATEGY_CODE[this.o.podStrategy];
     this.quarantine = this.o.reuse && new Quarantine(this.o.reuse);
     this.table = this.engine.alloc(MAX_POOL_CIDRS * POOL_BYTES);
-    for (const f of this.o.families) {
-      const fam: FamilyState = { ...f, pools: [], k: f.slotMask - f.maskSize, big: 0, reservedIPs: [] };
-      this.families.push(fam);
-      for (const c of f.cidrs) fam.pools.push(this.newPool(c, fam));
+    try {
+      for (const f of this.o.families) {
+        const fam: FamilyState = { ...f, pools: [], k: f.slotMask - f.maskSize, big: 0, reservedIPs: [] };
+        this.families.push(fam);
+        for (const c of f.cidrs) fam.pools.push(this.newPool(c, fam, false));
+      }
+    } catch (e) {
+      this.release();
+      throw e;
     }
   }
 
-  newPool(c: Cidr, fam: FamilyState): PoolCidr {
+  /**
+   * Lays out pool CIDR `c` in the next table entry. With `checked` (pool
+   * growth), a pool whose own memory cannot hold what the CIDR can take is
+   * refused with FULL before anything changes.
+   */
+  newPool(c: Cidr, fam: FamilyState, checked = true): PoolCidr {
+    const bytes = poolCidrBytes(c, fam.maskSize, fam.slotMask);
+    if (checked && this.memoryBound + bytes > this.memoryCap) {
+      const mib = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MiB`;
+      throw errors.full(
+        `the pool's own memory (${mib(this.memoryCap)}, sized for its pool CIDRs when it was made)`,
+        `pool CIDR ${String(c)} can take ${mib(bytes)} more; give the pool an engine (options.engine: Engine.create()) to let it grow up to 4 GiB`,
+      );
+    }
     const p = new PoolCidr(this.engine, this.table, this.pools.length, c, fam.slotMask, 0);
+    this.memoryBound += bytes;
     this.pools.push(p);
+    this.allPools.push(p);
     return p;
+  }
+
+  /**
+   * Before a pod range of `nbits` addresses and size class `cls` is attached
+   * in `pool`: on a shared engine, when the entry has no recycled range of
+   * that class, lends it one that a disposed pool left on the engine.
+   */
+  reusePodRegion(pool: PoolCidr, cls: number, nbits: number): void {
+    if (this.ownEngine) return;
+    const head = pool.entry + POOL_FREE_REGIONS + cls * 8;
+    if (this.engine.u32()[head >>> 2] !== 0) return; // the entry has one of its own
+    const r = this.engine._takePodRegion(nbits);
+    if (r !== undefined) this.engine.wasm.stackPush(head, r);
+  }
+
+  /**
+   * Gives back what the pool holds in its engine: an engine of its own goes
+   * as a whole (kept for the next pool if nothing else ever saw it); on a
+   * shared engine every region goes back for the next pool to reuse.
+   */
+  release(): void {
+    if (this.ownEngine) {
+      if (!this.escaped) this.engine._retire();
+      return;
+    }
+    for (const p of this.allPools) {
+      const fam = this.families.find((f) => f.family === p.family) as FamilyState;
+      p.release(this.engine, p.subnet(0, fam.k).size, p.subnet(0, 0).size);
+    }
+    this.engine.free(this.table, MAX_POOL_CIDRS * POOL_BYTES);
   }
 
   family(f: 4 | 6): FamilyState {

@@ -134,6 +134,7 @@ export function applyPlace(core: PoolCore, node: NodeState, placed: readonly Pla
     const cls = p.k === fam.k ? 0 : 1;
     // only the 'random' strategy draws from the seed: skip the u64 math otherwise
     const seed = core.o.podStrategy === "random" ? BigInt.asUintN(64, core.o.seed + BigInt(node.epoch) * 0x9e3779b97f4a7c15n) : 0n;
+    core.reusePodRegion(pool, cls, g.size);
     const region = w.poolAttach(pool.entry, p.slot, 1 << p.k, node.id, g.size, g.base, cls, seed);
     if (region === 0) {
       for (const s of subnets) detach(core, s);

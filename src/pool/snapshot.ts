@@ -5,7 +5,7 @@ import { type ClusterPoolOptions } from "../options.js";
 import { type PlacedSubnet } from "../state/records.js";
 import { encodeSnapshot } from "../state/snapshot.js";
 import { ClusterPool, coreOf } from "../cluster-pool.js";
-import { PoolCore, type NodeState } from "./core.js";
+import { PoolCore, withPlannedPools, type NodeState } from "./core.js";
 import { type NodeStatus } from "./types.js";
 import { tick } from "./nodes.js";
 import { lend } from "./pods.js";
@@ -91,8 +91,18 @@ export function rebuild(meta: SnapshotMeta, data: Uint32Array, runtime: Pick<Clu
   const saved = meta.options as ClusterPoolOptions & { seed?: string };
   // the seed is kept as a decimal string (a u64 does not fit a JSON number)
   const options = { ...saved, ...(saved.seed !== undefined ? { seed: BigInt(saved.seed) } : {}), ...runtime };
-  const pool = new ClusterPool(options);
-  const core = coreOf(pool);
+  // a pool with an engine of its own sizes its memory for every pool CIDR of the snapshot
+  const pool = withPlannedPools(Array.isArray(meta.pools) ? meta.pools : [], () => new ClusterPool(options));
+  try {
+    fill(coreOf(pool), meta, data);
+  } catch (e) {
+    pool.dispose(); // its regions go back to a shared engine
+    throw e;
+  }
+  return pool;
+}
+
+function fill(core: PoolCore, meta: SnapshotMeta, data: Uint32Array): void {
   const w = core.engine.wasm;
   core.replaying = true; // the snapshot says which nodes are served and what has expired
   // pool CIDRs, in table order, removed ones included so indices match
@@ -153,7 +163,6 @@ export function rebuild(meta: SnapshotMeta, data: Uint32Array, runtime: Pick<Clu
   core.replaying = false;
   const problems = verify(core);
   if (problems.length > 0) throw errors.corrupt("snapshot", problems.slice(0, 5).join("; "));
-  return pool;
 }
 
 export interface SnapshotMeta {
