@@ -24,10 +24,19 @@
  * Every mutation is decided, applied, and handed to the journal hook as an
  * effect record (src/state/records.ts), so replaying a journal runs the
  * same code that made the state.
+ *
+ * Arguments (src/args.ts): every argument is checked before anything is
+ * touched, and a failed call leaves the state as it was (snapshot() bytes
+ * equal before and after). A string argument of another type, an empty node
+ * name or owner, a number that is not an integer, a batch array that is not
+ * a Uint32Array: INVALID_ARGUMENT. An integer outside its domain (an IPv4
+ * u32 outside 0..2^32-1): NOT_IN_RANGE. A string that does not parse:
+ * INVALID_IP or INVALID_CIDR. A bad option: INVALID_OPTION.
  */
 import { errors, IpamError } from "./errors.js";
 import type { Engine } from "./engine.js";
-import type { ClusterPoolOptions, ResolvedOptions } from "./options.js";
+import { resolveRuntime, type ClusterPoolOptions, type ResolvedOptions } from "./options.js";
+import { isU32, str } from "./args.js";
 import type { Strategy } from "./wasm.js";
 import type { CiliumNodeList, ImportResult } from "./cilium-node.js";
 import type { PoolDescriptor } from "./pool-view.js";
@@ -74,7 +83,7 @@ export class ClusterPool {
   get nodeCount(): number { return this.#c.nodes.size - this.#c.pending.length - failedCount(this.#c); }
   /** Pod strategy in use. */
   get podStrategy(): Strategy { return this.#c.o.podStrategy; }
-  /** The options this pool was made with (validated). */
+  /** The options this pool was made with: validated, copied and frozen at construction. */
   get options(): ResolvedOptions { return this.#c.o; }
 
   /**
@@ -97,20 +106,23 @@ export class ClusterPool {
    * than maxNodeSubnets are out, then by the overflow policy. Idempotent: a
    * known node gets its subnets back. With 'reject', a node that cannot be
    * served throws FULL and waits as pending; it is served as soon as space
-   * frees up, in the order nodes arrived.
+   * frees up, in the order nodes arrived. When the shared memory cannot hold
+   * the node's pod ranges: FULL, and nothing of the call stays (no pending
+   * node, no handle). `name`: a non-empty string (INVALID_ARGUMENT).
    */
   addNode(name: string): NodeAllocation { return addNode(this.#c, name); }
 
   /**
    * Releases the node's subnets and all its pod addresses; with graceMs,
-   * only after that long (the node drains: no new pods). Returns false for
-   * an unknown node (a no-op).
+   * only after that long (the node drains: no new pods; Infinity: until the
+   * node is removed again without grace). Returns false for an unknown node
+   * (a no-op). `options`: undefined or { graceMs } (INVALID_OPTION).
    */
-  removeNode(name: string, options: RemoveNodeOptions = {}): boolean { return removeNode(this.#c, name, options); }
+  removeNode(name: string, options?: RemoveNodeOptions): boolean { return removeNode(this.#c, name, options); }
 
   /** The node's subnets, status and usage, or undefined. */
   node(name: string): NodeDetail | undefined {
-    const node = this.#c.nodes.get(name);
+    const node = this.#c.nodes.get(str("node(name)", name));
     return node && nodeDetail(this.#c, node);
   }
 
@@ -127,8 +139,11 @@ export class ClusterPool {
    * (e.g. "namespace/pod"). `wanted` asks for specific addresses (at most one
    * per family); other families get the next free one. A sharing node
    * borrows from the subnet with the most free addresses. Throws
-   * UNKNOWN_NODE, FULL, NOT_IN_RANGE, ALREADY_ALLOCATED, INVALID_IP; a failed
-   * call takes nothing.
+   * UNKNOWN_NODE (also for a draining node), FULL (the range, or the shared
+   * memory for the owner array), NOT_IN_RANGE, ALREADY_ALLOCATED,
+   * INVALID_IP, INVALID_ARGUMENT (node not a string, owner not a non-empty
+   * string, wanted not a string or an array of at most one per family); a
+   * failed call takes nothing and moves no cursor.
    */
   allocate(node: string, owner: string, wanted?: string | readonly string[]): PodAddresses {
     return allocate(this.#c, node, owner, wanted);
@@ -138,7 +153,8 @@ export class ClusterPool {
    * Releases an address. With `owner`, refuses (OWNER_MISMATCH) unless that
    * owner holds it, so a stale delete cannot free a live pod's address.
    * Returns true if it was allocated; releasing a free address, a reserved
-   * one or one outside every node subnet is a no-op. Throws INVALID_IP.
+   * one or one outside every node subnet is a no-op. Throws INVALID_IP, and
+   * INVALID_ARGUMENT for a non-string ip or an owner that is not a non-empty string.
    */
   release(ip: string, owner?: string): boolean { return release(this.#c, ip, owner); }
 
@@ -166,8 +182,20 @@ export class ClusterPool {
   /** Makes a reserved CIDR allocatable again. Unreserving what is not reserved is a no-op. */
   unreserve(cidr: string): void { unreserve(this.#c, cidr); }
 
-  /** Adds a pool CIDR at runtime; pending nodes are served from it. Throws CIDR_COLLISION naming the overlap. */
-  addPoolCidr(family: 4 | 6, cidr: string): void { addPoolCidr(this.#c, family, cidr); }
+  /**
+   * Adds a pool CIDR at runtime to the family it belongs to; pending nodes
+   * are served from it. Throws CIDR_COLLISION naming the overlap,
+   * FAMILY_MISMATCH if the pool has no family for it, INVALID_CIDR,
+   * INVALID_ARGUMENT (not a string), INVALID_OPTION past MAX_POOL_CIDRS.
+   */
+  addPoolCidr(cidr: string): void;
+  /** The earlier form, still accepted: `family` must be 4 or 6 (else INVALID_ARGUMENT) and the CIDR's own (else FAMILY_MISMATCH). */
+  addPoolCidr(family: 4 | 6, cidr: string): void;
+  addPoolCidr(a: unknown, b?: unknown): void {
+    if (b === undefined) return addPoolCidr(this.#c, a);
+    if (a !== 4 && a !== 6) throw errors.invalidArgument("addPoolCidr(family, cidr)", a, "4 or 6 (or leave it out: addPoolCidr(cidr))");
+    addPoolCidr(this.#c, b, a);
+  }
 
   /** Removes an empty pool CIDR. Refused (IN_USE, naming the nodes) while any node holds a subnet in it. */
   removePoolCidr(cidr: string): void { removePoolCidr(this.#c, cidr); }
@@ -201,33 +229,46 @@ export class ClusterPool {
 
   /** Integer handle of a node for the numeric fast path. Throws UNKNOWN_NODE. Handles of removed nodes are reused. */
   handle(name: string): number {
-    const n = this.#c.nodes.get(name);
+    const n = this.#c.nodes.get(str("handle(name)", name));
     if (n === undefined) throw errors.unknownNode(name);
     return n.id;
   }
 
-  /** Name of the node with this handle, or undefined. */
-  nodeName(handle: number): string | undefined { return this.#c.byId[handle]?.name; }
+  /**
+   * Name of the node with this handle, or undefined for an integer that is
+   * no node's handle (0, negative, removed). A handle that is not an integer
+   * (NaN, 1.5, "1") is INVALID_ARGUMENT.
+   */
+  nodeName(handle: number): string | undefined {
+    if (isU32(handle)) return this.#c.byId[handle]?.name;
+    if (typeof handle === "number" && Number.isInteger(handle)) return undefined;
+    throw errors.invalidArgument("nodeName(handle)", handle, "a node handle (an integer)");
+  }
+
+  // Numeric arguments (src/args.ts): a handle must be an integer (else INVALID_ARGUMENT; an
+  // integer that is no node's handle: UNKNOWN_NODE); an address a u32 integer (a non-integer:
+  // INVALID_ARGUMENT, an integer outside 0..2^32-1: NOT_IN_RANGE); batch arrays Uint32Array;
+  // a count an integer from 0 to the array length (default: the length).
 
   /** Allocates an IPv4 pod address (no owner) on the node; returns it as u32, or -1 when the range is full. */
   allocateIPv4(handle: number): number { return allocateIPv4(this.#c, handle); }
 
-  /** Allocates up to `count` IPv4 pod addresses on the node into out (u32). Returns how many (fewer: full). */
-  allocateIPv4Batch(handle: number, out: Uint32Array, count: number = out.length): number {
+  /** Allocates up to `count` IPv4 pod addresses on the node into out (a Uint32Array). Returns how many (fewer: full). */
+  allocateIPv4Batch(handle: number, out: Uint32Array, count?: number): number {
     return allocateIPv4Batch(this.#c, handle, out, count);
   }
 
-  /** Releases an IPv4 pod address given as u32. Returns true if it was allocated. */
+  /** Releases an IPv4 pod address given as u32. Returns true if it was allocated (false also outside every pool). */
   releaseIPv4(ip: number): boolean { return releaseIPv4(this.#c, ip); }
 
   /** Releases the u32 IPv4 addresses in[0..count). Returns how many were allocated. */
-  releaseIPv4Batch(ips: Uint32Array, count: number = ips.length): number { return releaseIPv4Batch(this.#c, ips, count); }
+  releaseIPv4Batch(ips: Uint32Array, count?: number): number { return releaseIPv4Batch(this.#c, ips, count); }
 
   /** Handle of the node whose subnet holds the u32 IPv4 address, or 0. */
   lookupIPv4(ip: number): number { return lookupIPv4(this.#c, ip); }
 
-  /** Writes the node handle (0 = none) of each u32 address ips[k] to out[k]. */
-  lookupIPv4Batch(ips: Uint32Array, out: Uint32Array | Int32Array, count: number = ips.length): void {
+  /** Writes the node handle (0 = none) of each u32 address ips[k] to out[k] (count: at most both lengths). */
+  lookupIPv4Batch(ips: Uint32Array, out: Uint32Array | Int32Array, count?: number): void {
     lookupIPv4Batch(this.#c, ips, out, count);
   }
 
@@ -250,18 +291,24 @@ export class ClusterPool {
    * CIDRs, every node with its pod bitmaps and owner arrays, the owner
    * names, reservations and the reuse cooldown.
    */
-  snapshot(generation = 0): Uint8Array { return snapshot(this.#c, generation); }
+  snapshot(generation = 0): Uint8Array {
+    if (!isU32(generation)) throw errors.invalidArgument("snapshot(generation)", generation, "an integer from 0 to 2^32-1");
+    return snapshot(this.#c, generation);
+  }
 
   /**
    * A pool rebuilt from snapshot bytes. `options` may only set runtime
-   * parts (clock, engine); the pool options come from the snapshot. A
-   * truncated, corrupted or wrong-version snapshot throws CORRUPT_STATE and
-   * builds nothing.
+   * parts (clock, engine): anything else, or a bad one, is INVALID_OPTION;
+   * the pool options always come from the snapshot. Bytes that are not a
+   * Uint8Array: INVALID_ARGUMENT. A truncated, corrupted or wrong-version
+   * snapshot throws CORRUPT_STATE and builds nothing.
    */
-  static restore(bytes: Uint8Array, options: Pick<ClusterPoolOptions, "clock" | "engine"> = {}): ClusterPool {
+  static restore(bytes: Uint8Array, options?: Pick<ClusterPoolOptions, "clock" | "engine">): ClusterPool {
+    if (!(bytes instanceof Uint8Array)) throw errors.invalidArgument("restore(bytes)", bytes, "a Uint8Array");
+    const runtime = resolveRuntime(options);
     const { meta, data } = decodeSnapshot(bytes);
     try {
-      return rebuild(meta as SnapshotMeta, data, options);
+      return rebuild(meta as SnapshotMeta, data, runtime);
     } catch (e) {
       if (e instanceof IpamError && e.code === "CORRUPT_STATE") throw e;
       throw errors.corrupt("snapshot", e instanceof Error ? e.message : String(e), e);

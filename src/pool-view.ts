@@ -5,9 +5,19 @@
  * is shared, not copied) and works on the same bitmaps through its own WASM
  * instance. Node slots are carved with CAS on the pool's atomic node bitmap;
  * a node's pod range must be used by one thread at a time.
+ *
+ * Arguments (src/args.ts) are checked before the memory is touched: `pool`
+ * must be the index of one of the descriptor's pool entries, `slot` a slot of
+ * that pool CIDR, `rel` a rel inside it, `node` a node id 1..2^32-1, an
+ * address a u32: a non-integer is INVALID_ARGUMENT, an integer outside
+ * NOT_IN_RANGE. Batch arrays are Uint32Arrays. The descriptor must match
+ * the pool table in the memory it names (INVALID_ARGUMENT).
  */
 import { Engine } from "./engine.js";
-import { NONE, STRATEGY_CODE, type Strategy } from "./wasm.js";
+import { errors, type IpamError } from "./errors.js";
+import { NONE, STRATEGY_CODE, POOL_BYTES, type Strategy } from "./wasm.js";
+import { STRATEGIES } from "./bitmap.js";
+import { isIndex, isU32, badIndex, badU32, u32Array, count as countArg, U32_END } from "./args.js";
 
 export interface PoolEntryDescriptor {
   readonly index: number;
@@ -46,44 +56,97 @@ export class PoolView {
   readonly #strategy: number;
 
   constructor(desc: PoolDescriptor) {
-    this.engine = Engine.attach(desc.memory);
-    this.pools = desc.pools;
+    if (typeof desc !== "object" || desc === null) throw errors.invalidArgument("new PoolView(desc)", desc, "a descriptor from pool.describe()");
+    const memory: unknown = desc.memory;
+    if (!(memory instanceof WebAssembly.Memory)) throw errors.invalidArgument("new PoolView(desc).memory", memory, "the engine's WebAssembly.Memory");
+    this.engine = Engine.attach(memory);
+    const bad = (field: string, v: unknown, want: string): IpamError => errors.invalidArgument(`new PoolView(desc).${field}`, v, want);
+    if (!isU32(desc.table) || desc.table % POOL_BYTES !== 0) throw bad("table", desc.table, "the pool table offset of pool.describe()");
+    if (!isU32(desc.tableEntries)) throw bad("tableEntries", desc.tableEntries, "an integer");
+    if (typeof desc.podStrategy !== "string" || !STRATEGIES.includes(desc.podStrategy)) throw bad("podStrategy", desc.podStrategy, `one of ${STRATEGIES.join(", ")}`);
+    if (!Array.isArray(desc.pools)) throw bad("pools", desc.pools, "an array of pool entries");
+    // every entry must be the one the memory holds: its numbers become WASM addresses
+    const mem = this.engine.u32();
+    const pools: PoolEntryDescriptor[] = [];
+    desc.pools.forEach((p: unknown, i) => {
+      const e = p as Record<string, unknown> | null;
+      const where = `pools[${i}]`;
+      if (typeof e !== "object" || e === null) throw bad(where, p, "a pool entry of pool.describe()");
+      const { index, entry, family, base4, hostBits, first, podBits, slots, nodeBitmap } = e;
+      const at = desc.table + (index as number) * POOL_BYTES;
+      const ok = isU32(index) && index < desc.tableEntries && entry === at && at + POOL_BYTES <= mem.length * 4
+        && family === mem[at >>> 2] && (family === 4 || family === 6)
+        && base4 === (family === 4 ? mem[(at >>> 2) + 1] : 0) && hostBits === mem[(at >>> 2) + 3]
+        && slots === mem[(at >>> 2) + 4] && nodeBitmap === mem[(at >>> 2) + 7]
+        && (first === 0 || first === 1) && isU32(podBits) && (first as number) + podBits <= 2 ** (hostBits as number);
+      if (!ok) throw bad(where, p, "an entry of pool.describe() that matches the pool table in its memory");
+      pools.push(Object.freeze({ ...(e as unknown as PoolEntryDescriptor) }));
+    });
+    this.pools = Object.freeze(pools);
     this.#table = desc.table;
     this.#count = desc.tableEntries;
-    for (const p of desc.pools) this.#byIndex[p.index] = p;
+    for (const p of pools) this.#byIndex[p.index] = p;
     this.#strategy = STRATEGY_CODE[desc.podStrategy];
   }
 
-  #pool(i: number): PoolEntryDescriptor {
-    const p = this.#byIndex[i];
-    if (p === undefined) throw new RangeError(`ipcarve: no pool entry ${i}`);
-    return p;
+  #pool(i: number, what: string): PoolEntryDescriptor {
+    const p = isU32(i) ? this.#byIndex[i] : undefined;
+    if (p !== undefined) return p;
+    if (typeof i === "number" && Number.isInteger(i)) throw errors.notInRange(i, `the pool entries of this view (${this.pools.map((q) => q.index).join(", ")}), for ${what}`);
+    throw errors.invalidArgument(what, i, "a pool entry index (an integer)");
+  }
+
+  /** A slot of the pool CIDR, or throws naming `what`. */
+  static #slot(p: PoolEntryDescriptor, slot: number, what: string): number {
+    if (!isIndex(slot, p.slots)) throw badIndex(what, slot, p.slots, `slots of ${p.cidr}`);
+    return slot;
   }
 
   /** Carves the next node subnet (next-fit, CAS-safe) of pool entry `pool` (its table index). Returns the slot, or -1 when full. */
   carveSlot(pool: number): number {
-    return this.engine.wasm.bmAllocateNext(this.#pool(pool).nodeBitmap, 0);
+    return this.engine.wasm.bmAllocateNext(this.#pool(pool, "carveSlot(pool)").nodeBitmap, 0);
   }
 
-  /** Carves up to `count` node subnets into out (slots). Returns how many. */
-  carveSlots(pool: number, out: Uint32Array, count: number = out.length): number {
+  /** Carves up to `count` (at most 16,384 per call) node subnets into out (slots). Returns how many. */
+  carveSlots(pool: number, out: Uint32Array, count?: number): number {
+    const p = this.#pool(pool, "carveSlots(pool)");
+    u32Array("carveSlots(out)", out);
+    const n = Math.min(countArg("carveSlots(count)", count, out.length), 16384);
     const w = this.engine.wasm;
     const s = this.engine.scratch;
-    const n = Math.min(count, out.length, 16384);
-    const got = w.bmAllocateBatch(this.#pool(pool).nodeBitmap, 0, n, s, 0);
+    const got = w.bmAllocateBatch(p.nodeBitmap, 0, n, s, 0);
     out.set(this.engine.u32().subarray(s >>> 2, (s >>> 2) + got));
     return got;
   }
 
-  /** Gives a carved slot to node id `node` with an empty pod range. Returns false when memory is exhausted. */
-  attach(pool: number, slot: number, node: number, seed = 0n): boolean {
-    const p = this.#pool(pool);
-    return this.engine.wasm.poolAttach(p.entry, slot, 1, node, p.podBits, slot * 2 ** p.hostBits + p.first, 0, seed) !== 0;
+  /**
+   * Gives a carved slot to node id `node` (1..2^32-1) with an empty pod
+   * range, its random strategy seeded with `seed` (a u64: a bigint or a
+   * non-negative safe integer). Returns false when memory is exhausted.
+   * A slot that is not carved is INVALID_ARGUMENT; one a node holds, IN_USE.
+   */
+  attach(pool: number, slot: number, node: number, seed: bigint | number = 0n): boolean {
+    const p = this.#pool(pool, "attach(pool)");
+    PoolView.#slot(p, slot, "attach(slot)");
+    if (!isU32(node) || node === 0) {
+      if (typeof node === "number" && Number.isInteger(node)) throw errors.notInRange(node, "node ids, 1 to 4294967295, of attach(node)");
+      throw errors.invalidArgument("attach(node)", node, "a node id (an integer from 1 to 2^32-1)");
+    }
+    let s: bigint;
+    if (typeof seed === "bigint" && seed >= 0n && seed < 1n << 64n) s = seed;
+    else if (typeof seed === "number" && Number.isSafeInteger(seed) && seed >= 0) s = BigInt(seed);
+    else throw errors.invalidArgument("attach(seed)", seed, "a u64 (a bigint from 0 to 2^64-1 or a non-negative safe integer)");
+    const w = this.engine.wasm;
+    const holder = w.poolNodeAt(p.entry, slot);
+    if (holder !== 0) throw errors.inUse(`slot ${slot} of ${p.cidr}`, `node ${holder}`);
+    if (w.bmHas(p.nodeBitmap, slot) !== 1) throw errors.invalidArgument("attach(slot)", slot, `a slot carved by carveSlot (slot ${slot} of ${p.cidr} is free)`);
+    return w.poolAttach(p.entry, slot, 1, node, p.podBits, slot * 2 ** p.hostBits + p.first, 0, BigInt.asIntN(64, s)) !== 0;
   }
 
   /** Empties a slot's pod range and frees the slot. Returns the pods that were allocated. */
   detach(pool: number, slot: number): number {
-    const p = this.#pool(pool);
+    const p = this.#pool(pool, "detach(pool)");
+    PoolView.#slot(p, slot, "detach(slot)");
     const pods = this.engine.wasm.poolDetach(p.entry, slot, 1, 0);
     this.engine.wasm.bmRelease(p.nodeBitmap, slot);
     return pods;
@@ -91,17 +154,22 @@ export class PoolView {
 
   /** Allocates one pod address in a slot; returns rel (IPv4: add base4), or -1 when full. */
   allocate(pool: number, slot: number): number {
-    const rel = this.engine.wasm.podAllocateNext(this.#pool(pool).entry, slot, this.#strategy, 0);
+    const p = this.#pool(pool, "allocate(pool)");
+    if (!isIndex(slot, p.slots)) PoolView.#slot(p, slot, "allocate(slot)");
+    const rel = this.engine.wasm.podAllocateNext(p.entry, slot, this.#strategy, 0);
     return rel === NONE ? NONE : rel >>> 0;
   }
 
   /** Allocates up to `count` pod addresses in a slot into out (IPv4: u32 addresses; IPv6: rel). Returns how many. */
-  allocateBatch(pool: number, slot: number, out: Uint32Array, count: number = out.length): number {
+  allocateBatch(pool: number, slot: number, out: Uint32Array, count?: number): number {
+    const p = this.#pool(pool, "allocateBatch(pool)");
+    PoolView.#slot(p, slot, "allocateBatch(slot)");
+    u32Array("allocateBatch(out)", out);
+    count = countArg("allocateBatch(count)", count, out.length);
     const w = this.engine.wasm;
     const s = this.engine.scratch;
-    const entry = this.#pool(pool).entry;
+    const entry = p.entry;
     let done = 0;
-    count = Math.min(count, out.length);
     while (done < count) {
       const n = Math.min(count - done, 16384);
       const got = w.podAllocateBatch(entry, slot, this.#strategy, n, s);
@@ -112,17 +180,20 @@ export class PoolView {
     return done;
   }
 
-  /** Releases a pod address by rel. Returns true if it was allocated. */
+  /** Releases a pod address by rel (0 to slots * 2^hostBits - 1). Returns true if it was allocated. */
   release(pool: number, rel: number): boolean {
-    return this.engine.wasm.podRelease(this.#pool(pool).entry, rel, 0) !== NONE;
+    const p = this.#pool(pool, "release(pool)");
+    if (!isIndex(rel, p.slots * 2 ** p.hostBits)) throw badIndex("release(rel)", rel, Math.min(p.slots * 2 ** p.hostBits, U32_END), `rels of ${p.cidr}`);
+    return this.engine.wasm.podRelease(p.entry, rel, 0) !== NONE;
   }
 
   /** Releases u32 IPv4 addresses in[0..count). Returns how many were allocated. */
-  releaseIPv4Batch(ips: Uint32Array, count: number = ips.length): number {
+  releaseIPv4Batch(ips: Uint32Array, count?: number): number {
+    u32Array("releaseIPv4Batch(ips)", ips);
+    count = countArg("releaseIPv4Batch(count)", count, ips.length);
     const w = this.engine.wasm;
     const s = this.engine.scratch;
     let freed = 0;
-    count = Math.min(count, ips.length);
     for (let done = 0; done < count; ) {
       const n = Math.min(count - done, 16384);
       this.engine.u32().set(ips.subarray(done, done + n), s >>> 2);
@@ -134,16 +205,18 @@ export class PoolView {
 
   /** Node id whose subnet holds the u32 IPv4 address, or 0. */
   lookupIPv4(ip: number): number {
+    if (!isU32(ip)) throw badU32("lookupIPv4(ip)", ip);
     return this.engine.wasm.lookup4(this.#table, this.#count, ip);
   }
 
   /** Pods allocated in a slot. */
   used(pool: number, slot: number): number {
-    return this.engine.wasm.podUsed(this.#pool(pool).entry, slot);
+    const p = this.#pool(pool, "used(pool)");
+    return this.engine.wasm.podUsed(p.entry, PoolView.#slot(p, slot, "used(slot)"));
   }
 
   /** Node subnets taken in a pool CIDR. */
   slotsUsed(pool: number): number {
-    return this.engine.wasm.bmUsed(this.#pool(pool).nodeBitmap);
+    return this.engine.wasm.bmUsed(this.#pool(pool, "slotsUsed(pool)").nodeBitmap);
   }
 }

@@ -362,7 +362,7 @@ describe("damaged snapshots are CORRUPT_STATE and build nothing", () => {
     expect(corrupt(b).code).toBe("CORRUPT_STATE");
   });
 
-  it("not a Uint8Array", () => {
-    expect(corrupt("IPCARVE" as never).code).toBe("CORRUPT_STATE");
+  it("not a Uint8Array is INVALID_ARGUMENT (a wrong type, not damaged bytes)", () => {
+    expect(corrupt("IPCARVE" as never).code).toBe("INVALID_ARGUMENT");
   });
 });

@@ -2,11 +2,11 @@
 // public facade (src/cluster-pool.ts) holds one PoolCore in a private field;
 // nothing outside src/pool/ and the facade touches it.
 import type { Cidr } from "../ip.js";
-import { errors } from "../errors.js";
 import { Engine } from "../engine.js";
 import { PoolCidr } from "../pool-cidr.js";
 import { Owners } from "../owners.js";
-import { resolveOptions, type ClusterPoolOptions, type ResolvedOptions, type ResolvedFamily } from "../options.js";
+import { resolveOptions, optionsJson, MAX_POOL_CIDRS, type ClusterPoolOptions, type ResolvedOptions, type ResolvedFamily } from "../options.js";
+import { name as nameArg } from "../args.js";
 import { Quarantine } from "../quarantine.js";
 import { POOL_BYTES, STRATEGY_CODE } from "../wasm.js";
 import type { JournalRecord, PlacedSubnet } from "../state/records.js";
@@ -65,7 +65,7 @@ export interface FamilyState extends ResolvedFamily {
 }
 
 /** Pool table capacity: pool CIDRs ever added, removed ones included. */
-export const MAX_POOL_CIDRS = 256;
+export { MAX_POOL_CIDRS };
 
 export class PoolCore {
   readonly o: ResolvedOptions;
@@ -104,8 +104,7 @@ export class PoolCore {
   /** Validates options (IpamError naming the option) and lays the pools out in a shared memory. */
   constructor(options: ClusterPoolOptions) {
     this.o = resolveOptions(options);
-    const { engine: _e, clock: _c, seed, ...rest } = options;
-    this.json = { ...rest, ...(seed !== undefined ? { seed: String(seed) } : {}) };
+    this.json = optionsJson(this.o);
     this.engine = this.o.engine ?? Engine.create();
     this.strategy = STRATEGY_CODE[this.o.podStrategy];
     this.quarantine = this.o.reuse && new Quarantine(this.o.reuse);
@@ -138,8 +137,9 @@ export class PoolCore {
 }
 
 
+/** Throws INVALID_ARGUMENT unless `name` is a non-empty string; `what` names the argument, e.g. "addNode(name)". */
 export function checkName(what: string, name: unknown): void {
-  if (typeof name !== "string" || name === "") throw errors.invalidOption(what, `must be a non-empty string (got ${JSON.stringify(name)})`);
+  nameArg(what, name);
 }
 
 

@@ -25,7 +25,7 @@ import { openSync, closeSync, writeSync, readFileSync, existsSync, renameSync, f
 import { dirname } from "node:path";
 import { crc32 } from "./crc32.js";
 import { decodeSnapshot } from "./snapshot.js";
-import type { JournalRecord } from "./records.js";
+import { isJournalRecord, type JournalRecord } from "./records.js";
 import { errors } from "../errors.js";
 import type { ClusterPoolOptions } from "../options.js";
 import { ClusterPool } from "../cluster-pool.js";
@@ -63,6 +63,7 @@ export class FileStore {
 
   constructor(path: string, options: FileStoreOptions = {}) {
     if (typeof path !== "string" || path === "") throw errors.invalidOption("path", "must be a non-empty file path");
+    if (typeof options !== "object" || options === null) throw errors.invalidOption("options", "must be an object");
     this.path = path;
     this.journalPath = `${path}.journal`;
     this.#fsync = options.fsync ?? "interval";
@@ -80,6 +81,7 @@ export class FileStore {
 
   /** Recovers the pool at this path, or makes a new one from `options`, and journals it from now on. */
   open(options: ClusterPoolOptions): ClusterPool {
+    if (typeof options !== "object" || options === null) throw errors.invalidOption("options", "must be an object");
     const runtime = { ...this.#runtime, ...(options.clock ? { clock: options.clock } : {}), ...(options.engine ? { engine: options.engine } : {}) };
     let pool: ClusterPool;
     if (existsSync(this.path)) {
@@ -197,6 +199,7 @@ export class FileStore {
 
   /** Appends one record with a single write(); called by the pool before a mutating call returns. */
   append(rec: JournalRecord): void {
+    if (!isJournalRecord(rec)) throw errors.invalidArgument("append(rec)", rec, "a journal record");
     if (this.#fd < 0) throw errors.invalidOption("FileStore", `${this.path} is closed`);
     const payload = new TextEncoder().encode(JSON.stringify(rec));
     const buf = new Uint8Array(8 + payload.length);
@@ -219,6 +222,7 @@ export class FileStore {
 
   /** Snapshot of generation + 1, then an empty journal. */
   compact(pool: ClusterPool): void {
+    if (!(pool instanceof ClusterPool)) throw errors.invalidArgument("compact(pool)", pool, "a ClusterPool");
     this.#compacting = true;
     try {
       this.#generation++;
