@@ -58,15 +58,17 @@ export class PoolView {
   constructor(desc: PoolDescriptor) {
     if (typeof desc !== "object" || desc === null) throw errors.invalidArgument("new PoolView(desc)", desc, "a descriptor from pool.describe()");
     const memory: unknown = desc.memory;
-    if (!(memory instanceof WebAssembly.Memory)) throw errors.invalidArgument("new PoolView(desc).memory", memory, "the engine's WebAssembly.Memory");
-    this.engine = Engine.attach(memory);
+    if (!(memory instanceof WebAssembly.Memory) || !(memory.buffer instanceof SharedArrayBuffer)) {
+      throw errors.invalidArgument("new PoolView(desc).memory", memory, "the engine's shared WebAssembly.Memory");
+    }
     const bad = (field: string, v: unknown, want: string): IpamError => errors.invalidArgument(`new PoolView(desc).${field}`, v, want);
     if (!isU32(desc.table) || desc.table % POOL_BYTES !== 0) throw bad("table", desc.table, "the pool table offset of pool.describe()");
     if (!isU32(desc.tableEntries)) throw bad("tableEntries", desc.tableEntries, "an integer");
     if (typeof desc.podStrategy !== "string" || !STRATEGIES.includes(desc.podStrategy)) throw bad("podStrategy", desc.podStrategy, `one of ${STRATEGIES.join(", ")}`);
     if (!Array.isArray(desc.pools)) throw bad("pools", desc.pools, "an array of pool entries");
-    // every entry must be the one the memory holds: its numbers become WASM addresses
-    const mem = this.engine.u32();
+    // every entry must be the one the memory holds: its numbers become WASM addresses.
+    // Checked before Engine.attach, which takes a scratch region from the memory.
+    const mem = new Uint32Array(memory.buffer);
     const pools: PoolEntryDescriptor[] = [];
     desc.pools.forEach((p: unknown, i) => {
       const e = p as Record<string, unknown> | null;
@@ -82,6 +84,7 @@ export class PoolView {
       if (!ok) throw bad(where, p, "an entry of pool.describe() that matches the pool table in its memory");
       pools.push(Object.freeze({ ...(e as unknown as PoolEntryDescriptor) }));
     });
+    this.engine = Engine.attach(memory);
     this.pools = Object.freeze(pools);
     this.#table = desc.table;
     this.#count = desc.tableEntries;

@@ -220,6 +220,15 @@ describe("finding 5: half-done calls", () => {
     expect(pool.nodeName(pool.handle("b"))).toBe("b");
   });
 
+  it("a refused allocation gives its bytes back: later ones that fit still succeed", () => {
+    // 8 pages = 512 KiB that cannot grow; the arena moved its top before growing, and left it past the end
+    const engine = Engine.create({ initialPages: 8, maximumPages: 8 });
+    const used = engine.bytesUsed;
+    expect(err(() => engine.alloc(1 << 20)).code).toBe("FULL");
+    expect(engine.bytesUsed).toBe(used);
+    expect(engine.alloc(64)).toBe(used + 128); // the arena's first region starts at byte 128
+  });
+
   it("out of shared memory, an owned allocate is FULL instead of being acknowledged without its owner", () => {
     for (const dual of [false, true]) {
       const engine = Engine.create({ initialPages: 40, maximumPages: 40 });
