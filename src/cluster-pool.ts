@@ -301,7 +301,8 @@ export class ClusterPool {
    * parts (clock, engine): anything else, or a bad one, is INVALID_OPTION;
    * the pool options always come from the snapshot. Bytes that are not a
    * Uint8Array: INVALID_ARGUMENT. A truncated, corrupted or wrong-version
-   * snapshot throws CORRUPT_STATE and builds nothing.
+   * snapshot throws CORRUPT_STATE and builds nothing; an engine whose memory
+   * cannot hold the pool, FULL.
    */
   static restore(bytes: Uint8Array, options?: Pick<ClusterPoolOptions, "clock" | "engine">): ClusterPool {
     if (!(bytes instanceof Uint8Array)) throw errors.invalidArgument("restore(bytes)", bytes, "a Uint8Array");
@@ -310,7 +311,8 @@ export class ClusterPool {
     try {
       return rebuild(meta as SnapshotMeta, data, runtime);
     } catch (e) {
-      if (e instanceof IpamError && e.code === "CORRUPT_STATE") throw e;
+      // FULL: the engine's shared memory cannot hold the pool (nothing in the bytes is wrong)
+      if (e instanceof IpamError && (e.code === "CORRUPT_STATE" || e.code === "FULL")) throw e;
       throw errors.corrupt("snapshot", e instanceof Error ? e.message : String(e), e);
     }
   }

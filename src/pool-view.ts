@@ -143,7 +143,7 @@ export class PoolView {
     const holder = w.poolNodeAt(p.entry, slot);
     if (holder !== 0) throw errors.inUse(`slot ${slot} of ${p.cidr}`, `node ${holder}`);
     if (w.bmHas(p.nodeBitmap, slot) !== 1) throw errors.invalidArgument("attach(slot)", slot, `a slot carved by carveSlot (slot ${slot} of ${p.cidr} is free)`);
-    return w.poolAttach(p.entry, slot, 1, node, p.podBits, slot * 2 ** p.hostBits + p.first, 0, BigInt.asIntN(64, s)) !== 0;
+    return w.poolAttach(p.entry, slot, 1, node, p.podBits, slot * 2 ** p.hostBits + p.first, 0, s < 0x8000000000000000n ? s : BigInt.asIntN(64, s)) !== 0;
   }
 
   /** Empties a slot's pod range and frees the slot. Returns the pods that were allocated. */

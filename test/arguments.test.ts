@@ -220,6 +220,15 @@ describe("finding 5: half-done calls", () => {
     expect(pool.nodeName(pool.handle("b"))).toBe("b");
   });
 
+  it("restore into an engine too small for the pool is FULL, not CORRUPT_STATE", () => {
+    const p = new ClusterPool({ ipv4: { cidrs: ["10.0.0.0/8"], maskSize: 24 } }); // a 512 KiB slot table
+    p.addNode("a");
+    const small = Engine.create({ initialPages: 4, maximumPages: 4 }); // 256 KiB
+    const e = err(() => ClusterPool.restore(p.snapshot(), { engine: small }));
+    expect(e.code).toBe("FULL");
+    expect(e.message).toMatch(/shared memory \(4 pages\) is full/);
+  });
+
   it("a refused allocation gives its bytes back: later ones that fit still succeed", () => {
     // 8 pages = 512 KiB that cannot grow; the arena moved its top before growing, and left it past the end
     const engine = Engine.create({ initialPages: 8, maximumPages: 8 });

@@ -216,7 +216,7 @@ export function applyPlace(core: PoolCore, node: NodeState, placed: readonly Pla
  */
 export function removeNode(core: PoolCore, name: string, options?: RemoveNodeOptions): boolean {
   checkName("removeNode(name)", name);
-  const graceMs = optionsObject("options", options, ["graceMs"]).graceMs ?? 0;
+  const graceMs = options === undefined ? 0 : (optionsObject("options", options, ["graceMs"]).graceMs ?? 0);
   if (typeof graceMs !== "number" || !(graceMs >= 0)) throw errors.invalidOption("options.graceMs", `must be a non-negative number (got ${show(graceMs)})`);
   tick(core);
   const node = core.nodes.get(name);

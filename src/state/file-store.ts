@@ -26,7 +26,7 @@ import { dirname } from "node:path";
 import { crc32 } from "./crc32.js";
 import { decodeSnapshot } from "./snapshot.js";
 import { isJournalRecord, type JournalRecord } from "./records.js";
-import { errors } from "../errors.js";
+import { errors, show } from "../errors.js";
 import type { ClusterPoolOptions } from "../options.js";
 import { ClusterPool } from "../cluster-pool.js";
 
@@ -70,11 +70,11 @@ export class FileStore {
     if (!["always", "interval", "never"].includes(this.#fsync)) throw errors.invalidOption("options.fsync", "must be 'always', 'interval' or 'never'");
     this.#interval = options.fsyncIntervalMs ?? 200;
     if (typeof this.#interval !== "number" || !(this.#interval >= 0)) {
-      throw errors.invalidOption("options.fsyncIntervalMs", `must be a non-negative number (got ${String(options.fsyncIntervalMs)})`);
+      throw errors.invalidOption("options.fsyncIntervalMs", `must be a non-negative number (got ${show(options.fsyncIntervalMs)})`);
     }
     this.#compactEvery = options.compactEvery ?? 100_000;
     if (typeof this.#compactEvery !== "number" || !Number.isInteger(this.#compactEvery) || this.#compactEvery < 1) {
-      throw errors.invalidOption("options.compactEvery", `must be a positive integer (got ${String(options.compactEvery)})`);
+      throw errors.invalidOption("options.compactEvery", `must be a positive integer (got ${show(options.compactEvery)})`);
     }
     this.#runtime = options.runtime ?? {};
   }
