@@ -53,6 +53,8 @@ export class PoolView {
   readonly #table: number;
   readonly #count: number;
   readonly #byIndex: (PoolEntryDescriptor | undefined)[] = [];
+  /** Per pool entry index: one past the largest rel (slots * 2^hostBits). */
+  readonly #relEnd: number[] = [];
   readonly #strategy: number;
 
   constructor(desc: PoolDescriptor) {
@@ -88,7 +90,10 @@ export class PoolView {
     this.pools = Object.freeze(pools);
     this.#table = desc.table;
     this.#count = desc.tableEntries;
-    for (const p of pools) this.#byIndex[p.index] = p;
+    for (const p of pools) {
+      this.#byIndex[p.index] = p;
+      this.#relEnd[p.index] = p.slots * 2 ** p.hostBits;
+    }
     this.#strategy = STRATEGY_CODE[desc.podStrategy];
   }
 
@@ -186,7 +191,8 @@ export class PoolView {
   /** Releases a pod address by rel (0 to slots * 2^hostBits - 1). Returns true if it was allocated. */
   release(pool: number, rel: number): boolean {
     const p = this.#pool(pool, "release(pool)");
-    if (!isIndex(rel, p.slots * 2 ** p.hostBits)) throw badIndex("release(rel)", rel, Math.min(p.slots * 2 ** p.hostBits, U32_END), `rels of ${p.cidr}`);
+    const end = this.#relEnd[p.index] as number;
+    if (!isIndex(rel, end)) throw badIndex("release(rel)", rel, Math.min(end, U32_END), `rels of ${p.cidr}`);
     return this.engine.wasm.podRelease(p.entry, rel, 0) !== NONE;
   }
 
