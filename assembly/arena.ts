@@ -12,7 +12,8 @@ export function arenaTop(a: usize): u32 { return load<u32>(a, ARENA_TOP); }
 
 /**
  * Hands out `bytes` zeroed bytes, 64-aligned, growing the memory when needed.
- * Safe from several threads at once. Returns 0 when the memory cannot grow.
+ * Safe from several threads at once. Returns 0 when the memory cannot grow
+ * (and the top is as it was, unless another thread allocated meanwhile).
  */
 export function arenaAlloc(a: usize, bytes: u32): u32 {
   return arenaAllocAligned(a, bytes, <u32>REGION_ALIGN);
@@ -34,7 +35,12 @@ export function arenaAllocAligned(a: usize, bytes: u32, align: u32): u32 {
     let need = <i32>((end - (<u64>memory.size() << 16) + 0xFFFF) >>> 16);
     let grow = need < 256 ? 256 : need; // grow by at least 16 MiB: growth refreshes every view
     if (memory.grow(grow) < 0 && memory.grow(need) < 0) {
-      if ((<u64>memory.size() << 16) < end) return 0;
+      if ((<u64>memory.size() << 16) < end) {
+        // give the bytes back unless another thread has taken some after them: a top left past
+        // the end would refuse every later allocation, even one that fits
+        atomic.cmpxchg<u32>(a + ARENA_TOP, <u32>end, top);
+        return 0;
+      }
     }
   }
   return <u32>start;

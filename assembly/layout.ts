@@ -119,3 +119,5 @@
 // ---- results ----
 /** Returned by find and allocate calls when nothing is free. */
 @inline export const NONE: i32 = -1;
+/** Returned by podAllocate when an owned allocation needs an owner array and the memory cannot grow. */
+@inline export const NO_MEMORY: i32 = -2;

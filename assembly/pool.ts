@@ -5,7 +5,7 @@
 import {
   POOL_FAMILY, POOL_BASE, POOL_MASK, POOL_HOST_BITS, POOL_SLOTS, POOL_NODE_BM, POOL_SLOT_TABLE,
   POOL_POD_FLAGS, POOL_ARENA, POOL_FREE_REGIONS, POOL_BYTES, SLOT_NODE, SLOT_REGION, BM_AUX,
-  BM_NBITS, BM_BASE, POD_REGION_ALIGN, NONE,
+  BM_NBITS, BM_BASE, POD_REGION_ALIGN, NONE, NO_MEMORY,
 } from "./layout";
 import {
   bmBytes, bmInit, bmAllocateNext, bmAllocate, bmRelease, bmHas, bmAllocateBatch, bmUsed,
@@ -105,6 +105,19 @@ export function poolDetach(p: usize, slot: u32, run: u32, cls: u32): u32 {
   return (<u64>r << 32) | <u64>off;
 }
 
+/**
+ * Gives pod range r an owner array if it has none. False when the memory
+ * cannot grow: owned allocations call it before they take a bit, so that an
+ * allocation is never made without its owner.
+ */
+function ensureAux(p: usize, r: usize): bool {
+  if (load<u32>(r, BM_AUX) != 0) return true;
+  let aux = arenaAlloc(load<u32>(p, POOL_ARENA), load<u32>(r, BM_NBITS) << 2);
+  if (aux == 0) return false;
+  store<u32>(r, aux, BM_AUX);
+  return true;
+}
+
 function setOwner(p: usize, r: usize, off: u32, owner: u32): void {
   let aux = <usize>load<u32>(r, BM_AUX);
   if (aux == 0) {
@@ -118,12 +131,17 @@ function setOwner(p: usize, r: usize, off: u32, owner: u32): void {
 
 /**
  * Allocates the next pod address of the node at `slot` by strategy for
- * `owner` (0 = none). Returns its rel, or NONE when the range is full or the
- * slot has no node.
+ * `owner` (0 = none). Returns its rel, or NONE when the range is full, the
+ * slot has no node, or (range not full) an owner array is needed and the
+ * memory cannot grow; then nothing is taken.
  */
 export function podAllocateNext(p: usize, slot: u32, strategy: u32, owner: u32): i32 {
   let r = <usize>poolRegion(p, slot);
   if (r == 0) return NONE;
+  if (owner != 0 && load<u32>(r, BM_AUX) == 0) {
+    // a full range makes no owner array; else make it before taking the bit
+    if (bmUsed(r) >= load<u32>(r, BM_NBITS) || !ensureAux(p, r)) return NONE;
+  }
   let off = bmAllocateNext(r, strategy);
   if (off < 0) return NONE;
   // a free offset's owner slot is always 0 (release and detach clear it): only owned allocations write
@@ -131,12 +149,20 @@ export function podAllocateNext(p: usize, slot: u32, strategy: u32, owner: u32):
   return <i32>(load<u32>(r, BM_BASE) + <u32>off);
 }
 
-/** Allocates rel for `owner`. Returns 1 if taken now, 0 if already taken, NONE if not a usable address of a held subnet. */
+/**
+ * Allocates rel for `owner`. Returns 1 if taken now, 0 if already taken, NONE
+ * if not a usable address of a held subnet, NO_MEMORY if an owner array is
+ * needed and the memory cannot grow (nothing taken).
+ */
 export function podAllocate(p: usize, rel: u32, owner: u32): i32 {
   let at = locate(p, rel);
   if (at == 0) return NONE;
   let r = <usize>(at >>> 32);
   let off = <u32>at;
+  if (owner != 0 && load<u32>(r, BM_AUX) == 0) {
+    if (bmHas(r, off)) return 0;
+    if (!ensureAux(p, r)) return NO_MEMORY;
+  }
   let got = bmAllocate(r, off);
   if (got == 1 && owner != 0) setOwner(p, r, off, owner);
   return got;

@@ -5,7 +5,7 @@
  */
 import { type Engine, regionReaper } from "./engine.js";
 import { FLAG_ATOMIC, NONE, type Strategy, type WasmExports } from "./wasm.js";
-import { errors } from "./errors.js";
+import { errors, show } from "./errors.js";
 
 export const STRATEGIES: readonly Strategy[] = ["next-fit", "first-free", "random"];
 
@@ -13,7 +13,7 @@ export const STRATEGIES: readonly Strategy[] = ["next-fit", "first-free", "rando
 export function checkStrategy(path: string, s: unknown): Strategy {
   if (s === undefined) return "next-fit";
   if (typeof s !== "string" || !STRATEGIES.includes(s as Strategy)) {
-    throw errors.invalidOption(path, `must be one of ${STRATEGIES.map((x) => `'${x}'`).join(", ")} (got ${JSON.stringify(s)})`);
+    throw errors.invalidOption(path, `must be one of ${STRATEGIES.map((x) => `'${x}'`).join(", ")} (got ${show(s)})`);
   }
   return s as Strategy;
 }
@@ -23,7 +23,7 @@ export function checkSeed(path: string, s: unknown): bigint {
   if (s === undefined) return 0n;
   if (typeof s === "number" && Number.isSafeInteger(s) && s >= 0) return BigInt(s);
   if (typeof s === "bigint" && s >= 0n && s < 1n << 64n) return s;
-  throw errors.invalidOption(path, `must be a non-negative integer (got ${String(s)})`);
+  throw errors.invalidOption(path, `must be a non-negative integer (got ${show(s)})`);
 }
 
 /** Bytes of a bitmap region of `nbits` bits, header and summary levels included (assembly/bitmap.ts bmBytes). */

@@ -3,11 +3,12 @@
  * semantics (pkg/ipam/cidrset): next-fit from a cursor that starts at 0 and
  * wraps; occupy/release/isAllocated take any overlapping CIDR.
  */
-import { Cidr, parseCidr, formatIPv4, formatIPv6 } from "./ip.js";
-import { errors } from "./errors.js";
+import { Cidr, parseCidr, cidrArg, formatIPv4, formatIPv6 } from "./ip.js";
+import { errors, show } from "./errors.js";
 import { Bitmap, NONE } from "./bitmap.js";
-import { defaultEngine, type Engine } from "./engine.js";
+import { defaultEngine, Engine } from "./engine.js";
 import { disposeSymbol } from "./disposable.js";
+import { isIndex, badIndex, str, u32Array, count as countArg, optionsObject } from "./args.js";
 import { STRATEGY_CODE, FLAG_ATOMIC } from "./wasm.js";
 
 /** Cilium: an IPv6 node mask may be at most 16 bits longer than the cluster mask. */
@@ -50,6 +51,12 @@ export function checkNodeMask(cluster: Cidr, nodeMaskSize: unknown, what = "node
   return nodeMaskSize;
 }
 
+/**
+ * Arguments (src/args.ts): a subnet index must be an integer (else
+ * INVALID_ARGUMENT) from 0 to capacity - 1 (else NOT_IN_RANGE); batch arrays
+ * are Uint32Arrays (an index in a release batch that is out of range is
+ * skipped); a CIDR is a string (else INVALID_ARGUMENT) or a Cidr.
+ */
 export class CidrSet {
   /** The cluster CIDR, host bits masked. */
   readonly cidr: Cidr;
@@ -62,11 +69,14 @@ export class CidrSet {
   readonly #base4: number;
   readonly #step4: number;
 
-  constructor(cidr: string, nodeMaskSize: number, options: CidrSetOptions = {}) {
-    this.cidr = parseCidr(cidr);
+  constructor(cidr: string, nodeMaskSize: number, options?: CidrSetOptions) {
+    this.cidr = parseCidr(str("new CidrSet(cidr)", cidr));
     this.nodeMaskSize = checkNodeMask(this.cidr, nodeMaskSize);
     this.capacity = 2 ** (this.nodeMaskSize - this.cidr.prefix);
-    this.#bm = new Bitmap(options.engine ?? defaultEngine(), this.capacity, { atomic: options.shared ?? false, seed: 0n });
+    const o = optionsObject("options", options, ["engine", "shared"]);
+    if (o.engine !== undefined && !(o.engine instanceof Engine)) throw errors.invalidOption("options.engine", `must be an Engine (got ${show(o.engine)})`);
+    if (o.shared !== undefined && typeof o.shared !== "boolean") throw errors.invalidOption("options.shared", `must be true or false (got ${show(o.shared)})`);
+    this.#bm = new Bitmap((o.engine as Engine | undefined) ?? defaultEngine(), this.capacity, { atomic: o.shared === true, seed: 0n });
     this.#suffix = `/${this.nodeMaskSize}`;
     this.#base4 = this.cidr.family === 4 ? Number(this.cidr.network) : 0;
     this.#step4 = 2 ** (32 - this.nodeMaskSize);
@@ -81,7 +91,7 @@ export class CidrSet {
 
   /**
    * Gives the bitmap back to its engine. Any later call throws
-   * INVALID_ARGUMENT; disposing again is a no-op. Undisposed sets are
+   * INVALID_ARGUMENT; disposing again is a no-op. Undisposed ones are
    * freed when garbage collected.
    */
   dispose(): void {
@@ -97,7 +107,7 @@ export class CidrSet {
   get region(): number { return this.#b("region").h; }
 
   /** From now on, safe to update from several threads at once (see CidrSetOptions.shared). */
-  share(): void { const bm = this.#b("share"); bm.wasm.bmSetFlags(bm.h, FLAG_ATOMIC); }
+  share(): void { this.#b("share").wasm.bmSetFlags(this.#b("share").h, FLAG_ATOMIC); }
   get engine(): Engine { return this.#b("engine").engine; }
 
   get used(): number { return this.#b("used").used; }
@@ -108,10 +118,7 @@ export class CidrSet {
   /** The subnet at index i: first is the cluster network, then ascending. */
   indexToCidr(i: number): string {
     this.#b("indexToCidr");
-    return this.#cidrAt(i);
-  }
-
-  #cidrAt(i: number): string {
+    if (!isIndex(i, this.capacity)) throw badIndex("indexToCidr(i)", i, this.capacity, `subnet indices of ${String(this.cidr)}`);
     if (this.cidr.family === 4) return formatIPv4((this.#base4 + i * this.#step4) >>> 0) + this.#suffix;
     return formatIPv6(this.cidr.network + (BigInt(i) << BigInt(128 - this.nodeMaskSize))) + this.#suffix;
   }
@@ -125,7 +132,7 @@ export class CidrSet {
   allocateNext(): string {
     const i = this.#b("allocateNext").allocateNext(NEXT_FIT);
     if (i === NONE) throw errors.full(`CIDR set ${String(this.cidr)} (${this.capacity} subnets of /${this.nodeMaskSize})`);
-    return this.#cidrAt(i);
+    return this.indexToCidr(i);
   }
 
   /** Numeric path: next free subnet index, or -1 when full. */
@@ -134,25 +141,30 @@ export class CidrSet {
   }
 
   /** Numeric path: allocates up to `count` subnets and writes their indices to out. Returns how many. */
-  allocateNextBatch(out: Uint32Array, count: number = out.length): number {
-    return this.#b("allocateNextBatch").allocateBatch(NEXT_FIT, out, Math.min(count, out.length), 0);
+  allocateNextBatch(out: Uint32Array, count?: number): number {
+    this.#b("allocateNextBatch");
+    u32Array("allocateNextBatch(out)", out);
+    return this.#b("allocateNextBatch").allocateBatch(NEXT_FIT, out, countArg("allocateNextBatch(count)", count, out.length), 0);
   }
 
   /** Numeric path: releases subnet i. Returns true if it was allocated. */
   releaseIndex(i: number): boolean {
+    this.#b("releaseIndex");
+    if (!isIndex(i, this.capacity)) throw badIndex("releaseIndex(i)", i, this.capacity, `subnet indices of ${String(this.cidr)}`);
     return this.#b("releaseIndex").release(i);
   }
 
   /** Numeric path: releases the subnet indices in[0..count). Returns how many were allocated. */
-  releaseBatch(inp: Uint32Array, count: number = inp.length): number {
-    return this.#b("releaseBatch").releaseBatch(inp, Math.min(count, inp.length), 0);
+  releaseBatch(inp: Uint32Array, count?: number): number {
+    this.#b("releaseBatch");
+    u32Array("releaseBatch(inp)", inp);
+    return this.#b("releaseBatch").releaseBatch(inp, countArg("releaseBatch(count)", count, inp.length), 0);
   }
 
   /** True if the CIDR overlaps the cluster CIDR (either contains the other). */
   inRange(cidr: string | Cidr): boolean {
     this.#b("inRange");
-    const c = typeof cidr === "string" ? parseCidr(cidr) : cidr;
-    return this.cidr.overlaps(c);
+    return this.cidr.overlaps(cidrArg("inRange(cidr)", cidr));
   }
 
   /**
@@ -162,11 +174,7 @@ export class CidrSet {
    */
   indices(cidr: string | Cidr): [number, number] {
     this.#b("indices");
-    return this.#indices(cidr);
-  }
-
-  #indices(cidr: string | Cidr): [number, number] {
-    const c = typeof cidr === "string" ? parseCidr(cidr) : cidr;
+    const c = cidrArg("cidr", cidr);
     if (c.family !== this.cidr.family) throw errors.familyMismatch("CIDR", String(c), this.cidr.family);
     if (!this.cidr.overlaps(c)) throw errors.notInRange(String(c), `cluster CIDR ${String(this.cidr)}`);
     if (c.prefix <= this.cidr.prefix) return [0, this.capacity - 1];
@@ -175,28 +183,28 @@ export class CidrSet {
 
   /** Marks every subnet the CIDR covers as allocated (already allocated ones stay so). */
   occupy(cidr: string | Cidr): void {
-    const bm = this.#b("occupy");
-    const [a, b] = this.#indices(cidr);
-    bm.occupyRange(a, b);
+    this.#b("occupy");
+    const [a, b] = this.indices(cidr);
+    this.#b("occupy").occupyRange(a, b);
   }
 
   /** Frees every subnet the CIDR covers. Releasing what is not allocated is a no-op. */
   release(cidr: string | Cidr): void {
-    const bm = this.#b("release");
-    const [a, b] = this.#indices(cidr);
-    bm.releaseRange(a, b);
+    this.#b("release");
+    const [a, b] = this.indices(cidr);
+    this.#b("release").releaseRange(a, b);
   }
 
   /** True if every subnet the CIDR covers is allocated. */
   isAllocated(cidr: string | Cidr): boolean {
-    const bm = this.#b("isAllocated");
-    const [a, b] = this.#indices(cidr);
-    return bm.countRange(a, b) === b - a + 1;
+    this.#b("isAllocated");
+    const [a, b] = this.indices(cidr);
+    return this.#b("isAllocated").countRange(a, b) === b - a + 1;
   }
 
   /** Index of the subnet that holds the given CIDR's first address. */
   indexOf(cidr: string | Cidr): number {
     this.#b("indexOf");
-    return this.#indices(cidr)[0];
+    return this.indices(cidr)[0];
   }
 }

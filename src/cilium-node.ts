@@ -34,17 +34,17 @@ export const ciliumErrors = {
   allocated: (cidr: string) => `requested CIDR (${cidr}) is already allocated`,
 };
 
-/** Reads the items of a List or an array; validates the parts we use, naming the item. */
+/** Reads the items of a List or an array; validates the parts we use, naming the item (INVALID_ARGUMENT). */
 export function ciliumItems(list: unknown): { name: string; podCIDRs: string[] }[] {
   const items = Array.isArray(list) ? list : (list as { items?: unknown } | null)?.items;
-  if (!Array.isArray(items)) throw errors.invalidOption("CiliumNode list", "must be an array or an object with items[]");
+  if (!Array.isArray(items)) throw errors.invalidArgument("CiliumNode list", list, "an array or an object with items[]");
   return items.map((it: unknown, i) => {
     const o = it as CiliumNode | null;
     const name = o?.metadata?.name;
-    if (typeof name !== "string" || name === "") throw errors.invalidOption(`items[${i}].metadata.name`, "must be a non-empty string");
+    if (typeof name !== "string" || name === "") throw errors.invalidArgument(`CiliumNode list items[${i}].metadata.name`, name, "a non-empty string");
     const cidrs = o?.spec?.ipam?.podCIDRs ?? [];
     if (!Array.isArray(cidrs) || cidrs.some((c) => typeof c !== "string")) {
-      throw errors.invalidOption(`items[${i}].spec.ipam.podCIDRs`, "must be an array of CIDR strings");
+      throw errors.invalidArgument(`CiliumNode list items[${i}].spec.ipam.podCIDRs`, cidrs, "an array of CIDR strings");
     }
     return { name, podCIDRs: cidrs as string[] };
   });

@@ -24,10 +24,19 @@
  * Every mutation is decided, applied, and handed to the journal hook as an
  * effect record (src/state/records.ts), so replaying a journal runs the
  * same code that made the state.
+ *
+ * Arguments (src/args.ts): every argument is checked before anything is
+ * touched, and a failed call leaves the state as it was (snapshot() bytes
+ * equal before and after). A string argument of another type, an empty node
+ * name or owner, a number that is not an integer, a batch array that is not
+ * a Uint32Array: INVALID_ARGUMENT. An integer outside its domain (an IPv4
+ * u32 outside 0..2^32-1): NOT_IN_RANGE. A string that does not parse:
+ * INVALID_IP or INVALID_CIDR. A bad option: INVALID_OPTION.
  */
 import { errors, IpamError } from "./errors.js";
 import type { Engine } from "./engine.js";
-import type { ClusterPoolOptions, ResolvedOptions } from "./options.js";
+import { resolveRuntime, type ClusterPoolOptions, type ResolvedOptions } from "./options.js";
+import { isU32, str } from "./args.js";
 import type { Strategy } from "./wasm.js";
 import type { CiliumNodeList, ImportResult } from "./cilium-node.js";
 import type { PoolDescriptor } from "./pool-view.js";
@@ -87,7 +96,7 @@ export class ClusterPool {
   }
   /** Pod strategy in use. */
   get podStrategy(): Strategy { return this.#core("podStrategy").o.podStrategy; }
-  /** The options this pool was made with (validated). */
+  /** The options this pool was made with: validated, copied and frozen at construction. */
   get options(): ResolvedOptions { return this.#core("options").o; }
 
   /**
@@ -117,7 +126,9 @@ export class ClusterPool {
    * than maxNodeSubnets are out, then by the overflow policy. Idempotent: a
    * known node gets its subnets back. With 'reject', a node that cannot be
    * served throws FULL and waits as pending; it is served as soon as space
-   * frees up, in the order nodes arrived.
+   * frees up, in the order nodes arrived. When the shared memory cannot hold
+   * the node's pod ranges: FULL, and nothing of the call stays (no pending
+   * node, no handle). `name`: a non-empty string (INVALID_ARGUMENT).
    */
   addNode(name: string): NodeAllocation {
     const c = this.#core("addNode");
@@ -126,10 +137,11 @@ export class ClusterPool {
 
   /**
    * Releases the node's subnets and all its pod addresses; with graceMs,
-   * only after that long (the node drains: no new pods). Returns false for
-   * an unknown node (a no-op).
+   * only after that long (the node drains: no new pods; Infinity: until the
+   * node is removed again without grace). Returns false for an unknown node
+   * (a no-op). `options`: undefined or { graceMs } (INVALID_OPTION).
    */
-  removeNode(name: string, options: RemoveNodeOptions = {}): boolean {
+  removeNode(name: string, options?: RemoveNodeOptions): boolean {
     const c = this.#core("removeNode");
     return c.store === undefined ? removeNode(c, name, options) : this.#mutate("removeNode", removeNode, name, options);
   }
@@ -137,7 +149,7 @@ export class ClusterPool {
   /** The node's subnets, status and usage, or undefined. */
   node(name: string): NodeDetail | undefined {
     const c = this.#core("node");
-    const node = c.nodes.get(name);
+    const node = c.nodes.get(str("node(name)", name));
     return node && nodeDetail(c, node);
   }
 
@@ -154,8 +166,11 @@ export class ClusterPool {
    * (e.g. "namespace/pod"). `wanted` asks for specific addresses (at most one
    * per family); other families get the next free one. A sharing node
    * borrows from the subnet with the most free addresses. Throws
-   * UNKNOWN_NODE, FULL, NOT_IN_RANGE, ALREADY_ALLOCATED, INVALID_IP; a failed
-   * call takes nothing.
+   * UNKNOWN_NODE (also for a draining node), FULL (the range, or the shared
+   * memory for the owner array), NOT_IN_RANGE, ALREADY_ALLOCATED,
+   * INVALID_IP, INVALID_ARGUMENT (node not a string, owner not a non-empty
+   * string, wanted not a string or an array of at most one per family); a
+   * failed call takes nothing and moves no cursor.
    */
   allocate(node: string, owner: string, wanted?: string | readonly string[]): PodAddresses {
     const c = this.#core("allocate");
@@ -166,7 +181,8 @@ export class ClusterPool {
    * Releases an address. With `owner`, refuses (OWNER_MISMATCH) unless that
    * owner holds it, so a stale delete cannot free a live pod's address.
    * Returns true if it was allocated; releasing a free address, a reserved
-   * one or one outside every node subnet is a no-op. Throws INVALID_IP.
+   * one or one outside every node subnet is a no-op. Throws INVALID_IP, and
+   * INVALID_ARGUMENT for a non-string ip or an owner that is not a non-empty string.
    */
   release(ip: string, owner?: string): boolean {
     const c = this.#core("release");
@@ -206,10 +222,20 @@ export class ClusterPool {
     c.store === undefined ? unreserve(c, cidr) : this.#mutate("unreserve", unreserve, cidr);
   }
 
-  /** Adds a pool CIDR at runtime; pending nodes are served from it. Throws CIDR_COLLISION naming the overlap. */
-  addPoolCidr(family: 4 | 6, cidr: string): void {
+  /**
+   * Adds a pool CIDR at runtime to the family it belongs to; pending nodes
+   * are served from it. Throws CIDR_COLLISION naming the overlap,
+   * FAMILY_MISMATCH if the pool has no family for it, INVALID_CIDR,
+   * INVALID_ARGUMENT (not a string), INVALID_OPTION past MAX_POOL_CIDRS.
+   */
+  addPoolCidr(cidr: string): void;
+  /** The earlier form, still accepted: `family` must be 4 or 6 (else INVALID_ARGUMENT) and the CIDR's own (else FAMILY_MISMATCH). */
+  addPoolCidr(family: 4 | 6, cidr: string): void;
+  addPoolCidr(a: unknown, b?: unknown): void {
     const c = this.#core("addPoolCidr");
-    c.store === undefined ? addPoolCidr(c, family, cidr) : this.#mutate("addPoolCidr", addPoolCidr, family, cidr);
+    if (b !== undefined && a !== 4 && a !== 6) throw errors.invalidArgument("addPoolCidr(family, cidr)", a, "4 or 6 (or leave it out: addPoolCidr(cidr))");
+    const [cidr, family] = b === undefined ? [a, undefined] : [b, a];
+    c.store === undefined ? addPoolCidr(c, cidr, family as 4 | 6 | undefined) : this.#mutate("addPoolCidr", addPoolCidr, cidr, family);
   }
 
   /** Removes an empty pool CIDR. Refused (IN_USE, naming the nodes) while any node holds a subnet in it. */
@@ -250,13 +276,27 @@ export class ClusterPool {
 
   /** Integer handle of a node for the numeric fast path. Throws UNKNOWN_NODE. Handles of removed nodes are reused. */
   handle(name: string): number {
-    const n = this.#core("handle").nodes.get(name);
+    const n = this.#core("handle").nodes.get(str("handle(name)", name));
     if (n === undefined) throw errors.unknownNode(name);
     return n.id;
   }
 
-  /** Name of the node with this handle, or undefined. */
-  nodeName(handle: number): string | undefined { return this.#core("nodeName").byId[handle]?.name; }
+  /**
+   * Name of the node with this handle, or undefined for an integer that is
+   * no node's handle (0, negative, removed). A handle that is not an integer
+   * (NaN, 1.5, "1") is INVALID_ARGUMENT.
+   */
+  nodeName(handle: number): string | undefined {
+    const c = this.#core("nodeName");
+    if (isU32(handle)) return c.byId[handle]?.name;
+    if (typeof handle === "number" && Number.isInteger(handle)) return undefined;
+    throw errors.invalidArgument("nodeName(handle)", handle, "a node handle (an integer)");
+  }
+
+  // Numeric arguments (src/args.ts): a handle must be an integer (else INVALID_ARGUMENT; an
+  // integer that is no node's handle: UNKNOWN_NODE); an address a u32 integer (a non-integer:
+  // INVALID_ARGUMENT, an integer outside 0..2^32-1: NOT_IN_RANGE); batch arrays Uint32Array;
+  // a count an integer from 0 to the array length (default: the length).
 
   /** Allocates an IPv4 pod address (no owner) on the node; returns it as u32, or -1 when the range is full. */
   allocateIPv4(handle: number): number {
@@ -264,20 +304,20 @@ export class ClusterPool {
     return c.store === undefined ? allocateIPv4(c, handle) : this.#mutate("allocateIPv4", allocateIPv4, handle);
   }
 
-  /** Allocates up to `count` IPv4 pod addresses on the node into out (u32). Returns how many (fewer: full). */
-  allocateIPv4Batch(handle: number, out: Uint32Array, count: number = out.length): number {
+  /** Allocates up to `count` IPv4 pod addresses on the node into out (a Uint32Array). Returns how many (fewer: full). */
+  allocateIPv4Batch(handle: number, out: Uint32Array, count?: number): number {
     const c = this.#core("allocateIPv4Batch");
     return c.store === undefined ? allocateIPv4Batch(c, handle, out, count) : this.#mutate("allocateIPv4Batch", allocateIPv4Batch, handle, out, count);
   }
 
-  /** Releases an IPv4 pod address given as u32. Returns true if it was allocated. */
+  /** Releases an IPv4 pod address given as u32. Returns true if it was allocated (false also outside every pool). */
   releaseIPv4(ip: number): boolean {
     const c = this.#core("releaseIPv4");
     return c.store === undefined ? releaseIPv4(c, ip) : this.#mutate("releaseIPv4", releaseIPv4, ip);
   }
 
   /** Releases the u32 IPv4 addresses in[0..count). Returns how many were allocated. */
-  releaseIPv4Batch(ips: Uint32Array, count: number = ips.length): number {
+  releaseIPv4Batch(ips: Uint32Array, count?: number): number {
     const c = this.#core("releaseIPv4Batch");
     return c.store === undefined ? releaseIPv4Batch(c, ips, count) : this.#mutate("releaseIPv4Batch", releaseIPv4Batch, ips, count);
   }
@@ -285,8 +325,8 @@ export class ClusterPool {
   /** Handle of the node whose subnet holds the u32 IPv4 address, or 0. */
   lookupIPv4(ip: number): number { return lookupIPv4(this.#core("lookupIPv4"), ip); }
 
-  /** Writes the node handle (0 = none) of each u32 address ips[k] to out[k]. */
-  lookupIPv4Batch(ips: Uint32Array, out: Uint32Array | Int32Array, count: number = ips.length): void {
+  /** Writes the node handle (0 = none) of each u32 address ips[k] to out[k] (count: at most both lengths). */
+  lookupIPv4Batch(ips: Uint32Array, out: Uint32Array | Int32Array, count?: number): void {
     lookupIPv4Batch(this.#core("lookupIPv4Batch"), ips, out, count);
   }
 
@@ -314,21 +354,27 @@ export class ClusterPool {
    */
   snapshot(generation = 0): Uint8Array {
     const c = this.#core("snapshot");
+    if (!isU32(generation)) throw errors.invalidArgument("snapshot(generation)", generation, "an integer from 0 to 2^32-1");
     return c.store === undefined ? snapshot(c, generation) : this.#durable(snapshot, generation);
   }
 
   /**
    * A pool rebuilt from snapshot bytes. `options` may only set runtime
-   * parts (clock, engine); the pool options come from the snapshot. A
-   * truncated, corrupted or wrong-version snapshot throws CORRUPT_STATE and
-   * builds nothing.
+   * parts (clock, engine): anything else, or a bad one, is INVALID_OPTION;
+   * the pool options always come from the snapshot. Bytes that are not a
+   * Uint8Array: INVALID_ARGUMENT. A truncated, corrupted or wrong-version
+   * snapshot throws CORRUPT_STATE and builds nothing; an engine whose memory
+   * cannot hold the pool, FULL.
    */
-  static restore(bytes: Uint8Array, options: Pick<ClusterPoolOptions, "clock" | "engine"> = {}): ClusterPool {
+  static restore(bytes: Uint8Array, options?: Pick<ClusterPoolOptions, "clock" | "engine">): ClusterPool {
+    if (!(bytes instanceof Uint8Array)) throw errors.invalidArgument("restore(bytes)", bytes, "a Uint8Array");
+    const runtime = resolveRuntime(options);
     const { meta, data } = decodeSnapshot(bytes);
     try {
-      return rebuild(meta as SnapshotMeta, data, options);
+      return rebuild(meta as SnapshotMeta, data, runtime);
     } catch (e) {
-      if (e instanceof IpamError && e.code === "CORRUPT_STATE") throw e;
+      // FULL: the engine's shared memory cannot hold the pool (nothing in the bytes is wrong)
+      if (e instanceof IpamError && (e.code === "CORRUPT_STATE" || e.code === "FULL")) throw e;
       throw errors.corrupt("snapshot", e instanceof Error ? e.message : String(e), e);
     }
   }

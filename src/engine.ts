@@ -5,6 +5,10 @@
  */
 import { errors } from "./errors.js";
 import { instantiate, ENGINE_ARENA, ARENA_START, SCRATCH_FREE, type WasmExports } from "./wasm.js";
+import { isIndex, badIndex, optionsObject } from "./args.js";
+
+/** alloc() and free() sizes: below 2^31, where `(bytes + 63) & ~63` stays exact. */
+const MAX_REGION = 2 ** 31 - 64;
 
 const PAGE = 65536;
 /** Default upper bound of the shared memory: 4 GiB (reserved, not committed). */
@@ -57,9 +61,10 @@ export class Engine {
   }
 
   /** A new engine over a new shared memory. */
-  static create(options: EngineOptions = {}): Engine {
-    const initial = options.initialPages ?? 32;
-    const maximum = options.maximumPages ?? MAX_PAGES;
+  static create(options?: EngineOptions): Engine {
+    const o = optionsObject("options", options, ["initialPages", "maximumPages"]);
+    const initial = (o.initialPages ?? 32) as number;
+    const maximum = (o.maximumPages ?? MAX_PAGES) as number;
     if (!Number.isInteger(initial) || initial < 1) throw errors.invalidOption("options.initialPages", "must be a positive integer");
     if (!Number.isInteger(maximum) || maximum < initial || maximum > MAX_PAGES) {
       throw errors.invalidOption("options.maximumPages", `must be an integer from initialPages to ${MAX_PAGES}`);
@@ -72,11 +77,18 @@ export class Engine {
   /**
    * This thread's engine over an existing engine's memory (e.g. in a worker
    * thread): one per memory object, shared by its users; the engine that
-   * made the memory if it lives in this thread.
+   * made the memory if it lives in this thread. Anything but the shared
+   * memory of an engine (engine.memory) is INVALID_ARGUMENT.
    */
   static attach(memory: WebAssembly.Memory): Engine {
     let engine = byMemory.get(memory);
     if (engine === undefined) {
+      const ok = memory instanceof WebAssembly.Memory && memory.buffer instanceof SharedArrayBuffer && memory.buffer.byteLength >= ARENA_START;
+      // an engine's memory has its arena set up: the top lies between the first region and the end
+      const top = ok ? (new Uint32Array(memory.buffer, ENGINE_ARENA, 1)[0] as number) : 0;
+      if (!ok || top < ARENA_START || top > memory.buffer.byteLength) {
+        throw errors.invalidArgument("Engine.attach(memory)", memory, "the shared WebAssembly.Memory of an engine (engine.memory)");
+      }
       engine = new Engine(memory, false, undefined);
       byMemory.set(memory, engine);
     }
@@ -142,8 +154,9 @@ export class Engine {
     return this.wasm.arenaTop(ENGINE_ARENA) - ARENA_START;
   }
 
-  /** A zeroed, 64-aligned region of `bytes` bytes. Throws FULL when the memory cannot grow. */
+  /** A zeroed, 64-aligned region of `bytes` bytes (an integer below 2^31). Throws FULL when the memory cannot grow. */
   alloc(bytes: number): number {
+    if (!isIndex(bytes, MAX_REGION)) throw badIndex("alloc(bytes)", bytes, MAX_REGION, "region sizes in bytes");
     const size = (bytes + 63) & ~63;
     const recycled = this.#free.get(size)?.pop();
     if (recycled !== undefined) {
@@ -155,8 +168,18 @@ export class Engine {
     return p;
   }
 
-  /** Gives a region back for reuse by alloc() of the same size (this thread only). */
+  /**
+   * Gives a region that alloc() returned back for reuse by alloc() of the
+   * same size (this thread only). A pointer that cannot be one (not 64-aligned,
+   * outside the regions handed out) is refused; a region freed twice is not
+   * detected.
+   */
   free(ptr: number, bytes: number): void {
+    if (!isIndex(bytes, MAX_REGION)) throw badIndex("free(bytes)", bytes, MAX_REGION, "region sizes in bytes");
+    const top = this.wasm.arenaTop(ENGINE_ARENA);
+    if (!isIndex(ptr, top) || ptr < ARENA_START || ptr % 64 !== 0 || ptr + bytes > top) {
+      throw errors.invalidArgument("free(ptr)", ptr, `a region returned by alloc() (64-aligned, from ${ARENA_START} to ${top})`);
+    }
     const size = (bytes + 63) & ~63;
     let list = this.#free.get(size);
     if (!list) this.#free.set(size, (list = []));

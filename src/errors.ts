@@ -71,13 +71,14 @@ export const errors = {
   subnetTooBig: (what: string, why: string) => new IpamError("SUBNET_TOO_BIG", `${what} is too big: ${why}`),
   collision: (what: string, cidr: string, other: string) =>
     new IpamError("CIDR_COLLISION", `${what} ${cidr} overlaps ${other}`),
-  familyMismatch: (what: string, input: string, want: 4 | 6) =>
+  familyMismatch: (what: string, input: unknown, want: 4 | 6) =>
     new IpamError("FAMILY_MISMATCH", `${what} ${show(input)} is not IPv${want}`),
-  notInRange: (input: string, range: string) =>
+  notInRange: (input: unknown, range: string) =>
     new IpamError("NOT_IN_RANGE", `${show(input)} is not in the range of ${range}`),
   alreadyAllocated: (input: string) => new IpamError("ALREADY_ALLOCATED", `${show(input)} is already allocated`),
   full: (what: string, detail?: string) => new IpamError("FULL", `${what} is full${detail ? `: ${detail}` : ""}`),
-  unknownNode: (node: unknown) => new IpamError("UNKNOWN_NODE", `unknown node ${show(node)}`),
+  /** `why` says why a known name does not count, e.g. "being removed". */
+  unknownNode: (node: unknown, why?: string) => new IpamError("UNKNOWN_NODE", `unknown node ${show(node)}${why === undefined ? "" : ` (${why})`}`),
   invalidOption: (path: string, why: string) => new IpamError("INVALID_OPTION", `${path} ${why}`),
   ownerMismatch: (ip: string, holder: string | undefined, claimed: string) =>
     new IpamError("OWNER_MISMATCH", `${show(ip)} is held by ${holder === undefined ? "no owner" : show(holder)}, not ${show(claimed)}`),

@@ -2,7 +2,7 @@
  * IP addresses and CIDRs at the string boundary. Inside the engine IPv4 is a
  * u32 number; IPv6 is a bigint here and a pool-relative u32 in WASM.
  */
-import { errors } from "./errors.js";
+import { errors, show } from "./errors.js";
 
 export type Family = 4 | 6;
 
@@ -20,9 +20,11 @@ export function octet(n: number): string {
 
 /**
  * Parses dotted-quad IPv4 into a u32, or returns -1. Rejects leading zeros
- * ("010.0.0.1"), as Go's net.ParseIP does. Allocates nothing.
+ * ("010.0.0.1"), as Go's net.ParseIP does. Allocates nothing. A non-string
+ * is INVALID_ARGUMENT.
  */
 export function parseIPv4(s: string): number {
+  if (typeof s !== "string") throw errors.invalidArgument("parseIPv4(s)", s, "a string");
   const n = s.length;
   if (n < 7 || n > 15) return -1;
   let ip = 0;
@@ -163,9 +165,9 @@ export interface ParsedIp {
   readonly value: bigint;
 }
 
-/** Parses an IPv4 or IPv6 address; throws INVALID_IP. */
+/** Parses an IPv4 or IPv6 address; throws INVALID_IP (INVALID_ARGUMENT for a non-string). */
 export function parseIp(s: unknown): ParsedIp {
-  if (typeof s !== "string") throw errors.invalidIp(s, "not a string");
+  if (typeof s !== "string") throw errors.invalidArgument("IP", s, "a string");
   const v4 = parseIPv4(s);
   if (v4 >= 0) return { family: 4, value: BigInt(v4) };
   if (s.includes(":")) {
@@ -228,14 +230,17 @@ export function maskOf(bits: number, prefix: number): bigint {
   return all ^ ((1n << BigInt(bits - prefix)) - 1n);
 }
 
-/** Parses "addr/prefix" and masks the host bits: "127.123.3.0/16" gives 127.123.0.0/16. Throws INVALID_CIDR. */
+/**
+ * Parses "addr/prefix" and masks the host bits: "127.123.3.0/16" gives
+ * 127.123.0.0/16. Throws INVALID_CIDR (INVALID_ARGUMENT for a non-string).
+ */
 export function parseCidr(s: unknown): Cidr {
-  if (typeof s !== "string") throw errors.invalidCidr(s, "not a string");
+  if (typeof s !== "string") throw errors.invalidArgument("CIDR", s, "a string");
   const slash = s.indexOf("/");
   if (slash < 0) throw errors.invalidCidr(s, "missing /prefix");
   const addr = s.slice(0, slash);
   const pre = s.slice(slash + 1);
-  if (!/^(0|[1-9][0-9]{0,2})$/.test(pre)) throw errors.invalidCidr(s, `bad prefix length ${JSON.stringify(pre)}`);
+  if (!/^(0|[1-9][0-9]{0,2})$/.test(pre)) throw errors.invalidCidr(s, `bad prefix length ${show(pre)}`);
   const prefix = Number(pre);
   const v4 = parseIPv4(addr);
   if (v4 >= 0) {
@@ -243,9 +248,16 @@ export function parseCidr(s: unknown): Cidr {
     return new Cidr(4, BigInt(v4), prefix);
   }
   const v6 = addr.includes(":") ? parseIPv6(addr) : undefined;
-  if (v6 === undefined) throw errors.invalidCidr(s, `${JSON.stringify(addr)} is not an IPv4 or IPv6 address`);
+  if (v6 === undefined) throw errors.invalidCidr(s, `${show(addr)} is not an IPv4 or IPv6 address`);
   if (prefix > 128) throw errors.invalidCidr(s, `prefix /${prefix} is longer than 128 bits`);
   return new Cidr(6, v6, prefix);
+}
+
+/** A CIDR argument: a Cidr as it is, or a string parsed (INVALID_CIDR); anything else is INVALID_ARGUMENT naming `what`. */
+export function cidrArg(what: string, v: unknown): Cidr {
+  if (v instanceof Cidr) return v;
+  if (typeof v !== "string") throw errors.invalidArgument(what, v, "a CIDR string");
+  return parseCidr(v);
 }
 
 /** True if `s` parses as a CIDR; never throws. */

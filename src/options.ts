@@ -1,12 +1,15 @@
 /**
  * ClusterPool options: validated once, at the boundary, with messages that
- * name the option; then filled into a fully-typed object.
+ * name the option; then filled into a fully-typed, frozen copy. Only the
+ * options object's own enumerable properties are read (inherited ones are
+ * not options), and changing the caller's object afterwards changes nothing.
  */
 import { type Cidr, parseCidr } from "./ip.js";
-import { IpamError, errors } from "./errors.js";
+import { IpamError, errors, show } from "./errors.js";
+import { optionsObject } from "./args.js";
 import { checkNodeMask } from "./cidr-set.js";
 import { checkStrategy, checkSeed } from "./bitmap.js";
-import type { Engine } from "./engine.js";
+import { Engine } from "./engine.js";
 import type { Strategy } from "./wasm.js";
 import type { ReuseOptions } from "./quarantine.js";
 
@@ -63,6 +66,7 @@ export interface ResolvedFamily {
   readonly overflow: "reject" | "share" | "smaller";
 }
 
+/** The validated options: a frozen copy, whatever the caller does with its object later. */
 export interface ResolvedOptions {
   readonly families: readonly ResolvedFamily[];
   readonly maxNodeSubnets: number | undefined;
@@ -75,7 +79,10 @@ export interface ResolvedOptions {
   readonly engine: Engine | undefined;
 }
 
-const KNOWN = new Set(["ipv4", "ipv6", "maxNodeSubnets", "overflow", "reuse", "clock", "reserveRouterIP", "podStrategy", "seed", "engine"]);
+/** Pool table capacity: pool CIDRs ever added to a pool, removed ones included, all families together. */
+export const MAX_POOL_CIDRS = 256;
+
+const KNOWN = ["ipv4", "ipv6", "maxNodeSubnets", "overflow", "reuse", "clock", "reserveRouterIP", "podStrategy", "seed", "engine"] as const;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Runs fn; an IpamError it throws gets `path` in front of its message, same code. */
@@ -90,29 +97,48 @@ export function at<T>(path: string, fn: () => T): T {
 
 /** Parses a pool CIDR for `family`, naming `where` in errors. */
 export function poolCidr(where: string, s: unknown, family: 4 | 6): Cidr {
+  if (typeof s !== "string") throw errors.invalidOption(where, `must be a CIDR string (got ${show(s)})`);
   const c = at(where, () => parseCidr(s));
-  if (c.family !== family) throw errors.familyMismatch(where, String(s), family);
+  if (c.family !== family) throw errors.familyMismatch(where, s, family);
   return c;
+}
+
+/**
+ * Throws CIDR_COLLISION if two of the CIDRs share an address, naming the later
+ * one in list order first. Sorted by network (shorter prefix first on a tie),
+ * a CIDR overlaps an earlier one exactly when its network lies inside the one
+ * reaching furthest so far (CIDRs nest or are disjoint): n log n, not n^2.
+ */
+export function checkOverlaps(path: string, cidrs: readonly Cidr[]): void {
+  const c = (i: number): Cidr => cidrs[i] as Cidr;
+  const order = cidrs.map((_, i) => i).sort((a, b) => {
+    const x = c(a);
+    const y = c(b);
+    return x.network < y.network ? -1 : x.network > y.network ? 1 : x.prefix - y.prefix;
+  });
+  let last = -1; // the previous CIDR in address order: disjoint from all before it, so it reaches furthest
+  for (const i of order) {
+    if (last >= 0 && c(i).network <= c(last).last) {
+      const [later, earlier] = i > last ? [i, last] : [last, i];
+      throw errors.collision(`${path}[${later}]`, String(c(later)), `${path}[${earlier}] ${String(c(earlier))}`);
+    }
+    last = i;
+  }
 }
 
 function resolveFamily(family: 4 | 6, raw: unknown, maxNodeSubnets: number | undefined, overflow: OverflowPolicy): ResolvedFamily {
   const path = `options.ipv${family}`;
   if (!isObject(raw)) throw errors.invalidOption(path, "must be an object with cidrs and maskSize");
-  for (const k of Object.keys(raw)) {
-    if (k !== "cidrs" && k !== "maskSize") throw errors.invalidOption(`${path}.${k}`, "is not a known option");
-  }
-  const list = raw.cidrs;
+  const f = optionsObject(path, raw, ["cidrs", "maskSize"]);
+  const list = f.cidrs;
   if (!Array.isArray(list) || list.length === 0) throw errors.invalidOption(`${path}.cidrs`, "must be a non-empty array of CIDR strings");
-  const cidrs: Cidr[] = [];
-  list.forEach((s: unknown, i) => {
-    const where = `${path}.cidrs[${i}]`;
-    const c = poolCidr(where, s, family);
-    const clash = cidrs.findIndex((o) => o.overlaps(c));
-    if (clash >= 0) throw errors.collision(where, String(c), `${path}.cidrs[${clash}] ${String(cidrs[clash])}`);
-    cidrs.push(c);
-  });
+  if (list.length > MAX_POOL_CIDRS) {
+    throw errors.invalidOption(`${path}.cidrs`, `has ${list.length} CIDRs; a pool holds at most ${MAX_POOL_CIDRS} pool CIDRs (MAX_POOL_CIDRS)`);
+  }
+  const cidrs: Cidr[] = Array.from(list, (s: unknown, i) => poolCidr(`${path}.cidrs[${i}]`, s, family));
+  checkOverlaps(`${path}.cidrs`, cidrs);
   const first = cidrs[0] as Cidr;
-  let maskRaw = raw.maskSize;
+  let maskRaw = f.maskSize;
   if (maskRaw === undefined) {
     if (maxNodeSubnets === undefined) throw errors.invalidOption(`${path}.maskSize`, "is required (or give maxNodeSubnets to derive it)");
     maskRaw = first.prefix + Math.ceil(Math.log2(maxNodeSubnets)); // /20 with 16 gives /24
@@ -135,73 +161,143 @@ function resolveFamily(family: 4 | 6, raw: unknown, maxNodeSubnets: number | und
     const where = family === 4 ? "options.overflow.smaller" : "options.overflow.ipv6";
     if (smaller !== undefined) {
       if (typeof smaller !== "number" || !Number.isInteger(smaller) || smaller <= maskSize) {
-        throw errors.invalidOption(where, `must be a mask longer than the node mask /${maskSize} (got ${String(smaller)})`);
+        throw errors.invalidOption(where, `must be a mask longer than the node mask /${maskSize} (got ${show(smaller)})`);
       }
       cidrs.forEach((c, i) => at(where, () => checkNodeMask(c, smaller, `smaller node mask of ${path}.cidrs[${i}]`)));
       slotMask = smaller;
       policy = "smaller";
     }
   }
-  return { family, cidrs, maskSize, slotMask, maxBig: maxNodeSubnets ?? Infinity, overflow: policy };
+  for (const c of cidrs) Object.freeze(c);
+  return Object.freeze({ family, cidrs: Object.freeze(cidrs), maskSize, slotMask, maxBig: maxNodeSubnets ?? Infinity, overflow: policy });
 }
 
 function resolveOverflow(raw: unknown): OverflowPolicy {
   if (raw === undefined || raw === "reject" || raw === "share") return raw ?? "reject";
   if (isObject(raw) && typeof raw.smaller === "number") {
-    for (const k of Object.keys(raw)) {
-      if (k !== "smaller" && k !== "ipv6") throw errors.invalidOption(`options.overflow.${k}`, "is not a known option");
-    }
-    return raw as OverflowPolicy;
+    const o = optionsObject("options.overflow", raw, ["smaller", "ipv6"]);
+    return Object.freeze({ smaller: o.smaller as number, ...(o.ipv6 !== undefined ? { ipv6: o.ipv6 as number } : {}) });
   }
-  throw errors.invalidOption("options.overflow", `must be 'reject', 'share' or { smaller: maskSize } (got ${JSON.stringify(raw)})`);
+  throw errors.invalidOption("options.overflow", `must be 'reject', 'share' or { smaller: maskSize } (got ${show(raw)})`);
 }
 
 function resolveReuse(raw: unknown): ReuseOptions | undefined {
   if (raw === undefined) return undefined;
   if (!isObject(raw)) throw errors.invalidOption("options.reuse", "must be an object { cooldownMs?, minFreeBeforeReuse? }");
-  for (const k of Object.keys(raw)) {
-    if (k !== "cooldownMs" && k !== "minFreeBeforeReuse") throw errors.invalidOption(`options.reuse.${k}`, "is not a known option");
-  }
-  const { cooldownMs, minFreeBeforeReuse } = raw;
+  const { cooldownMs, minFreeBeforeReuse } = optionsObject("options.reuse", raw, ["cooldownMs", "minFreeBeforeReuse"]);
   if (cooldownMs !== undefined && (typeof cooldownMs !== "number" || !(cooldownMs >= 0))) {
-    throw errors.invalidOption("options.reuse.cooldownMs", `must be a non-negative number (got ${String(cooldownMs)})`);
+    throw errors.invalidOption("options.reuse.cooldownMs", `must be a non-negative number (got ${show(cooldownMs)})`);
   }
   if (minFreeBeforeReuse !== undefined && (typeof minFreeBeforeReuse !== "number" || !Number.isInteger(minFreeBeforeReuse) || minFreeBeforeReuse < 0)) {
-    throw errors.invalidOption("options.reuse.minFreeBeforeReuse", `must be a non-negative integer (got ${String(minFreeBeforeReuse)})`);
+    throw errors.invalidOption("options.reuse.minFreeBeforeReuse", `must be a non-negative integer (got ${show(minFreeBeforeReuse)})`);
   }
   if (cooldownMs === undefined && minFreeBeforeReuse === undefined) return undefined;
-  return raw as ReuseOptions;
+  return Object.freeze({
+    ...(cooldownMs !== undefined ? { cooldownMs: cooldownMs as number } : {}),
+    ...(minFreeBeforeReuse !== undefined ? { minFreeBeforeReuse: minFreeBeforeReuse as number } : {}),
+  });
 }
 
-/** Validates ClusterPool options; throws IpamError naming the option. */
+/** Validates an options.clock; throws INVALID_OPTION. */
+function resolveClock(raw: unknown): (() => number) | undefined {
+  if (raw !== undefined && typeof raw !== "function") throw errors.invalidOption("options.clock", "must be a function returning milliseconds");
+  return raw as (() => number) | undefined;
+}
+
+/** Validates an options.engine: an Engine (Engine.create() or Engine.attach()); throws INVALID_OPTION. */
+function resolveEngine(raw: unknown): Engine | undefined {
+  if (raw !== undefined && !(raw instanceof Engine)) throw errors.invalidOption("options.engine", `must be an Engine made by Engine.create() (got ${show(raw)})`);
+  return raw;
+}
+
+/** Validates ClusterPool options; throws IpamError naming the option. Returns a frozen copy. */
 export function resolveOptions(raw: unknown): ResolvedOptions {
   if (!isObject(raw)) throw errors.invalidOption("options", "must be an object");
-  for (const k of Object.keys(raw)) {
-    if (!KNOWN.has(k)) throw errors.invalidOption(`options.${k}`, "is not a known option");
-  }
-  const n = raw.maxNodeSubnets;
+  const o = optionsObject("options", raw, KNOWN);
+  const n = o.maxNodeSubnets;
   if (n !== undefined && (typeof n !== "number" || !Number.isInteger(n) || n < 1)) {
-    throw errors.invalidOption("options.maxNodeSubnets", `must be a positive integer (got ${String(n)})`);
+    throw errors.invalidOption("options.maxNodeSubnets", `must be a positive integer (got ${show(n)})`);
   }
-  const overflow = resolveOverflow(raw.overflow);
+  const overflow = resolveOverflow(o.overflow);
   const families: ResolvedFamily[] = [];
-  if (raw.ipv4 !== undefined) families.push(resolveFamily(4, raw.ipv4, n, overflow));
-  if (raw.ipv6 !== undefined) families.push(resolveFamily(6, raw.ipv6, n, overflow));
+  if (o.ipv4 !== undefined) families.push(resolveFamily(4, o.ipv4, n, overflow));
+  if (o.ipv6 !== undefined) families.push(resolveFamily(6, o.ipv6, n, overflow));
   if (families.length === 0) throw errors.invalidOption("options", "must configure ipv4, ipv6 or both");
-  if (raw.clock !== undefined && typeof raw.clock !== "function") throw errors.invalidOption("options.clock", "must be a function returning milliseconds");
-  const router = raw.reserveRouterIP ?? false;
-  if (router !== false && router !== "first" && router !== "last") {
-    throw errors.invalidOption("options.reserveRouterIP", `must be 'first', 'last' or false (got ${JSON.stringify(router)})`);
+  const total = families.reduce((k, f) => k + f.cidrs.length, 0);
+  if (total > MAX_POOL_CIDRS) {
+    throw errors.invalidOption("options", `has ${total} pool CIDRs (ipv4 and ipv6 together); a pool holds at most ${MAX_POOL_CIDRS} (MAX_POOL_CIDRS)`);
   }
-  return {
-    families,
+  const clock = resolveClock(o.clock);
+  const router = o.reserveRouterIP ?? false;
+  if (router !== false && router !== "first" && router !== "last") {
+    throw errors.invalidOption("options.reserveRouterIP", `must be 'first', 'last' or false (got ${show(router)})`);
+  }
+  return Object.freeze({
+    families: Object.freeze(families),
     maxNodeSubnets: n,
     overflowOption: overflow,
-    reuse: resolveReuse(raw.reuse),
-    clock: (raw.clock as (() => number) | undefined) ?? Date.now,
+    reuse: resolveReuse(o.reuse),
+    clock: clock ?? Date.now,
     reserveRouterIP: router,
-    podStrategy: checkStrategy("options.podStrategy", raw.podStrategy),
-    seed: checkSeed("options.seed", raw.seed),
-    engine: raw.engine as Engine | undefined,
-  };
+    podStrategy: checkStrategy("options.podStrategy", o.podStrategy),
+    seed: checkSeed("options.seed", o.seed),
+    engine: resolveEngine(o.engine),
+  });
+}
+
+/** The runtime options of ClusterPool.restore (clock, engine): INVALID_OPTION for anything else. */
+export function resolveRuntime(raw: unknown): Pick<ClusterPoolOptions, "clock" | "engine"> {
+  const o = optionsObject("options", raw, ["clock", "engine"]);
+  const clock = resolveClock(o.clock);
+  const engine = resolveEngine(o.engine);
+  return { ...(clock !== undefined ? { clock } : {}), ...(engine !== undefined ? { engine } : {}) };
+}
+
+/**
+ * Milliseconds in snapshot and journal JSON, where JSON would write Infinity
+ * (a cooldown or a grace period that never ends) as null: Infinity is written
+ * as the string "Infinity". readMs also reads null as Infinity, which is what
+ * stores written before this encoding hold.
+ */
+export function writeMs(ms: number): number | "Infinity" {
+  return ms === Infinity ? "Infinity" : ms;
+}
+
+export function readMs(v: unknown): number {
+  if (v === "Infinity" || v === null) return Infinity;
+  if (typeof v !== "number") throw new Error(`${show(v)} is not a number of milliseconds`);
+  return v;
+}
+
+/**
+ * The pool options as snapshot JSON: what the resolved copy says (no engine,
+ * no clock), the seed as a decimal string (a u64 does not fit a JSON number),
+ * Infinity as writeMs writes it. optionsFromJson reads it back.
+ */
+export function optionsJson(o: ResolvedOptions): Record<string, unknown> {
+  const json: Record<string, unknown> = {};
+  for (const f of o.families) json[`ipv${f.family}`] = { cidrs: f.cidrs.map(String), maskSize: f.maskSize };
+  if (o.maxNodeSubnets !== undefined) json.maxNodeSubnets = o.maxNodeSubnets;
+  if (o.overflowOption !== "reject") json.overflow = o.overflowOption;
+  if (o.reuse !== undefined) {
+    json.reuse = {
+      ...(o.reuse.cooldownMs !== undefined ? { cooldownMs: writeMs(o.reuse.cooldownMs) } : {}),
+      ...(o.reuse.minFreeBeforeReuse !== undefined ? { minFreeBeforeReuse: o.reuse.minFreeBeforeReuse } : {}),
+    };
+  }
+  if (o.reserveRouterIP !== false) json.reserveRouterIP = o.reserveRouterIP;
+  if (o.podStrategy !== "next-fit") json.podStrategy = o.podStrategy;
+  if (o.seed !== 0n) json.seed = String(o.seed);
+  return json;
+}
+
+/** ClusterPool options from snapshot JSON (optionsJson, or the options as earlier versions wrote them). */
+export function optionsFromJson(raw: unknown): ClusterPoolOptions {
+  if (!isObject(raw)) throw new Error("the options are not an object");
+  const { seed, reuse, ...rest } = raw;
+  const out: Record<string, unknown> = { ...rest };
+  if (seed !== undefined) out.seed = typeof seed === "string" && /^[0-9]{1,20}$/.test(seed) ? BigInt(seed) : seed;
+  if (isObject(reuse) && "cooldownMs" in reuse) out.reuse = { ...reuse, cooldownMs: readMs(reuse.cooldownMs) };
+  else if (reuse !== undefined) out.reuse = reuse;
+  return out as ClusterPoolOptions;
 }

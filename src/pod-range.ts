@@ -4,11 +4,12 @@
  * addresses, network and broadcast excluded, IPv6 capped at 2^16.
  */
 import { Cidr, parseCidr, parseIPv4, parseIp, formatIPv4, formatIPv6 } from "./ip.js";
-import { errors } from "./errors.js";
+import { errors, show } from "./errors.js";
 import { Bitmap, NONE, checkStrategy, checkSeed } from "./bitmap.js";
 import { rangeGeometry } from "./range.js";
-import { defaultEngine, type Engine } from "./engine.js";
+import { defaultEngine, Engine } from "./engine.js";
 import { disposeSymbol } from "./disposable.js";
+import { isIndex, badIndex, str, u32Array, count as countArg, optionsObject } from "./args.js";
 import { STRATEGY_CODE, type Strategy } from "./wasm.js";
 
 export interface PodRangeOptions {
@@ -20,6 +21,11 @@ export interface PodRangeOptions {
   readonly engine?: Engine;
 }
 
+/**
+ * Arguments (src/args.ts): an offset must be an integer (else
+ * INVALID_ARGUMENT) from 0 to size - 1 (else NOT_IN_RANGE); an address a
+ * string (else INVALID_ARGUMENT); batch arrays Uint32Arrays.
+ */
 export class PodRange {
   readonly cidr: Cidr;
   /** Usable addresses. */
@@ -34,15 +40,17 @@ export class PodRange {
   readonly #base4: number;
   readonly #name: string;
 
-  constructor(cidr: string, options: PodRangeOptions = {}) {
-    this.cidr = parseCidr(cidr);
+  constructor(cidr: string, options?: PodRangeOptions) {
+    this.cidr = parseCidr(str("new PodRange(cidr)", cidr));
     const g = rangeGeometry(this.cidr);
     this.size = g.size;
     this.#first = g.first;
-    this.strategy = checkStrategy("options.strategy", options.strategy);
+    const o = optionsObject("options", options, ["strategy", "seed", "engine"]);
+    this.strategy = checkStrategy("options.strategy", o.strategy);
     this.#code = STRATEGY_CODE[this.strategy];
-    const seed = checkSeed("options.seed", options.seed);
-    this.#bm = new Bitmap(options.engine ?? defaultEngine(), this.size, { atomic: false, seed });
+    const seed = checkSeed("options.seed", o.seed);
+    if (o.engine !== undefined && !(o.engine instanceof Engine)) throw errors.invalidOption("options.engine", `must be an Engine (got ${show(o.engine)})`);
+    this.#bm = new Bitmap((o.engine as Engine | undefined) ?? defaultEngine(), this.size, { atomic: false, seed });
     this.#base4 = this.cidr.family === 4 ? Number(this.cidr.network) + g.first : 0;
     this.#name = `pod range ${String(this.cidr)}`;
   }
@@ -56,7 +64,7 @@ export class PodRange {
 
   /**
    * Gives the bitmap back to its engine. Any later call throws
-   * INVALID_ARGUMENT; disposing again is a no-op. Undisposed ranges are
+   * INVALID_ARGUMENT; disposing again is a no-op. Undisposed ones are
    * freed when garbage collected.
    */
   dispose(): void {
@@ -75,10 +83,7 @@ export class PodRange {
   /** The address at offset i. */
   ipAt(i: number): string {
     this.#b("ipAt");
-    return this.#ipAt(i);
-  }
-
-  #ipAt(i: number): string {
+    if (!isIndex(i, this.size)) throw badIndex("ipAt(i)", i, this.size, `offsets of ${this.#name}`);
     if (this.cidr.family === 4) return formatIPv4((this.#base4 + i) >>> 0);
     return formatIPv6(this.cidr.network + BigInt(this.#first + i));
   }
@@ -86,10 +91,7 @@ export class PodRange {
   /** Offset of an address string; throws INVALID_IP or FAMILY_MISMATCH; NONE if not a usable address of the range. */
   offsetOf(ip: string): number {
     this.#b("offsetOf");
-    return this.#offsetOf(ip);
-  }
-
-  #offsetOf(ip: string): number {
+    if (typeof ip !== "string") throw errors.invalidArgument("ip", ip, "an IP address string");
     if (this.cidr.family === 4) {
       const v = parseIPv4(ip);
       if (v < 0) {
@@ -109,7 +111,7 @@ export class PodRange {
   allocateNext(): string {
     const i = this.#b("allocateNext").allocateNext(this.#code);
     if (i === NONE) throw errors.full(this.#name);
-    return this.#ipAt(i);
+    return this.ipAt(i);
   }
 
   /**
@@ -118,47 +120,59 @@ export class PodRange {
    * broadcast address.
    */
   allocate(ip: string): void {
-    const bm = this.#b("allocate");
-    const off = this.#offsetOf(ip);
+    this.#b("allocate");
+    const off = this.offsetOf(ip);
     if (off === NONE) throw errors.notInRange(ip, this.#name);
-    if (bm.allocate(off) === 0) throw errors.alreadyAllocated(ip);
+    if (this.#b("allocate").allocate(off) === 0) throw errors.alreadyAllocated(ip);
   }
 
   /** Releases an address. Releasing a free address or one out of the range is a no-op. */
   release(ip: string): void {
-    const bm = this.#b("release");
-    const off = this.#offsetOf(ip);
-    if (off !== NONE) bm.release(off);
+    this.#b("release");
+    const off = this.offsetOf(ip);
+    if (off !== NONE) this.#b("release").release(off);
   }
 
   /** True if the address is allocated (false when out of range). */
   has(ip: string): boolean {
-    const bm = this.#b("has");
-    const off = this.#offsetOf(ip);
-    return off !== NONE && bm.has(off);
+    this.#b("has");
+    const off = this.offsetOf(ip);
+    return off !== NONE && this.#b("has").has(off);
   }
 
   /** Numeric path: next free offset, or -1 when full. */
   allocateNextOffset(): number { return this.#b("allocateNextOffset").allocateNext(this.#code); }
   /** Numeric path: releases offset i; true if it was allocated. */
-  releaseOffset(i: number): boolean { return this.#b("releaseOffset").release(i); }
+  releaseOffset(i: number): boolean {
+    this.#b("releaseOffset");
+    if (!isIndex(i, this.size)) throw badIndex("releaseOffset(i)", i, this.size, `offsets of ${this.#name}`);
+    return this.#b("releaseOffset").release(i);
+  }
   /** Numeric path: true if offset i is allocated. */
-  hasOffset(i: number): boolean { return this.#b("hasOffset").has(i); }
+  hasOffset(i: number): boolean {
+    this.#b("hasOffset");
+    if (!isIndex(i, this.size)) throw badIndex("hasOffset(i)", i, this.size, `offsets of ${this.#name}`);
+    return this.#b("hasOffset").has(i);
+  }
 
   /**
    * Numeric path (IPv4): allocates up to `count` addresses and writes them as
    * u32 to out. Returns how many (fewer: the range is now full).
    */
-  allocateNextBatchIPv4(out: Uint32Array, count: number = out.length): number {
-    const bm = this.#b("allocateNextBatchIPv4");
+  allocateNextBatchIPv4(out: Uint32Array, count?: number): number {
+    this.#b("allocateNextBatchIPv4");
+    u32Array("allocateNextBatchIPv4(out)", out);
+    const n = countArg("allocateNextBatchIPv4(count)", count, out.length);
     if (this.cidr.family !== 4) throw errors.familyMismatch("pod range", String(this.cidr), 4);
-    return bm.allocateBatch(this.#code, out, Math.min(count, out.length), this.#base4);
+    return this.#b("allocateNextBatchIPv4").allocateBatch(this.#code, out, n, this.#base4);
   }
 
   /** Numeric path (IPv4): releases the u32 addresses in[0..count). Returns how many were allocated. */
-  releaseBatchIPv4(inp: Uint32Array, count: number = inp.length): number {
-    const bm = this.#b("releaseBatchIPv4");
+  releaseBatchIPv4(inp: Uint32Array, count?: number): number {
+    this.#b("releaseBatchIPv4");
+    u32Array("releaseBatchIPv4(inp)", inp);
+    const n = countArg("releaseBatchIPv4(count)", count, inp.length);
     if (this.cidr.family !== 4) throw errors.familyMismatch("pod range", String(this.cidr), 4);
-    return bm.releaseBatch(inp, Math.min(count, inp.length), this.#base4);
+    return this.#b("releaseBatchIPv4").releaseBatch(inp, n, this.#base4);
   }
 }

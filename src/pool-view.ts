@@ -5,11 +5,20 @@
  * is shared, not copied) and works on the same bitmaps through its own WASM
  * instance. Node slots are carved with CAS on the pool's atomic node bitmap;
  * a node's pod range must be used by one thread at a time.
+ *
+ * Arguments (src/args.ts) are checked before the memory is touched: `pool`
+ * must be the index of one of the descriptor's pool entries, `slot` a slot of
+ * that pool CIDR, `rel` a rel inside it, `node` a node id 1..2^32-1, an
+ * address a u32: a non-integer is INVALID_ARGUMENT, an integer outside
+ * NOT_IN_RANGE. Batch arrays are Uint32Arrays. The descriptor must match
+ * the pool table in the memory it names (INVALID_ARGUMENT).
  */
 import { Engine } from "./engine.js";
-import { errors } from "./errors.js";
+import { errors, type IpamError } from "./errors.js";
 import { disposeSymbol } from "./disposable.js";
-import { NONE, STRATEGY_CODE, type Strategy } from "./wasm.js";
+import { NONE, STRATEGY_CODE, POOL_BYTES, type Strategy } from "./wasm.js";
+import { STRATEGIES } from "./bitmap.js";
+import { isIndex, isU32, badIndex, badU32, u32Array, count as countArg, U32_END } from "./args.js";
 
 export interface PoolEntryDescriptor {
   readonly index: number;
@@ -40,20 +49,53 @@ export interface PoolDescriptor {
 }
 
 export class PoolView {
-  /** This thread's engine over the pool's memory (shared by the views on it); undefined once disposed. */
+  /** undefined once disposed. */
   #engine: Engine | undefined;
   readonly pools: readonly PoolEntryDescriptor[];
   readonly #table: number;
   readonly #count: number;
   readonly #byIndex: (PoolEntryDescriptor | undefined)[] = [];
+  /** Per pool entry index: one past the largest rel (slots * 2^hostBits). */
+  readonly #relEnd: number[] = [];
   readonly #strategy: number;
 
   constructor(desc: PoolDescriptor) {
-    this.#engine = Engine.attach(desc.memory);
-    this.pools = desc.pools;
+    if (typeof desc !== "object" || desc === null) throw errors.invalidArgument("new PoolView(desc)", desc, "a descriptor from pool.describe()");
+    const memory: unknown = desc.memory;
+    if (!(memory instanceof WebAssembly.Memory) || !(memory.buffer instanceof SharedArrayBuffer)) {
+      throw errors.invalidArgument("new PoolView(desc).memory", memory, "the engine's shared WebAssembly.Memory");
+    }
+    const bad = (field: string, v: unknown, want: string): IpamError => errors.invalidArgument(`new PoolView(desc).${field}`, v, want);
+    if (!isU32(desc.table) || desc.table % POOL_BYTES !== 0) throw bad("table", desc.table, "the pool table offset of pool.describe()");
+    if (!isU32(desc.tableEntries)) throw bad("tableEntries", desc.tableEntries, "an integer");
+    if (typeof desc.podStrategy !== "string" || !STRATEGIES.includes(desc.podStrategy)) throw bad("podStrategy", desc.podStrategy, `one of ${STRATEGIES.join(", ")}`);
+    if (!Array.isArray(desc.pools)) throw bad("pools", desc.pools, "an array of pool entries");
+    // every entry must be the one the memory holds: its numbers become WASM addresses.
+    // Checked before Engine.attach, which takes a scratch region from the memory.
+    const mem = new Uint32Array(memory.buffer);
+    const pools: PoolEntryDescriptor[] = [];
+    desc.pools.forEach((p: unknown, i) => {
+      const e = p as Record<string, unknown> | null;
+      const where = `pools[${i}]`;
+      if (typeof e !== "object" || e === null) throw bad(where, p, "a pool entry of pool.describe()");
+      const { index, entry, family, base4, hostBits, first, podBits, slots, nodeBitmap } = e;
+      const at = desc.table + (index as number) * POOL_BYTES;
+      const ok = isU32(index) && index < desc.tableEntries && entry === at && at + POOL_BYTES <= mem.length * 4
+        && family === mem[at >>> 2] && (family === 4 || family === 6)
+        && base4 === (family === 4 ? mem[(at >>> 2) + 1] : 0) && hostBits === mem[(at >>> 2) + 3]
+        && slots === mem[(at >>> 2) + 4] && nodeBitmap === mem[(at >>> 2) + 7]
+        && (first === 0 || first === 1) && isU32(podBits) && (first as number) + podBits <= 2 ** (hostBits as number);
+      if (!ok) throw bad(where, p, "an entry of pool.describe() that matches the pool table in its memory");
+      pools.push(Object.freeze({ ...(e as unknown as PoolEntryDescriptor) }));
+    });
+    this.#engine = Engine.attach(memory);
+    this.pools = Object.freeze(pools);
     this.#table = desc.table;
     this.#count = desc.tableEntries;
-    for (const p of desc.pools) this.#byIndex[p.index] = p;
+    for (const p of pools) {
+      this.#byIndex[p.index] = p;
+      this.#relEnd[p.index] = p.slots * 2 ** p.hostBits;
+    }
     this.#strategy = STRATEGY_CODE[desc.podStrategy];
   }
 
@@ -81,83 +123,123 @@ export class PoolView {
 
   [disposeSymbol](): void { this.dispose(); }
 
-  #pool(i: number): PoolEntryDescriptor {
-    const p = this.#byIndex[i];
-    if (p === undefined) throw new RangeError(`ipcarve: no pool entry ${i}`);
-    return p;
+  #pool(i: number, what: string): PoolEntryDescriptor {
+    const p = isU32(i) ? this.#byIndex[i] : undefined;
+    if (p !== undefined) return p;
+    if (typeof i === "number" && Number.isInteger(i)) throw errors.notInRange(i, `the pool entries of this view (${this.pools.map((q) => q.index).join(", ")}), for ${what}`);
+    throw errors.invalidArgument(what, i, "a pool entry index (an integer)");
+  }
+
+  /** A slot of the pool CIDR, or throws naming `what`. */
+  static #slot(p: PoolEntryDescriptor, slot: number, what: string): number {
+    if (!isIndex(slot, p.slots)) throw badIndex(what, slot, p.slots, `slots of ${p.cidr}`);
+    return slot;
   }
 
   /** Carves the next node subnet (next-fit, CAS-safe) of pool entry `pool` (its table index). Returns the slot, or -1 when full. */
   carveSlot(pool: number): number {
-    return this.#use("carveSlot").wasm.bmAllocateNext(this.#pool(pool).nodeBitmap, 0);
+    const engine = this.#use("carveSlot");
+    return engine.wasm.bmAllocateNext(this.#pool(pool, "carveSlot(pool)").nodeBitmap, 0);
   }
 
-  /** Carves up to `count` node subnets into out (slots). Returns how many. */
-  carveSlots(pool: number, out: Uint32Array, count: number = out.length): number {
-    const e = this.#use("carveSlots");
-    const w = e.wasm;
-    const s = e.scratch;
-    const n = Math.min(count, out.length, 16384);
-    const got = w.bmAllocateBatch(this.#pool(pool).nodeBitmap, 0, n, s, 0);
-    out.set(e.u32().subarray(s >>> 2, (s >>> 2) + got));
+  /** Carves up to `count` (at most 16,384 per call) node subnets into out (slots). Returns how many. */
+  carveSlots(pool: number, out: Uint32Array, count?: number): number {
+    const engine = this.#use("carveSlots");
+    const p = this.#pool(pool, "carveSlots(pool)");
+    u32Array("carveSlots(out)", out);
+    const n = Math.min(countArg("carveSlots(count)", count, out.length), 16384);
+    const w = engine.wasm;
+    const s = engine.scratch;
+    const got = w.bmAllocateBatch(p.nodeBitmap, 0, n, s, 0);
+    out.set(engine.u32().subarray(s >>> 2, (s >>> 2) + got));
     return got;
   }
 
-  /** Gives a carved slot to node id `node` with an empty pod range. Returns false when memory is exhausted. */
-  attach(pool: number, slot: number, node: number, seed = 0n): boolean {
-    const w = this.#use("attach").wasm;
-    const p = this.#pool(pool);
-    return w.poolAttach(p.entry, slot, 1, node, p.podBits, slot * 2 ** p.hostBits + p.first, 0, seed) !== 0;
+  /**
+   * Gives a carved slot to node id `node` (1..2^32-1) with an empty pod
+   * range, its random strategy seeded with `seed` (a u64: a bigint or a
+   * non-negative safe integer). Returns false when memory is exhausted.
+   * A slot that is not carved is INVALID_ARGUMENT; one a node holds, IN_USE.
+   */
+  attach(pool: number, slot: number, node: number, seed: bigint | number = 0n): boolean {
+    const engine = this.#use("attach");
+    const p = this.#pool(pool, "attach(pool)");
+    PoolView.#slot(p, slot, "attach(slot)");
+    if (!isU32(node) || node === 0) {
+      if (typeof node === "number" && Number.isInteger(node)) throw errors.notInRange(node, "node ids, 1 to 4294967295, of attach(node)");
+      throw errors.invalidArgument("attach(node)", node, "a node id (an integer from 1 to 2^32-1)");
+    }
+    let s: bigint;
+    if (typeof seed === "bigint" && seed >= 0n && seed < 1n << 64n) s = seed;
+    else if (typeof seed === "number" && Number.isSafeInteger(seed) && seed >= 0) s = BigInt(seed);
+    else throw errors.invalidArgument("attach(seed)", seed, "a u64 (a bigint from 0 to 2^64-1 or a non-negative safe integer)");
+    const w = engine.wasm;
+    const holder = w.poolNodeAt(p.entry, slot);
+    if (holder !== 0) throw errors.inUse(`slot ${slot} of ${p.cidr}`, `node ${holder}`);
+    if (w.bmHas(p.nodeBitmap, slot) !== 1) throw errors.invalidArgument("attach(slot)", slot, `a slot carved by carveSlot (slot ${slot} of ${p.cidr} is free)`);
+    return w.poolAttach(p.entry, slot, 1, node, p.podBits, slot * 2 ** p.hostBits + p.first, 0, s < 0x8000000000000000n ? s : BigInt.asIntN(64, s)) !== 0;
   }
 
   /** Empties a slot's pod range and frees the slot. Returns the pods that were allocated. */
   detach(pool: number, slot: number): number {
-    const w = this.#use("detach").wasm;
-    const p = this.#pool(pool);
-    const pods = w.poolDetach(p.entry, slot, 1, 0);
-    w.bmRelease(p.nodeBitmap, slot);
+    const engine = this.#use("detach");
+    const p = this.#pool(pool, "detach(pool)");
+    PoolView.#slot(p, slot, "detach(slot)");
+    const pods = engine.wasm.poolDetach(p.entry, slot, 1, 0);
+    engine.wasm.bmRelease(p.nodeBitmap, slot);
     return pods;
   }
 
   /** Allocates one pod address in a slot; returns rel (IPv4: add base4), or -1 when full. */
   allocate(pool: number, slot: number): number {
-    const rel = this.#use("allocate").wasm.podAllocateNext(this.#pool(pool).entry, slot, this.#strategy, 0);
+    const engine = this.#use("allocate");
+    const p = this.#pool(pool, "allocate(pool)");
+    if (!isIndex(slot, p.slots)) PoolView.#slot(p, slot, "allocate(slot)");
+    const rel = engine.wasm.podAllocateNext(p.entry, slot, this.#strategy, 0);
     return rel === NONE ? NONE : rel >>> 0;
   }
 
   /** Allocates up to `count` pod addresses in a slot into out (IPv4: u32 addresses; IPv6: rel). Returns how many. */
-  allocateBatch(pool: number, slot: number, out: Uint32Array, count: number = out.length): number {
-    const e = this.#use("allocateBatch");
-    const w = e.wasm;
-    const s = e.scratch;
-    const entry = this.#pool(pool).entry;
+  allocateBatch(pool: number, slot: number, out: Uint32Array, count?: number): number {
+    const engine = this.#use("allocateBatch");
+    const p = this.#pool(pool, "allocateBatch(pool)");
+    PoolView.#slot(p, slot, "allocateBatch(slot)");
+    u32Array("allocateBatch(out)", out);
+    count = countArg("allocateBatch(count)", count, out.length);
+    const w = engine.wasm;
+    const s = engine.scratch;
+    const entry = p.entry;
     let done = 0;
-    count = Math.min(count, out.length);
     while (done < count) {
       const n = Math.min(count - done, 16384);
       const got = w.podAllocateBatch(entry, slot, this.#strategy, n, s);
-      if (got > 0) out.set(e.u32().subarray(s >>> 2, (s >>> 2) + got), done);
+      if (got > 0) out.set(engine.u32().subarray(s >>> 2, (s >>> 2) + got), done);
       done += got;
       if (got < n) break;
     }
     return done;
   }
 
-  /** Releases a pod address by rel. Returns true if it was allocated. */
+  /** Releases a pod address by rel (0 to slots * 2^hostBits - 1). Returns true if it was allocated. */
   release(pool: number, rel: number): boolean {
-    return this.#use("release").wasm.podRelease(this.#pool(pool).entry, rel, 0) !== NONE;
+    const engine = this.#use("release");
+    const p = this.#pool(pool, "release(pool)");
+    const end = this.#relEnd[p.index] as number;
+    if (!isIndex(rel, end)) throw badIndex("release(rel)", rel, Math.min(end, U32_END), `rels of ${p.cidr}`);
+    return engine.wasm.podRelease(p.entry, rel, 0) !== NONE;
   }
 
   /** Releases u32 IPv4 addresses in[0..count). Returns how many were allocated. */
-  releaseIPv4Batch(ips: Uint32Array, count: number = ips.length): number {
-    const e = this.#use("releaseIPv4Batch");
-    const w = e.wasm;
-    const s = e.scratch;
+  releaseIPv4Batch(ips: Uint32Array, count?: number): number {
+    const engine = this.#use("releaseIPv4Batch");
+    u32Array("releaseIPv4Batch(ips)", ips);
+    count = countArg("releaseIPv4Batch(count)", count, ips.length);
+    const w = engine.wasm;
+    const s = engine.scratch;
     let freed = 0;
-    count = Math.min(count, ips.length);
     for (let done = 0; done < count; ) {
       const n = Math.min(count - done, 16384);
-      e.u32().set(ips.subarray(done, done + n), s >>> 2);
+      engine.u32().set(ips.subarray(done, done + n), s >>> 2);
       freed += w.release4Batch(this.#table, this.#count, n, s, 0);
       done += n;
     }
@@ -166,16 +248,21 @@ export class PoolView {
 
   /** Node id whose subnet holds the u32 IPv4 address, or 0. */
   lookupIPv4(ip: number): number {
-    return this.#use("lookupIPv4").wasm.lookup4(this.#table, this.#count, ip);
+    const engine = this.#use("lookupIPv4");
+    if (!isU32(ip)) throw badU32("lookupIPv4(ip)", ip);
+    return engine.wasm.lookup4(this.#table, this.#count, ip);
   }
 
   /** Pods allocated in a slot. */
   used(pool: number, slot: number): number {
-    return this.#use("used").wasm.podUsed(this.#pool(pool).entry, slot);
+    const engine = this.#use("used");
+    const p = this.#pool(pool, "used(pool)");
+    return engine.wasm.podUsed(p.entry, PoolView.#slot(p, slot, "used(slot)"));
   }
 
   /** Node subnets taken in a pool CIDR. */
   slotsUsed(pool: number): number {
-    return this.#use("slotsUsed").wasm.bmUsed(this.#pool(pool).nodeBitmap);
+    const engine = this.#use("slotsUsed");
+    return engine.wasm.bmUsed(this.#pool(pool, "slotsUsed(pool)").nodeBitmap);
   }
 }

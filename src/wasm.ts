@@ -76,6 +76,8 @@ export interface WasmExports {
 
 /** Returned by WASM calls when nothing was found or nothing is free. */
 export const NONE = -1;
+/** Returned by podAllocate when the owner array cannot be made (the memory cannot grow). */
+export const NO_MEMORY = -2;
 export const FLAG_ATOMIC = 1;
 /** Bytes of a pool entry and of a slot entry (assembly/layout.ts). */
 export const POOL_BYTES = 64;

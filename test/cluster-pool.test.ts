@@ -97,7 +97,7 @@ describe("addNode", () => {
   });
 
   it("rejects a bad name", () => {
-    expect(err(() => seedPool().addNode("")).code).toBe("INVALID_OPTION");
+    expect(err(() => seedPool().addNode("")).code).toBe("INVALID_ARGUMENT");
   });
 });
 
@@ -141,7 +141,7 @@ describe("allocate / release / releaseOwner", () => {
       ["10.0.0.0", "NOT_IN_RANGE"], // network
       ["10.0.0.255", "NOT_IN_RANGE"], // broadcast
       ["nope", "INVALID_IP"],
-      [["10.0.0.20", "10.0.0.21"], "INVALID_OPTION"], // two IPv4
+      [["10.0.0.20", "10.0.0.21"], "INVALID_ARGUMENT"], // two IPv4
       [["10.0.0.20", "fd00::100"], "NOT_IN_RANGE"], // v6 belongs to b: v4 must not be taken
     ];
     for (const [wanted, c] of cases) expect(err(() => pool.allocate("a", "ns/x", wanted)).code).toBe(c);
@@ -153,7 +153,7 @@ describe("allocate / release / releaseOwner", () => {
     const pool = seedPool();
     expect(err(() => pool.allocate("ghost", "ns/p")).message).toBe('ipcarve: unknown node "ghost"');
     pool.addNode("a");
-    expect(err(() => pool.allocate("a", "")).code).toBe("INVALID_OPTION");
+    expect(err(() => pool.allocate("a", "")).code).toBe("INVALID_ARGUMENT");
   });
 
   it("release by IP, release of free IPs is a no-op", () => {

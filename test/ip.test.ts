@@ -1,4 +1,5 @@
 import { describe, it, expect } from "vitest";
+import { err } from "./helpers.js";
 import { parseCidr, isValidCidr, IpamError } from "../src/index.js";
 import { parseIPv4, formatIPv4, parseIPv6, formatIPv6, parseIp } from "../src/ip.js";
 
@@ -52,7 +53,6 @@ describe("parseCidr", () => {
     { in: "1:2:3:4::5:6:7:8/64", why: /not an IPv4 or IPv6/ }, // :: must stand for at least one group
     { in: "fe80::1%eth0/64", why: /not an IPv4 or IPv6/ },
     { in: "", why: /missing \/prefix/ },
-    { in: 42, why: /not a string/ },
   ];
   it.each(bad)("rejects $in", (c) => {
     expect(isValidCidr(c.in)).toBe(false);
@@ -65,6 +65,15 @@ describe("parseCidr", () => {
       expect((e as IpamError).message).toMatch(/^ipcarve: invalid CIDR/);
       expect((e as IpamError).message).toMatch(c.why);
       if (typeof c.in === "string") expect((e as IpamError).message).toContain(JSON.stringify(c.in));
+    }
+  });
+
+  it("a non-string is INVALID_ARGUMENT (INVALID_CIDR is for strings that do not parse)", () => {
+    for (const v of [42, null, undefined, 1n, Symbol("s"), Object.create(null), ["10.0.0.0/8"]]) {
+      expect(isValidCidr(v)).toBe(false);
+      const e = err(() => parseCidr(v));
+      expect(e.code).toBe("INVALID_ARGUMENT");
+      expect(e.message).toMatch(/^ipcarve: CIDR must be a string \(got /);
     }
   });
 });

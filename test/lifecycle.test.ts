@@ -149,12 +149,13 @@ describe("pool growth", () => {
     const pool = new ClusterPool({ ipv4: { cidrs: ["10.0.0.0/24"], maskSize: 24 } });
     pool.addNode("a");
     expect(err(() => pool.addNode("b")).code).toBe("FULL");
-    const e = err(() => pool.addPoolCidr(4, "10.0.0.0/16"));
+    const e = err(() => pool.addPoolCidr("10.0.0.0/16"));
     expect(e.code).toBe("CIDR_COLLISION");
     expect(e.message).toMatch(/10\.0\.0\.0\/16 overlaps pool CIDR 10\.0\.0\.0\/24/);
+    expect(err(() => pool.addPoolCidr("fd00::/104")).message).toBe('ipcarve: pool CIDR "fd00::/104" is not IPv4'); // the pool has no IPv6
     expect(err(() => pool.addPoolCidr(4, "fd00::/104")).code).toBe("FAMILY_MISMATCH");
-    expect(err(() => pool.addPoolCidr(6, "fd00::/104")).code).toBe("INVALID_OPTION");
-    pool.addPoolCidr(4, "10.9.0.0/23");
+    expect(err(() => pool.addPoolCidr(6, "fd00::/104")).code).toBe("FAMILY_MISMATCH");
+    pool.addPoolCidr("10.9.0.0/23");
     expect(pool.node("b")?.podCIDRs).toEqual(["10.9.0.0/24"]);
     expect(pool.lookup("10.9.0.5")).toMatchObject({ node: "b" });
   });

@@ -157,8 +157,8 @@ const scenarios: Scenario[] = [
       p.addNode("a");
       p.addNode("b");
       expect(() => p.addNode("c")).toThrow(/full/);
-      p.addPoolCidr(4, "10.1.0.0/24"); // c is served from it
-      p.addPoolCidr(4, "10.2.0.0/24");
+      p.addPoolCidr("10.1.0.0/24"); // c is served from it
+      p.addPoolCidr("10.2.0.0/24");
       p.removePoolCidr("10.2.0.0/24"); // empty: removed, its table index stays taken
       p.allocate("c", "ns/p0");
       return p;
@@ -362,7 +362,7 @@ describe("damaged snapshots are CORRUPT_STATE and build nothing", () => {
     expect(corrupt(b).code).toBe("CORRUPT_STATE");
   });
 
-  it("not a Uint8Array", () => {
-    expect(corrupt("IPCARVE" as never).code).toBe("CORRUPT_STATE");
+  it("not a Uint8Array is INVALID_ARGUMENT (a wrong type, not damaged bytes)", () => {
+    expect(corrupt("IPCARVE" as never).code).toBe("INVALID_ARGUMENT");
   });
 });

@@ -5,7 +5,7 @@ import { PoolCidr } from "../pool-cidr.js";
 import { ciliumErrors, ciliumItems, type CiliumNode, type CiliumNodeList, type ImportResult } from "../cilium-node.js";
 import { type PlacedSubnet } from "../state/records.js";
 import { PoolCore, allocationOf } from "./core.js";
-import { addNode, applyPlace, newNode, releaseSlots, tick } from "./nodes.js";
+import { addNode, applyPlace, forgetNew, idMark, newNode, releaseSlots, tick } from "./nodes.js";
 
 /**
  * Restores nodes from `kubectl get ciliumnodes -o json`, in list order,
@@ -28,6 +28,7 @@ export function importCiliumNodes(core: PoolCore, list: unknown): ImportResult[]
       continue;
     }
     const placed = claim(core, it.podCIDRs);
+    const mark = idMark(core);
     const node = known ?? newNode(core, it.name);
     if (typeof placed === "string") {
       if (node.status === "pending") core.pending.splice(core.pending.indexOf(node.name), 1);
@@ -38,7 +39,11 @@ export function importCiliumNodes(core: PoolCore, list: unknown): ImportResult[]
       results.set(it.name, { name: it.name, podCIDRs: [], outcome: "failed", error: placed });
       continue;
     }
-    applyPlace(core, node, placed);
+    const oom = applyPlace(core, node, placed);
+    if (oom !== undefined) {
+      if (!known) forgetNew(core, node, mark);
+      throw oom;
+    }
     results.set(it.name, { name: it.name, podCIDRs: allocationOf(node).podCIDRs, outcome: "restored" });
   }
   for (const it of items) {

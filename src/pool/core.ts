@@ -6,7 +6,8 @@ import { errors } from "../errors.js";
 import { Engine } from "../engine.js";
 import { PoolCidr } from "../pool-cidr.js";
 import { Owners } from "../owners.js";
-import { resolveOptions, type ClusterPoolOptions, type ResolvedOptions, type ResolvedFamily } from "../options.js";
+import { resolveOptions, optionsJson, MAX_POOL_CIDRS, type ClusterPoolOptions, type ResolvedOptions, type ResolvedFamily } from "../options.js";
+import { name as nameArg } from "../args.js";
 import { Quarantine } from "../quarantine.js";
 import { POOL_BYTES, POOL_FREE_REGIONS, STRATEGY_CODE } from "../wasm.js";
 import { poolCidrBytes, engineBytes, poolPages, MAX_BYTES } from "./memory.js";
@@ -66,7 +67,7 @@ export interface FamilyState extends ResolvedFamily {
 }
 
 /** Pool table capacity: pool CIDRs ever added, removed ones included. */
-export const MAX_POOL_CIDRS = 256;
+export { MAX_POOL_CIDRS };
 
 let planned: readonly { family: 4 | 6; cidr: string }[] = [];
 /**
@@ -130,8 +131,7 @@ export class PoolCore {
   /** Validates options (IpamError naming the option) and lays the pools out in a shared memory. */
   constructor(options: ClusterPoolOptions) {
     this.o = resolveOptions(options);
-    const { engine: _e, clock: _c, seed, ...rest } = options;
-    this.json = { ...rest, ...(seed !== undefined ? { seed: String(seed) } : {}) };
+    this.json = optionsJson(this.o);
     this.ownEngine = this.o.engine === undefined;
     this.memoryBound = engineBytes(MAX_POOL_CIDRS * POOL_BYTES);
     if (this.o.engine !== undefined) {
@@ -235,8 +235,9 @@ export class PoolCore {
 }
 
 
+/** Throws INVALID_ARGUMENT unless `name` is a non-empty string; `what` names the argument, e.g. "addNode(name)". */
 export function checkName(what: string, name: unknown): void {
-  if (typeof name !== "string" || name === "") throw errors.invalidOption(what, `must be a non-empty string (got ${JSON.stringify(name)})`);
+  nameArg(what, name);
 }
 
 

@@ -1,11 +1,22 @@
 // The numeric fast path: node handles and u32 IPv4 addresses, per call and batched into caller-provided typed arrays.
-import { errors } from "../errors.js";
+// Arguments are checked before anything is touched (src/args.ts): an address must be an integer
+// 0..2^32-1 (a non-integer is INVALID_ARGUMENT, an integer outside NOT_IN_RANGE), a handle an
+// integer, a batch array a Uint32Array, a count an integer up to its length.
+import { errors, type IpamError } from "../errors.js";
+import { isU32, badU32, u32Array, count as countArg } from "../args.js";
 import { addressKey } from "../owners.js";
 import { NONE } from "../wasm.js";
 import { PoolCore, type Subnet, type NodeState } from "./core.js";
 import { tick } from "./nodes.js";
 import { releaseKey } from "./pods.js";
 
+/** The error for a handle that is not a u32: UNKNOWN_NODE for an integer (it names no node), else INVALID_ARGUMENT. */
+export function badHandle(what: string, handle: unknown): IpamError {
+  if (typeof handle === "number" && Number.isInteger(handle)) return errors.unknownNode(`handle ${handle}`);
+  return errors.invalidArgument(what, handle, "a node handle (an integer from handle(name))");
+}
+
+/** The IPv4 subnet of the node with this handle (a u32, checked by the caller); UNKNOWN_NODE if none. */
 export function v4Subnet(core: PoolCore, handle: number): Subnet {
   const s = core.byId[handle]?.v4;
   if (s === undefined) throw errors.unknownNode(`handle ${handle} (no IPv4 subnet)`);
@@ -14,6 +25,7 @@ export function v4Subnet(core: PoolCore, handle: number): Subnet {
 
 /** Allocates an IPv4 pod address (no owner) on the node; returns it as u32, or -1 when the range is full. */
 export function allocateIPv4(core: PoolCore, handle: number): number {
+  if (!isU32(handle)) throw badHandle("allocateIPv4(handle)", handle);
   tick(core);
   const s = v4Subnet(core, handle);
   // straight to the node's pod bitmap: anonymous allocations write no owner slot
@@ -24,15 +36,17 @@ export function allocateIPv4(core: PoolCore, handle: number): number {
 }
 
 /** Allocates up to `count` IPv4 pod addresses on the node into out (u32). Returns how many (fewer: full). */
-export function allocateIPv4Batch(core: PoolCore, handle: number, out: Uint32Array, count: number = out.length): number {
+export function allocateIPv4Batch(core: PoolCore, handle: number, out: Uint32Array, count?: number): number {
+  if (!isU32(handle)) throw badHandle("allocateIPv4Batch(handle)", handle);
+  u32Array("allocateIPv4Batch(out)", out);
+  const want = countArg("allocateIPv4Batch(count)", count, out.length);
   tick(core);
   const s = v4Subnet(core, handle);
   const w = core.engine.wasm;
   const scratch = core.engine.scratch;
   let done = 0;
-  count = Math.min(count, out.length);
-  while (done < count) {
-    const n = Math.min(count - done, 16384);
+  while (done < want) {
+    const n = Math.min(want - done, 16384);
     const got = w.podAllocateBatch(s.pool.entry, s.slot, core.strategy, n, scratch);
     if (got > 0) out.set(core.engine.u32().subarray(scratch >>> 2, (scratch >>> 2) + got), done);
     done += got;
@@ -47,6 +61,7 @@ export function allocateIPv4Batch(core: PoolCore, handle: number, out: Uint32Arr
 
 /** Releases an IPv4 pod address given as u32. Returns true if it was allocated. */
 export function releaseIPv4(core: PoolCore, ip: number): boolean {
+  if (!isU32(ip)) throw badU32("releaseIPv4(ip)", ip);
   tick(core);
   if (core.quarantine !== undefined || core.borrowed.size > 0 || core.log !== undefined || core.reservedKeys.size > 0) {
     const i = core.engine.wasm.findPool4(core.table, core.pools.length, ip);
@@ -68,9 +83,10 @@ export function dropOwnedIPv4(core: PoolCore, owner: number, ip: number): void {
 }
 
 /** Releases the u32 IPv4 addresses in[0..count). Returns how many were allocated. */
-export function releaseIPv4Batch(core: PoolCore, ips: Uint32Array, count: number = ips.length): number {
+export function releaseIPv4Batch(core: PoolCore, ips: Uint32Array, count?: number): number {
+  u32Array("releaseIPv4Batch(ips)", ips);
+  count = countArg("releaseIPv4Batch(count)", count, ips.length);
   tick(core);
-  count = Math.min(count, ips.length);
   if (core.quarantine !== undefined || core.borrowed.size > 0 || core.log !== undefined || core.reservedKeys.size > 0) {
     let freed = 0;
     for (let k = 0; k < count; k++) if (releaseIPv4(core, ips[k] as number)) freed++;
@@ -98,15 +114,18 @@ export function releaseIPv4Batch(core: PoolCore, ips: Uint32Array, count: number
 
 /** Handle of the node whose subnet holds the u32 IPv4 address, or 0. */
 export function lookupIPv4(core: PoolCore, ip: number): number {
+  if (!isU32(ip)) throw badU32("lookupIPv4(ip)", ip);
   return core.engine.wasm.lookup4(core.table, core.pools.length, ip);
 }
 
 /** Writes the node handle (0 = none) of each u32 address ips[k] to out[k]. */
-export function lookupIPv4Batch(core: PoolCore, ips: Uint32Array, out: Uint32Array | Int32Array, count: number = ips.length): void {
+export function lookupIPv4Batch(core: PoolCore, ips: Uint32Array, out: Uint32Array | Int32Array, count?: number): void {
+  u32Array("lookupIPv4Batch(ips)", ips);
+  if (!(out instanceof Uint32Array || out instanceof Int32Array)) throw errors.invalidArgument("lookupIPv4Batch(out)", out, "a Uint32Array or an Int32Array");
+  count = countArg("lookupIPv4Batch(count)", count, Math.min(ips.length, out.length));
   const w = core.engine.wasm;
   const scratch = core.engine.scratch;
   const res = scratch + 16384 * 4;
-  count = Math.min(count, ips.length, out.length);
   for (let done = 0; done < count; ) {
     const n = Math.min(count - done, 16384);
     const view = core.engine.u32();

@@ -1,5 +1,5 @@
 // Nodes: carving their subnets by policy (big holes, overflow), pending nodes, removal and draining, and tick().
-import { errors, IpamError } from "../errors.js";
+import { errors, IpamError, show } from "../errors.js";
 import { PoolCidr } from "../pool-cidr.js";
 import { addressKey } from "../owners.js";
 import { NONE } from "../wasm.js";
@@ -8,6 +8,8 @@ import { PoolCore, checkName, allocationOf, type Subnet, type NodeState, type Fa
 import { type NodeAllocation, type NodeDetail, type RemoveNodeOptions } from "./types.js";
 import { applyExpire, releaseKey } from "./pods.js";
 import { applyReservedIPs } from "./reservations.js";
+import { optionsObject } from "../args.js";
+import { writeMs } from "../options.js";
 
 export function failedCount(core: PoolCore): number {
   let n = 0;
@@ -42,12 +44,14 @@ export function tick(core: PoolCore): void {
  * frees up, in the order nodes arrived.
  */
 export function addNode(core: PoolCore, name: string): NodeAllocation {
-  checkName("node name", name);
+  checkName("addNode(name)", name);
   tick(core);
   const known = core.nodes.get(name);
   if (known && (known.status === "ready" || known.status === "draining")) return allocationOf(known);
+  const mark = idMark(core);
   const node = known ?? newNode(core, name);
-  const placed = place(core, node);
+  const cursors: number[] = [];
+  const placed = place(core, node, cursors);
   if (placed instanceof IpamError) {
     if (!known) core.nodes.set(name, node);
     if (!core.pending.includes(name)) core.pending.push(name);
@@ -56,8 +60,32 @@ export function addNode(core: PoolCore, name: string): NodeAllocation {
     core.emit({ op: "pending", name, error: node.error });
     throw placed;
   }
-  applyPlace(core, node, placed);
+  const oom = applyPlace(core, node, placed);
+  if (oom !== undefined) {
+    // the shared memory cannot hold the node's pod ranges: nothing of this call stays
+    restoreCursors(core, cursors);
+    if (!known) forgetNew(core, node, mark);
+    throw oom;
+  }
   return allocationOf(node);
+}
+
+/** Puts back node-bitmap cursors saved by place() as (region, cursor) pairs, last first. */
+export function restoreCursors(core: PoolCore, cursors: readonly number[]): void {
+  for (let i = cursors.length - 2; i >= 0; i -= 2) core.engine.wasm.bmSetCursor(cursors[i] as number, cursors[i + 1] as number);
+}
+
+/** What newNode changes (ids, epoch), for forgetNew. */
+export function idMark(core: PoolCore): { epoch: number; ids: number; free: number } {
+  return { epoch: core.epoch, ids: core.byId.length, free: core.freeIds.length };
+}
+
+/** Undoes newNode (a call that made the node failed): its handle names nothing, and the epoch is as it was. */
+export function forgetNew(core: PoolCore, node: NodeState, mark: { epoch: number; ids: number; free: number }): void {
+  core.byId[node.id] = undefined;
+  core.byId.length = mark.ids;
+  if (core.freeIds.length < mark.free) core.freeIds.push(node.id);
+  core.epoch = mark.epoch;
 }
 
 export function newNode(core: PoolCore, name: string): NodeState {
@@ -73,20 +101,21 @@ export function newNode(core: PoolCore, name: string): NodeState {
 /**
  * Decides a node's subnets without changing anything visible: takes slots,
  * and gives them back if a later family fails. Returns the placement or
- * the FULL error.
+ * the FULL error. With `cursors`, saves (region, cursor) of every node
+ * bitmap it searches, for restoreCursors.
  */
-export function place(core: PoolCore, node: NodeState): PlacedSubnet[] | IpamError {
+export function place(core: PoolCore, node: NodeState, cursors?: number[]): PlacedSubnet[] | IpamError {
   const placed: PlacedSubnet[] = [];
   const undo = (): void => {
     for (const p of placed) if (p.pool >= 0) releaseSlots(core, core.pools[p.pool] as PoolCidr, p.slot, 1 << p.k);
   };
   for (const fam of core.families) {
-    const got = takeSubnet(core, fam);
+    const got = takeSubnet(core, fam, cursors);
     if (got === undefined) {
       undo();
       const list = fam.pools.map((p) => String(p.cidr)).join(", ");
       const cap = Number.isFinite(fam.maxBig) && fam.big >= fam.maxBig ? ` (maxNodeSubnets ${fam.maxBig} reached)` : "";
-      return errors.full(`IPv${fam.family} pool (${list || "no CIDRs"}) of /${fam.maskSize} node subnets${cap}`, `cannot add node ${JSON.stringify(node.name)}`);
+      return errors.full(`IPv${fam.family} pool (${list || "no CIDRs"}) of /${fam.maskSize} node subnets${cap}`, `cannot add node ${show(node.name)}`);
     }
     placed.push(got);
   }
@@ -94,11 +123,12 @@ export function place(core: PoolCore, node: NodeState): PlacedSubnet[] | IpamErr
 }
 
 /** Takes slots for one family by policy; pool -1 means "share". */
-export function takeSubnet(core: PoolCore, fam: FamilyState): PlacedSubnet | undefined {
+export function takeSubnet(core: PoolCore, fam: FamilyState, cursors?: number[]): PlacedSubnet | undefined {
   const w = core.engine.wasm;
   if (fam.big < fam.maxBig) {
     for (const pool of fam.pools) {
       if (pool.set.isFull()) continue;
+      cursors?.push(pool.set.region, w.bmCursor(pool.set.region));
       const slot = w.bmAllocateRun(pool.set.region, fam.k);
       if (slot !== NONE) return { pool: pool.index, slot, k: fam.k };
     }
@@ -106,6 +136,7 @@ export function takeSubnet(core: PoolCore, fam: FamilyState): PlacedSubnet | und
   if (fam.overflow === "smaller") {
     for (const pool of fam.pools) {
       if (pool.set.isFull()) continue;
+      cursors?.push(pool.set.region, w.bmCursor(pool.set.region));
       const slot = w.bmAllocateRun(pool.set.region, 0);
       if (slot !== NONE) return { pool: pool.index, slot, k: 0 };
     }
@@ -122,8 +153,12 @@ export function releaseSlots(core: PoolCore, pool: PoolCidr, slot: number, run: 
   }
 }
 
-/** Makes a node ready with the given (already taken) slots. */
-export function applyPlace(core: PoolCore, node: NodeState, placed: readonly PlacedSubnet[]): void {
+/**
+ * Makes a node ready with the given (already taken) slots. When the shared
+ * memory cannot hold its pod ranges, gives back what it attached and the
+ * slots, changes nothing else and returns the FULL error.
+ */
+export function applyPlace(core: PoolCore, node: NodeState, placed: readonly PlacedSubnet[]): IpamError | undefined {
   const w = core.engine.wasm;
   const subnets: Subnet[] = [];
   for (const p of placed) {
@@ -139,7 +174,7 @@ export function applyPlace(core: PoolCore, node: NodeState, placed: readonly Pla
     if (region === 0) {
       for (const s of subnets) detach(core, s);
       for (const q of placed) if (q.pool >= 0) releaseSlots(core, core.pools[q.pool] as PoolCidr, q.slot, 1 << q.k);
-      throw errors.full("shared memory", `cannot add node ${JSON.stringify(node.name)}`);
+      return errors.full(`shared memory (${core.engine.memory.buffer.byteLength / 65536} pages)`, `cannot add node ${show(node.name)}`);
     }
     const sub: Subnet = {
       pool, slot: p.slot, run: 1 << p.k, k: p.k, cls, cidr: g.cidr, size: g.size, base: g.base,
@@ -172,6 +207,7 @@ export function applyPlace(core: PoolCore, node: NodeState, placed: readonly Pla
   node.error = undefined;
   core.nodes.set(node.name, node);
   core.emit({ op: "node", name: node.name, placed: [...placed] });
+  return undefined;
 }
 
 /**
@@ -179,9 +215,10 @@ export function applyPlace(core: PoolCore, node: NodeState, placed: readonly Pla
  * only after that long (the node drains: no new pods). Returns false for
  * an unknown node (a no-op).
  */
-export function removeNode(core: PoolCore, name: string, options: RemoveNodeOptions = {}): boolean {
-  const graceMs = options.graceMs ?? 0;
-  if (typeof graceMs !== "number" || !(graceMs >= 0)) throw errors.invalidOption("options.graceMs", `must be a non-negative number (got ${String(graceMs)})`);
+export function removeNode(core: PoolCore, name: string, options?: RemoveNodeOptions): boolean {
+  checkName("removeNode(name)", name);
+  const graceMs = options === undefined ? 0 : (optionsObject("options", options, ["graceMs"]).graceMs ?? 0);
+  if (typeof graceMs !== "number" || !(graceMs >= 0)) throw errors.invalidOption("options.graceMs", `must be a non-negative number (got ${show(graceMs)})`);
   tick(core);
   const node = core.nodes.get(name);
   if (!node) return false;
@@ -189,7 +226,7 @@ export function removeNode(core: PoolCore, name: string, options: RemoveNodeOpti
     node.status = "draining";
     node.deadline = core.now() + graceMs;
     core.draining++;
-    core.emit({ op: "drain", name, deadline: node.deadline });
+    core.emit({ op: "drain", name, deadline: writeMs(node.deadline) });
     return true;
   }
   dropNode(core, node);
@@ -238,9 +275,14 @@ export function servePending(core: PoolCore): void {
   if (core.replaying) return; // the journal holds each serve as its own "node" record
   while (core.pending.length > 0) {
     const node = core.nodes.get(core.pending[0] as string) as NodeState;
-    const placed = place(core, node);
+    const cursors: number[] = [];
+    const placed = place(core, node, cursors);
     if (placed instanceof IpamError) return;
-    applyPlace(core, node, placed);
+    if (applyPlace(core, node, placed) !== undefined) {
+      // out of shared memory: the node keeps waiting, as if there were no space
+      restoreCursors(core, cursors);
+      return;
+    }
   }
 }
 

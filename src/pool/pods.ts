@@ -1,14 +1,15 @@
 // Pod addresses: allocate, release (with owner checks and reuse cooldown), releaseOwner, lookup.
 import { parseIPv4, parseIPv6Groups, parseIp } from "../ip.js";
-import { errors, IpamError } from "../errors.js";
+import { errors, IpamError, show } from "../errors.js";
 import { PoolCidr } from "../pool-cidr.js";
 import { addressKey, keyPool, keyRel } from "../owners.js";
 import { Quarantine } from "../quarantine.js";
-import { NONE } from "../wasm.js";
+import { NONE, NO_MEMORY } from "../wasm.js";
 import { PoolCore, type Subnet, type NodeState, type FamilyState } from "./core.js";
 import { type PodAddresses, type LookupResult } from "./types.js";
 import { dropOwnedIPv4 } from "./fast-path.js";
 import { tick } from "./nodes.js";
+import { name, str } from "../args.js";
 
 /**
  * Allocates one address per family from the node's subnets to `owner`
@@ -22,16 +23,18 @@ export function allocate(core: PoolCore, node: string, owner: string, wanted?: s
   // pods tend to come in runs per node: remember the last node found
   let n = node === core.lastName ? core.lastNode : undefined;
   if (n === undefined) {
+    if (typeof node !== "string") throw errors.invalidArgument("allocate(node)", node, "a node name (string)");
     n = core.nodes.get(node);
     if (n !== undefined) {
       core.lastName = node;
       core.lastNode = n;
     }
   }
+  if (typeof owner !== "string" || owner === "") throw errors.invalidArgument("allocate(owner)", owner, "a non-empty string");
+  const list = wanted === undefined ? undefined : wantedList(wanted);
   if (n === undefined || n.status !== "ready") throw notReady(core, node, n);
-  if (typeof owner !== "string" || owner === "") throw errors.invalidOption("owner", `must be a non-empty string (got ${JSON.stringify(owner)})`);
   tick(core);
-  const want = wanted === undefined ? undefined : checkWanted(core, n, wanted);
+  const want = list === undefined ? undefined : checkWanted(core, n, list);
   const v4 = n.v4;
   if (v4 !== undefined && n.v6 === undefined && !n.share6 && want === undefined) {
     // the common single-stack path
@@ -39,7 +42,7 @@ export function allocate(core: PoolCore, node: string, owner: string, wanted?: s
     let rel = core.engine.wasm.podAllocateNext(v4.pool.entry, v4.slot, core.strategy, o);
     if (rel === NONE) {
       core.owners.dropIfEmpty(o);
-      throw errors.full(`pod range ${v4.cidr} of node ${JSON.stringify(node)}`);
+      throw rangeFull(core, v4, node);
     }
     rel >>>= 0;
     const key = addressKey(v4.pool.index, rel);
@@ -52,12 +55,67 @@ export function allocate(core: PoolCore, node: string, owner: string, wanted?: s
 
 export function notReady(core: PoolCore, name: string, n: NodeState | undefined): IpamError {
   if (n === undefined) return errors.unknownNode(name);
-  if (n.status === "draining") return errors.unknownNode(`${name}" (being removed; "`.replace(/"$/, ""));
-  return errors.full(`node ${JSON.stringify(name)} has no subnet (${n.status}: ${n.error ?? ""})`);
+  if (n.status === "draining") return errors.unknownNode(name, "being removed");
+  return errors.full(`node ${show(name)} has no subnet (${n.status}: ${n.error ?? ""})`);
+}
+
+/** Why a pod allocation in `sub` found nothing: its range is full, or (the range has room) the shared memory could not grow for its owner array. */
+export function rangeFull(core: PoolCore, sub: Subnet, node: string): IpamError {
+  if (core.engine.wasm.podUsed(sub.pool.entry, sub.slot) < sub.size) return memoryFull(core, `cannot record the owner of a pod of node ${show(node)}`);
+  return errors.full(`pod range ${sub.cidr} of node ${show(node)}`);
+}
+
+export function memoryFull(core: PoolCore, detail: string): IpamError {
+  return errors.full(`shared memory (${core.engine.memory.buffer.byteLength / 65536} pages)`, detail);
+}
+
+/**
+ * Gives each subnet's pod range an owner array if it has none yet, before a
+ * dual-stack allocation takes anything: once the first family is taken, the
+ * second must not fail for memory. On failure gives back the arrays it made
+ * (a failed call leaves the snapshot as it was) and returns the error.
+ */
+function ensureOwnerArrays(core: PoolCore, subs: readonly Subnet[], node: string): IpamError | undefined {
+  const w = core.engine.wasm;
+  const made: number[] = [];
+  for (const sub of subs) {
+    const r = w.poolRegion(sub.pool.entry, sub.slot);
+    if (r === 0 || w.bmAux(r) !== 0) continue;
+    let aux: number;
+    try {
+      aux = core.engine.alloc(sub.size * 4);
+    } catch {
+      for (let i = 0; i < made.length; i += 3) {
+        w.bmSetAux(made[i] as number, 0);
+        core.engine.free(made[i + 1] as number, made[i + 2] as number);
+      }
+      return memoryFull(core, `cannot record the owner of a pod of node ${show(node)}`);
+    }
+    w.bmSetAux(r, aux);
+    made.push(r, aux, sub.size * 4);
+  }
+  return undefined;
 }
 
 export function allocateGeneral(core: PoolCore, n: NodeState, owner: string, want: [number | undefined, number | undefined] | undefined): PodAddresses {
   const w = core.engine.wasm;
+  // Decide first, take after: with two families, a failure after the first was taken would
+  // have moved its next-fit cursor (and random state), which no rollback of the bit undoes.
+  const subs: Subnet[] = [];
+  for (const fam of core.families) {
+    const f = fam.family;
+    const own = f === 4 ? n.v4 : n.v6;
+    const sub = own ?? ((f === 4 ? n.share4 : n.share6) ? mostFree(core, fam) : undefined);
+    if (sub === undefined) throw errors.full(`IPv${f} pool: no subnet to borrow from for node ${show(n.name)}`);
+    if (core.families.length > 1 && want?.[f === 4 ? 0 : 1] === undefined && w.podUsed(sub.pool.entry, sub.slot) >= sub.size) {
+      throw errors.full(`pod range ${sub.cidr} of node ${show(n.name)}`);
+    }
+    subs.push(sub);
+  }
+  if (subs.length > 1) {
+    const e = ensureOwnerArrays(core, subs, n.name);
+    if (e !== undefined) throw e;
+  }
   const o = core.owners.ensure(owner);
   const taken: { sub: Subnet; rel: number; borrowed: boolean }[] = [];
   const fail = (e: IpamError): IpamError => {
@@ -65,19 +123,21 @@ export function allocateGeneral(core: PoolCore, n: NodeState, owner: string, wan
     core.owners.dropIfEmpty(o);
     return e;
   };
-  for (const fam of core.families) {
-    const f = fam.family;
-    const own = f === 4 ? n.v4 : n.v6;
+  for (let i = 0; i < subs.length; i++) {
+    const sub = subs[i] as Subnet;
+    const f = sub.pool.family;
     const at = want?.[f === 4 ? 0 : 1];
-    const sub = own ?? ((f === 4 ? n.share4 : n.share6) ? mostFree(core, fam) : undefined);
-    if (sub === undefined) throw fail(errors.full(`IPv${f} pool: no subnet to borrow from for node ${JSON.stringify(n.name)}`));
     let rel: number;
-    if (at !== undefined) rel = w.podAllocate(sub.pool.entry, at, o) === 1 ? at : NONE;
-    else {
+    if (at !== undefined) {
+      const got = w.podAllocate(sub.pool.entry, at, o);
+      if (got === NO_MEMORY) throw fail(memoryFull(core, `cannot record the owner of a pod of node ${show(n.name)}`));
+      rel = got === 1 ? at : NONE;
+    } else {
       rel = w.podAllocateNext(sub.pool.entry, sub.slot, core.strategy, o);
     }
-    if (rel === NONE) throw fail(errors.full(`pod range ${sub.cidr} of node ${JSON.stringify(n.name)}`));
-    taken.push({ sub, rel: rel >>> 0, borrowed: own === undefined });
+    // decided above: only the first (or only) family can get here, with nothing taken yet
+    if (rel === NONE) throw fail(rangeFull(core, sub, n.name));
+    taken.push({ sub, rel: rel >>> 0, borrowed: sub !== (f === 4 ? n.v4 : n.v6) });
   }
   const out: PodAddresses = {};
   const keys: number[] = [];
@@ -115,18 +175,24 @@ export function mostFree(core: PoolCore, fam: FamilyState): Subnet | undefined {
   return best;
 }
 
-/** Validates `wanted` against the node: rel per family (index 0 = IPv4, 1 = IPv6). */
-export function checkWanted(core: PoolCore, n: NodeState, wanted: string | readonly string[]): [number | undefined, number | undefined] {
-  const list = typeof wanted === "string" ? [wanted] : wanted;
-  if (!Array.isArray(list)) throw errors.invalidOption("wanted", "must be an IP string or an array of them");
+/** The shape of allocate's `wanted`: an IP string or an array of them (INVALID_ARGUMENT otherwise); undefined for an empty array. */
+export function wantedList(wanted: unknown): readonly string[] | undefined {
+  if (typeof wanted === "string") return [wanted];
+  if (!Array.isArray(wanted) || wanted.some((ip) => typeof ip !== "string")) {
+    throw errors.invalidArgument("allocate(wanted)", wanted, "an IP address string or an array of them");
+  }
+  return wanted.length === 0 ? undefined : (wanted as readonly string[]);
+}
+
+/** Validates the wanted addresses against the node: rel per family (index 0 = IPv4, 1 = IPv6). */
+export function checkWanted(core: PoolCore, n: NodeState, list: readonly string[]): [number | undefined, number | undefined] {
   const out: [number | undefined, number | undefined] = [undefined, undefined];
-  for (const ip of list as readonly unknown[]) {
-    const p = parseIp(ip);
-    const text = ip as string;
+  for (const text of list) {
+    const p = parseIp(text);
     const sub = p.family === 4 ? n.v4 : n.v6;
     const k = p.family === 4 ? 0 : 1;
+    if (out[k] !== undefined) throw errors.invalidArgument("allocate(wanted)", list, `at most one address per family (it asks for two IPv${p.family}, ${show(text)})`);
     if (sub === undefined) throw errors.notInRange(text, `node ${JSON.stringify(n.name)} (it has no IPv${p.family} subnet)`);
-    if (out[k] !== undefined) throw errors.invalidOption("wanted", `asks for two IPv${p.family} addresses (${JSON.stringify(text)})`);
     const rel = usableRel(core, sub, p.value);
     if (rel === NONE) throw errors.notInRange(text, `pod range ${sub.cidr} of node ${JSON.stringify(n.name)}`);
     if (core.engine.wasm.podOwner(sub.pool.entry, rel) !== NONE) throw errors.alreadyAllocated(text);
@@ -173,6 +239,8 @@ export function locate(core: PoolCore, ip: string): { pool: PoolCidr; slot: numb
  * outside every node subnet is a no-op. Throws INVALID_IP.
  */
 export function release(core: PoolCore, ip: string, owner?: string): boolean {
+  if (typeof ip !== "string") throw errors.invalidArgument("release(ip)", ip, "an IP address string");
+  if (owner !== undefined && (typeof owner !== "string" || owner === "")) throw errors.invalidArgument("release(owner)", owner, "a non-empty string or undefined");
   tick(core);
   const w = core.engine.wasm;
   if (owner === undefined && core.quarantine === undefined && core.borrowed.size === 0 && core.log === undefined && core.reservedKeys.size === 0) {
@@ -250,6 +318,7 @@ export function applyExpire(core: PoolCore, key: number, epoch: number): void {
 
 /** Releases every address of an owner; returns them. An unknown owner has none. */
 export function releaseOwner(core: PoolCore, owner: string): string[] {
+  name("releaseOwner(owner)", owner);
   tick(core);
   const id = core.owners.idOf(owner);
   if (id === undefined) return [];
@@ -267,12 +336,14 @@ export function releaseOwner(core: PoolCore, owner: string): string[] {
 
 /** Addresses an owner holds, in the order releaseOwner releases them (pool CIDR, then address). */
 export function addressesOf(core: PoolCore, owner: string): string[] {
+  name("addressesOf(owner)", owner);
   const id = core.owners.idOf(owner);
   return id === undefined ? [] : core.owners.keys(id).sort((a, b) => a - b).map((k) => (core.pools[keyPool(k)] as PoolCidr).addressOf(keyRel(k)));
 }
 
 /** Which node (and owner) holds an address; undefined outside every node subnet. Throws INVALID_IP. */
 export function lookup(core: PoolCore, ip: string): LookupResult | undefined {
+  str("lookup(ip)", ip);
   const loc = locate(core, ip);
   if (loc === undefined) return undefined;
   const w = core.engine.wasm;

@@ -2,11 +2,13 @@
 import { PoolCidr } from "../pool-cidr.js";
 import { keyPool, keyRel } from "../owners.js";
 import { Quarantine } from "../quarantine.js";
-import { NONE } from "../wasm.js";
+import { NONE, NO_MEMORY } from "../wasm.js";
+import { show } from "../errors.js";
+import { readMs } from "../options.js";
 import { type JournalRecord } from "../state/records.js";
 import { PoolCore } from "./core.js";
 import { applyPlace, dropNode, newNode } from "./nodes.js";
-import { applyExpire, lend } from "./pods.js";
+import { applyExpire, lend, memoryFull } from "./pods.js";
 import { addPoolCidr, removePoolCidr, reserve, unreserve } from "./reservations.js";
 
 export function replay(core: PoolCore, r: JournalRecord): void {
@@ -20,7 +22,8 @@ export function replay(core: PoolCore, r: JournalRecord): void {
         w.bmOccupyRange(pool.set.region, p.slot, p.slot + (1 << p.k) - 1);
         w.bmSetCursor(pool.set.region, (p.slot + (1 << p.k)) % pool.set.capacity);
       }
-      applyPlace(core, node, r.placed);
+      const oom = applyPlace(core, node, r.placed);
+      if (oom !== undefined) throw oom;
       return;
     }
     case "pending": {
@@ -40,7 +43,7 @@ export function replay(core: PoolCore, r: JournalRecord): void {
     }
     case "drain": {
       const node = core.nodes.get(r.name);
-      if (node && node.status === "ready") { node.status = "draining"; node.deadline = r.deadline; core.draining++; }
+      if (node && node.status === "ready") { node.status = "draining"; node.deadline = readMs(r.deadline); core.draining++; }
       return;
     }
     case "drop": {
@@ -55,7 +58,7 @@ export function replay(core: PoolCore, r: JournalRecord): void {
         const pool = core.pools[keyPool(key)] as PoolCidr;
         const rel = keyRel(key);
         expireThrough(core, key);
-        core.engine.wasm.podAllocate(pool.entry, rel, o);
+        if (core.engine.wasm.podAllocate(pool.entry, rel, o) === NO_MEMORY) throw memoryFull(core, `cannot record the owner ${show(r.owner)}`);
         if (!r.wanted) moveCursor(core, pool, rel);
         if (o !== 0) core.owners.add(o, key);
         const holder = core.byId[core.engine.wasm.poolNodeAt(pool.entry, pool.slotOfRel(rel))];
@@ -84,7 +87,7 @@ export function replay(core: PoolCore, r: JournalRecord): void {
     }
     case "reserve": return reserve(core, r.cidr);
     case "unreserve": return unreserve(core, r.cidr);
-    case "addPool": return addPoolCidr(core, r.family, r.cidr);
+    case "addPool": return addPoolCidr(core, r.cidr, r.family);
     case "removePool": return removePoolCidr(core, r.cidr);
   }
 }

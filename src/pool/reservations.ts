@@ -3,7 +3,8 @@ import { Cidr, parseCidr, parseIp } from "../ip.js";
 import { errors } from "../errors.js";
 import { PoolCidr } from "../pool-cidr.js";
 import { addressKey, keyPool } from "../owners.js";
-import { poolCidr, at } from "../options.js";
+import { at } from "../options.js";
+import { str } from "../args.js";
 import { checkNodeMask } from "../cidr-set.js";
 import { PoolCore, MAX_POOL_CIDRS, type Subnet, type FamilyState } from "./core.js";
 import { servePending, tick } from "./nodes.js";
@@ -17,8 +18,8 @@ import { servePending, tick } from "./nodes.js";
  * ALREADY_ALLOCATED (a pod holds the address).
  */
 export function reserve(core: PoolCore, cidr: string): void {
+  const c = parseCidr(str("reserve(cidr)", cidr));
   tick(core);
-  const c = parseCidr(cidr);
   const fam = core.families.find((f) => f.family === c.family);
   const pools = fam?.pools.filter((p) => p.cidr.overlaps(c)) ?? [];
   if (fam === undefined || pools.length === 0) throw errors.notInRange(cidr, `the IPv${c.family} pool`);
@@ -59,8 +60,8 @@ export function reserve(core: PoolCore, cidr: string): void {
 
 /** Makes a reserved CIDR allocatable again. Unreserving what is not reserved is a no-op. */
 export function unreserve(core: PoolCore, cidr: string): void {
+  const c = parseCidr(str("unreserve(cidr)", cidr));
   tick(core);
-  const c = parseCidr(cidr);
   const fam = core.families.find((f) => f.family === c.family);
   if (fam === undefined) return;
   const i = core.reservations.indexOf(String(c));
@@ -141,25 +142,34 @@ export function applyReservedIPs(core: PoolCore, sub: Subnet, fam: FamilyState):
   }
 }
 
-/** Adds a pool CIDR at runtime; pending nodes are served from it. Throws CIDR_COLLISION naming the overlap. */
-export function addPoolCidr(core: PoolCore, family: 4 | 6, cidr: string): void {
-  tick(core);
-  const fam = core.families.find((f) => f.family === family);
-  if (fam === undefined) throw errors.invalidOption(`ipv${family}`, "is not configured: pool CIDRs can only be added to a configured family");
-  const c = poolCidr("pool CIDR", cidr, family);
+/**
+ * Adds a pool CIDR at runtime to the family it belongs to; pending nodes are
+ * served from it. `family`, when given (the old addPoolCidr(family, cidr)
+ * form), must be the CIDR's. Throws INVALID_ARGUMENT, INVALID_CIDR,
+ * FAMILY_MISMATCH (the pool has no such family), CIDR_COLLISION naming the
+ * overlap, INVALID_MASK, or INVALID_OPTION past MAX_POOL_CIDRS.
+ */
+export function addPoolCidr(core: PoolCore, cidr: unknown, family?: 4 | 6): void {
+  const text = str("addPoolCidr(cidr)", cidr);
+  const c = at("pool CIDR", () => parseCidr(text));
+  const want = family ?? c.family;
+  if (c.family !== want) throw errors.familyMismatch("pool CIDR", cidr, want);
+  const fam = core.families.find((f) => f.family === c.family);
+  if (fam === undefined) throw errors.familyMismatch("pool CIDR", cidr, c.family === 4 ? 6 : 4);
+  if (core.pools.length >= MAX_POOL_CIDRS) throw errors.invalidOption("pool CIDR", `${String(c)} cannot be added: at most ${MAX_POOL_CIDRS} pool CIDRs over a pool's life (MAX_POOL_CIDRS)`);
   const clash = fam.pools.find((p) => p.cidr.overlaps(c));
   if (clash) throw errors.collision("pool CIDR", String(c), `pool CIDR ${String(clash.cidr)}`);
   at("pool CIDR", () => checkNodeMask(c, fam.slotMask, `node mask of ${String(c)}`));
-  if (core.pools.length >= MAX_POOL_CIDRS) throw errors.invalidOption("pool CIDR", `cannot be added: at most ${MAX_POOL_CIDRS} pool CIDRs over a pool's life`);
+  tick(core);
   fam.pools.push(core.newPool(c, fam));
-  core.emit({ op: "addPool", family, cidr: String(c) });
+  core.emit({ op: "addPool", family: c.family, cidr: String(c) });
   servePending(core);
 }
 
 /** Removes an empty pool CIDR. Refused (IN_USE, naming the nodes) while any node holds a subnet in it. */
 export function removePoolCidr(core: PoolCore, cidr: string): void {
+  const c = parseCidr(str("removePoolCidr(cidr)", cidr));
   tick(core);
-  const c = parseCidr(cidr);
   const fam = core.families.find((f) => f.family === c.family);
   const pool = fam?.pools.find((p) => String(p.cidr) === String(c));
   if (fam === undefined || pool === undefined) throw errors.notInRange(cidr, "the configured pool CIDRs");

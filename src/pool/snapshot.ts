@@ -1,7 +1,7 @@
 // Snapshots: the whole pool as versioned, checksummed bytes (src/state/snapshot.ts), and the rebuild from them.
 import { errors } from "../errors.js";
 import { keyPool, keyRel } from "../owners.js";
-import { type ClusterPoolOptions } from "../options.js";
+import { type ClusterPoolOptions, optionsFromJson, writeMs, readMs } from "../options.js";
 import { type PlacedSubnet } from "../state/records.js";
 import { encodeSnapshot } from "../state/snapshot.js";
 import { ClusterPool, coreOf } from "../cluster-pool.js";
@@ -55,7 +55,7 @@ export function encode(core: PoolCore, generation = 0): Uint8Array {
     cursors: core.pools.map((p) => (p ? w.bmCursor(p.set.region) : -1)),
     reservations: [...core.reservations],
     nodes: [...core.nodes.values()].map((n) => ({
-      name: n.name, status: n.status, error: n.error ?? null, deadline: n.deadline, placed: n.placed, borrowed: [...(n.borrowed ?? [])],
+      name: n.name, status: n.status, error: n.error ?? null, deadline: writeMs(n.deadline), placed: n.placed, borrowed: [...(n.borrowed ?? [])],
       subnets: n.subnets.map((sub) => {
         const r = w.poolRegion(sub.pool.entry, sub.slot);
         const aux = w.bmAux(r) >>> 0;
@@ -87,10 +87,9 @@ export function encode(core: PoolCore, generation = 0): Uint8Array {
   return encodeSnapshot(meta, data, generation);
 }
 
+/** `runtime` holds only clock and engine (validated by ClusterPool.restore): the pool options are the snapshot's. */
 export function rebuild(meta: SnapshotMeta, data: Uint32Array, runtime: Pick<ClusterPoolOptions, "clock" | "engine">): ClusterPool {
-  const saved = meta.options as ClusterPoolOptions & { seed?: string };
-  // the seed is kept as a decimal string (a u64 does not fit a JSON number)
-  const options = { ...saved, ...(saved.seed !== undefined ? { seed: BigInt(saved.seed) } : {}), ...runtime };
+  const options = { ...optionsFromJson(meta.options), ...runtime };
   // a pool with an engine of its own sizes its memory for every pool CIDR of the snapshot
   const pool = withPlannedPools(Array.isArray(meta.pools) ? meta.pools : [], () => new ClusterPool(options));
   try {
@@ -107,7 +106,7 @@ function fill(core: PoolCore, meta: SnapshotMeta, data: Uint32Array): void {
   core.replaying = true; // the snapshot says which nodes are served and what has expired
   // pool CIDRs, in table order, removed ones included so indices match
   meta.pools.forEach((p, i) => {
-    if (i >= core.pools.length) addPoolCidr(core, p.family, p.cidr);
+    if (i >= core.pools.length) addPoolCidr(core, p.cidr, p.family);
     const live = core.pools[i];
     if (live === undefined || String(live.cidr) !== p.cidr) throw new Error(`pool CIDR ${i} is ${String(live?.cidr)}, snapshot says ${p.cidr}`);
     if (p.removed) removePoolCidr(core, p.cidr);
@@ -143,7 +142,7 @@ function fill(core: PoolCore, meta: SnapshotMeta, data: Uint32Array): void {
       });
       if (m.status === "draining") {
         node.status = "draining";
-        node.deadline = m.deadline;
+        node.deadline = readMs(m.deadline);
         core.draining++;
       }
       for (const key of m.borrowed) lend(core, node, key);
@@ -174,7 +173,8 @@ export interface SnapshotMeta {
     name: string;
     status: NodeStatus;
     error: string | null;
-    deadline: number;
+    /** Clock ms; "Infinity" (or null, as JSON wrote Infinity before) for a grace period that never ends. */
+    deadline: number | "Infinity" | null;
     placed: readonly PlacedSubnet[];
     borrowed: number[];
     subnets: { words: number; owners: number; cursor: number; rng: string; reserved: number; quarantined: number }[];

@@ -39,7 +39,7 @@ import { dirname, resolve } from "node:path";
 import { decodeSnapshot } from "./snapshot.js";
 import { encodeRecord, journalHeader, scanJournal, JOURNAL_HEADER, JOURNAL_VERSION, type ScannedJournal } from "./journal.js";
 import { StoreLock } from "./lock.js";
-import type { JournalRecord } from "./records.js";
+import { isJournalRecord, type JournalRecord } from "./records.js";
 import { errors, IpamError, show } from "../errors.js";
 import type { ClusterPoolOptions } from "../options.js";
 import { ClusterPool } from "../cluster-pool.js";
@@ -155,6 +155,7 @@ export class FileStore {
    * or IO_ERROR; then nothing was written and no lock is held.
    */
   open(options: ClusterPoolOptions): ClusterPool {
+    if (typeof options !== "object" || options === null) throw errors.invalidOption("options", `must be an object (got ${show(options)})`);
     const runtime: Runtime = {
       ...this.#runtime,
       ...(options?.clock ? { clock: options.clock } : {}),
@@ -274,6 +275,7 @@ export class FileStore {
 
   /** Takes one record of the call in progress (a record outside begin/commit is written at once). */
   emit(rec: JournalRecord): void {
+    if (!isJournalRecord(rec)) throw errors.invalidArgument("emit(rec)", rec, "a journal record");
     if (this.readOnly) return;
     if (this.#depth === 0) {
       this.begin();
@@ -348,6 +350,7 @@ export class FileStore {
 
   /** Snapshot of generation + 1, then an empty journal. Throws READ_ONLY or IO_ERROR; the pool is unchanged either way. */
   compact(pool: ClusterPool): void {
+    if (!(pool instanceof ClusterPool)) throw errors.invalidArgument("compact(pool)", pool, "a ClusterPool");
     if (this.readOnly) throw errors.readOnly(this.path, "compact");
     if (this.#pending.length > 0) return; // inside a call: its records go first
     this.#compactNow(pool);

@@ -119,7 +119,7 @@ export function differential(seed: number, ops: number): DiffResult {
       check(i, `unreserve(${c})`, run(() => pool.unreserve(c)), run(() => model.unreserve(c)));
     } else if (added < ADDABLE.length) {
       const c = ADDABLE[added++] as string;
-      check(i, `addPoolCidr(${c})`, run(() => pool.addPoolCidr(4, c)), run(() => model.addPoolCidr(c)));
+      check(i, `addPoolCidr(${c})`, run(() => pool.addPoolCidr(c)), run(() => model.addPoolCidr(c)));
     }
     if (i % 64 === 63 || i === ops - 1) {
       model.tick(); // stats() first releases what is due, as every mutating call does
