@@ -418,7 +418,7 @@ export class ClusterPool {
   /** Runs fn as one journaled call: what it emitted is written in one piece, even when it threw (a node left pending). */
   #durable<R>(fn: Op<R>, a?: unknown, b?: unknown, d?: unknown): R {
     const store = (this.#c as PoolCore).store as FileStore;
-    store.begin();
+    store._begin();
     let out: R | undefined;
     let failed = false;
     let error: unknown;
@@ -428,7 +428,7 @@ export class ClusterPool {
       failed = true;
       error = e;
     }
-    store.commit(); // throws IO_ERROR after putting the pool back
+    store._commit(); // throws IO_ERROR after putting the pool back
     if (failed) throw error;
     return out as R;
   }
@@ -465,7 +465,7 @@ export class ClusterPool {
   _attachStore(store: FileStore | undefined): void {
     const c = this.#core("_attachStore");
     c.store = store;
-    c.log = store && !store.readOnly ? (r) => store.emit(r) : undefined;
+    c.log = store && !store.readOnly ? (r) => store._emit(r) : undefined;
   }
 
   /** @internal The state as snapshot bytes, without releasing what is due first (compaction). */

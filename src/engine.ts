@@ -135,8 +135,9 @@ export class Engine {
     if (this.memory.buffer.byteLength > IDLE_MAX_BYTES) return;
     const start = this.scratch + SCRATCH_BYTES; // the scratch is the first region of a fresh engine
     const u32 = this.u32();
+    const top = this.wasm.arenaTop(ENGINE_ARENA); // read before the header is cleared
     u32.fill(0, 0, ARENA_START >>> 2); // arena header and the scratch stack
-    u32.fill(0, start >>> 2, this.wasm.arenaTop(ENGINE_ARENA) >>> 2);
+    u32.fill(0, start >>> 2, top >>> 2);
     this.wasm.arenaInit(ENGINE_ARENA, start);
     this.#free.clear();
     this.#pods.clear();

@@ -84,7 +84,7 @@ export class PoolView {
         && family === mem[at >>> 2] && (family === 4 || family === 6)
         && base4 === (family === 4 ? mem[(at >>> 2) + 1] : 0) && hostBits === mem[(at >>> 2) + 3]
         && slots === mem[(at >>> 2) + 4] && nodeBitmap === mem[(at >>> 2) + 7]
-        && (first === 0 || first === 1) && isU32(podBits) && (first as number) + podBits <= 2 ** (hostBits as number);
+        && (first === 0 || first === 1) && isU32(podBits) && (first as number) + podBits <= 2 ** 24; // a big subnet (a run of slots) past a smaller overflow slot
       if (!ok) throw bad(where, p, "an entry of pool.describe() that matches the pool table in its memory");
       pools.push(Object.freeze({ ...(e as unknown as PoolEntryDescriptor) }));
     });

@@ -326,7 +326,7 @@ describe("finding 5: plain TypeErrors are IpamErrors now", () => {
     { call: "Engine.create(null)", fn: () => Engine.create(null as never), code: "INVALID_OPTION" },
     { call: "engine.alloc(\"64\")", fn: () => Engine.create().alloc("64" as never), code: "INVALID_ARGUMENT" },
     { call: "engine.free(3, 64)", fn: () => Engine.create().free(3, 64), code: "INVALID_ARGUMENT" },
-    { call: "FileStore.append(1n)", fn: () => new FileStore(tmpPath()).append(1n as never), code: "INVALID_ARGUMENT" },
+    { call: "FileStore._emit(1n)", fn: () => new FileStore(tmpPath())._emit(1n as never), code: "INVALID_ARGUMENT" },
     { call: "FileStore.compact({})", fn: () => new FileStore(tmpPath()).compact({} as never), code: "INVALID_ARGUMENT" },
   ];
   it.each(standalone)("$call", (c) => {

@@ -520,7 +520,7 @@ describe("options", () => {
     store.open(V4);
     store.close();
     store.close();
-    expect(err(() => store.emit({ op: "drop", name: "x" })).code).toBe("INVALID_ARGUMENT");
+    expect(err(() => store._emit({ op: "drop", name: "x" })).code).toBe("INVALID_ARGUMENT");
   });
 });
 

@@ -268,29 +268,30 @@ export class FileStore {
     return { pool, journal };
   }
 
-  /** Opens a call: its records are kept until commit(). Calls may nest; the outermost commits. */
-  begin(): void {
+  /** @internal Opens a call (ClusterPool): its records are kept until _commit(). Calls may nest; the outermost commits. */
+  _begin(): void {
     if (this.#depth++ === 0) this.#pending.length = 0;
   }
 
-  /** Takes one record of the call in progress (a record outside begin/commit is written at once). */
-  emit(rec: JournalRecord): void {
-    if (!isJournalRecord(rec)) throw errors.invalidArgument("emit(rec)", rec, "a journal record");
+  /** @internal Takes one record of the call in progress (a record outside _begin/_commit is written at once). */
+  _emit(rec: JournalRecord): void {
+    if (!isJournalRecord(rec)) throw errors.invalidArgument("_emit(rec)", rec, "a journal record");
     if (this.readOnly) return;
     if (this.#depth === 0) {
-      this.begin();
+      this._begin();
       this.#pending.push(encodeRecord(rec));
-      this.commit();
+      this._commit();
       return;
     }
     this.#pending.push(encodeRecord(rec));
   }
 
   /**
-   * Writes the call's records whole, or cuts them, puts the pool back to
-   * the state on disk and throws IO_ERROR.
+   * @internal Ends a call: writes its records whole, or cuts them, puts the
+   * pool back to the state on disk and throws IO_ERROR.
    */
-  commit(): void {
+  _commit(): void {
+    if (this.#depth === 0) return; // no call open
     if (--this.#depth > 0 || this.#pending.length === 0) return;
     const parts = this.#pending;
     this.#pending = [];
