@@ -15,22 +15,24 @@ export const keyPool = (key: number): number => Math.floor(key / KEY_SCALE);
 export const keyRel = (key: number): number => key % KEY_SCALE;
 
 const EMPTY = -1;
+/** Owner slots a pool starts with (doubled as needed): small, so that a small pool costs little to make. */
+const INITIAL = 16;
 /** Dormant owners kept before a sweep. */
 const SWEEP_AT = 65536;
 
 export class Owners {
   readonly #ids = new Map<string, number>();
   #names: (string | undefined)[] = [undefined];
-  #key0 = new Float64Array(1024).fill(EMPTY);
-  #key1 = new Float64Array(1024).fill(EMPTY);
+  #key0 = new Float64Array(INITIAL).fill(EMPTY);
+  #key1 = new Float64Array(INITIAL).fill(EMPTY);
   readonly #more = new Map<number, Set<number>>();
   readonly #freeIds: number[] = [];
   /** Ids that went dormant since the last sweep, each once (some may have woken since). */
   #dormant: number[] = [];
   #dormantCount = 0;
-  #isDormant = new Uint8Array(1024);
+  #isDormant = new Uint8Array(INITIAL);
   /** 1 while the id has an entry in #dormant (live or stale): each id is listed once. */
-  #listed = new Uint8Array(1024);
+  #listed = new Uint8Array(INITIAL);
 
   /** Owners known (live or dormant). */
   get size(): number { return this.#ids.size; }
