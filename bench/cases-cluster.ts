@@ -5,8 +5,8 @@
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
-import { ClusterPool } from "../src/cluster-pool.js";
-import { PoolView } from "../src/pool-view.js";
+import { ClusterPool } from "../src/pool/cluster-pool.js";
+import { PoolView } from "../src/alloc/pool-view.js";
 import type { BenchRecord } from "./suite.js";
 import { type CaseSpec, type ImplSpec, rng, round } from "./lib/measure.js";
 import { TypedCluster } from "./lib/typed.js";

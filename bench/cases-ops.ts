@@ -2,12 +2,12 @@
  * Per-operation cases: carve, pod alloc/release per strategy, string API,
  * near full, churn. Each returns the implementations raced in one Bench.
  */
-import { ClusterPool } from "../src/cluster-pool.js";
-import { CidrSet } from "../src/cidr-set.js";
-import { PodRange } from "../src/pod-range.js";
-import { PoolView } from "../src/pool-view.js";
-import { Engine } from "../src/engine.js";
-import type { Strategy } from "../src/wasm.js";
+import { ClusterPool } from "../src/pool/cluster-pool.js";
+import { CidrSet } from "../src/alloc/cidr-set.js";
+import { PodRange } from "../src/alloc/pod-range.js";
+import { PoolView } from "../src/alloc/pool-view.js";
+import { Engine } from "../src/core/engine.js";
+import type { Strategy } from "../src/core/wasm.js";
 import { type CaseSpec, type ImplSpec, now, rng } from "./lib/measure.js";
 import { TypedBitmap, TypedCluster, TypedStringPool, NEXT_FIT as T_NEXT, FIRST_FREE as T_FIRST, RANDOM as T_RANDOM } from "./lib/typed.js";
 import { CiliumBitmap, CiliumCluster, NEXT_FIT as C_NEXT, FIRST_FREE as C_FIRST, RANDOM as C_RANDOM } from "./lib/cilium.js";

@@ -4,9 +4,9 @@
  *   node bench/profile-top.mjs /tmp/prof-<s> 15
  * Scenarios: pod-alloc, carve, string4, string6, fill, lookup-owner, churn.
  */
-import { ClusterPool } from "../src/cluster-pool.js";
-import { CidrSet } from "../src/cidr-set.js";
-import { Engine } from "../src/engine.js";
+import { ClusterPool } from "../src/pool/cluster-pool.js";
+import { CidrSet } from "../src/alloc/cidr-set.js";
+import { Engine } from "../src/core/engine.js";
 import { fillClusterPool } from "./cases-cluster.js";
 
 const scenario = process.argv[2] ?? "pod-alloc";

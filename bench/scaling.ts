@@ -8,9 +8,9 @@
  * in one Bench, plus ipcarve's carve cost per subnet on an empty pool.
  * Flags: --json, --quick.
  */
-import { CidrSet } from "../src/cidr-set.js";
-import { PodRange } from "../src/pod-range.js";
-import { Engine } from "../src/engine.js";
+import { CidrSet } from "../src/alloc/cidr-set.js";
+import { PodRange } from "../src/alloc/pod-range.js";
+import { Engine } from "../src/core/engine.js";
 import { type CaseSpec, type ImplSpec, runCase, fmtNs } from "./lib/measure.js";
 import { releaseGroups, nearFullImpl } from "./cases-ops.js";
 import { TypedBitmap, NEXT_FIT as T_NEXT, RANDOM as T_RANDOM } from "./lib/typed.js";

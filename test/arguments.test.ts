@@ -10,8 +10,8 @@ import { join } from "node:path";
 import { err, crc } from "./helpers.js";
 import { ClusterPool, CidrSet, PodRange, PoolView, Engine, FileStore, IpamError, MAX_POOL_CIDRS, parseIPv4 } from "../src/index.js";
 import type { ClusterPoolOptions } from "../src/index.js";
-import { checkOverlaps } from "../src/options.js";
-import { parseCidr, type Cidr } from "../src/ip.js";
+import { checkOverlaps } from "../src/pool/options.js";
+import { parseCidr, type Cidr } from "../src/net/ip.js";
 
 const dirs: string[] = [];
 afterEach(() => {

@@ -3,7 +3,7 @@
 // handed out twice, none may be lost, and the counter must match the bits.
 import { describe, it, expect } from "vitest";
 import { Worker } from "node:worker_threads";
-import { Engine } from "../src/engine.js";
+import { Engine } from "../src/core/engine.js";
 
 const N = 1 << 20; // 1,048,576 offsets, filled twice
 

@@ -27,8 +27,8 @@ import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ClusterPool, parseCidr } from "../src/index.js";
 import type { ClusterPoolOptions } from "../src/index.js";
-import type { FileStoreOptions } from "../src/state/file-store.js";
-import { parseIp } from "../src/ip.js";
+import type { FileStoreOptions } from "../src/pool/file-store.js";
+import { parseIp } from "../src/net/ip.js";
 
 const CYCLES = Number(process.env.IPCARVE_CRASH_CYCLES ?? 100);
 const STRICT = process.env.IPCARVE_CRASH_STRICT !== "0";

@@ -1,5 +1,5 @@
 /**
- * Disk full and other filesystem errors (src/state/file-store.ts): a call's
+ * Disk full and other filesystem errors (src/pool/file-store.ts): a call's
  * records are written whole, or the call throws IO_ERROR naming the path and
  * the errno and leaves the pool exactly as it was (snapshot() bytes);
  * nothing is acknowledged that is not on disk.

@@ -10,9 +10,9 @@ import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ClusterPool, CidrSet, PodRange, PoolView, Engine, IpamError } from "../src/index.js";
 import type { ClusterPoolOptions, PoolDescriptor } from "../src/index.js";
-import { coreOf } from "../src/cluster-pool.js";
-import { bitmapBytes } from "../src/bitmap.js";
-import { ARENA_START } from "../src/wasm.js";
+import { coreOf } from "../src/pool/cluster-pool.js";
+import { bitmapBytes } from "../src/core/bitmap.js";
+import { ARENA_START } from "../src/core/wasm.js";
 import { MIN_POOL_PAGES } from "../src/pool/memory.js";
 
 const MiB = 2 ** 20;

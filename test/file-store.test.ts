@@ -1,5 +1,5 @@
 /**
- * FileStore: snapshot + journal on disk (src/state/file-store.ts, src/state/journal.ts).
+ * FileStore: snapshot + journal on disk (src/pool/file-store.ts, src/state/journal.ts).
  *   journal = 24-byte header (magic "IPCJRNL\0", u32 version 2, u32 generation, u32 header CRC, u32 0)
  *             then records: u32 length, u32 payload CRC, u32 CRC of those 8 bytes, JSON payload.
  */
@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ClusterPool, IpamError } from "../src/index.js";
 import type { ClusterPoolOptions } from "../src/index.js";
-import { FileStore } from "../src/state/file-store.js";
+import { FileStore } from "../src/pool/file-store.js";
 
 const dirs: string[] = [];
 afterEach(() => {

@@ -1,7 +1,7 @@
 import { describe, it, expect } from "vitest";
 import { err } from "./helpers.js";
 import { parseCidr, isValidCidr, IpamError } from "../src/index.js";
-import { parseIPv4, formatIPv4, parseIPv6, formatIPv6, parseIp } from "../src/ip.js";
+import { parseIPv4, formatIPv4, parseIPv6, formatIPv6, parseIp } from "../src/net/ip.js";
 
 describe("parseCidr", () => {
   const cases: { in: string; want: string; family: 4 | 6; prefix: number }[] = [
@@ -107,7 +107,7 @@ describe("addresses", () => {
 describe("IPv6 parsing, property", () => {
   it("parse(format(groups)) and every :: compression of a zero run give the groups back", async () => {
     const fc = (await import("fast-check")).default;
-    const { formatIPv6Groups, parseIPv6Groups } = await import("../src/ip.js");
+    const { formatIPv6Groups, parseIPv6Groups } = await import("../src/net/ip.js");
     const group = fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 0xffff }));
     fc.assert(
       fc.property(fc.array(group, { minLength: 8, maxLength: 8 }), fc.boolean(), (g, upper) => {

@@ -3,10 +3,10 @@
 // groups (locate6). They must agree everywhere.
 import { describe, it, expect } from "vitest";
 import fc from "fast-check";
-import { Engine } from "../src/engine.js";
-import { PoolCidr } from "../src/pool-cidr.js";
-import { parseCidr } from "../src/ip.js";
-import { POOL_BYTES } from "../src/wasm.js";
+import { Engine } from "../src/core/engine.js";
+import { PoolCidr } from "../src/alloc/pool-cidr.js";
+import { parseCidr } from "../src/net/ip.js";
+import { POOL_BYTES } from "../src/core/wasm.js";
 
 const engine = Engine.create();
 const table = engine.alloc(8 * POOL_BYTES);
@@ -53,7 +53,7 @@ describe("IPv6 pod address text", () => {
   ];
   it.each(cases)("%s with /%i nodes", async (cidr, mask) => {
     const { ClusterPool } = await import("../src/index.js");
-    const { formatIPv6, parseIPv6 } = await import("../src/ip.js");
+    const { formatIPv6, parseIPv6 } = await import("../src/net/ip.js");
     const pool = new ClusterPool({ ipv6: { cidrs: [cidr], maskSize: mask } });
     let checked = 0;
     for (let n = 0; n < 3; n++) {

@@ -4,7 +4,7 @@
 // state), no start function, no mutable globals, and an imported shared memory.
 import { describe, it, expect } from "vitest";
 import { readFileSync } from "node:fs";
-import { wasmPath } from "../src/wasm.js";
+import { wasmPath } from "../src/core/wasm.js";
 
 /** Section ids of a wasm binary, by walking its section headers. */
 function sections(bytes: Uint8Array): number[] {

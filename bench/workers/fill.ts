@@ -4,7 +4,7 @@
  * memory: carve slots (CAS on the node bitmap), attach a pod range, fill it
  * with one batch call. Returns the pods allocated and the time inside.
  */
-import { PoolView, type PoolDescriptor } from "../../src/pool-view.js";
+import { PoolView, type PoolDescriptor } from "../../src/alloc/pool-view.js";
 
 export interface FillTask {
   readonly desc: PoolDescriptor;

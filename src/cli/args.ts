@@ -4,7 +4,7 @@
  * invalid"), and main() turns into exit code 2.
  */
 import { InvalidArgumentError } from "commander";
-import { parseCidr } from "../ip.js";
+import { parseCidr } from "../net/ip.js";
 import { parseDuration } from "../sim/scenario.js";
 
 export function int(min: number, max = Number.MAX_SAFE_INTEGER): (v: string) => number {

@@ -4,7 +4,7 @@
  */
 import { loadConfig } from "../config/load.js";
 import { createPool } from "../config/pool.js";
-import { parseCidr } from "../ip.js";
+import { parseCidr } from "../net/ip.js";
 import { isIpamError } from "../errors.js";
 import { textTable, int } from "../report/summary.js";
 import { pathIn, type Io } from "./io.js";

@@ -4,9 +4,9 @@
  * and which node mask fits a target node count.
  */
 import { loadConfig, HELM_DEFAULTS, type FamilyConfig, type PoolConfig } from "../config/load.js";
-import { parseCidr } from "../ip.js";
-import { checkNodeMask } from "../cidr-set.js";
-import { rangeGeometry } from "../range.js";
+import { parseCidr } from "../net/ip.js";
+import { checkNodeMask } from "../alloc/cidr-set.js";
+import { rangeGeometry } from "../net/range.js";
 import { formatDuration } from "../sim/scenario.js";
 import { textTable, int } from "../report/summary.js";
 import type { Growth } from "./args.js";

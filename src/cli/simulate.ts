@@ -7,7 +7,7 @@ import { writeFileSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { availableParallelism, loadavg } from "node:os";
 import { loadConfig, type PoolConfig } from "../config/load.js";
-import { parseCidr } from "../ip.js";
+import { parseCidr } from "../net/ip.js";
 import { simulate, type SimResult } from "../sim/simulate.js";
 import { sweep } from "../sim/sweep.js";
 import { CILIUM_DEFAULT_POOL, applyOverrides, defaultScenario, type Scenario, type SimPool } from "../sim/scenario.js";

@@ -3,9 +3,9 @@
  * journal): `import FILE` of CiliumNode lists, `export`, `lookup IP`.
  */
 import { existsSync, writeFileSync } from "node:fs";
-import { ClusterPool } from "../cluster-pool.js";
-import type { ClusterPoolOptions } from "../options.js";
-import { parseIp } from "../ip.js";
+import { ClusterPool } from "../pool/cluster-pool.js";
+import type { ClusterPoolOptions } from "../pool/options.js";
+import { parseIp } from "../net/ip.js";
 import { isIpamError } from "../errors.js";
 import { loadConfig } from "../config/load.js";
 import { poolOptions } from "../config/pool.js";

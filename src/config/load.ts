@@ -5,9 +5,9 @@
  *   2. Cilium Helm values (ipam.mode: cluster-pool, ipam.operator.*);
  *   3. ipcarve's own YAML: `pool:` options and a `scenario:` for simulate.
  */
-import { parseCidr } from "../ip.js";
-import { STRATEGIES } from "../bitmap.js";
-import type { Strategy } from "../wasm.js";
+import { parseCidr } from "../net/ip.js";
+import { STRATEGIES } from "../core/bitmap.js";
+import type { Strategy } from "../core/wasm.js";
 import { Source, ConfigError, type Path } from "./source.js";
 import type { Scenario, NodePhase, PoolGrowth, Lifetime, SimPool } from "../sim/scenario.js";
 import { defaultScenario } from "../sim/scenario.js";

@@ -2,8 +2,8 @@
  * From a loaded config to ClusterPool options and a pool. Pool-level errors
  * (an option the core rejects) come back as ConfigErrors naming the file.
  */
-import { ClusterPool } from "../cluster-pool.js";
-import type { ClusterPoolOptions } from "../options.js";
+import { ClusterPool } from "../pool/cluster-pool.js";
+import type { ClusterPoolOptions } from "../pool/options.js";
 import { ConfigError, stripPrefix } from "./source.js";
 import type { PoolConfig } from "./load.js";
 

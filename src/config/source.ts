@@ -4,8 +4,8 @@
  */
 import { readFileSync } from "node:fs";
 import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Document, type Node } from "yaml";
-import { parseCidr, type Cidr } from "../ip.js";
-import { checkNodeMask } from "../cidr-set.js";
+import { parseCidr, type Cidr } from "../net/ip.js";
+import { checkNodeMask } from "../alloc/cidr-set.js";
 import { IpamError } from "../errors.js";
 import { parseDuration } from "../sim/scenario.js";
 

@@ -1,9 +1,9 @@
 // CiliumNode import (restore in list order, Cilium's conflict messages) and export.
-import { Cidr, parseCidr, isValidCidr } from "../ip.js";
+import { Cidr, parseCidr, isValidCidr } from "../net/ip.js";
 import { IpamError } from "../errors.js";
-import { PoolCidr } from "../pool-cidr.js";
-import { ciliumErrors, ciliumItems, type CiliumNode, type CiliumNodeList, type ImportResult } from "../cilium-node.js";
-import { type PlacedSubnet } from "../state/records.js";
+import { PoolCidr } from "../alloc/pool-cidr.js";
+import { ciliumErrors, ciliumItems, type CiliumNode, type CiliumNodeList, type ImportResult } from "./cilium-node.js";
+import { type PlacedSubnet } from "./records.js";
 import { PoolCore, allocationOf } from "./core.js";
 import { addNode, applyPlace, forgetNew, idMark, newNode, releaseSlots, tick } from "./nodes.js";
 

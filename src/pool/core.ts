@@ -1,18 +1,18 @@
 // The state of one ClusterPool, shared by the modules of src/pool/. The
-// public facade (src/cluster-pool.ts) holds one PoolCore in a private field;
+// public facade (src/pool/cluster-pool.ts) holds one PoolCore in a private field;
 // nothing outside src/pool/ and the facade touches it.
-import { type Cidr, parseCidr } from "../ip.js";
+import { type Cidr, parseCidr } from "../net/ip.js";
 import { errors } from "../errors.js";
-import { Engine } from "../engine.js";
-import { PoolCidr } from "../pool-cidr.js";
-import { Owners } from "../owners.js";
-import { resolveOptions, optionsJson, MAX_POOL_CIDRS, type ClusterPoolOptions, type ResolvedOptions, type ResolvedFamily } from "../options.js";
+import { Engine } from "../core/engine.js";
+import { PoolCidr } from "../alloc/pool-cidr.js";
+import { Owners } from "./owners.js";
+import { resolveOptions, optionsJson, MAX_POOL_CIDRS, type ClusterPoolOptions, type ResolvedOptions, type ResolvedFamily } from "./options.js";
 import { name as nameArg } from "../args.js";
-import { Quarantine } from "../quarantine.js";
-import { POOL_BYTES, POOL_FREE_REGIONS, STRATEGY_CODE } from "../wasm.js";
+import { Quarantine } from "./quarantine.js";
+import { POOL_BYTES, POOL_FREE_REGIONS, STRATEGY_CODE } from "../core/wasm.js";
 import { poolCidrBytes, engineBytes, poolPages, MAX_BYTES } from "./memory.js";
-import type { JournalRecord, PlacedSubnet } from "../state/records.js";
-import type { FileStore } from "../state/file-store.js";
+import type { JournalRecord, PlacedSubnet } from "./records.js";
+import type { FileStore } from "./file-store.js";
 import type { NodeAllocation, NodeStatus } from "./types.js";
 
 export interface Subnet {

@@ -4,8 +4,8 @@
 // integer, a batch array a Uint32Array, a count an integer up to its length.
 import { errors, type IpamError } from "../errors.js";
 import { isU32, badU32, u32Array, count as countArg } from "../args.js";
-import { addressKey } from "../owners.js";
-import { NONE } from "../wasm.js";
+import { addressKey } from "./owners.js";
+import { NONE } from "../core/wasm.js";
 import { PoolCore, type Subnet, type NodeState } from "./core.js";
 import { tick } from "./nodes.js";
 import { releaseKey } from "./pods.js";

@@ -1,15 +1,15 @@
 // Nodes: carving their subnets by policy (big holes, overflow), pending nodes, removal and draining, and tick().
 import { errors, IpamError, show } from "../errors.js";
-import { PoolCidr } from "../pool-cidr.js";
-import { addressKey } from "../owners.js";
-import { NONE } from "../wasm.js";
-import { type PlacedSubnet } from "../state/records.js";
+import { PoolCidr } from "../alloc/pool-cidr.js";
+import { addressKey } from "./owners.js";
+import { NONE } from "../core/wasm.js";
+import { type PlacedSubnet } from "./records.js";
 import { PoolCore, checkName, allocationOf, type Subnet, type NodeState, type FamilyState } from "./core.js";
 import { type NodeAllocation, type NodeDetail, type RemoveNodeOptions } from "./types.js";
 import { applyExpire, releaseKey } from "./pods.js";
 import { applyReservedIPs } from "./reservations.js";
 import { optionsObject } from "../args.js";
-import { writeMs } from "../options.js";
+import { writeMs } from "./options.js";
 
 export function failedCount(core: PoolCore): number {
   let n = 0;

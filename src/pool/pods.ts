@@ -1,10 +1,10 @@
 // Pod addresses: allocate, release (with owner checks and reuse cooldown), releaseOwner, lookup.
-import { parseIPv4, parseIPv6Groups, parseIp } from "../ip.js";
+import { parseIPv4, parseIPv6Groups, parseIp } from "../net/ip.js";
 import { errors, IpamError, show } from "../errors.js";
-import { PoolCidr } from "../pool-cidr.js";
-import { addressKey, keyPool, keyRel } from "../owners.js";
-import { Quarantine } from "../quarantine.js";
-import { NONE, NO_MEMORY } from "../wasm.js";
+import { PoolCidr } from "../alloc/pool-cidr.js";
+import { addressKey, keyPool, keyRel } from "./owners.js";
+import { Quarantine } from "./quarantine.js";
+import { NONE, NO_MEMORY } from "../core/wasm.js";
 import { PoolCore, type Subnet, type NodeState, type FamilyState } from "./core.js";
 import { type PodAddresses, type LookupResult } from "./types.js";
 import { dropOwnedIPv4 } from "./fast-path.js";

@@ -1,11 +1,11 @@
-// Journal replay: re-applies recorded effects (src/state/records.ts) with the code that made them.
-import { PoolCidr } from "../pool-cidr.js";
-import { keyPool, keyRel } from "../owners.js";
-import { Quarantine } from "../quarantine.js";
-import { NONE, NO_MEMORY } from "../wasm.js";
+// Journal replay: re-applies recorded effects (src/pool/records.ts) with the code that made them.
+import { PoolCidr } from "../alloc/pool-cidr.js";
+import { keyPool, keyRel } from "./owners.js";
+import { Quarantine } from "./quarantine.js";
+import { NONE, NO_MEMORY } from "../core/wasm.js";
 import { show } from "../errors.js";
-import { readMs } from "../options.js";
-import { type JournalRecord } from "../state/records.js";
+import { readMs } from "./options.js";
+import { type JournalRecord } from "./records.js";
 import { PoolCore } from "./core.js";
 import { applyPlace, dropNode, newNode } from "./nodes.js";
 import { applyExpire, lend, memoryFull } from "./pods.js";

@@ -1,11 +1,11 @@
 // Reserved subnets and addresses, router IPs, and pool growth (addPoolCidr / removePoolCidr).
-import { Cidr, parseCidr, parseIp } from "../ip.js";
+import { Cidr, parseCidr, parseIp } from "../net/ip.js";
 import { errors } from "../errors.js";
-import { PoolCidr } from "../pool-cidr.js";
-import { addressKey, keyPool } from "../owners.js";
-import { at } from "../options.js";
+import { PoolCidr } from "../alloc/pool-cidr.js";
+import { addressKey, keyPool } from "./owners.js";
+import { at } from "./options.js";
 import { str } from "../args.js";
-import { checkNodeMask } from "../cidr-set.js";
+import { checkNodeMask } from "../alloc/cidr-set.js";
 import { PoolCore, MAX_POOL_CIDRS, type Subnet, type FamilyState } from "./core.js";
 import { servePending, tick } from "./nodes.js";
 

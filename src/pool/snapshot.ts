@@ -1,10 +1,10 @@
 // Snapshots: the whole pool as versioned, checksummed bytes (src/state/snapshot.ts), and the rebuild from them.
 import { errors } from "../errors.js";
-import { keyPool, keyRel } from "../owners.js";
-import { type ClusterPoolOptions, optionsFromJson, writeMs, readMs } from "../options.js";
-import { type PlacedSubnet } from "../state/records.js";
+import { keyPool, keyRel } from "./owners.js";
+import { type ClusterPoolOptions, optionsFromJson, writeMs, readMs } from "./options.js";
+import { type PlacedSubnet } from "./records.js";
 import { encodeSnapshot } from "../state/snapshot.js";
-import { ClusterPool, coreOf } from "../cluster-pool.js";
+import { ClusterPool, coreOf } from "./cluster-pool.js";
 import { PoolCore, withPlannedPools, type NodeState } from "./core.js";
 import { type NodeStatus } from "./types.js";
 import { tick } from "./nodes.js";

@@ -1,7 +1,7 @@
 // Usage figures, the worker-thread descriptor, and verify(): counters against a recount of the bitmaps.
-import { PoolCidr } from "../pool-cidr.js";
-import { keyPool, keyRel } from "../owners.js";
-import { type PoolDescriptor } from "../pool-view.js";
+import { PoolCidr } from "../alloc/pool-cidr.js";
+import { keyPool, keyRel } from "./owners.js";
+import { type PoolDescriptor } from "../alloc/pool-view.js";
 import { PoolCore } from "./core.js";
 import { type ClusterStats } from "./types.js";
 import { tick } from "./nodes.js";

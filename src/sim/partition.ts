@@ -12,7 +12,7 @@
  * Poisson arrivals create pods. No allocation per pod: state is in typed
  * arrays, queued deletions in a Calendar.
  */
-import { PoolView, type PoolDescriptor } from "../pool-view.js";
+import { PoolView, type PoolDescriptor } from "../alloc/pool-view.js";
 import { Calendar } from "./calendar.js";
 import { Rng, mix32, streamSeed } from "./rng.js";
 import type { Lifetime } from "./scenario.js";

@@ -14,9 +14,9 @@
 import { Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from "node:worker_threads";
 import { CTRL_ACK, CTRL_ERR, CTRL_SEQ, CTRL_WORDS } from "./control.js";
 import { compiledWorker } from "./worker-url.js";
-import { ClusterPool } from "../cluster-pool.js";
-import { PoolView, type PoolDescriptor } from "../pool-view.js";
-import { parseCidr } from "../ip.js";
+import { ClusterPool } from "../pool/cluster-pool.js";
+import { PoolView, type PoolDescriptor } from "../alloc/pool-view.js";
+import { parseCidr } from "../net/ip.js";
 import { Partition, type PartitionParams, CHANGE_WORDS, CHANGE_ACTIVATE, CHANGE_DEACTIVATE,
   S_CREATES, S_DELETES, S_ALLOCS, S_RELEASES, S_POD_FAILURES, S_UNSCHEDULABLE, S_LIVE, S_COOLDOWN,
   S_NODES, S_MAX_UTIL, S_UTIL_SUM, S_STEP_MS, S_HEAD } from "./partition.js";

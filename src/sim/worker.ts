@@ -7,7 +7,7 @@
  */
 import { workerData, receiveMessageOnPort, type MessagePort } from "node:worker_threads";
 import { Partition, type PartitionParams } from "./partition.js";
-import type { PoolDescriptor } from "../pool-view.js";
+import type { PoolDescriptor } from "../alloc/pool-view.js";
 import { CTRL_ACK, CTRL_ERR, CTRL_SEQ } from "./control.js";
 
 interface Init {

@@ -4,13 +4,13 @@
  * options object's own enumerable properties are read (inherited ones are
  * not options), and changing the caller's object afterwards changes nothing.
  */
-import { type Cidr, parseCidr } from "./ip.js";
-import { IpamError, errors, show } from "./errors.js";
-import { optionsObject } from "./args.js";
-import { checkNodeMask } from "./cidr-set.js";
-import { checkStrategy, checkSeed } from "./bitmap.js";
-import { Engine } from "./engine.js";
-import type { Strategy } from "./wasm.js";
+import { type Cidr, parseCidr } from "../net/ip.js";
+import { IpamError, errors, show } from "../errors.js";
+import { optionsObject } from "../args.js";
+import { checkNodeMask } from "../alloc/cidr-set.js";
+import { checkStrategy, checkSeed } from "../core/bitmap.js";
+import { Engine } from "../core/engine.js";
+import type { Strategy } from "../core/wasm.js";
 import type { ReuseOptions } from "./quarantine.js";
 
 export interface FamilyOptions {

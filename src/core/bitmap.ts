@@ -5,7 +5,7 @@
  */
 import { type Engine, regionReaper } from "./engine.js";
 import { FLAG_ATOMIC, NONE, type Strategy, type WasmExports } from "./wasm.js";
-import { errors, show } from "./errors.js";
+import { errors, show } from "../errors.js";
 
 export const STRATEGIES: readonly Strategy[] = ["next-fit", "first-free", "random"];
 

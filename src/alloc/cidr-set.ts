@@ -3,13 +3,13 @@
  * semantics (pkg/ipam/cidrset): next-fit from a cursor that starts at 0 and
  * wraps; occupy/release/isAllocated take any overlapping CIDR.
  */
-import { Cidr, parseCidr, cidrArg, formatIPv4, formatIPv6 } from "./ip.js";
-import { errors, show } from "./errors.js";
-import { Bitmap, NONE } from "./bitmap.js";
-import { defaultEngine, Engine } from "./engine.js";
-import { disposeSymbol } from "./disposable.js";
-import { isIndex, badIndex, str, u32Array, count as countArg, optionsObject } from "./args.js";
-import { STRATEGY_CODE, FLAG_ATOMIC } from "./wasm.js";
+import { Cidr, parseCidr, cidrArg, formatIPv4, formatIPv6 } from "../net/ip.js";
+import { errors, show } from "../errors.js";
+import { Bitmap, NONE } from "../core/bitmap.js";
+import { defaultEngine, Engine } from "../core/engine.js";
+import { disposeSymbol } from "../disposable.js";
+import { isIndex, badIndex, str, u32Array, count as countArg, optionsObject } from "../args.js";
+import { STRATEGY_CODE, FLAG_ATOMIC } from "../core/wasm.js";
 
 /** Cilium: an IPv6 node mask may be at most 16 bits longer than the cluster mask. */
 export const IPV6_MAX_DIFF = 16;

@@ -22,7 +22,7 @@
  *   src/pool/replay.ts        journal replay
  *
  * Every mutation is decided, applied, and handed to the journal hook as an
- * effect record (src/state/records.ts), so replaying a journal runs the
+ * effect record (src/pool/records.ts), so replaying a journal runs the
  * same code that made the state.
  *
  * Arguments (src/args.ts): every argument is checked before anything is
@@ -33,34 +33,34 @@
  * u32 outside 0..2^32-1): NOT_IN_RANGE. A string that does not parse:
  * INVALID_IP or INVALID_CIDR. A bad option: INVALID_OPTION.
  */
-import { errors, IpamError } from "./errors.js";
-import type { Engine } from "./engine.js";
+import { errors, IpamError } from "../errors.js";
+import type { Engine } from "../core/engine.js";
 import { resolveRuntime, type ClusterPoolOptions, type ResolvedOptions } from "./options.js";
-import { isU32, str } from "./args.js";
-import type { Strategy } from "./wasm.js";
+import { isU32, str } from "../args.js";
+import type { Strategy } from "../core/wasm.js";
 import type { CiliumNodeList, ImportResult } from "./cilium-node.js";
-import type { PoolDescriptor } from "./pool-view.js";
-import type { JournalRecord } from "./state/records.js";
-import { decodeSnapshot } from "./state/snapshot.js";
-import { FileStore, type FileStoreOptions } from "./state/file-store.js";
-import { PoolCore } from "./pool/core.js";
-import { disposeSymbol } from "./disposable.js";
-import { tick, addNode, removeNode, failedCount, nodeDetail, servePending } from "./pool/nodes.js";
-import { allocate, release, releaseOwner, addressesOf, lookup } from "./pool/pods.js";
-import { reserve, unreserve, addPoolCidr, removePoolCidr } from "./pool/reservations.js";
-import { importCiliumNodes, exportCiliumNodes } from "./pool/cilium.js";
-import { allocateIPv4, allocateIPv4Batch, releaseIPv4, releaseIPv4Batch, lookupIPv4, lookupIPv4Batch } from "./pool/fast-path.js";
-import { stats, verify, describe } from "./pool/stats.js";
-import { snapshot, encode, rebuild, type SnapshotMeta } from "./pool/snapshot.js";
-import { replay } from "./pool/replay.js";
+import type { PoolDescriptor } from "../alloc/pool-view.js";
+import type { JournalRecord } from "./records.js";
+import { decodeSnapshot } from "../state/snapshot.js";
+import { FileStore, type FileStoreOptions } from "./file-store.js";
+import { PoolCore } from "./core.js";
+import { disposeSymbol } from "../disposable.js";
+import { tick, addNode, removeNode, failedCount, nodeDetail, servePending } from "./nodes.js";
+import { allocate, release, releaseOwner, addressesOf, lookup } from "./pods.js";
+import { reserve, unreserve, addPoolCidr, removePoolCidr } from "./reservations.js";
+import { importCiliumNodes, exportCiliumNodes } from "./cilium.js";
+import { allocateIPv4, allocateIPv4Batch, releaseIPv4, releaseIPv4Batch, lookupIPv4, lookupIPv4Batch } from "./fast-path.js";
+import { stats, verify, describe } from "./stats.js";
+import { snapshot, encode, rebuild, type SnapshotMeta } from "./snapshot.js";
+import { replay } from "./replay.js";
 import type {
   NodeAllocation, PodAddresses, LookupResult, NodeDetail, ClusterStats, RemoveNodeOptions,
-} from "./pool/types.js";
+} from "./types.js";
 
 export type {
   NodeAllocation, PodAddresses, LookupResult, NodeStatus, RangeUsage, NodeDetail, PoolStats, ClusterStats, RemoveNodeOptions,
-} from "./pool/types.js";
-export { MAX_POOL_CIDRS } from "./pool/core.js";
+} from "./types.js";
+export { MAX_POOL_CIDRS } from "./core.js";
 
 const cores = new WeakMap<ClusterPool, PoolCore>();
 

@@ -2,7 +2,7 @@
  * IP addresses and CIDRs at the string boundary. Inside the engine IPv4 is a
  * u32 number; IPv6 is a bigint here and a pool-relative u32 in WASM.
  */
-import { errors, show } from "./errors.js";
+import { errors, show } from "../errors.js";
 
 export type Family = 4 | 6;
 

@@ -3,7 +3,7 @@
  * are usable, and how many. Shared by PodRange and ClusterPool.
  */
 import type { Cidr } from "./ip.js";
-import { errors } from "./errors.js";
+import { errors } from "../errors.js";
 
 /** Largest bitmap the core keeps (2^24 bits = 2 MiB). */
 export const MAX_BITS = 1 << 24;

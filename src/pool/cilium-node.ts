@@ -2,7 +2,7 @@
  * CiliumNode objects as `kubectl get ciliumnodes -o json` prints them: only
  * the fields cluster-pool IPAM reads and writes.
  */
-import { errors } from "./errors.js";
+import { errors } from "../errors.js";
 
 export interface CiliumNode {
   apiVersion?: string;

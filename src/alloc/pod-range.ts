@@ -3,14 +3,14 @@
  * (pkg/ipam/service/ipallocator): offsets 0..size-1 map to the usable
  * addresses, network and broadcast excluded, IPv6 capped at 2^16.
  */
-import { Cidr, parseCidr, parseIPv4, parseIp, formatIPv4, formatIPv6 } from "./ip.js";
-import { errors, show } from "./errors.js";
-import { Bitmap, NONE, checkStrategy, checkSeed } from "./bitmap.js";
-import { rangeGeometry } from "./range.js";
-import { defaultEngine, Engine } from "./engine.js";
-import { disposeSymbol } from "./disposable.js";
-import { isIndex, badIndex, str, u32Array, count as countArg, optionsObject } from "./args.js";
-import { STRATEGY_CODE, type Strategy } from "./wasm.js";
+import { Cidr, parseCidr, parseIPv4, parseIp, formatIPv4, formatIPv6 } from "../net/ip.js";
+import { errors, show } from "../errors.js";
+import { Bitmap, NONE, checkStrategy, checkSeed } from "../core/bitmap.js";
+import { rangeGeometry } from "../net/range.js";
+import { defaultEngine, Engine } from "../core/engine.js";
+import { disposeSymbol } from "../disposable.js";
+import { isIndex, badIndex, str, u32Array, count as countArg, optionsObject } from "../args.js";
+import { STRATEGY_CODE, type Strategy } from "../core/wasm.js";
 
 export interface PodRangeOptions {
   /** How allocateNext picks: Cilium's agent uses 'random'. @default 'next-fit' */

@@ -36,13 +36,13 @@ import {
   openSync, closeSync, writeSync, readFileSync, renameSync, fsyncSync, fdatasyncSync, ftruncateSync, statSync, mkdirSync, unlinkSync,
 } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { decodeSnapshot } from "./snapshot.js";
-import { encodeRecord, journalHeader, scanJournal, JOURNAL_HEADER, JOURNAL_VERSION, type ScannedJournal } from "./journal.js";
-import { StoreLock } from "./lock.js";
+import { decodeSnapshot } from "../state/snapshot.js";
+import { encodeRecord, journalHeader, scanJournal, JOURNAL_HEADER, JOURNAL_VERSION, type ScannedJournal } from "../state/journal.js";
+import { StoreLock } from "../state/lock.js";
 import { isJournalRecord, type JournalRecord } from "./records.js";
 import { errors, IpamError, show } from "../errors.js";
-import type { ClusterPoolOptions } from "../options.js";
-import { ClusterPool } from "../cluster-pool.js";
+import type { ClusterPoolOptions } from "./options.js";
+import { ClusterPool } from "./cluster-pool.js";
 
 type Runtime = Pick<ClusterPoolOptions, "clock" | "engine">;
 

@@ -13,12 +13,12 @@
  * NOT_IN_RANGE. Batch arrays are Uint32Arrays. The descriptor must match
  * the pool table in the memory it names (INVALID_ARGUMENT).
  */
-import { Engine } from "./engine.js";
-import { errors, type IpamError } from "./errors.js";
-import { disposeSymbol } from "./disposable.js";
-import { NONE, STRATEGY_CODE, POOL_BYTES, type Strategy } from "./wasm.js";
-import { STRATEGIES } from "./bitmap.js";
-import { isIndex, isU32, badIndex, badU32, u32Array, count as countArg, U32_END } from "./args.js";
+import { Engine } from "../core/engine.js";
+import { errors, type IpamError } from "../errors.js";
+import { disposeSymbol } from "../disposable.js";
+import { NONE, STRATEGY_CODE, POOL_BYTES, type Strategy } from "../core/wasm.js";
+import { STRATEGIES } from "../core/bitmap.js";
+import { isIndex, isU32, badIndex, badU32, u32Array, count as countArg, U32_END } from "../args.js";
 
 export interface PoolEntryDescriptor {
   readonly index: number;

@@ -5,7 +5,7 @@
  */
 import { readFileSync, existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { IpamError } from "./errors.js";
+import { IpamError } from "../errors.js";
 
 /** Pointers and offsets are u32 numbers; -1 (NONE) means "nothing". */
 export interface WasmExports {
@@ -96,14 +96,14 @@ export const STRATEGY_CODE: Readonly<Record<Strategy, number>> = { "next-fit": 0
 /**
  * Path of the compiled core, `build/ipcarve.wasm` at the package root. The
  * root is found from this module's own file, so it holds in the repository
- * (src/wasm.ts under vitest, dist/src/wasm.js when built) and in an installed
- * package (node_modules/ipcarve/dist/src/wasm.js), wherever the current
+ * (src/core/wasm.ts under vitest, dist/src/core/wasm.js when built) and in an
+ * installed package (node_modules/ipcarve/dist/src/core/wasm.js), wherever the current
  * directory is. Throws an IpamError (IO_ERROR) naming the path when the file is missing.
  */
 export function wasmPath(): string {
   const here = new URL(import.meta.url);
-  // Only the layout this file is in: src/ -> ../build, dist/src/ -> ../../build.
-  const rel = here.pathname.endsWith(".ts") ? "../build/ipcarve.wasm" : "../../build/ipcarve.wasm";
+  // Only the layout this file is in: src/core/ -> ../../build, dist/src/core/ -> ../../../build.
+  const rel = here.pathname.endsWith(".ts") ? "../../build/ipcarve.wasm" : "../../../build/ipcarve.wasm";
   const p = fileURLToPath(new URL(rel, here));
   if (existsSync(p)) return p;
   throw new IpamError("IO_ERROR", `the WASM core ${p} is missing; in the repository run \`npm run build\`, else reinstall ipcarve`);

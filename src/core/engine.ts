@@ -3,9 +3,9 @@
  * the core over it. Regions come from the arena in the memory itself, so an
  * engine attached in a worker (Engine.attach) sees and carves the same state.
  */
-import { errors } from "./errors.js";
+import { errors } from "../errors.js";
 import { instantiate, ENGINE_ARENA, ARENA_START, SCRATCH_FREE, type WasmExports } from "./wasm.js";
-import { isIndex, badIndex, optionsObject } from "./args.js";
+import { isIndex, badIndex, optionsObject } from "../args.js";
 
 /** alloc() and free() sizes: below 2^31, where `(bytes + 63) & ~63` stays exact. */
 const MAX_REGION = 2 ** 31 - 64;

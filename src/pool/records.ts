@@ -1,6 +1,6 @@
 /**
  * Journal records: one per applied effect. Keys are poolIndex * 2^32 + rel
- * (src/owners.ts). Replaying records in order onto the state they were
+ * (src/pool/owners.ts). Replaying records in order onto the state they were
  * taken from rebuilds the same allocations.
  */
 

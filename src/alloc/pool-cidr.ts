@@ -4,12 +4,12 @@
  * slots (k > 0 only when big holes and smaller overflow subnets share the
  * pool). Maps addresses to pool-relative numbers, rel = slot << hostBits | host.
  */
-import { Cidr, formatIPv4, formatIPv6Groups, octet } from "./ip.js";
+import { Cidr, formatIPv4, formatIPv6Groups, octet } from "../net/ip.js";
 import { CidrSet } from "./cidr-set.js";
-import { withoutReaper } from "./bitmap.js";
-import { rangeGeometry, IPV6_RANGE_CAP_BITS, type RangeGeometry } from "./range.js";
-import type { Engine } from "./engine.js";
-import { ENGINE_ARENA, POOL_BYTES, POOL_FREE_REGIONS, SLOT_BYTES } from "./wasm.js";
+import { withoutReaper } from "../core/bitmap.js";
+import { rangeGeometry, IPV6_RANGE_CAP_BITS, type RangeGeometry } from "../net/range.js";
+import type { Engine } from "../core/engine.js";
+import { ENGINE_ARENA, POOL_BYTES, POOL_FREE_REGIONS, SLOT_BYTES } from "../core/wasm.js";
 
 /** Where a node subnet sits in its pool and what its pod range looks like. */
 export interface SubnetGeometry extends RangeGeometry {
