@@ -71,6 +71,10 @@
 
 // ---- arena ----
 @inline export const ENGINE_ARENA: usize = 64;
+/** The stack of scratch regions that attached engines gave back (u64 tagged head). */
+@inline export const SCRATCH_FREE: usize = 80;
+/** The first region the arena hands out. */
+@inline export const ARENA_START: usize = 128;
 @inline export const ARENA_TOP: usize = 0;
 @inline export const ARENA_BYTES: usize = 16;
 @inline export const REGION_ALIGN: usize = 64;

@@ -7,7 +7,7 @@ import { CidrSet } from "../src/alloc/cidr-set.js";
 import { PodRange } from "../src/alloc/pod-range.js";
 import { PoolView } from "../src/alloc/pool-view.js";
 import { Engine } from "../src/core/engine.js";
-import type { Strategy } from "../src/core/wasm.js";
+import type { Strategy } from "../src/core/layout.js";
 import { type CaseSpec, type ImplSpec, now, rng } from "./lib/measure.js";
 import { TypedBitmap, TypedCluster, TypedStringPool, NEXT_FIT as T_NEXT, FIRST_FREE as T_FIRST, RANDOM as T_RANDOM } from "./lib/typed.js";
 import { CiliumBitmap, CiliumCluster, NEXT_FIT as C_NEXT, FIRST_FREE as C_FIRST, RANDOM as C_RANDOM } from "./lib/cilium.js";

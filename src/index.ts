@@ -10,7 +10,7 @@ export { Engine } from "./core/engine.js";
 
 export type { IpamErrorCode } from "./errors.js";
 export type { Family } from "./net/ip.js";
-export type { Strategy } from "./core/wasm.js";
+export type { Strategy } from "./alloc/strategy.js";
 export type { CidrSetOptions } from "./alloc/cidr-set.js";
 export type { PodRangeOptions } from "./alloc/pod-range.js";
 export type { ClusterPoolOptions, FamilyOptions, OverflowPolicy } from "./pool/options.js";

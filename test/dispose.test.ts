@@ -12,7 +12,7 @@ import { ClusterPool, CidrSet, PodRange, PoolView, Engine, IpamError } from "../
 import type { ClusterPoolOptions, PoolDescriptor } from "../src/index.js";
 import { coreOf } from "../src/pool/cluster-pool.js";
 import { bitmapBytes } from "../src/core/bitmap.js";
-import { ARENA_START } from "../src/core/wasm.js";
+import { ARENA_START } from "../src/core/layout.js";
 import { MIN_POOL_PAGES } from "../src/pool/memory.js";
 
 const MiB = 2 ** 20;

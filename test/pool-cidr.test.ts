@@ -6,7 +6,7 @@ import fc from "fast-check";
 import { Engine } from "../src/core/engine.js";
 import { PoolCidr } from "../src/alloc/pool-cidr.js";
 import { parseCidr } from "../src/net/ip.js";
-import { POOL_BYTES } from "../src/core/wasm.js";
+import { POOL_BYTES } from "../src/core/layout.js";
 
 const engine = Engine.create();
 const table = engine.alloc(8 * POOL_BYTES);

@@ -9,7 +9,7 @@ import { Bitmap, NONE } from "../core/bitmap.js";
 import { defaultEngine, Engine } from "../core/engine.js";
 import { disposeSymbol } from "../disposable.js";
 import { isIndex, badIndex, str, u32Array, count as countArg, optionsObject } from "../args.js";
-import { STRATEGY_CODE, FLAG_ATOMIC } from "../core/wasm.js";
+import { STRATEGY_CODE, FLAG_ATOMIC } from "../core/layout.js";
 
 /** Cilium: an IPv6 node mask may be at most 16 bits longer than the cluster mask. */
 export const IPV6_MAX_DIFF = 16;

@@ -5,12 +5,13 @@
  */
 import { Cidr, parseCidr, parseIPv4, parseIp, formatIPv4, formatIPv6 } from "../net/ip.js";
 import { errors, show } from "../errors.js";
-import { Bitmap, NONE, checkStrategy, checkSeed } from "../core/bitmap.js";
+import { Bitmap, NONE } from "../core/bitmap.js";
+import { checkStrategy, checkSeed } from "./strategy.js";
 import { rangeGeometry } from "../net/range.js";
 import { defaultEngine, Engine } from "../core/engine.js";
 import { disposeSymbol } from "../disposable.js";
 import { isIndex, badIndex, str, u32Array, count as countArg, optionsObject } from "../args.js";
-import { STRATEGY_CODE, type Strategy } from "../core/wasm.js";
+import { STRATEGY_CODE, type Strategy } from "../core/layout.js";
 
 export interface PodRangeOptions {
   /** How allocateNext picks: Cilium's agent uses 'random'. @default 'next-fit' */

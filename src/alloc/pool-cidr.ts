@@ -9,7 +9,7 @@ import { CidrSet } from "./cidr-set.js";
 import { withoutReaper } from "../core/bitmap.js";
 import { rangeGeometry, IPV6_RANGE_CAP_BITS, type RangeGeometry } from "../net/range.js";
 import type { Engine } from "../core/engine.js";
-import { ENGINE_ARENA, POOL_BYTES, POOL_FREE_REGIONS, SLOT_BYTES } from "../core/wasm.js";
+import { ENGINE_ARENA, POOL_BYTES, POOL_FREE_REGIONS, SLOT_BYTES } from "../core/layout.js";
 
 /** Where a node subnet sits in its pool and what its pod range looks like. */
 export interface SubnetGeometry extends RangeGeometry {

@@ -16,8 +16,8 @@
 import { Engine } from "../core/engine.js";
 import { errors, type IpamError } from "../errors.js";
 import { disposeSymbol } from "../disposable.js";
-import { NONE, STRATEGY_CODE, POOL_BYTES, type Strategy } from "../core/wasm.js";
-import { STRATEGIES } from "../core/bitmap.js";
+import { NONE, STRATEGY_CODE, POOL_BYTES, type Strategy } from "../core/layout.js";
+import { STRATEGIES } from "./strategy.js";
 import { isIndex, isU32, badIndex, badU32, u32Array, count as countArg, U32_END } from "../args.js";
 
 export interface PoolEntryDescriptor {

@@ -6,8 +6,8 @@
  *   3. ipcarve's own YAML: `pool:` options and a `scenario:` for simulate.
  */
 import { parseCidr } from "../net/ip.js";
-import { STRATEGIES } from "../core/bitmap.js";
-import type { Strategy } from "../core/wasm.js";
+import { STRATEGIES } from "../alloc/strategy.js";
+import type { Strategy } from "../alloc/strategy.js";
 import { Source, ConfigError, type Path } from "./source.js";
 import type { Scenario, NodePhase, PoolGrowth, Lifetime, SimPool } from "../sim/scenario.js";
 import { defaultScenario } from "../sim/scenario.js";

@@ -4,27 +4,8 @@
  * owners go back to their engine.
  */
 import { type Engine, regionReaper } from "./engine.js";
-import { FLAG_ATOMIC, NONE, type Strategy, type WasmExports } from "./wasm.js";
-import { errors, show } from "../errors.js";
-
-export const STRATEGIES: readonly Strategy[] = ["next-fit", "first-free", "random"];
-
-/** Validates a strategy option; throws INVALID_OPTION naming `path`. */
-export function checkStrategy(path: string, s: unknown): Strategy {
-  if (s === undefined) return "next-fit";
-  if (typeof s !== "string" || !STRATEGIES.includes(s as Strategy)) {
-    throw errors.invalidOption(path, `must be one of ${STRATEGIES.map((x) => `'${x}'`).join(", ")} (got ${show(s)})`);
-  }
-  return s as Strategy;
-}
-
-/** Validates a seed option; returns the u64 seed (0 = the core's fixed default). */
-export function checkSeed(path: string, s: unknown): bigint {
-  if (s === undefined) return 0n;
-  if (typeof s === "number" && Number.isSafeInteger(s) && s >= 0) return BigInt(s);
-  if (typeof s === "bigint" && s >= 0n && s < 1n << 64n) return s;
-  throw errors.invalidOption(path, `must be a non-negative integer (got ${show(s)})`);
-}
+import type { WasmExports } from "./wasm.js";
+import { FLAG_ATOMIC, NONE } from "./layout.js";
 
 /** Bytes of a bitmap region of `nbits` bits, header and summary levels included (assembly/bitmap.ts bmBytes). */
 export function bitmapBytes(nbits: number): number {

@@ -4,7 +4,8 @@
  * engine attached in a worker (Engine.attach) sees and carves the same state.
  */
 import { errors } from "../errors.js";
-import { instantiate, ENGINE_ARENA, ARENA_START, SCRATCH_FREE, type WasmExports } from "./wasm.js";
+import { instantiate, type WasmExports } from "./wasm.js";
+import { ENGINE_ARENA, ARENA_START, SCRATCH_FREE } from "./layout.js";
 import { isIndex, badIndex, optionsObject } from "../args.js";
 
 /** alloc() and free() sizes: below 2^31, where `(bytes + 63) & ~63` stays exact. */

@@ -37,7 +37,7 @@ import { errors, IpamError } from "../errors.js";
 import type { Engine } from "../core/engine.js";
 import { resolveRuntime, type ClusterPoolOptions, type ResolvedOptions } from "./options.js";
 import { isU32, str } from "../args.js";
-import type { Strategy } from "../core/wasm.js";
+import type { Strategy } from "../core/layout.js";
 import type { CiliumNodeList, ImportResult } from "./cilium-node.js";
 import type { PoolDescriptor } from "../alloc/pool-view.js";
 import type { JournalRecord } from "./records.js";

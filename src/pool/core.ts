@@ -9,7 +9,7 @@ import { Owners } from "./owners.js";
 import { resolveOptions, optionsJson, MAX_POOL_CIDRS, type ClusterPoolOptions, type ResolvedOptions, type ResolvedFamily } from "./options.js";
 import { name as nameArg } from "../args.js";
 import { Quarantine } from "./quarantine.js";
-import { POOL_BYTES, POOL_FREE_REGIONS, STRATEGY_CODE } from "../core/wasm.js";
+import { POOL_BYTES, POOL_FREE_REGIONS, STRATEGY_CODE } from "../core/layout.js";
 import { poolCidrBytes, engineBytes, poolPages, MAX_BYTES } from "./memory.js";
 import type { JournalRecord, PlacedSubnet } from "./records.js";
 import type { FileStore } from "./file-store.js";

@@ -5,7 +5,7 @@
 import { errors, type IpamError } from "../errors.js";
 import { isU32, badU32, u32Array, count as countArg } from "../args.js";
 import { addressKey } from "./owners.js";
-import { NONE } from "../core/wasm.js";
+import { NONE } from "../core/layout.js";
 import { PoolCore, type Subnet, type NodeState } from "./core.js";
 import { tick } from "./nodes.js";
 import { releaseKey } from "./pods.js";

@@ -2,7 +2,7 @@
 import { errors, IpamError, show } from "../errors.js";
 import { PoolCidr } from "../alloc/pool-cidr.js";
 import { addressKey } from "./owners.js";
-import { NONE } from "../core/wasm.js";
+import { NONE } from "../core/layout.js";
 import { type PlacedSubnet } from "./records.js";
 import { PoolCore, checkName, allocationOf, type Subnet, type NodeState, type FamilyState } from "./core.js";
 import { type NodeAllocation, type NodeDetail, type RemoveNodeOptions } from "./types.js";

@@ -8,9 +8,9 @@ import { type Cidr, parseCidr } from "../net/ip.js";
 import { IpamError, errors, show } from "../errors.js";
 import { optionsObject } from "../args.js";
 import { checkNodeMask } from "../alloc/cidr-set.js";
-import { checkStrategy, checkSeed } from "../core/bitmap.js";
+import { checkStrategy, checkSeed } from "../alloc/strategy.js";
 import { Engine } from "../core/engine.js";
-import type { Strategy } from "../core/wasm.js";
+import type { Strategy } from "../core/layout.js";
 import type { ReuseOptions } from "./quarantine.js";
 
 export interface FamilyOptions {

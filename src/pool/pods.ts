@@ -4,7 +4,7 @@ import { errors, IpamError, show } from "../errors.js";
 import { PoolCidr } from "../alloc/pool-cidr.js";
 import { addressKey, keyPool, keyRel } from "./owners.js";
 import { Quarantine } from "./quarantine.js";
-import { NONE, NO_MEMORY } from "../core/wasm.js";
+import { NONE, NO_MEMORY } from "../core/layout.js";
 import { PoolCore, type Subnet, type NodeState, type FamilyState } from "./core.js";
 import { type PodAddresses, type LookupResult } from "./types.js";
 import { dropOwnedIPv4 } from "./fast-path.js";

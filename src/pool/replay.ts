@@ -2,7 +2,7 @@
 import { PoolCidr } from "../alloc/pool-cidr.js";
 import { keyPool, keyRel } from "./owners.js";
 import { Quarantine } from "./quarantine.js";
-import { NONE, NO_MEMORY } from "../core/wasm.js";
+import { NONE, NO_MEMORY } from "../core/layout.js";
 import { show } from "../errors.js";
 import { readMs } from "./options.js";
 import { type JournalRecord } from "./records.js";

@@ -3,7 +3,7 @@
  * the embedded default (what `npm start` runs), and the overrides the CLI
  * flags apply. Times are virtual seconds.
  */
-import type { Strategy } from "../core/wasm.js";
+import type { Strategy } from "../alloc/strategy.js";
 
 /** Target node count at a virtual time; the count moves linearly between points. */
 export interface NodePhase {

@@ -1,0 +1,64 @@
+/**
+ * The layers of src/, checked by `npm test` (npm run lint:layers):
+ *
+ *   cli/                          the command line
+ *   config/  report/              outer rooms: talk to pool/, alloc/ and sim/, never to core/
+ *   sim/                          simulations: ClusterPool for nodes, PoolView for pods
+ *   pool/                         ClusterPool: names, owners, policy, lifecycle, its FileStore
+ *   alloc/        state/          Cilium allocators over offsets | bytes on disk
+ *   core/                         the only door to assembly/ (the WASM bindings)
+ *   net/                          text <-> numbers
+ *   errors.ts args.ts disposable.ts   leaves every layer may use
+ *
+ * A layer imports only from layers below it; nothing imports in a cycle;
+ * only core/ imports the WASM bindings (src/core/wasm.ts).
+ */
+const layer = (dir) => `^src/${dir}/`;
+const below = {
+  net: [],
+  core: [],
+  alloc: ["net", "core"],
+  state: [],
+  pool: ["net", "core", "alloc", "state"],
+  sim: ["net", "alloc", "pool"],
+  config: ["net", "alloc", "pool", "sim"],
+  report: ["net", "pool", "sim"],
+  cli: ["net", "alloc", "pool", "state", "config", "sim", "report"],
+};
+const leaves = "^src/(errors|args|disposable)\\.ts$";
+const all = Object.keys(below);
+
+module.exports = {
+  forbidden: [
+    { name: "no-cycles", severity: "error", comment: "modules import each other in a cycle", from: {}, to: { circular: true } },
+    {
+      name: "only-core-imports-the-bindings",
+      severity: "error",
+      comment: "the WASM bindings (src/core/wasm.ts) are core/'s: other layers use core/engine.ts, core/bitmap.ts and core/layout.ts",
+      from: { path: "^src/", pathNot: "^src/core/" },
+      to: { path: "^src/core/wasm\\.ts$" },
+    },
+    {
+      name: "leaves-import-nothing-of-ours",
+      severity: "error",
+      from: { path: leaves },
+      to: { path: "^src/", pathNot: leaves },
+    },
+    ...all.map((dir) => ({
+      name: `${dir}-imports-only-downward`,
+      severity: "error",
+      comment: `${dir}/ may import ${below[dir].length ? below[dir].map((d) => `${d}/`).join(", ") : "no other layer"} and the leaves`,
+      from: { path: layer(dir) },
+      to: {
+        path: "^src/",
+        pathNot: [leaves, layer(dir), ...below[dir].map(layer)],
+      },
+    })),
+  ],
+  options: {
+    doNotFollow: { path: "node_modules" },
+    tsConfig: { fileName: "tsconfig.json" },
+    tsPreCompilationDeps: true,
+    enhancedResolveOptions: { extensions: [".ts", ".js"] },
+  },
+};

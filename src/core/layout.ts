@@ -1,0 +1,24 @@
+/**
+ * The numbers of the memory map (assembly/layout.ts) that TypeScript needs,
+ * and the codes the core's calls take and return. test/layout.test.ts
+ * checks each against assembly/layout.ts. Importing this file is not
+ * importing the WASM bindings (src/core/wasm.ts): any layer may.
+ */
+/** Returned by WASM calls when nothing was found or nothing is free. */
+export const NONE = -1;
+/** Returned by podAllocate when the owner array cannot be made (the memory cannot grow). */
+export const NO_MEMORY = -2;
+export const FLAG_ATOMIC = 1;
+/** Bytes of a pool entry and of a slot entry (assembly/layout.ts). */
+export const POOL_BYTES = 64;
+export const SLOT_BYTES = 8;
+/** Where the arena header sits and where regions start (assembly/layout.ts). */
+export const ENGINE_ARENA = 64;
+export const ARENA_START = 128;
+/** Tagged head (u64) of the stack of scratch regions that attached engines gave back (assembly/layout.ts). */
+export const SCRATCH_FREE = 80;
+/** Offset of a pool entry's stack of recycled pod regions of size class 0; class 1 follows (assembly/layout.ts). */
+export const POOL_FREE_REGIONS = 48;
+
+export type Strategy = "next-fit" | "first-free" | "random";
+export const STRATEGY_CODE: Readonly<Record<Strategy, number>> = { "next-fit": 0, "first-free": 1, random: 2 };
