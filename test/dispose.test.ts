@@ -10,7 +10,7 @@ import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ClusterPool, CidrSet, PodRange, PoolView, Engine, IpamError } from "../src/index.js";
 import type { ClusterPoolOptions, PoolDescriptor } from "../src/index.js";
-import { coreOf } from "../src/pool/cluster-pool.js";
+
 import { bitmapBytes } from "../src/core/bitmap.js";
 import { ARENA_START } from "../src/core/layout.js";
 import { MIN_POOL_PAGES } from "../src/pool/memory.js";
@@ -74,7 +74,6 @@ describe("use after dispose", () => {
       importCiliumNodes: [{ items: [] }], exportCiliumNodes: [], handle: ["node-1"], nodeName: [1],
       allocateIPv4: [1], allocateIPv4Batch: [1, ips], releaseIPv4: [0x0a000001], releaseIPv4Batch: [ips],
       lookupIPv4: [0x0a000001], lookupIPv4Batch: [ips, ips], stats: [], verify: [], snapshot: [], compact: [],
-      _attachStore: [undefined], _afterRecovery: [], _replay: [{ op: "drop", name: "node-1" }], _encode: [0], _adopt: [undefined, undefined],
     }, ["close"]);
   });
 
@@ -355,8 +354,8 @@ describe("a pool's own memory", () => {
     expect(fill("c")).toBe(2);
     expect(pool.verify()).toEqual([]);
     const used = pool.engine.bytesUsed + ARENA_START;
-    expect(used).toBeLessThanOrEqual(coreOf(pool).memoryBound);
-    expect(coreOf(pool).memoryBound * 2).toBeLessThanOrEqual(pool.engine.maximumPages! * 65536);
+    // the memory is twice the bound of what the pool can take (src/pool/memory.ts): what it took fits in half
+    expect(used * 2).toBeLessThanOrEqual(pool.engine.maximumPages! * 65536);
   });
 
   it("addPoolCidr grows a pool as big again as it was made: a /16 added to a /16, a /12 to a /12", () => {

@@ -33,16 +33,16 @@
  * u32 outside 0..2^32-1): NOT_IN_RANGE. A string that does not parse:
  * INVALID_IP or INVALID_CIDR. A bad option: INVALID_OPTION.
  */
-import { errors, IpamError } from "../errors.js";
+import { errors, IpamError, show } from "../errors.js";
 import type { Engine } from "../core/engine.js";
 import { resolveRuntime, type ClusterPoolOptions, type ResolvedOptions } from "./options.js";
 import { isU32, str } from "../args.js";
 import type { Strategy } from "../core/layout.js";
 import type { CiliumNodeList, ImportResult } from "./cilium-node.js";
 import type { PoolDescriptor } from "../alloc/pool-view.js";
-import type { JournalRecord } from "./records.js";
+import { isJournalRecord, type JournalRecord } from "./records.js";
 import { decodeSnapshot } from "../state/snapshot.js";
-import { FileStore, type FileStoreOptions } from "./file-store.js";
+import { FileStore, type FileStoreOptions, type Durable, type Runtime } from "../state/file-store.js";
 import { PoolCore } from "./core.js";
 import { disposeSymbol } from "../disposable.js";
 import { tick, addNode, removeNode, failedCount, nodeDetail, servePending } from "./nodes.js";
@@ -62,12 +62,16 @@ export type {
 } from "./types.js";
 export { MAX_POOL_CIDRS } from "./core.js";
 
-const cores = new WeakMap<ClusterPool, PoolCore>();
+/** How a FileStore keeps ClusterPools (built in the class's static block, where it may use private parts). */
+let durableOf: (options: ClusterPoolOptions) => Durable<ClusterPool>;
 
-/** @internal The state behind a pool (src/pool/ modules only). */
-export function coreOf(pool: ClusterPool): PoolCore {
-  return cores.get(pool) as PoolCore;
+/** @internal What a FileStore needs to keep pools made from `options` (src/pool/file-store.ts). */
+export function durablePools(options: ClusterPoolOptions): Durable<ClusterPool> {
+  return durableOf(options);
 }
+
+/** A core for the next constructor call (restore and rollback build the core first). */
+let adopting: PoolCore | undefined;
 
 /** A pool function with up to three arguments after the core. */
 type Op<R> = (c: PoolCore, a?: any, b?: any, d?: any) => R;
@@ -78,9 +82,34 @@ export class ClusterPool {
 
   /** Validates options (IpamError naming the option) and lays the pools out in a shared memory. */
   constructor(options: ClusterPoolOptions) {
-    const c = new PoolCore(options);
+    const c = adopting ?? new PoolCore(options);
+    adopting = undefined;
     this.#c = c;
-    cores.set(this, c);
+  }
+
+  /** A pool over a core that is already built. */
+  static #of(core: PoolCore): ClusterPool {
+    adopting = core;
+    return new ClusterPool(undefined as never);
+  }
+
+  static {
+    durableOf = (options) => {
+      // the clock and engine of `options` also hold for a pool restored from the files
+      const own = { ...(options?.clock ? { clock: options.clock } : {}), ...(options?.engine ? { engine: options.engine } : {}) };
+      return {
+        create: () => new ClusterPool(options),
+        restore: (bytes: Uint8Array, runtime: Runtime) => ClusterPool.restore(bytes, { ...runtime, ...own } as Pick<ClusterPoolOptions, "clock" | "engine">),
+        replay: (p: ClusterPool, r: unknown) => p.#replay(r as JournalRecord),
+        verify: (p: ClusterPool) => p.verify(),
+        encode: (p: ClusterPool, generation: number) => encode(p.#core("compact"), generation),
+        isRecord: isJournalRecord,
+        attach: (p: ClusterPool, store: FileStore<ClusterPool> | undefined) => p.#attach(store),
+        afterRecovery: (p: ClusterPool) => p.#durable(afterRecovery),
+        adopt: (p: ClusterPool, fresh: ClusterPool) => p.#adopt(fresh),
+        dispose: (p: ClusterPool) => p.dispose(),
+      };
+    };
   }
 
   /** The engine (shared memory) holding this pool's state. */
@@ -371,7 +400,7 @@ export class ClusterPool {
     const runtime = resolveRuntime(options);
     const { meta, data } = decodeSnapshot(bytes);
     try {
-      return rebuild(meta as SnapshotMeta, data, runtime);
+      return ClusterPool.#of(rebuild(meta as SnapshotMeta, data, runtime));
     } catch (e) {
       // FULL: the engine's shared memory cannot hold the pool (nothing in the bytes is wrong)
       if (e instanceof IpamError && (e.code === "CORRUPT_STATE" || e.code === "FULL")) throw e;
@@ -392,7 +421,8 @@ export class ClusterPool {
    * the lock and without writing; calls that would change it throw READ_ONLY.
    */
   static open(path: string, options: ClusterPoolOptions, store: FileStoreOptions = {}): ClusterPool {
-    return new FileStore(path, store).open(options);
+    if (typeof options !== "object" || options === null) throw errors.invalidOption("options", `must be an object (got ${show(options)})`);
+    return new FileStore<ClusterPool>(path, store).openWith(durableOf(options));
   }
 
   /** Writes a fresh snapshot and empties the journal (FileStore-backed pools). Throws IO_ERROR; the pool is unchanged. */
@@ -404,20 +434,20 @@ export class ClusterPool {
   close(): void {
     const store = this.#c?.store;
     if (store === undefined) return;
-    this._attachStore(undefined);
+    this.#attach(undefined);
     store.close();
   }
 
   /** A call on a store-backed pool that changes it: refused when read-only; its records are written whole or it is undone. */
   #mutate<R>(call: string, fn: Op<R>, a?: unknown, b?: unknown, d?: unknown): R {
-    const store = (this.#c as PoolCore).store as FileStore;
+    const store = (this.#c as PoolCore).store as FileStore<ClusterPool>;
     if (store.readOnly) throw errors.readOnly(store.path, call);
     return this.#durable(fn, a, b, d);
   }
 
   /** Runs fn as one journaled call: what it emitted is written in one piece, even when it threw (a node left pending). */
   #durable<R>(fn: Op<R>, a?: unknown, b?: unknown, d?: unknown): R {
-    const store = (this.#c as PoolCore).store as FileStore;
+    const store = (this.#c as PoolCore).store as FileStore<ClusterPool>;
     store._begin();
     let out: R | undefined;
     let failed = false;
@@ -446,7 +476,6 @@ export class ClusterPool {
       this.close();
     } finally {
       this.#c = undefined;
-      cores.delete(this);
       c.release();
     }
   }
@@ -461,40 +490,26 @@ export class ClusterPool {
     return c;
   }
 
-  /** @internal Attaches the FileStore that journals this pool (a read-only store journals nothing). */
-  _attachStore(store: FileStore | undefined): void {
-    const c = this.#core("_attachStore");
+  /** Journals into `store` from now on (a read-only store journals nothing); undefined: no journal. */
+  #attach(store: FileStore<ClusterPool> | undefined): void {
+    const c = this.#core("open");
     c.store = store;
     c.log = store && !store.readOnly ? (r) => store._emit(r) : undefined;
   }
 
-  /** @internal The state as snapshot bytes, without releasing what is due first (compaction). */
-  _encode(generation: number): Uint8Array {
-    return encode(this.#core("_encode"), generation);
-  }
-
-  /** @internal Takes the state of `other` (a rollback to the state on disk); `other` is not used again. */
-  _adopt(other: ClusterPool, store: FileStore): void {
-    const old = this.#core("_adopt");
-    const c = coreOf(other);
-    this.#c = c;
-    cores.set(this, c);
-    cores.delete(other);
-    this._attachStore(store);
+  /** Takes the state of `fresh` (a rollback to the state on disk); `fresh` is not used again. */
+  #adopt(fresh: ClusterPool): void {
+    const old = this.#core("open");
+    this.#c = fresh.#core("open");
+    fresh.#c = undefined;
     old.store = undefined;
     old.log = undefined;
     old.release(); // its memory goes back (a shared engine reuses it)
   }
 
-  /** @internal After a recovery: serves pending nodes that fit and releases what is due, as live calls would have. */
-  _afterRecovery(): void {
-    this.#core("_afterRecovery");
-    this.#durable(afterRecovery);
-  }
-
-  /** @internal Re-applies a journal record (recovery). */
-  _replay(r: JournalRecord): void {
-    const c = this.#core("_replay");
+  /** Re-applies a journal record (recovery). */
+  #replay(r: JournalRecord): void {
+    const c = this.#core("open");
     const log = c.log;
     c.log = undefined;
     c.replaying = true;

@@ -12,7 +12,7 @@ import { Quarantine } from "./quarantine.js";
 import { POOL_BYTES, POOL_FREE_REGIONS, STRATEGY_CODE } from "../core/layout.js";
 import { poolCidrBytes, engineBytes, poolPages, MAX_BYTES } from "./memory.js";
 import type { JournalRecord, PlacedSubnet } from "./records.js";
-import type { FileStore } from "./file-store.js";
+import type { FileStore } from "../state/file-store.js";
 import type { NodeAllocation, NodeStatus } from "./types.js";
 
 export interface Subnet {

@@ -4,7 +4,6 @@ import { keyPool, keyRel } from "./owners.js";
 import { type ClusterPoolOptions, optionsFromJson, writeMs, readMs } from "./options.js";
 import { type PlacedSubnet } from "./records.js";
 import { encodeSnapshot } from "../state/snapshot.js";
-import { ClusterPool, coreOf } from "./cluster-pool.js";
 import { PoolCore, withPlannedPools, type NodeState } from "./core.js";
 import { type NodeStatus } from "./types.js";
 import { tick } from "./nodes.js";
@@ -88,17 +87,17 @@ export function encode(core: PoolCore, generation = 0): Uint8Array {
 }
 
 /** `runtime` holds only clock and engine (validated by ClusterPool.restore): the pool options are the snapshot's. */
-export function rebuild(meta: SnapshotMeta, data: Uint32Array, runtime: Pick<ClusterPoolOptions, "clock" | "engine">): ClusterPool {
+export function rebuild(meta: SnapshotMeta, data: Uint32Array, runtime: Pick<ClusterPoolOptions, "clock" | "engine">): PoolCore {
   const options = { ...optionsFromJson(meta.options), ...runtime };
   // a pool with an engine of its own sizes its memory for every pool CIDR of the snapshot
-  const pool = withPlannedPools(Array.isArray(meta.pools) ? meta.pools : [], () => new ClusterPool(options));
+  const core = withPlannedPools(Array.isArray(meta.pools) ? meta.pools : [], () => new PoolCore(options));
   try {
-    fill(coreOf(pool), meta, data);
+    fill(core, meta, data);
   } catch (e) {
-    pool.dispose(); // its regions go back to a shared engine
+    core.release(); // its regions go back to a shared engine
     throw e;
   }
-  return pool;
+  return core;
 }
 
 function fill(core: PoolCore, meta: SnapshotMeta, data: Uint32Array): void {
