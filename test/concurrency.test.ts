@@ -12,7 +12,7 @@ function run(workers: number): Promise<{ held: Uint8Array; count: number; first:
   const w = engine.wasm;
   const h = engine.alloc(w.bmBytes(N));
   w.bmInit(h, N, 1, 1n, 0);
-  const go = new SharedArrayBuffer(4);
+  const go = new SharedArrayBuffer(8); // [0] go, [1] workers ready
   const url = new URL("./fixtures/bitmap-worker.mjs", import.meta.url);
   const done = Array.from({ length: workers }, (_, k) =>
     new Promise<{ held: Uint8Array; count: number; first: number }>((resolve, reject) => {
@@ -21,10 +21,15 @@ function run(workers: number): Promise<{ held: Uint8Array; count: number; first:
       t.once("error", reject);
     }),
   );
-  setTimeout(() => {
-    Atomics.store(new Int32Array(go), 0, 1);
-    Atomics.notify(new Int32Array(go), 0);
-  }, 200);
+  // start only once every worker has loaded and waits: a slow start on a busy machine must not
+  // let the others fill the bitmap alone
+  const flag = new Int32Array(go);
+  const release = (): void => {
+    if (Atomics.load(flag, 1) < workers) return void setTimeout(release, 10);
+    Atomics.store(flag, 0, 1);
+    Atomics.notify(flag, 0);
+  };
+  release();
   return Promise.all(done).then((results) => {
     // the bitmap itself must agree with what the workers hold
     expect(w.bmUsed(h)).toBe(N);
