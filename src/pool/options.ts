@@ -144,7 +144,10 @@ function resolveFamily(family: 4 | 6, raw: unknown, maxNodeSubnets: number | und
     maskRaw = first.prefix + Math.ceil(Math.log2(maxNodeSubnets)); // /20 with 16 gives /24
   }
   let maskSize = 0;
-  for (const c of cidrs) maskSize = at(`${path}.maskSize`, () => checkNodeMask(c, maskRaw, "node mask")); // names the CIDR, not its index
+  // "node mask of cidrs[1] of 11.0.0.0/25": the CIDR and its place in the list, not the options path (a config file has its own)
+  cidrs.forEach((c, i) => {
+    maskSize = at(`${path}.maskSize`, () => checkNodeMask(c, maskRaw, `node mask of cidrs[${i}]`));
+  });
   const capacity = cidrs.reduce((n, c) => n + 2 ** (maskSize - c.prefix), 0);
   if (maxNodeSubnets !== undefined && maxNodeSubnets > capacity) {
     throw errors.invalidOption(
@@ -161,7 +164,7 @@ function resolveFamily(family: 4 | 6, raw: unknown, maxNodeSubnets: number | und
       if (typeof smaller !== "number" || !Number.isInteger(smaller) || smaller <= maskSize) {
         throw errors.invalidOption(where, `must be a mask longer than the node mask /${maskSize} (got ${show(smaller)})`);
       }
-      for (const c of cidrs) at(where, () => checkNodeMask(c, smaller, "smaller node mask"));
+      cidrs.forEach((c, i) => at(where, () => checkNodeMask(c, smaller, `smaller node mask of cidrs[${i}]`)));
       slotMask = smaller;
       policy = "smaller";
     }
