@@ -20,15 +20,42 @@ export type IpamErrorCode =
   | "INVALID_ARGUMENT"
   | "LOCKED"
   | "IO_ERROR"
-  | "READ_ONLY";
+  | "READ_ONLY"
+  | "INVALID_CONFIG";
+
+export interface IpamErrorOptions {
+  readonly cause?: unknown;
+  /** The option, argument or config path the error is about, e.g. "options.ipv4.maskSize". */
+  readonly path?: string;
+  /** How the message joins path and reason: " " (default: "options.x must be ...") or ": " (a wrapped error, see errors.within). */
+  readonly sep?: " " | ": ";
+  /** Where the input is, before the path: "values.yaml:4:30" (config files). */
+  readonly where?: string;
+}
 
 export class IpamError extends Error {
-  override readonly name = "IpamError";
+  override readonly name: string = "IpamError";
   /** Stable machine-readable code; match on this, not on the message. */
   readonly code: IpamErrorCode;
-  constructor(code: IpamErrorCode, message: string, options?: { cause?: unknown }) {
-    super(`ipcarve: ${message}`, options);
+  /** The option or config path the error is about (e.g. "options.ipv4.maskSize"); absent when it is about no path. */
+  readonly path?: string;
+  /** What is wrong, without the "ipcarve: " prefix and without the path: "must be a positive integer (got 0)". */
+  readonly reason: string;
+  /** The message without the "ipcarve: " prefix: where (if any), the path (if any), then the reason. */
+  readonly detail: string;
+  /**
+   * `reason` says what is wrong; with `options.path` the message is
+   * "ipcarve: <path> <reason>" (or "<path>: <reason>" with sep ": "), else "ipcarve: <reason>".
+   */
+  constructor(code: IpamErrorCode, reason: string, options?: IpamErrorOptions) {
+    const path = options?.path;
+    const at = path === undefined ? reason : `${path}${options?.sep ?? " "}${reason}`;
+    const detail = options?.where === undefined ? at : `${options.where}: ${at}`;
+    super(`ipcarve: ${detail}`, options !== undefined && "cause" in options ? { cause: options.cause } : undefined);
     this.code = code;
+    if (path !== undefined) this.path = path;
+    this.reason = reason;
+    this.detail = detail;
   }
 }
 
@@ -71,22 +98,35 @@ export const errors = {
   subnetTooBig: (what: string, why: string) => new IpamError("SUBNET_TOO_BIG", `${what} is too big: ${why}`),
   collision: (what: string, cidr: string, other: string) =>
     new IpamError("CIDR_COLLISION", `${what} ${cidr} overlaps ${other}`),
+  /** A CIDR of an option list that overlaps another: `path` is the option, e.g. "options.ipv4.cidrs[2]". */
+  collisionAt: (path: string, cidr: string, other: string) =>
+    new IpamError("CIDR_COLLISION", `${cidr} overlaps ${other}`, { path }),
   familyMismatch: (what: string, input: unknown, want: 4 | 6) =>
     new IpamError("FAMILY_MISMATCH", `${what} ${show(input)} is not IPv${want}`),
+  /** An option value of the wrong family: `path` is the option, e.g. "options.ipv4.cidrs[0]". */
+  familyMismatchAt: (path: string, input: unknown, want: 4 | 6) =>
+    new IpamError("FAMILY_MISMATCH", `${show(input)} is not IPv${want}`, { path }),
   notInRange: (input: unknown, range: string) =>
     new IpamError("NOT_IN_RANGE", `${show(input)} is not in the range of ${range}`),
   alreadyAllocated: (input: string) => new IpamError("ALREADY_ALLOCATED", `${show(input)} is already allocated`),
   full: (what: string, detail?: string) => new IpamError("FULL", `${what} is full${detail ? `: ${detail}` : ""}`),
   /** `why` says why a known name does not count, e.g. "being removed". */
   unknownNode: (node: unknown, why?: string) => new IpamError("UNKNOWN_NODE", `unknown node ${show(node)}${why === undefined ? "" : ` (${why})`}`),
-  invalidOption: (path: string, why: string) => new IpamError("INVALID_OPTION", `${path} ${why}`),
+  /** An option that is wrong: `path` names it ("options.maxNodeSubnets"), `why` is the reason ("must be a positive integer (got 0)"). */
+  invalidOption: (path: string, why: string) => new IpamError("INVALID_OPTION", why, { path }),
+  /**
+   * `e` (an error about a value, thrown by a parser or an allocator) as an
+   * error about the option at `path`: same code, `e` as cause, message
+   * "<path>: <e's message>", reason e's message without the prefix.
+   */
+  within: (path: string, e: IpamError) => new IpamError(e.code, e.detail, { path, sep: ": ", cause: e }),
   ownerMismatch: (ip: string, holder: string | undefined, claimed: string) =>
     new IpamError("OWNER_MISMATCH", `${show(ip)} is held by ${holder === undefined ? "no owner" : show(holder)}, not ${show(claimed)}`),
   inUse: (what: string, by: string) => new IpamError("IN_USE", `${what} is in use by ${by}`),
   corrupt: (what: string, why: string, cause?: unknown) => new IpamError("CORRUPT_STATE", `${what} is corrupt: ${why}`, { cause }),
   /** A method argument of the wrong type or shape: `what` names the argument, e.g. "release(ip)". */
   invalidArgument: (what: string, value: unknown, want: string) =>
-    new IpamError("INVALID_ARGUMENT", `${what} must be ${want} (got ${show(value)})`),
+    new IpamError("INVALID_ARGUMENT", `must be ${want} (got ${show(value)})`, { path: what }),
   /** A method of a disposed object: `method` as "ClusterPool.allocate", `what` as "pool". */
   disposed: (method: string, what: string) => new IpamError("INVALID_ARGUMENT", `${method}: the ${what} is disposed`),
   /** The store at `path` is held by another open (this process or another). */

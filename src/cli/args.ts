@@ -5,6 +5,7 @@
  */
 import { InvalidArgumentError } from "commander";
 import { parseCidr } from "../net/ip.js";
+import { isIpamError } from "../errors.js";
 import { parseDuration } from "../sim/scenario.js";
 
 export function int(min: number, max = Number.MAX_SAFE_INTEGER): (v: string) => number {
@@ -33,7 +34,8 @@ export function cidr(v: string, prev: string[] = []): string[] {
   try {
     return [...prev, String(parseCidr(v))];
   } catch (e) {
-    throw new InvalidArgumentError(`${(e as Error).message.replace(/^ipcarve: /, "")}.`);
+    if (!isIpamError(e)) throw e;
+    throw new InvalidArgumentError(`${e.detail}.`);
   }
 }
 

@@ -31,7 +31,7 @@ export const CARVE_DEFAULT_MAX = 256;
 
 export function carve(io: Io, f: CarveFlags): { rows: CarveRow[]; notes: string[]; capacity: number } {
   const cfg = loadConfig(pathIn(io, f.config));
-  const pool = createPool(cfg.pool, f.config);
+  const pool = createPool(cfg);
   const capacity = subnetCapacity(cfg.pool);
   const n = f.nodes ?? cfg.pool.maxNodeSubnets ?? Math.min(capacity, CARVE_DEFAULT_MAX);
   const notes = [...cfg.notes];
@@ -46,7 +46,7 @@ export function carve(io: Io, f: CarveFlags): { rows: CarveRow[]; notes: string[
       pool.addNode(name);
     } catch (e) {
       if (!isIpamError(e)) throw e;
-      error = e.message.replace(/^ipcarve: /, "");
+      error = e.detail;
     }
     const d = pool.node(name);
     const cidrs = d?.podCIDRs ?? [];

@@ -145,7 +145,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
       return EXIT_USAGE; // commander has printed the message, naming the flag
     }
     if (e instanceof UsageError) {
-      io.err(`ipcarve: ${e.message.replace(/^ipcarve: /, "")}\n(run with --help for usage)\n`);
+      io.err(`ipcarve: ${e.message}\n(run with --help for usage)\n`);
       return EXIT_USAGE;
     }
     if (e instanceof ConfigError || e instanceof CliError || e instanceof IpamError) {

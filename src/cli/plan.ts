@@ -6,6 +6,7 @@
 import { loadConfig, HELM_DEFAULTS, type FamilyConfig, type PoolConfig } from "../config/load.js";
 import { parseCidr } from "../net/ip.js";
 import { checkNodeMask } from "../alloc/cidr-set.js";
+import { isIpamError } from "../errors.js";
 import { rangeGeometry } from "../net/range.js";
 import { formatDuration } from "../sim/scenario.js";
 import { textTable, int } from "../report/summary.js";
@@ -123,7 +124,8 @@ function planPool(io: Io, f: PlanFlags): { pool: PoolConfig; source: string } {
       try {
         checkNodeMask(parseCidr(c), mask);
       } catch (e) {
-        throw new UsageError(`--mask ${mask}: ${(e as Error).message.replace(/^ipcarve: /, "")}`);
+        if (!isIpamError(e)) throw e;
+        throw new UsageError(`--mask ${mask}: ${e.detail}`);
       }
     }
     const fam = { cidrs: f.cidr, maskSize: mask };

@@ -6,10 +6,9 @@ import { existsSync, writeFileSync } from "node:fs";
 import { ClusterPool } from "../pool/cluster-pool.js";
 import type { ClusterPoolOptions } from "../pool/options.js";
 import { parseIp } from "../net/ip.js";
-import { isIpamError } from "../errors.js";
+import { IpamError, isIpamError } from "../errors.js";
 import { loadConfig } from "../config/load.js";
-import { poolOptions } from "../config/pool.js";
-import { Source, stripPrefix } from "../config/source.js";
+import { Source } from "../config/source.js";
 import { textTable } from "../report/summary.js";
 import { CliError, UsageError, pathIn, type Io } from "./io.js";
 
@@ -25,8 +24,16 @@ function openState(path: string, options: ClusterPoolOptions | undefined, readOn
     // an existing state file carries its own options; the second argument only seeds a new one
     return ClusterPool.open(path, options ?? ({} as ClusterPoolOptions), { readOnly });
   } catch (e) {
-    throw new CliError(`ipcarve: ${flag} ${path}: ${stripPrefix(e)}`);
+    throw new CliError(`ipcarve: ${flag} ${path}: ${e instanceof IpamError ? e.detail : e instanceof Error ? e.message : String(e)}`);
   }
+}
+
+const LIST = "CiliumNode list ";
+
+/** "items[2].spec.ipam.podCIDRs" as YAML path segments; undefined for a path that is not under items[]. */
+function yamlPath(p: string): (string | number)[] | undefined {
+  if (!/^items\[\d+\]/.test(p)) return undefined;
+  return [...p.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map((m) => (m[2] !== undefined ? Number(m[2]) : (m[1] as string)));
 }
 
 function close(pool: ClusterPool): void {
@@ -43,7 +50,7 @@ export interface ImportFlags {
 export function importCommand(io: Io, file: string, f: ImportFlags): number {
   const src = Source.read(pathIn(io, file));
   const statePath = pathIn(io, f.state);
-  const options = f.config !== undefined ? poolOptions(loadConfig(pathIn(io, f.config)).pool) : undefined;
+  const options = f.config !== undefined ? loadConfig(pathIn(io, f.config)).options : undefined;
   if (!existsSync(statePath) && options === undefined) {
     throw new UsageError(`--state ${f.state} does not exist yet: give --config FILE with the pool to create it`);
   }
@@ -53,9 +60,9 @@ export function importCommand(io: Io, file: string, f: ImportFlags): number {
     results = pool.importCiliumNodes(src.data);
   } catch (e) {
     if (isIpamError(e)) {
-      const m = /^(items\[\d+\][\w.[\]]*)/.exec(stripPrefix(e));
-      throw m ? src.error(m[1]!.split(/\.|\[|\]/).filter(Boolean).map((p) => (/^\d+$/.test(p) ? Number(p) : p)), stripPrefix(e).slice(m[1]!.length).trim(), e)
-        : new CliError(`ipcarve: ${file}: ${stripPrefix(e)}`);
+      // "CiliumNode list items[2].metadata.name": the error's path, located in the file
+      const at = e.path?.startsWith(LIST) ? yamlPath(e.path.slice(LIST.length)) : undefined;
+      throw at !== undefined ? src.error(at, e.reason, e) : new CliError(`ipcarve: ${file}: ${e.detail}`);
     }
     throw e;
   } finally {
@@ -105,7 +112,7 @@ export function lookupCommand(io: Io, ip: string, f: LookupFlags): number {
   try {
     parseIp(ip);
   } catch (e) {
-    throw new UsageError(`IP argument: ${stripPrefix(e)}`);
+    throw new UsageError(`IP argument: ${e instanceof IpamError ? e.detail : String(e)}`);
   }
   const pool = openState(pathIn(io, f.state), undefined, true);
   let r: ReturnType<ClusterPool["lookup"]>;

@@ -1,50 +1,52 @@
 /**
- * The three config formats ipcarve reads, validated with errors that name
- * the file, line and YAML path:
+ * The three config formats ipcarve reads, with errors that name the file,
+ * line and YAML path:
  *   1. Cilium's ClusterPoolConfig as the seed writes it (numBigHoleIPAMs);
  *   2. Cilium Helm values (ipam.mode: cluster-pool, ipam.operator.*);
  *   3. ipcarve's own YAML: `pool:` options and a `scenario:` for simulate.
+ * Pool options go through one table (table.ts) and resolveOptions, once:
+ * this file checks only what belongs to a format (apiVersion, kind,
+ * ipam.mode, which keys a mapping may hold) and the scenario.
  */
 import { parseCidr } from "../net/ip.js";
-import { STRATEGIES } from "../alloc/strategy.js";
 import type { Strategy } from "../alloc/strategy.js";
+import type { OverflowPolicy, ResolvedOptions, ClusterPoolOptions } from "../pool/options.js";
 import { Source, ConfigError, type Path } from "./source.js";
+import { HELM_DEFAULTS, mapOptions, type ConfigFormat } from "./table.js";
 import type { Scenario, NodePhase, PoolGrowth, Lifetime, SimPool } from "../sim/scenario.js";
 import { defaultScenario } from "../sim/scenario.js";
 
-export type ConfigFormat = "ClusterPoolConfig" | "helm-values" | "ipcarve";
+export { HELM_DEFAULTS, KEY_TABLE, type ConfigFormat, type KeyRow } from "./table.js";
 
 export interface FamilyConfig {
   readonly cidrs: readonly string[];
   readonly maskSize: number;
 }
 
-/** Pool settings from any format; lifecycle fields are passed to ClusterPool as given. */
+/** Pool settings from any format, as resolveOptions resolved them; only the options the file gave (or defaulted). */
 export interface PoolConfig extends SimPool {
   readonly ipv4?: FamilyConfig;
   readonly ipv6?: FamilyConfig;
   readonly maxNodeSubnets?: number;
   readonly podStrategy?: Strategy;
-  readonly overflow?: "reject" | "share" | { readonly smaller: number };
+  readonly overflow?: OverflowPolicy;
   readonly reuse?: { readonly cooldownMs?: number; readonly minFreeBeforeReuse?: number };
   readonly reserveRouterIP?: "first" | "last" | false;
+  /** Seed of the 'random' pod strategy. */
+  readonly seed?: bigint;
 }
 
 export interface LoadedConfig {
   readonly file: string;
   readonly format: ConfigFormat;
   readonly pool: PoolConfig;
+  /** The ClusterPool options the file gives, as resolveOptions accepted them (new ClusterPool(options) builds the pool). */
+  readonly options: ClusterPoolOptions;
   /** The `scenario:` section (ipcarve format), resolved over the default scenario. */
   readonly scenario?: Scenario;
   /** How values were derived, for display ("node mask /24 derived from numBigHoleIPAMs 16"). */
   readonly notes: readonly string[];
 }
-
-/** Cilium's Helm defaults. */
-export const HELM_DEFAULTS = {
-  ipv4: { cidrs: ["10.0.0.0/8"], maskSize: 24 },
-  ipv6: { cidrs: ["fd00::/104"], maskSize: 120 },
-} as const;
 
 /** Reads and validates a config file of any of the three formats. Throws ConfigError. */
 export function loadConfig(file: string): LoadedConfig {
@@ -69,22 +71,27 @@ function fromSource(src: Source): LoadedConfig {
   throw src.error([], "cannot tell the format: expected `kind: ClusterPoolConfig`, Cilium Helm values with an `ipam:` section, or an ipcarve config with `pool:`/`scenario:`");
 }
 
-/** Node mask from a subnet count: clusterMask + ceil(log2 N). */
+/** Node mask from a subnet count: clusterMask + ceil(log2 N) (what resolveOptions derives without a maskSize). */
 export function deriveMask(prefix: number, n: number): number {
   return prefix + Math.ceil(Math.log2(n));
 }
 
+/** The pool config of resolved options: the options the raw object gave, typed and with derived values filled in. */
+function poolConfig(raw: ClusterPoolOptions, r: ResolvedOptions): PoolConfig {
+  const out: { -readonly [K in keyof PoolConfig]: PoolConfig[K] } = {};
+  for (const f of r.families) out[`ipv${f.family}`] = { cidrs: f.cidrs.map(String), maskSize: f.maskSize };
+  if (r.maxNodeSubnets !== undefined) out.maxNodeSubnets = r.maxNodeSubnets;
+  if (raw.podStrategy !== undefined) out.podStrategy = r.podStrategy;
+  if (raw.overflow !== undefined) out.overflow = r.overflowOption;
+  if (r.reuse !== undefined) out.reuse = r.reuse;
+  if (raw.reserveRouterIP !== undefined) out.reserveRouterIP = r.reserveRouterIP;
+  if (raw.seed !== undefined) out.seed = r.seed;
+  return out;
+}
+
 // ------------------------------------------------------------ 1. ClusterPoolConfig
 
-const NUM_BIG_HOLES: readonly Path[] = [
-  ["spec", "numBigHoleIPAMs"],
-  ["spec", "clusterPoolIPAM", "numBigHoleIPAMs"],
-  ["spec", "allocator", "numBigHoleIPAMs"],
-  ["spec", "allocator", "clusterPoolIPAM", "numBigHoleIPAMs"],
-];
-
 function clusterPoolConfig(src: Source): LoadedConfig {
-  const notes: string[] = [];
   const api = src.get(["apiVersion"]);
   if (api !== "cilium.io/v2alpha1") throw src.error(["apiVersion"], `must be cilium.io/v2alpha1 (got ${JSON.stringify(api ?? null)})`);
   const kind = src.get(["kind"]);
@@ -96,90 +103,27 @@ function clusterPoolConfig(src: Source): LoadedConfig {
   src.map(["spec"], true);
   const allocType = src.string(["spec", "allocator", "type"]);
   if (allocType !== undefined && allocType !== "ipam") throw src.error(["spec", "allocator", "type"], `must be ipam (got ${JSON.stringify(allocType)})`);
-
-  let holes: number | undefined;
-  let holesAt: Path | undefined;
-  for (const p of NUM_BIG_HOLES) {
-    if (p.length > 2) src.map(p.slice(0, -1));
-    const n = src.number(p, { min: 1 });
-    if (n === undefined) continue;
-    if (holes !== undefined && n !== holes) {
-      throw src.error(p, `is ${n} but ${holesAt!.join(".")} is ${holes}; give numBigHoleIPAMs once`);
-    }
-    holes = n;
-    holesAt = p;
-  }
-
-  const family = (fam: 4 | 6): FamilyConfig | undefined => {
-    const key = `clusterPoolIPv${fam}PodCIDR`;
-    const keyList = `${key}List`;
-    const at: Path | undefined = src.get(["spec", key]) !== undefined ? ["spec", key] : src.get(["spec", keyList]) !== undefined ? ["spec", keyList] : undefined;
-    if (at === undefined) return undefined;
-    const cidrs = src.cidrList(at, fam);
-    const maskPath: Path = ["spec", `clusterPoolIPv${fam}MaskSize`];
-    let mask = src.number(maskPath, { min: 0, max: fam === 4 ? 32 : 128 });
-    const first = parseCidr(cidrs[0]);
-    if (mask === undefined) {
-      if (holes === undefined) throw src.error(maskPath, `or numBigHoleIPAMs is required to size the node subnets of ${cidrs[0]}`);
-      mask = deriveMask(first.prefix, holes);
-      if (mask > first.bits) throw src.error(holesAt!, `${holes} subnets do not fit in ${cidrs[0]}: they would need a /${mask} node mask`);
-      notes.push(`IPv${fam} node mask /${mask} derived from numBigHoleIPAMs ${holes} and ${cidrs[0]} (/${first.prefix} + ceil(log2 ${holes}))`);
-      src.mask(holesAt!, cidrs, mask);
-    } else src.mask(maskPath, cidrs, mask);
-    if (holes !== undefined) {
-      const capacity = cidrs.reduce((n, c) => n + 2 ** (mask! - parseCidr(c).prefix), 0);
-      if (holes > capacity) {
-        throw src.error(holesAt!, `numBigHoleIPAMs ${holes} is more than the ${capacity} /${mask} subnets ${cidrs.join(", ")} holds`);
-      }
-    }
-    return { cidrs, maskSize: mask };
-  };
-  const ipv4 = family(4);
-  const ipv6 = family(6);
-  if (!ipv4 && !ipv6) throw src.error(["spec", "clusterPoolIPv4PodCIDR"], "is required (or spec.clusterPoolIPv6PodCIDR)");
-  return {
-    file: src.file,
-    format: "ClusterPoolConfig",
-    pool: { ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}), ...(holes !== undefined ? { maxNodeSubnets: holes } : {}) },
-    notes,
-  };
+  const m = mapOptions(src, "ClusterPoolConfig");
+  return { file: src.file, format: "ClusterPoolConfig", pool: poolConfig(m.options, m.resolved), options: m.options, notes: m.notes };
 }
 
 // ------------------------------------------------------------ 2. Helm values
 
 function helmValues(src: Source): LoadedConfig {
-  const notes: string[] = [];
   src.map(["ipam"]);
   const mode = src.string(["ipam", "mode"]);
   if (mode !== undefined && mode !== "cluster-pool") {
     throw src.error(["ipam", "mode"], `is ${JSON.stringify(mode)}; ipcarve models cluster-pool IPAM (ipam.mode: cluster-pool)`);
   }
-  src.map(["ipam", "operator"]);
   const v4on = src.boolean(["ipv4", "enabled"]) ?? true;
   const v6on = src.boolean(["ipv6", "enabled"]) ?? false;
-  const family = (fam: 4 | 6): FamilyConfig => {
-    const listPath: Path = ["ipam", "operator", `clusterPoolIPv${fam}PodCIDRList`];
-    const maskPath: Path = ["ipam", "operator", `clusterPoolIPv${fam}MaskSize`];
-    const def = fam === 4 ? HELM_DEFAULTS.ipv4 : HELM_DEFAULTS.ipv6;
-    const cidrs = src.get(listPath) === undefined ? [...def.cidrs] : src.cidrList(listPath, fam);
-    if (src.get(listPath) === undefined) notes.push(`${listPath.join(".")} not set: Cilium's default ${def.cidrs.join(", ")}`);
-    let mask = src.number(maskPath, { min: 0, max: fam === 4 ? 32 : 128 });
-    if (mask === undefined) {
-      mask = def.maskSize;
-      notes.push(`${maskPath.join(".")} not set: Cilium's default /${mask}`);
-    }
-    src.mask(maskPath, cidrs, mask);
-    return { cidrs, maskSize: mask };
-  };
   if (!v4on && !v6on) throw src.error(["ipv4", "enabled"], "and ipv6.enabled are both false: no pod addresses to manage");
-  const ipv4 = v4on ? family(4) : undefined;
-  const ipv6 = v6on ? family(6) : undefined;
-  return { file: src.file, format: "helm-values", pool: { ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}) }, notes };
+  const m = mapOptions(src, "helm-values");
+  return { file: src.file, format: "helm-values", pool: poolConfig(m.options, m.resolved), options: m.options, notes: m.notes };
 }
 
 // ------------------------------------------------------------ 3. ipcarve's own YAML
 
-const POOL_KEYS = ["ipv4", "ipv6", "maxNodeSubnets", "podStrategy", "overflow", "reuse", "reserveRouterIP"];
 const SCENARIO_KEYS = ["name", "seed", "duration", "epoch", "sample", "nodes", "pods", "cooldown", "growth"];
 
 function ipcarveConfig(src: Source): LoadedConfig {
@@ -187,70 +131,16 @@ function ipcarveConfig(src: Source): LoadedConfig {
   src.onlyKeys([], ["apiVersion", "kind", "pool", "scenario"]);
   const kind = src.get(["kind"]);
   if (kind !== undefined && kind !== "IpcarveConfig") throw src.error(["kind"], `must be IpcarveConfig (got ${JSON.stringify(kind)})`);
-  src.onlyKeys(["pool"], POOL_KEYS);
-  const pool = ipcarvePool(src, notes);
+  let base = {};
+  if (src.get(["pool"]) === undefined) {
+    notes.push("no pool: section: Cilium's default 10.0.0.0/8 with /24 node subnets");
+    base = { ipv4: { cidrs: [...HELM_DEFAULTS.ipv4.cidrs], maskSize: HELM_DEFAULTS.ipv4.maskSize } };
+  }
+  const m = mapOptions(src, "ipcarve", base);
+  notes.push(...m.notes);
+  const pool = poolConfig(m.options, m.resolved);
   const scenario = src.get(["scenario"]) === undefined ? undefined : ipcarveScenario(src, pool);
-  return { file: src.file, format: "ipcarve", pool, ...(scenario ? { scenario } : {}), notes };
-}
-
-function ipcarvePool(src: Source, notes: string[]): PoolConfig {
-  const maxNodeSubnets = src.number(["pool", "maxNodeSubnets"], { min: 1 });
-  const family = (fam: 4 | 6): FamilyConfig | undefined => {
-    const base: Path = ["pool", `ipv${fam}`];
-    if (src.get(base) === undefined) return undefined;
-    src.map(base, true);
-    src.onlyKeys(base, ["cidrs", "maskSize"]);
-    const cidrs = src.cidrList([...base, "cidrs"], fam);
-    let mask = src.number([...base, "maskSize"], { min: 0, max: fam === 4 ? 32 : 128 });
-    if (mask === undefined) {
-      if (maxNodeSubnets === undefined) throw src.error([...base, "maskSize"], "is required (or pool.maxNodeSubnets to derive it)");
-      mask = deriveMask(parseCidr(cidrs[0]).prefix, maxNodeSubnets);
-      notes.push(`IPv${fam} node mask /${mask} derived from maxNodeSubnets ${maxNodeSubnets}`);
-      src.mask(["pool", "maxNodeSubnets"], cidrs, mask);
-    } else src.mask([...base, "maskSize"], cidrs, mask);
-    return { cidrs, maskSize: mask };
-  };
-  const ipv4 = family(4);
-  const ipv6 = family(6);
-  if (!ipv4 && !ipv6) {
-    if (src.get(["pool"]) === undefined) {
-      notes.push("no pool: section: Cilium's default 10.0.0.0/8 with /24 node subnets");
-      return { ipv4: { cidrs: [...HELM_DEFAULTS.ipv4.cidrs], maskSize: HELM_DEFAULTS.ipv4.maskSize } };
-    }
-    throw src.error(["pool", "ipv4"], "is required (or pool.ipv6)");
-  }
-  const ps = src.string(["pool", "podStrategy"]);
-  if (ps !== undefined && !(STRATEGIES as readonly string[]).includes(ps)) {
-    throw src.error(["pool", "podStrategy"], `must be one of ${STRATEGIES.join(", ")} (got ${JSON.stringify(ps)})`);
-  }
-  let overflow: PoolConfig["overflow"];
-  const ov = src.get(["pool", "overflow"]);
-  if (ov === "reject" || ov === "share") overflow = ov;
-  else if (ov !== undefined && ov !== null) {
-    src.onlyKeys(["pool", "overflow"], ["smaller"]);
-    const smaller = src.number(["pool", "overflow", "smaller"], { min: 0, max: 128 });
-    if (smaller === undefined) throw src.error(["pool", "overflow"], "must be reject, share or { smaller: <mask size> }");
-    overflow = { smaller };
-  }
-  let reuse: PoolConfig["reuse"];
-  if (src.get(["pool", "reuse"]) !== undefined) {
-    src.onlyKeys(["pool", "reuse"], ["cooldown", "minFreeBeforeReuse"]);
-    const cd = src.duration(["pool", "reuse", "cooldown"]);
-    const mf = src.number(["pool", "reuse", "minFreeBeforeReuse"], { min: 0 });
-    reuse = { ...(cd !== undefined ? { cooldownMs: cd * 1000 } : {}), ...(mf !== undefined ? { minFreeBeforeReuse: mf } : {}) };
-  }
-  const rr = src.get(["pool", "reserveRouterIP"]);
-  if (rr !== undefined && rr !== "first" && rr !== "last" && rr !== false) {
-    throw src.error(["pool", "reserveRouterIP"], `must be first, last or false (got ${JSON.stringify(rr)})`);
-  }
-  return {
-    ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}),
-    ...(maxNodeSubnets !== undefined ? { maxNodeSubnets } : {}),
-    ...(ps !== undefined ? { podStrategy: ps as Strategy } : {}),
-    ...(overflow !== undefined ? { overflow } : {}),
-    ...(reuse !== undefined ? { reuse } : {}),
-    ...(rr !== undefined ? { reserveRouterIP: rr as "first" | "last" | false } : {}),
-  };
+  return { file: src.file, format: "ipcarve", pool, options: m.options, ...(scenario ? { scenario } : {}), notes };
 }
 
 function ipcarveScenario(src: Source, pool: PoolConfig): Scenario {

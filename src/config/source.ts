@@ -6,24 +6,32 @@ import { readFileSync } from "node:fs";
 import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Document, type Node } from "yaml";
 import { parseCidr, type Cidr } from "../net/ip.js";
 import { checkNodeMask } from "../alloc/cidr-set.js";
-import { IpamError } from "../errors.js";
+import { IpamError, type IpamErrorCode } from "../errors.js";
 import { parseDuration } from "../sim/scenario.js";
 
 export type Path = readonly (string | number)[];
 
-/** A config file that cannot be used: names the file, line and YAML path. */
-export class ConfigError extends Error {
-  override readonly name = "ConfigError";
+/**
+ * A config file that cannot be used: an IpamError that names the file, line
+ * and column (`where`) and the YAML path (`path`, absent for the whole file). The code is the one of
+ * the error it maps (resolveOptions' INVALID_OPTION, INVALID_MASK, ...),
+ * INVALID_CONFIG for what the format itself rejects, IO_ERROR if unreadable.
+ */
+export class ConfigError extends IpamError {
+  override readonly name: string = "ConfigError";
   constructor(
     readonly file: string,
     readonly line: number | undefined,
     readonly column: number | undefined,
-    readonly path: string,
-    readonly reason: string,
-    options?: { cause?: unknown },
+    path: string,
+    reason: string,
+    options?: { cause?: unknown; code?: IpamErrorCode },
   ) {
-    const where = line === undefined ? file : `${file}:${line}:${column ?? 1}`;
-    super(`ipcarve: ${where}: ${path ? `${path}: ` : ""}${reason}`, options);
+    super(options?.code ?? "INVALID_CONFIG", reason, {
+      where: line === undefined ? file : `${file}:${line}:${column ?? 1}`,
+      ...(path ? { path, sep: ": " as const } : {}),
+      ...(options !== undefined && "cause" in options ? { cause: options.cause } : {}),
+    });
   }
 }
 
@@ -57,7 +65,7 @@ export class Source {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory, not a file" : (e as Error).message;
-      throw new ConfigError(file, undefined, undefined, "", why, { cause: e });
+      throw new ConfigError(file, undefined, undefined, "", why, { cause: e, code: "IO_ERROR" });
     }
     return Source.parse(file, text);
   }
@@ -114,10 +122,11 @@ export class Source {
     return top === undefined ? undefined : this.#lines.linePos(top);
   }
 
-  /** A ConfigError at a path. */
+  /** A ConfigError at a path; with an IpamError as cause, of its code (else INVALID_CONFIG). */
   error(path: Path, reason: string, cause?: unknown): ConfigError {
     const pos = this.position(path);
-    return new ConfigError(this.file, pos?.line, pos?.col, pathText(path), reason, { cause });
+    const code = cause instanceof IpamError ? cause.code : "INVALID_CONFIG";
+    return new ConfigError(this.file, pos?.line, pos?.col, pathText(path), reason, { cause, code });
   }
 
   // ------------------------------------------------------------ typed reads
@@ -183,34 +192,21 @@ export class Source {
     try {
       c = parseCidr(v);
     } catch (e) {
-      throw this.error(path, stripPrefix(e), e);
+      if (!(e instanceof IpamError)) throw e;
+      throw this.error(path, e.detail, e);
     }
     if (family !== undefined && c.family !== family) throw this.error(path, `${JSON.stringify(v)} is not an IPv${family} CIDR`);
     return c;
   }
 
-  /** A list of CIDRs (a single string is a list of one). */
-  cidrList(path: Path, family: 4 | 6): string[] {
-    const v = this.get(path);
-    if (typeof v === "string") return [String(this.cidr(path, family))];
-    if (!Array.isArray(v) || v.length === 0) throw this.error(path, `must be a non-empty list of IPv${family} CIDRs (got ${describe(v)})`);
-    const out: Cidr[] = [];
-    v.forEach((_, i) => {
-      const c = this.cidr([...path, i], family);
-      const clash = out.findIndex((o) => o.overlaps(c));
-      if (clash >= 0) throw this.error([...path, i], `${String(c)} overlaps ${pathText([...path, clash])} ${String(out[clash])}`);
-      out.push(c);
-    });
-    return out.map(String);
-  }
-
-  /** A node mask valid for every CIDR (core rules: not shorter than the pool, not too many subnets). */
+  /** A node mask valid for every CIDR (a scenario's growth CIDRs: pool options are checked by resolveOptions). */
   mask(path: Path, cidrs: readonly string[], value: number): number {
     for (const c of cidrs) {
       try {
         checkNodeMask(parseCidr(c), value);
       } catch (e) {
-        throw this.error(path, stripPrefix(e), e);
+        if (!(e instanceof IpamError)) throw e;
+        throw this.error(path, e.detail, e);
       }
     }
     return value;
@@ -231,10 +227,4 @@ export function describe(v: unknown): string {
   if (typeof v === "object") return "a mapping";
   if (typeof v === "string") return `the string ${JSON.stringify(v)}`;
   return `the ${typeof v} ${String(v)}`;
-}
-
-/** An error's message without the "ipcarve: " prefix. */
-export function stripPrefix(e: unknown): string {
-  const m = e instanceof IpamError || e instanceof Error ? e.message : String(e);
-  return m.replace(/^ipcarve: /, "");
 }

@@ -85,12 +85,12 @@ export const MAX_POOL_CIDRS = 256;
 const KNOWN = ["ipv4", "ipv6", "maxNodeSubnets", "overflow", "reuse", "clock", "reserveRouterIP", "podStrategy", "seed", "engine"] as const;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
-/** Runs fn; an IpamError it throws gets `path` in front of its message, same code. */
+/** Runs fn; an IpamError it throws becomes one about `path` (errors.within: same code, `path` set). */
 export function at<T>(path: string, fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof IpamError) throw new IpamError(e.code, `${path}: ${e.message.replace(/^ipcarve: /, "")}`, { cause: e });
+    if (e instanceof IpamError) throw errors.within(path, e);
     throw e;
   }
 }
@@ -99,7 +99,7 @@ export function at<T>(path: string, fn: () => T): T {
 export function poolCidr(where: string, s: unknown, family: 4 | 6): Cidr {
   if (typeof s !== "string") throw errors.invalidOption(where, `must be a CIDR string (got ${show(s)})`);
   const c = at(where, () => parseCidr(s));
-  if (c.family !== family) throw errors.familyMismatch(where, s, family);
+  if (c.family !== family) throw errors.familyMismatchAt(where, s, family);
   return c;
 }
 
@@ -120,7 +120,7 @@ export function checkOverlaps(path: string, cidrs: readonly Cidr[]): void {
   for (const i of order) {
     if (last >= 0 && c(i).network <= c(last).last) {
       const [later, earlier] = i > last ? [i, last] : [last, i];
-      throw errors.collision(`${path}[${later}]`, String(c(later)), `${path}[${earlier}] ${String(c(earlier))}`);
+      throw errors.collisionAt(`${path}[${later}]`, String(c(later)), `${path}[${earlier}] ${String(c(earlier))}`);
     }
     last = i;
   }
@@ -144,8 +144,9 @@ function resolveFamily(family: 4 | 6, raw: unknown, maxNodeSubnets: number | und
     maskRaw = first.prefix + Math.ceil(Math.log2(maxNodeSubnets)); // /20 with 16 gives /24
   }
   let maskSize = 0;
+  // "node mask of cidrs[1] of 11.0.0.0/25": the CIDR and its place in the list, not the options path (a config file has its own)
   cidrs.forEach((c, i) => {
-    maskSize = at(`${path}.maskSize`, () => checkNodeMask(c, maskRaw, `node mask of ${path}.cidrs[${i}]`));
+    maskSize = at(`${path}.maskSize`, () => checkNodeMask(c, maskRaw, `node mask of cidrs[${i}]`));
   });
   const capacity = cidrs.reduce((n, c) => n + 2 ** (maskSize - c.prefix), 0);
   if (maxNodeSubnets !== undefined && maxNodeSubnets > capacity) {
@@ -163,7 +164,7 @@ function resolveFamily(family: 4 | 6, raw: unknown, maxNodeSubnets: number | und
       if (typeof smaller !== "number" || !Number.isInteger(smaller) || smaller <= maskSize) {
         throw errors.invalidOption(where, `must be a mask longer than the node mask /${maskSize} (got ${show(smaller)})`);
       }
-      cidrs.forEach((c, i) => at(where, () => checkNodeMask(c, smaller, `smaller node mask of ${path}.cidrs[${i}]`)));
+      cidrs.forEach((c, i) => at(where, () => checkNodeMask(c, smaller, `smaller node mask of cidrs[${i}]`)));
       slotMask = smaller;
       policy = "smaller";
     }

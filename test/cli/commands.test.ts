@@ -79,7 +79,8 @@ describe("carve", () => {
 
     const mask = await run(["carve", "--config", f("k.yaml", "ipam:\n  operator:\n    clusterPoolIPv4PodCIDRList: [10.0.0.0/16]\n    clusterPoolIPv4MaskSize: 33\n")]);
     expect(mask.code).toBe(1);
-    expect(mask.err).toMatch(/k\.yaml:4:\d+: ipam\.operator\.clusterPoolIPv4MaskSize: must be at most 32/);
+    // resolveOptions' message (it names the pool CIDR), at the Helm key it came from
+    expect(mask.err).toMatch(/k\.yaml:4:\d+: ipam\.operator\.clusterPoolIPv4MaskSize: invalid mask size 33 for node mask of cidrs\[0\] of 10\.0\.0\.0\/16: must be at most 32 for IPv4/);
   });
 });
 

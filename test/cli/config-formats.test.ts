@@ -80,7 +80,7 @@ describe("errors name the file, line and YAML path", () => {
     ["ipam:\n  operator:\n    clusterPoolIPv4PodCIDRList: [10.0.0.0/16]\n    clusterPoolIPv4MaskSize: 12\n", 4, "ipam.operator.clusterPoolIPv4MaskSize", "shorter than the cluster mask"],
     ["ipam:\n  mode: kubernetes\n", 2, "ipam.mode", "cluster-pool"],
     ["apiVersion: cilium.io/v2alpha1\nkind: ClusterPoolConfig\nspec:\n  clusterPoolIPv4PodCIDR: 192.168.0.0/20\n  numBigHoleIPAMs: 32\n  clusterPoolIPv4MaskSize: 24\n", 5, "spec.numBigHoleIPAMs", "more than the 16"],
-    ["apiVersion: cilium.io/v2alpha1\nkind: ClusterPoolConfig\nspec:\n  clusterPoolIPv4PodCIDR: 192.168.0.0/20\n", 3, "spec.clusterPoolIPv4MaskSize", "numBigHoleIPAMs is required"],
+    ["apiVersion: cilium.io/v2alpha1\nkind: ClusterPoolConfig\nspec:\n  clusterPoolIPv4PodCIDR: 192.168.0.0/20\n", 3, "spec.clusterPoolIPv4MaskSize", "is required (or give maxNodeSubnets to derive it); in this file maxNodeSubnets is numBigHoleIPAMs"],
     ["pool:\n  ipv4:\n    cidrs: [10.0.0.0/16]\n    maskSize: 24\n  colour: blue\n", 5, "pool.colour", "not a known key"],
     ["pool:\n  ipv4: { cidrs: [10.0.0.0/16], maskSize: 24 }\nscenario:\n  duration: soon\n", 4, "scenario.duration", "must be a duration"],
   ])("case %#", (text, line, path, part) => {
