@@ -30,10 +30,11 @@
 import { Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from "node:worker_threads";
 import { CTRL_ACK, CTRL_ERR, CTRL_SEQ, CTRL_WORDS } from "./control.js";
 import { compiledWorker } from "./worker-url.js";
-import { ClusterPool, type NodeDetail } from "../pool/cluster-pool.js";
+import { ClusterPool } from "../pool/cluster-pool.js";
 import type { ClusterPoolOptions } from "../pool/options.js";
 import { type PoolDescriptor } from "../alloc/pool-view.js";
 import { parseCidr, parseIPv4, parseIp, formatIp, type Cidr } from "../net/ip.js";
+import { rangeGeometry } from "../net/range.js";
 import { IpamError } from "../errors.js";
 import { Partition, type PartitionParams, type Borrower, BORROW, CHANGE_WORDS, CHANGE_ACTIVATE, CHANGE_DEACTIVATE,
   S_CREATES, S_DELETES, S_ALLOCS, S_RELEASES, S_POD_FAILURES, S_UNSCHEDULABLE, S_LIVE, S_COOLDOWN,
@@ -449,30 +450,39 @@ async function run(
     cap = n;
   };
 
-  /** Node `id` is ready in the pool (detail `d`): record its subnets and hand it to a partition. */
-  const activate = (id: number, d: NodeDetail): void => {
+  /** Usable pod addresses of a node subnet, by family * 256 + prefix. */
+  const usable = new Map<number, number>();
+  /** Node `id` is ready in the pool with these podCIDRs: record its subnets and hand it to a partition. */
+  const activate = (id: number, podCIDRs: readonly string[]): void => {
     const o = id * 6;
     for (let k = 0; k < 6; k++) where[o + k] = -1;
     sizes[id * 2] = sizes[id * 2 + 1] = 0;
-    for (const r of d.ranges) {
-      const f = r.family === 4 ? 0 : 1;
-      const c = parseCidr(r.cidr);
-      const ps = pools.find((p) => p !== undefined && p.family === r.family && p.cidr.contains(c)) as PoolState;
+    let borrows = families.length > podCIDRs.length;
+    for (const text of podCIDRs) {
+      const c = parseCidr(text);
+      const f = c.family === 4 ? 0 : 1;
+      const ps = pools.find((p) => p !== undefined && p.family === c.family && p.cidr.contains(c)) as PoolState;
       const slot = Number((c.network - ps.cidr.network) >> BigInt(c.bits - ps.slotMask));
       const run = 2 ** (ps.slotMask - c.prefix);
       where[o + f * 3] = ps.index;
       where[o + f * 3 + 1] = slot;
       where[o + f * 3 + 2] = run;
-      sizes[id * 2 + f] = r.size;
+      let size = usable.get(c.family * 256 + c.prefix);
+      if (size === undefined) usable.set(c.family * 256 + c.prefix, (size = rangeGeometry(c).size));
+      sizes[id * 2 + f] = size;
       ps.used++;
-      ps.ipCap += r.size;
+      ps.ipCap += size;
       ps.mirror.fill(1, slot, slot + run);
-      carved[r.family]++;
+      carved[c.family]++;
     }
-    for (const f of d.sharing) where[o + (f === 4 ? 0 : 3)] = BORROW;
+    // 'share' overflow: a family without a subnet of its own borrows
+    for (const fam of families) {
+      const f = fam === 4 ? 0 : 1;
+      if ((where[o + f * 3] as number) < 0) { where[o + f * 3] = BORROW; borrows = true; }
+    }
     status[id] = ACTIVE;
     let best = threads; // the borrowing partition
-    if (d.sharing.length === 0) {
+    if (!borrows) {
       best = 0;
       for (let p = 1; p < threads; p++) {
         if (((partNodes[p] as number) + 1) * (partCost[p] as number) < ((partNodes[best] as number) + 1) * (partCost[best] as number)) best = p;
@@ -517,7 +527,7 @@ async function run(
       if (d === undefined || d.status !== "ready") break;
       waitingCount--;
       pendingHead++;
-      activate(id, d);
+      activate(id, d.podCIDRs);
     }
     if (pendingHead > 4096 && pendingHead * 2 > pending.n) {
       pending.a.copyWithin(0, pendingHead, pending.n);
@@ -557,8 +567,9 @@ async function run(
   const join = (id: number): void => {
     const name = nodeName(id);
     trace?.({ ms: nowMs, op: "addNode", name });
+    let podCIDRs: string[];
     try {
-      cp.addNode(name);
+      podCIDRs = cp.addNode(name).podCIDRs;
     } catch (e) {
       if (!(e instanceof IpamError && e.code === "FULL" && cp.node(name)?.status === "pending")) throw e;
       pending.push(id);
@@ -567,7 +578,7 @@ async function run(
       iv.allocFail++;
       return;
     }
-    activate(id, cp.node(name) as NodeDetail);
+    activate(id, podCIDRs);
   };
 
   // Running totals.
