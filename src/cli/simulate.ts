@@ -6,7 +6,7 @@
 import { writeFileSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { availableParallelism, loadavg } from "node:os";
-import { loadConfig, type PoolConfig } from "../config/load.js";
+import { loadConfig } from "../config/load.js";
 import { parseCidr } from "../net/ip.js";
 import { simulate, type SimResult } from "../sim/simulate.js";
 import { sweep } from "../sim/sweep.js";
@@ -40,7 +40,9 @@ export const DEFAULT_REPORT = "ipcarve-report.html";
 export function subnetCapacity(p: SimPool): number {
   const f = p.ipv4 ?? p.ipv6;
   if (!f) return 0;
-  const cap = f.cidrs.reduce((n, c) => n + 2 ** (f.maskSize - parseCidr(c).prefix), 0);
+  // no maskSize: ClusterPool derives it from maxNodeSubnets (clusterMask + ceil(log2 N))
+  const mask = (c: string): number => f.maskSize ?? parseCidr(c).prefix + Math.ceil(Math.log2(p.maxNodeSubnets ?? 1));
+  const cap = f.cidrs.reduce((n, c) => n + 2 ** (mask(c) - parseCidr(c).prefix), 0);
   return Math.min(cap, p.maxNodeSubnets ?? Infinity);
 }
 
@@ -51,7 +53,6 @@ export function resolveRun(io: Io, f: SimulateFlags): { pool: SimPool; scenario:
   let source = "embedded default (Cilium 10.0.0.0/8, /24 per node)";
   if (f.config !== undefined) {
     const cfg = loadConfig(pathIn(io, f.config));
-    checkSimulable(cfg.pool, f.config);
     pool = cfg.pool;
     source = f.config;
     if (cfg.scenario) scenario = cfg.scenario;
@@ -70,12 +71,6 @@ export function resolveRun(io: Io, f: SimulateFlags): { pool: SimPool; scenario:
     ...(f.seed !== undefined ? { seed: f.seed } : {}),
   });
   return { pool, scenario, source };
-}
-
-function checkSimulable(p: PoolConfig, file: string): void {
-  if (p.overflow !== undefined && p.overflow !== "reject") {
-    throw new CliError(`ipcarve: ${file}: pool.overflow ${JSON.stringify(p.overflow)}: simulate models the 'reject' overflow (nodes wait for a subnet); use carve or plan for share/smaller`);
-  }
 }
 
 export async function simulateCommand(io: Io, f: SimulateFlags): Promise<number> {
@@ -103,7 +98,7 @@ export async function simulateCommand(io: Io, f: SimulateFlags): Promise<number>
   const reportPath = f.report === false ? undefined : pathIn(io, f.report ?? DEFAULT_REPORT);
   const jsonPath = f.json !== undefined && !jsonToStdout ? pathIn(io, f.json) : reportPath ? reportPath.replace(/\.html?$/i, "") + ".json" : undefined;
   const doc = { ipcarve: VERSION, source, ...result };
-  const json = JSON.stringify(doc, (_k, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2);
+  const json = JSON.stringify(doc, (_k, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? null : typeof v === "bigint" ? String(v) : v), 2);
   if (reportPath) {
     write(reportPath, await renderReport(result, { source, version: VERSION }));
     if (!jsonToStdout) io.out(`\nreport: ${reportPath}\n`);
@@ -142,7 +137,7 @@ async function sweepCommand(io: Io, f: SimulateFlags, pool: SimPool, scenario: S
   ]);
   const events = results.reduce((s, r) => s + r.totals.events, 0);
   const doc = { ipcarve: VERSION, sweep: { runs: n, threads, wallSeconds: wall, eventsPerSec: events / wall }, results };
-  const json = JSON.stringify(doc, (_k, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2);
+  const json = JSON.stringify(doc, (_k, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? null : typeof v === "bigint" ? String(v) : v), 2);
   if (f.json === "-") io.out(json + "\n");
   else {
     io.out(`${textTable(head, rows)}\n\n${n} runs on ${Math.min(threads, n)} threads in ${wall.toFixed(2)} s (${int(events / wall)} events/s)\n`);

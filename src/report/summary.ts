@@ -22,21 +22,30 @@ export type Row = readonly [string, string];
 export function summaryRows(r: SimResult): { parameters: Row[]; results: Row[] } {
   const sc = r.scenario;
   const p = r.pool;
-  const fam = (f: { cidrs: readonly string[]; maskSize: number } | undefined): string | undefined =>
-    f && `${f.cidrs.join(", ")} with /${f.maskSize} per node`;
+  const fam = (f: { cidrs: readonly string[]; maskSize?: number } | undefined): string | undefined =>
+    f && `${f.cidrs.join(", ")} with ${f.maskSize !== undefined ? `/${f.maskSize}` : "a mask from the node subnet limit"} per node`;
+  const overflow = p.overflow === undefined || p.overflow === "reject" ? undefined
+    : p.overflow === "share" ? "share (pods borrow addresses)"
+    : `smaller subnets (/${p.overflow.smaller}${p.overflow.ipv6 !== undefined ? `, IPv6 /${p.overflow.ipv6}` : ""})`;
+  const reuse = p.reuse && [
+    ...(p.reuse.cooldownMs !== undefined ? [formatDuration(p.reuse.cooldownMs / 1000)] : []),
+    ...(p.reuse.minFreeBeforeReuse !== undefined ? [`after ${int(p.reuse.minFreeBeforeReuse)} later releases`] : []),
+  ].join(" or ");
   const phases = sc.nodes.phases.map((x) => `${int(x.nodes)}@${formatDuration(x.at)}`).join(" → ");
   const parameters: Row[] = [
     ["scenario", sc.name],
     ...(fam(p.ipv4) ? [["IPv4 pool", fam(p.ipv4) as string] as Row] : []),
     ...(fam(p.ipv6) ? [["IPv6 pool", fam(p.ipv6) as string] as Row] : []),
     ...(p.maxNodeSubnets !== undefined ? [["node subnet limit", int(p.maxNodeSubnets)] as Row] : []),
+    ...(overflow !== undefined ? [["overflow", overflow] as Row] : []),
+    ...(p.reserveRouterIP ? [["router IP", `${p.reserveRouterIP} address of each node subnet`] as Row] : []),
     ...sc.growth.map((g) => ["pool growth", `${g.cidr} at ${formatDuration(g.at)}`] as Row),
     ["pod IP strategy", p.podStrategy ?? "next-fit"],
     ["node target curve", phases],
     ["node failures", `${(sc.nodes.failureRate * 100).toFixed(2)}% of nodes per hour`],
     ["pods per node", sc.pods.minPerNode === sc.pods.maxPerNode ? int(sc.pods.maxPerNode) : `${sc.pods.minPerNode}..${sc.pods.maxPerNode} (maxPods ${sc.pods.maxPods})`],
     ["pod lifetime", lifetimeText(sc.pods.lifetime)],
-    ["IP cooldown", sc.cooldown > 0 ? formatDuration(sc.cooldown) : "none"],
+    ["IP cooldown", reuse !== undefined ? `pool reuse: ${reuse || "none"}` : sc.cooldown > 0 ? formatDuration(sc.cooldown) : "none"],
     ["duration / epoch", `${formatDuration(sc.duration)} / ${formatDuration(sc.epoch)} (${int(r.epochs)} epochs)`],
     ["seed / threads", `${sc.seed} / ${r.threads}`],
   ];

@@ -11,6 +11,15 @@
  * pods whose lifetime ended are deleted (their IPs go to cooldown), then
  * Poisson arrivals create pods. No allocation per pod: state is in typed
  * arrays, queued deletions in a Calendar.
+ *
+ * Node subnets come from the coordinator's ClusterPool (CHANGE_ACTIVATE
+ * names the pool entry and slot it gave). Two cases leave the PoolView path:
+ * a node with no subnet of its own ('share' overflow, pool entry BORROW) has
+ * its pods allocated and released by a Borrower (the coordinator's
+ * ClusterPool, on the coordinator thread only); and with a pool reuse
+ * option (`releaseToPool`) a released address is not freed here but
+ * returned with the step's stats, for the coordinator to release through
+ * the ClusterPool and its reuse quarantine.
  */
 import { PoolView, type PoolDescriptor } from "../alloc/pool-view.js";
 import { Calendar } from "./calendar.js";
@@ -32,13 +41,34 @@ export interface PartitionParams {
   readonly meanLifetime: number;
   /** Number of histogram bins of per-node utilization. */
   readonly bins: number;
+  /** Pool table entries the run can have (initial + growth): the per-pool part of the stats vector. */
+  readonly maxPools: number;
+  /** Released addresses go back to the coordinator (pool reuse option) instead of the bitmap. */
+  readonly releaseToPool: boolean;
+}
+
+/** Pool entry of a node that borrows its pods' addresses ('share' overflow). */
+export const BORROW = -2;
+
+/**
+ * Pods of nodes without a subnet of their own, allocated through the
+ * ClusterPool ('share' overflow). Runs on the coordinator thread only.
+ */
+export interface Borrower {
+  /** A pod of node `id`: returns a token (>= 0) for release, or -1 when nothing can be borrowed. */
+  allocate(id: number): number;
+  /** Hash of the addresses the last allocate() gave (for the digest). */
+  readonly lastHash: number;
+  /** Releases the pod of `token`. */
+  release(token: number): void;
 }
 
 /**
- * A node change, as 8 i32 words: id, kind, pool4, slot4, pool6, slot6 (-1 = none),
- * owner (partition index), local (the node's index in its owner's tables).
+ * A node change, as 9 i32 words: id, kind, pool4, slot4, pool6, slot6 (-1 = none,
+ * BORROW = borrows through the ClusterPool), owner (partition index), local (the
+ * node's index in its owner's tables), size (usable addresses of its first range).
  */
-export const CHANGE_WORDS = 8;
+export const CHANGE_WORDS = 9;
 export const CHANGE_ACTIVATE = 1;
 export const CHANGE_DEACTIVATE = 2;
 
@@ -55,16 +85,23 @@ export const S_NODES = 8; // active nodes (with a subnet)
 export const S_MAX_UTIL = 9; // highest node utilization (sample epochs)
 export const S_UTIL_SUM = 10; // sum of addresses used by active nodes (sample epochs; an integer, so sums are exact)
 export const S_STEP_MS = 11; // wall time of the step (not part of the results)
-export const S_HEAD = 12; // then: used addresses per pool entry, then histogram bins
+export const S_HEAD = 12; // then: used addresses per pool entry (maxPools), then histogram bins, then released (pool, rel) pairs (releaseToPool)
+
+/** Length of the fixed part of a stats vector; released (pool, rel) pairs follow it. */
+export function statsLength(p: PartitionParams): number {
+  return S_HEAD + p.maxPools + p.bins;
+}
 
 const REC = 3; // calendar record: local, rel4, rel6
 
 export class Partition {
-  readonly #view: PoolView;
+  #view: PoolView;
   readonly #p: PartitionParams;
   readonly #pools: number;
-  readonly #size: Float64Array; // usable addresses per node subnet, per pool entry
   readonly #base4: Float64Array;
+  readonly #borrower: Borrower | undefined;
+  #rel = new Int32Array(1024); // released (pool, rel) pairs of this step (releaseToPool)
+  #nRel = 0;
   readonly #rng = new Rng(0);
   // per local node
   #cap = 0;
@@ -76,6 +113,7 @@ export class Partition {
   #live = new Int32Array(0);
   #cool = new Int32Array(0);
   #lambda = new Float64Array(0);
+  #size = new Float64Array(0); // usable addresses of the node's first range
   #expNeg = new Float64Array(0);
   #seedOf = new Uint32Array(0);
   #id = new Int32Array(0);
@@ -94,12 +132,13 @@ export class Partition {
   readonly #onCooled: (d: Int32Array, o: number) => void;
 
   /** Partition `index` of `count`; it runs the nodes whose changes name it as owner. */
-  constructor(desc: PoolDescriptor, params: PartitionParams, readonly index: number, readonly count: number) {
+  constructor(desc: PoolDescriptor, params: PartitionParams, readonly index: number, readonly count: number, borrower?: Borrower) {
     this.#view = new PoolView(desc);
     this.#p = params;
-    this.#pools = desc.pools.length;
-    this.#size = Float64Array.from(desc.pools, (d) => d.podBits);
-    this.#base4 = Float64Array.from(desc.pools, (d) => d.base4);
+    this.#pools = params.maxPools;
+    this.#base4 = new Float64Array(this.#pools);
+    for (const d of desc.pools) this.#base4[d.index] = d.base4;
+    this.#borrower = borrower;
     this.#used = new Float64Array(this.#pools);
     this.#expiry = new Calendar(params.epochs + 1, REC);
     this.#cooldown = new Calendar(params.epochs + 1, REC);
@@ -124,6 +163,7 @@ export class Partition {
     this.#live = g(this.#live, (n) => new Int32Array(n));
     this.#cool = g(this.#cool, (n) => new Int32Array(n));
     this.#lambda = g(this.#lambda, (n) => new Float64Array(n));
+    this.#size = g(this.#size, (n) => new Float64Array(n));
     this.#expNeg = g(this.#expNeg, (n) => new Float64Array(n));
     this.#seedOf = g(this.#seedOf, (n) => new Uint32Array(n));
     this.#id = g(this.#id, (n) => new Int32Array(n));
@@ -138,16 +178,19 @@ export class Partition {
    * then the pod events of every active node. Returns the stats vector
    * (S_* layout); utilization fields and the histogram only when `sample`.
    */
-  step(e: number, changes: Int32Array, sample: boolean): Float64Array {
+  step(e: number, changes: Int32Array, sample: boolean, desc?: PoolDescriptor): Float64Array {
     const t0 = performance.now();
     this.#epoch = e;
-    const st = (this.#stats = new Float64Array(S_HEAD + this.#pools + this.#p.bins));
+    if (desc !== undefined) this.#reopen(desc);
+    this.#nRel = 0;
+    const st = (this.#stats = new Float64Array(statsLength(this.#p)));
     for (let i = 0; i + CHANGE_WORDS <= changes.length; i += CHANGE_WORDS) {
       if (changes[i + 6] !== this.index) continue;
       const id = changes[i] as number;
       const l = changes[i + 7] as number;
       if (changes[i + 1] === CHANGE_ACTIVATE) {
-        this.#activate(id, l, changes[i + 2] as number, changes[i + 3] as number, changes[i + 4] as number, changes[i + 5] as number);
+        this.#activate(id, l, changes[i + 2] as number, changes[i + 3] as number, changes[i + 4] as number, changes[i + 5] as number,
+          changes[i + 8] as number);
       } else this.#deactivate(l);
     }
     if (e < this.#cooldown.buckets) this.#cooldown.drain(e, this.#onCooled);
@@ -179,7 +222,18 @@ export class Partition {
     for (let p = 0; p < this.#pools; p++) st[S_HEAD + p] = this.#used[p] as number;
     if (sample) this.#sample(st);
     st[S_STEP_MS] = performance.now() - t0;
-    return st;
+    if (this.#nRel === 0) return st;
+    const out = new Float64Array(st.length + this.#nRel);
+    out.set(st);
+    for (let i = 0; i < this.#nRel; i++) out[st.length + i] = this.#rel[i] as number;
+    return out;
+  }
+
+  /** The pool grew (addPoolCidr): a view over the new descriptor. */
+  #reopen(desc: PoolDescriptor): void {
+    this.#view.dispose();
+    this.#view = new PoolView(desc);
+    for (const d of desc.pools) this.#base4[d.index] = d.base4;
   }
 
   #sample(st: Float64Array): void {
@@ -189,9 +243,8 @@ export class Partition {
     let sum = 0;
     for (let j = 0; j < this.#nActive; j++) {
       const l = this.#active[j] as number;
-      const p = (this.#p4[l] as number) >= 0 ? (this.#p4[l] as number) : (this.#p6[l] as number);
       const used = (this.#live[l] as number) + (this.#cool[l] as number);
-      const u = used / (this.#size[p] as number);
+      const u = used / (this.#size[l] as number);
       if (u > max) max = u;
       sum += used;
       const b = hist + Math.min(bins - 1, Math.floor(u * bins));
@@ -201,8 +254,9 @@ export class Partition {
     st[S_UTIL_SUM] = sum;
   }
 
-  #activate(id: number, l: number, p4: number, s4: number, p6: number, s6: number): void {
+  #activate(id: number, l: number, p4: number, s4: number, p6: number, s6: number, size: number): void {
     this.#grow(l + 1);
+    this.#size[l] = size;
     this.#id[l] = id;
     this.#state[l] = 1;
     this.#p4[l] = p4;
@@ -229,6 +283,7 @@ export class Partition {
   #deactivate(l: number): void {
     if (this.#state[l] !== 1) return;
     // The coordinator detached the node's subnets (and with them every pod IP).
+    // (A borrowing node's addresses go with its ClusterPool node; the coordinator counts them.)
     const gone = (this.#live[l] as number) + (this.#cool[l] as number);
     const p4 = this.#p4[l] as number;
     const p6 = this.#p6[l] as number;
@@ -253,6 +308,20 @@ export class Partition {
     st[S_CREATES] = (st[S_CREATES] as number) + k;
     let h = this.#hash[l] as number;
     let made = 0;
+    if (p4 === BORROW || p6 === BORROW) {
+      const b = this.#borrower as Borrower;
+      for (; made < k; made++) {
+        const tok = b.allocate(this.#id[l] as number);
+        if (tok < 0) break;
+        h = Math.imul(h ^ b.lastHash, 0x01000193);
+        this.#queue(l, tok, -1);
+      }
+      this.#hash[l] = h >>> 0;
+      this.#live[l] = (this.#live[l] as number) + made;
+      st[S_ALLOCS] = (st[S_ALLOCS] as number) + made;
+      st[S_POD_FAILURES] = (st[S_POD_FAILURES] as number) + k - made;
+      return;
+    }
     if (p6 < 0 && k >= 8) {
       // Single-stack IPv4 burst: one batch call.
       const buf = this.#buf;
@@ -340,17 +409,30 @@ export class Partition {
   }
 
   #free(l: number, r4: number, r6: number): void {
-    if (r4 >= 0) {
-      const p = this.#p4[l] as number;
-      this.#view.release(p, r4);
-      this.#used[p] = (this.#used[p] as number) - 1;
-    }
-    if (r6 >= 0) {
-      const p = this.#p6[l] as number;
-      this.#view.release(p, r6);
-      this.#used[p] = (this.#used[p] as number) - 1;
-    }
     this.#stats[S_RELEASES] = (this.#stats[S_RELEASES] as number) + 1;
+    const p4 = this.#p4[l] as number;
+    if (p4 === BORROW || (this.#p6[l] as number) === BORROW) {
+      (this.#borrower as Borrower).release(r4);
+      return;
+    }
+    if (r4 >= 0) this.#give(p4, r4);
+    if (r6 >= 0) this.#give(this.#p6[l] as number, r6);
+  }
+
+  /** Frees address rel of pool entry p, or hands it to the coordinator (releaseToPool). */
+  #give(p: number, rel: number): void {
+    this.#used[p] = (this.#used[p] as number) - 1;
+    if (!this.#p.releaseToPool) {
+      this.#view.release(p, rel);
+      return;
+    }
+    if (this.#nRel + 2 > this.#rel.length) {
+      const b = new Int32Array(this.#rel.length * 2);
+      b.set(this.#rel);
+      this.#rel = b;
+    }
+    this.#rel[this.#nRel++] = p;
+    this.#rel[this.#nRel++] = rel;
   }
 
   /** Sum over every node this partition ran of a hash of (node id, every address it was given, in order). */

@@ -3,7 +3,7 @@
  * the embedded default (what `npm start` runs), and the overrides the CLI
  * flags apply. Times are virtual seconds.
  */
-import type { Strategy } from "../alloc/strategy.js";
+import type { ClusterPoolOptions } from "../pool/options.js";
 
 /** Target node count at a virtual time; the count moves linearly between points. */
 export interface NodePhase {
@@ -35,6 +35,12 @@ export interface Scenario {
     readonly phases: readonly NodePhase[];
     /** Fraction of nodes that fail per virtual hour (they leave abruptly and are replaced). */
     readonly failureRate: number;
+    /**
+     * Virtual seconds a scaled-down node drains (removeNode's graceMs): its
+     * pods stop at once, its subnets go back after the grace. Failed nodes
+     * leave at once. @default 0
+     */
+    readonly drainGrace?: number;
   };
   readonly pods: {
     /** Each node wants a number of pods drawn uniformly from [minPerNode, maxPerNode]. */
@@ -49,14 +55,12 @@ export interface Scenario {
   readonly growth: readonly PoolGrowth[];
 }
 
-/** The pool a simulation runs on (a subset of ClusterPool options, plus the node-subnet limit). */
-export interface SimPool {
-  readonly ipv4?: { readonly cidrs: readonly string[]; readonly maskSize: number };
-  readonly ipv6?: { readonly cidrs: readonly string[]; readonly maskSize: number };
-  /** At most this many node subnets per family (the seed's numBigHoleIPAMs). */
-  readonly maxNodeSubnets?: number;
-  readonly podStrategy?: Strategy;
-}
+/**
+ * The pool a simulation runs on: every ClusterPool option but the two the
+ * simulator sets itself, `clock` (virtual time) and `engine` (its own).
+ * `seed` defaults to the scenario's seed.
+ */
+export type SimPool = Omit<ClusterPoolOptions, "clock" | "engine">;
 
 /** Cilium's defaults: 10.0.0.0/8 with a /24 per node. */
 export const CILIUM_DEFAULT_POOL: SimPool = { ipv4: { cidrs: ["10.0.0.0/8"], maskSize: 24 } };

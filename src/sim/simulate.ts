@@ -1,25 +1,44 @@
 /**
  * The cluster-scale churn simulation. A coordinator (this thread) owns the
- * node lifecycle: per epoch, in a fixed order, it fails nodes, scales down,
- * retries nodes waiting for a subnet, and adds nodes, carving node subnets
- * through the pool's CAS-safe node bitmap (PoolView.carveSlot). Then the
- * partitions (in this thread, or one per worker thread) run the pods of
- * their nodes for that epoch directly in the shared WASM memory.
+ * node lifecycle and drives a real ClusterPool with it, built from the
+ * scenario's pool options on a virtual clock: per epoch, in a fixed order,
+ * it ticks the pool (reuse cooldown, drained nodes), grows it
+ * (addPoolCidr), fails nodes (removeNode), scales down (removeNode with the
+ * scenario's drain grace) and adds nodes (addNode). Carving, overflow
+ * ('reject', 'share', smaller), maxNodeSubnets, the pending queue and the
+ * dual-stack rollback are the pool's; the coordinator only learns which
+ * node got which (pool entry, slot) and which pending nodes the pool served.
+ * Then the partitions (in this thread, or one per worker thread) run the
+ * pods of their nodes for that epoch directly in the shared WASM memory,
+ * through PoolView (src/alloc/pool-view.ts), on the slots the pool gave.
+ *
+ * What stays on this thread, through the ClusterPool: pods of nodes without
+ * a subnet of their own ('share' overflow borrow addresses from other
+ * nodes' subnets), run by one more Partition after the others finished the
+ * epoch; and, with a pool `reuse` option, every pod address release (the
+ * partitions hand released addresses back; they are released in address
+ * order through the pool's quarantine). The scenario's own `cooldown` is
+ * then not applied (the pool's reuse option replaces it).
  *
  * Determinism: the coordinator's decisions use one random stream of the
  * seed and never depend on the partitions; a node's pods come from its own
- * stream (seed, node id) and touch only its own ranges. So every allocation
- * and counter is the same with 1 and K threads; `digest` checks it.
+ * stream (seed, node id) and touch only its own ranges; what goes through
+ * the pool goes in an order that does not depend on the partitions. So
+ * every allocation and counter is the same with 1 and K threads; `digest`
+ * checks it.
  */
 import { Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from "node:worker_threads";
 import { CTRL_ACK, CTRL_ERR, CTRL_SEQ, CTRL_WORDS } from "./control.js";
 import { compiledWorker } from "./worker-url.js";
 import { ClusterPool } from "../pool/cluster-pool.js";
-import { PoolView, type PoolDescriptor } from "../alloc/pool-view.js";
-import { parseCidr } from "../net/ip.js";
-import { Partition, type PartitionParams, CHANGE_WORDS, CHANGE_ACTIVATE, CHANGE_DEACTIVATE,
+import type { ClusterPoolOptions } from "../pool/options.js";
+import { type PoolDescriptor } from "../alloc/pool-view.js";
+import { parseCidr, parseIPv4, parseIp, formatIp, type Cidr } from "../net/ip.js";
+import { rangeGeometry } from "../net/range.js";
+import { IpamError } from "../errors.js";
+import { Partition, type PartitionParams, type Borrower, BORROW, CHANGE_WORDS, CHANGE_ACTIVATE, CHANGE_DEACTIVATE,
   S_CREATES, S_DELETES, S_ALLOCS, S_RELEASES, S_POD_FAILURES, S_UNSCHEDULABLE, S_LIVE, S_COOLDOWN,
-  S_NODES, S_MAX_UTIL, S_UTIL_SUM, S_STEP_MS, S_HEAD } from "./partition.js";
+  S_NODES, S_MAX_UTIL, S_UTIL_SUM, S_STEP_MS, S_HEAD, statsLength } from "./partition.js";
 import { Rng, mix32, streamSeed } from "./rng.js";
 import { meanLifetime, targetNodes, type Scenario, type SimPool } from "./scenario.js";
 import { forecastExhaustion, type Forecast } from "./forecast.js";
@@ -33,7 +52,18 @@ export interface SimOptions {
   readonly threads?: number;
   /** Called after every epoch. */
   readonly onProgress?: (p: SimProgress) => void;
+  /** Called with every call the simulation makes on its ClusterPool for nodes, in order (tests replay them). */
+  readonly onNodeEvent?: (e: SimNodeEvent) => void;
+  /** Called with the ClusterPool after the last epoch, before it is disposed. */
+  readonly inspect?: (pool: ClusterPool) => void;
 }
+
+/** A node-level call on the simulation's ClusterPool, at virtual time `ms` (its clock). */
+export type SimNodeEvent =
+  | { readonly ms: number; readonly op: "tick" }
+  | { readonly ms: number; readonly op: "addPoolCidr"; readonly cidr: string }
+  | { readonly ms: number; readonly op: "addNode"; readonly name: string }
+  | { readonly ms: number; readonly op: "removeNode"; readonly name: string; readonly graceMs: number };
 
 export interface SimProgress {
   readonly epoch: number;
@@ -132,7 +162,7 @@ function workerUrl(): URL {
 }
 
 interface Runner {
-  step(e: number, changes: Int32Array, sample: boolean): Float64Array[];
+  step(e: number, changes: Int32Array, sample: boolean, desc?: PoolDescriptor): Float64Array[];
   digest(): number[];
   close(): Promise<void>;
 }
@@ -179,9 +209,9 @@ function runner(desc: PoolDescriptor, params: PartitionParams, k: number): Runne
     return got.message as T;
   });
   return {
-    step: (e, changes, sample) => {
-      post({ e, changes, sample });
-      const mine = own.step(e, changes, sample);
+    step: (e, changes, sample, desc) => {
+      post(desc === undefined ? { e, changes, sample } : { e, changes, sample, desc });
+      const mine = own.step(e, changes, sample, desc);
       return [mine, ...collect<Float64Array>()];
     },
     digest: () => {
@@ -209,17 +239,103 @@ class IntList {
   }
 }
 
+/** A pool CIDR of the ClusterPool, as the simulation counts it. */
 interface PoolState {
   readonly index: number;
   readonly family: 4 | 6;
-  readonly cidr: string;
-  readonly nodeMask: number;
+  readonly cidr: Cidr;
+  /** Mask of one slot of its node bitmap (the smaller overflow mask, if any). */
+  readonly slotMask: number;
   readonly slots: number;
+  /** Node subnets of the node mask it holds. */
+  readonly capacity: number;
+  /** Usable pod addresses of a node-mask subnet. */
   readonly size: number;
+  readonly base4: number;
+  /** Virtual time it came into service (0 = from the start). */
   readonly since: number;
-  enabled: boolean;
+  /** Node subnets handed out now. */
   used: number;
+  /** Usable pod addresses of the subnets handed out now. */
+  ipCap: number;
+  /** 1 per slot a node subnet takes. */
   readonly mirror: Uint8Array;
+}
+
+/** Node status in the coordinator's table. */
+const WAITING = 0, ACTIVE = 1, GONE = 2, DRAINING = 3;
+
+/** Node name in the ClusterPool of sim node id `id`. */
+const nodeName = (id: number): string => `n${id}`;
+
+/** FNV-1a of a string, for the digest of borrowed addresses. */
+function hashText(h: number, s: string): number {
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * Pods of 'share' nodes, allocated and released through the ClusterPool
+ * (owner "s<node id>/<n>"), on this thread while no partition runs. Counts
+ * the addresses it holds per pool entry; an address whose lending node
+ * left is gone with it (reconcile()).
+ */
+class PoolBorrower implements Borrower {
+  lastHash = 0;
+  #seq = 0;
+  readonly used: Float64Array;
+  readonly #held = new Map<number, { owner: string; p4: number; p6: number }>();
+
+  constructor(readonly pool: ClusterPool, maxPools: number, readonly poolOf: (family: 4 | 6, ip: string) => number) {
+    this.used = new Float64Array(maxPools);
+  }
+
+  get size(): number { return this.#held.size; }
+
+  allocate(id: number): number {
+    const tok = this.#seq++;
+    const owner = `s${id}/${tok}`;
+    let got;
+    try {
+      got = this.pool.allocate(nodeName(id), owner);
+    } catch (e) {
+      if (e instanceof IpamError && e.code === "FULL") return -1;
+      throw e;
+    }
+    const p4 = got.ipv4 === undefined ? -1 : this.poolOf(4, got.ipv4);
+    const p6 = got.ipv6 === undefined ? -1 : this.poolOf(6, got.ipv6);
+    if (p4 >= 0) this.used[p4] = (this.used[p4] as number) + 1;
+    if (p6 >= 0) this.used[p6] = (this.used[p6] as number) + 1;
+    this.lastHash = hashText(hashText(0x811c9dc5, got.ipv4 ?? ""), got.ipv6 ?? "");
+    this.#held.set(tok, { owner, p4, p6 });
+    return tok;
+  }
+
+  release(token: number): void {
+    const h = this.#held.get(token);
+    if (h === undefined) return;
+    this.#held.delete(token);
+    this.pool.releaseOwner(h.owner);
+    if (h.p4 >= 0) this.used[h.p4] = (this.used[h.p4] as number) - 1;
+    if (h.p6 >= 0) this.used[h.p6] = (this.used[h.p6] as number) - 1;
+  }
+
+  /** After nodes left: borrowed addresses in their subnets went with them. */
+  reconcile(): void {
+    for (const [tok, h] of this.#held) {
+      const left = this.pool.addressesOf(h.owner);
+      const has4 = left.some((a) => !a.includes(":"));
+      const has6 = left.some((a) => a.includes(":"));
+      if (h.p4 >= 0 && !has4) { this.used[h.p4] = (this.used[h.p4] as number) - 1; h.p4 = -1; }
+      if (h.p6 >= 0 && !has6) { this.used[h.p6] = (this.used[h.p6] as number) - 1; h.p6 = -1; }
+      if (h.p4 < 0 && h.p6 < 0) this.#held.delete(tok);
+    }
+  }
+}
+
+/** The ClusterPool options of a simulation's pool: every option given, a virtual clock, the scenario's seed by default. */
+export function simPoolOptions(sp: SimPool, seed: number, clock: () => number): ClusterPoolOptions {
+  return { ...sp, seed: sp.seed ?? seed, clock };
 }
 
 /** Runs a simulation to the end. */
@@ -228,151 +344,241 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
   const threads = Math.max(1, Math.floor(opts.threads ?? 1));
   const epochs = Math.max(1, Math.ceil(sc.duration / sc.epoch));
   const sampleEvery = Math.max(1, Math.round(sc.sample / sc.epoch));
-  const cooldownEpochs = sc.cooldown > 0 ? Math.max(1, Math.ceil(sc.cooldown / sc.epoch)) : 0;
+  const poolReuse = sp.reuse !== undefined;
+  // With a pool reuse option the pool quarantines released addresses; the scenario's cooldown is not applied on top.
+  const cooldownEpochs = !poolReuse && sc.cooldown > 0 ? Math.max(1, Math.ceil(sc.cooldown / sc.epoch)) : 0;
+  const graceMs = Math.max(0, (sc.nodes.drainGrace ?? 0) * 1000);
+  const trace = opts.onNodeEvent;
 
-  // Growth CIDRs are in the pool from the start but carved from only after their time.
-  const growth = new Map<string, number>();
-  const v4 = sp.ipv4 ? [...sp.ipv4.cidrs] : [];
-  const v6 = sp.ipv6 ? [...sp.ipv6.cidrs] : [];
-  for (const g of sc.growth) {
-    const c = parseCidr(g.cidr);
-    const list = c.family === 4 ? v4 : v6;
-    if ((c.family === 4 ? sp.ipv4 : sp.ipv6) === undefined) {
-      throw new RangeError(`ipcarve: scenario.growth ${g.cidr} is IPv${c.family}, but the pool has no IPv${c.family} family`);
+  let now = 0; // the pool's clock, ms of virtual time
+  const cp = new ClusterPool(simPoolOptions(sp, sc.seed, () => now));
+  try {
+    const growth = sc.growth.map((g) => ({ at: g.at, cidr: parseCidr(g.cidr) })).sort((a, b) => a.at - b.at);
+    for (const g of growth) {
+      if (!cp.options.families.some((f) => f.family === g.cidr.family)) {
+        throw new RangeError(`ipcarve: scenario.growth ${String(g.cidr)} is IPv${g.cidr.family}, but the pool has no IPv${g.cidr.family} family`);
+      }
     }
-    list.push(String(c));
-    growth.set(String(c), g.at);
+    return await run(opts, sc, sp, cp, threads, epochs, sampleEvery, cooldownEpochs, poolReuse, graceMs, growth, trace, (ms) => { now = ms; });
+  } finally {
+    cp.dispose();
   }
-  const cp = new ClusterPool({
-    ...(sp.ipv4 ? { ipv4: { cidrs: v4, maskSize: sp.ipv4.maskSize } } : {}),
-    ...(sp.ipv6 ? { ipv6: { cidrs: v6, maskSize: sp.ipv6.maskSize } } : {}),
-    ...(sp.podStrategy ? { podStrategy: sp.podStrategy } : {}),
-    seed: sc.seed,
-  });
-  const desc = cp.describe();
-  const view = new PoolView(desc);
-  const pools: PoolState[] = desc.pools.map((d) => {
-    const since = growth.get(d.cidr) ?? 0;
-    return {
-      index: d.index, family: d.family, cidr: d.cidr, nodeMask: d.nodeMask, slots: d.slots, size: d.podBits,
-      since, enabled: since <= 0, used: 0, mirror: new Uint8Array(d.slots),
-    };
-  });
-  const families = ([4, 6] as const).filter((f) => pools.some((p) => p.family === f));
+}
+
+async function run(
+  opts: SimOptions, sc: Scenario, sp: SimPool, cp: ClusterPool, threads: number, epochs: number, sampleEvery: number,
+  cooldownEpochs: number, poolReuse: boolean, graceMs: number, growth: { at: number; cidr: Cidr }[],
+  trace: ((e: SimNodeEvent) => void) | undefined, setClock: (ms: number) => void,
+): Promise<SimResult> {
+  let nowMs = 0;
+  const families = cp.options.families.map((f) => f.family);
+  const maskOf = new Map(cp.options.families.map((f) => [f.family, f.maskSize]));
+  const maxPools = cp.poolCidrs().reduce((n, f) => n + f.cidrs.length, 0) + growth.length;
   const maxSubnets = sp.maxNodeSubnets ?? Infinity;
-  /** Pod addresses per node subnet of the first family (node utilization is measured on it). */
-  const rangeSize = pools.find((p) => p.family === families[0])?.size ?? 1;
-  const carved = { 4: 0, 6: 0 };
+
+  const pools: PoolState[] = [];
+  let desc = cp.describe();
+  const addPools = (d: PoolDescriptor, since: number): void => {
+    for (const e of d.pools) {
+      if (pools[e.index] !== undefined) continue;
+      const cidr = parseCidr(e.cidr);
+      const mask = maskOf.get(e.family) as number;
+      pools[e.index] = {
+        index: e.index, family: e.family, cidr, slotMask: e.nodeMask, slots: e.slots, capacity: 2 ** (mask - cidr.prefix),
+        size: e.podBits, base4: e.base4, since, used: 0, ipCap: 0, mirror: new Uint8Array(e.slots),
+      };
+    }
+  };
+  addPools(desc, 0);
+  const live4 = (): PoolState[] => pools.filter((p) => p !== undefined);
+  /** Pool entry holding an address the pool handed out (borrowed addresses). */
+  const poolOfIp = (family: 4 | 6, ip: string): number => {
+    if (family === 4) {
+      const v = parseIPv4(ip);
+      for (const p of pools) if (p?.family === 4 && v >= p.base4 && v - p.base4 < 2 ** (32 - p.cidr.prefix)) return p.index;
+      return -1;
+    }
+    const v = parseIp(ip).value;
+    for (const p of pools) if (p?.family === 6 && p.cidr.containsValue(v)) return p.index;
+    return -1;
+  };
+  /** Usable pod addresses per node subnet of the first family (node utilization of 'share' nodes is measured on it). */
+  const rangeSize = pools.find((p) => p?.family === families[0])?.size ?? 1;
 
   const params: PartitionParams = {
     seed: sc.seed, epoch: sc.epoch, epochs, cooldownEpochs,
     minPerNode: sc.pods.minPerNode, maxPerNode: sc.pods.maxPerNode, maxPods: sc.pods.maxPods,
     lifetime: sc.pods.lifetime, meanLifetime: meanLifetime(sc.pods.lifetime), bins: BINS,
+    maxPools, releaseToPool: poolReuse,
   };
-  const run = runner(desc, params, threads);
+  const head = statsLength(params);
+  const borrower = new PoolBorrower(cp, maxPools, poolOfIp);
+  // Pods of 'share' nodes: one more partition, on this thread, after the others (it touches their subnets).
+  const borrowPart = new Partition(desc, params, threads, threads + 1, borrower);
+  const runr = runner(desc, params, threads);
 
   // Node table, by id (ids are never reused).
   let cap = 1024;
-  let status = new Uint8Array(cap); // 0 waiting for a subnet, 1 active, 2 gone
-  let slots = new Int32Array(cap * 4); // p4, s4, p6, s6
-  let livePos = new Int32Array(cap);
+  let status = new Uint8Array(cap);
+  let where = new Int32Array(cap * 6); // per family (IPv4, IPv6): pool entry, slot, slots taken
+  let sizes = new Float64Array(cap * 2); // usable addresses per family
   let owner = new Int32Array(cap * 2); // partition, local index
   // Balancing: a new node goes to the partition with the least projected work.
   const partNodes = new Float64Array(threads);
   const partCost = new Float64Array(threads).fill(1); // ms per node per epoch (EWMA)
-  const partNext = new Int32Array(threads);
+  const partNext = new Int32Array(threads + 1);
   const live = new IntList(); // ids of nodes that exist (active or waiting)
-  const pending = new IntList(); // ids waiting for a subnet, FIFO from pendingHead
+  const pending = new IntList(); // ids waiting for a subnet, in the pool's order, from pendingHead
   let pendingHead = 0;
   let waitingCount = 0;
+  const draining = new IntList(); // ids draining, in deadline order, from drainHead
+  const deadline: number[] = [];
+  let drainHead = 0;
   let nextId = 0;
+  let dropped = false; // a node gave its subnets back this epoch (borrowed addresses in them are gone)
   const rng = new Rng(streamSeed(sc.seed, 0, 7));
   let changes: number[] = [];
   let coordDigest = 0x811c9dc5;
+  const carved = { 4: 0, 6: 0 };
 
   const grow = (): void => {
     const n = cap * 2;
     const s2 = new Uint8Array(n); s2.set(status); status = s2;
-    const sl = new Int32Array(n * 4); sl.set(slots); slots = sl;
-    const lp = new Int32Array(n); lp.set(livePos); livePos = lp;
+    const w = new Int32Array(n * 6); w.set(where); where = w;
+    const z = new Float64Array(n * 2); z.set(sizes); sizes = z;
     const ow = new Int32Array(n * 2); ow.set(owner); owner = ow;
     cap = n;
   };
 
-  const release = (id: number): void => {
-    for (let f = 0; f < 2; f++) {
-      const p = slots[id * 4 + f * 2] as number;
-      const s = slots[id * 4 + f * 2 + 1] as number;
-      if (p < 0) continue;
-      view.detach(p, s);
-      const ps = pools[p] as PoolState;
-      ps.used--;
-      ps.mirror[s] = 0;
-      carved[ps.family]--;
+  /** Usable pod addresses of a node subnet, by family * 256 + prefix. */
+  const usable = new Map<number, number>();
+  /** Node `id` is ready in the pool with these podCIDRs: record its subnets and hand it to a partition. */
+  const activate = (id: number, podCIDRs: readonly string[]): void => {
+    const o = id * 6;
+    for (let k = 0; k < 6; k++) where[o + k] = -1;
+    sizes[id * 2] = sizes[id * 2 + 1] = 0;
+    let borrows = families.length > podCIDRs.length;
+    for (const text of podCIDRs) {
+      const c = parseCidr(text);
+      const f = c.family === 4 ? 0 : 1;
+      const ps = pools.find((p) => p !== undefined && p.family === c.family && p.cidr.contains(c)) as PoolState;
+      const slot = Number((c.network - ps.cidr.network) >> BigInt(c.bits - ps.slotMask));
+      const run = 2 ** (ps.slotMask - c.prefix);
+      where[o + f * 3] = ps.index;
+      where[o + f * 3 + 1] = slot;
+      where[o + f * 3 + 2] = run;
+      let size = usable.get(c.family * 256 + c.prefix);
+      if (size === undefined) usable.set(c.family * 256 + c.prefix, (size = rangeGeometry(c).size));
+      sizes[id * 2 + f] = size;
+      ps.used++;
+      ps.ipCap += size;
+      ps.mirror.fill(1, slot, slot + run);
+      carved[c.family]++;
     }
-  };
-
-  /** Tries to give node `id` one subnet per family; all or nothing. */
-  const carve = (id: number): boolean => {
-    const o = id * 4;
-    slots[o] = slots[o + 1] = slots[o + 2] = slots[o + 3] = -1;
+    // 'share' overflow: a family without a subnet of its own borrows
     for (const fam of families) {
-      let ok = false;
-      if (carved[fam] < maxSubnets) {
-        for (const ps of pools) {
-          if (ps.family !== fam || !ps.enabled || ps.used >= ps.slots) continue;
-          const s = view.carveSlot(ps.index);
-          if (s < 0) continue;
-          if (!view.attach(ps.index, s, id + 1, BigInt(streamSeed(sc.seed, id, 3)))) {
-            view.engine.wasm.bmRelease(desc.pools[ps.index]!.nodeBitmap, s);
-            break;
-          }
-          ps.used++;
-          ps.mirror[s] = 1;
-          carved[fam]++;
-          const k = o + (fam === 4 ? 0 : 2);
-          slots[k] = ps.index;
-          slots[k + 1] = s;
-          ok = true;
-          break;
-        }
-      }
-      if (!ok) {
-        release(id);
-        slots[o] = slots[o + 1] = slots[o + 2] = slots[o + 3] = -1;
-        return false;
-      }
+      const f = fam === 4 ? 0 : 1;
+      if ((where[o + f * 3] as number) < 0) { where[o + f * 3] = BORROW; borrows = true; }
     }
-    status[id] = 1;
-    let best = 0;
-    for (let p = 1; p < threads; p++) {
-      if (((partNodes[p] as number) + 1) * (partCost[p] as number) < ((partNodes[best] as number) + 1) * (partCost[best] as number)) best = p;
+    status[id] = ACTIVE;
+    let best = threads; // the borrowing partition
+    if (!borrows) {
+      best = 0;
+      for (let p = 1; p < threads; p++) {
+        if (((partNodes[p] as number) + 1) * (partCost[p] as number) < ((partNodes[best] as number) + 1) * (partCost[best] as number)) best = p;
+      }
+      partNodes[best] = (partNodes[best] as number) + 1;
     }
     // Local indices are never reused: queued events of a node that left must not reach a newcomer.
     const local = partNext[best] as number;
     partNext[best] = local + 1;
     owner[id * 2] = best;
     owner[id * 2 + 1] = local;
-    partNodes[best] = (partNodes[best] as number) + 1;
-    changes.push(id, CHANGE_ACTIVATE, slots[o] as number, slots[o + 1] as number, slots[o + 2] as number, slots[o + 3] as number, best, local);
-    coordDigest = mix32(coordDigest ^ mix32(id + 1) ^ Math.imul((slots[o] as number) + 1, 0x9e3779b9) ^ ((slots[o + 1] as number) + 1)
-      ^ Math.imul((slots[o + 3] as number) + 1, 0x7feb352d));
-    return true;
+    const first = families[0] === 4 ? 0 : 1;
+    const size = (sizes[id * 2 + first] as number) || rangeSize;
+    const p4 = where[o] as number, s4 = where[o + 1] as number, p6 = where[o + 3] as number, s6 = where[o + 4] as number;
+    changes.push(id, CHANGE_ACTIVATE, p4, s4, p6, s6, best, local, size);
+    coordDigest = mix32(coordDigest ^ mix32(id + 1) ^ Math.imul(p4 + 1, 0x9e3779b9) ^ (s4 + 1) ^ Math.imul(s6 + 1, 0x7feb352d) ^ Math.imul(p6 + 3, 0x2c1b3c6d));
   };
 
-  /** Removes the live node at position i of the live list. */
-  const removeAt = (i: number): void => {
+  /** The pool gave node `id`'s subnets back. */
+  const drop = (id: number): void => {
+    const o = id * 6;
+    for (let f = 0; f < 2; f++) {
+      const p = where[o + f * 3] as number;
+      if (p < 0) continue;
+      const ps = pools[p] as PoolState;
+      const slot = where[o + f * 3 + 1] as number;
+      ps.used--;
+      ps.ipCap -= sizes[id * 2 + f] as number;
+      ps.mirror.fill(0, slot, slot + (where[o + f * 3 + 2] as number));
+      carved[ps.family]--;
+    }
+    status[id] = GONE;
+    dropped = true;
+  };
+
+  /** Pending nodes the pool served (it serves them in arrival order, a prefix of the queue). */
+  const served = (): void => {
+    while (pendingHead < pending.n) {
+      const id = pending.a[pendingHead] as number;
+      if (status[id] !== WAITING) { pendingHead++; continue; }
+      const d = cp.node(nodeName(id));
+      if (d === undefined || d.status !== "ready") break;
+      waitingCount--;
+      pendingHead++;
+      activate(id, d.podCIDRs);
+    }
+    if (pendingHead > 4096 && pendingHead * 2 > pending.n) {
+      pending.a.copyWithin(0, pendingHead, pending.n);
+      pending.n -= pendingHead;
+      pendingHead = 0;
+    }
+  };
+
+  /** Removes the live node at position i of the live list, with the drain grace or at once. */
+  const removeAt = (i: number, grace: number): void => {
     const id = live.a[i] as number;
-    const last = live.a[--live.n] as number;
-    live.a[i] = last;
-    livePos[last] = i;
-    if (status[id] === 1) {
-      release(id);
+    live.a[i] = live.a[--live.n] as number;
+    const name = nodeName(id);
+    trace?.({ ms: nowMs, op: "removeNode", name, graceMs: grace });
+    if (status[id] === ACTIVE) {
       const p = owner[id * 2] as number;
-      partNodes[p] = (partNodes[p] as number) - 1;
-      changes.push(id, CHANGE_DEACTIVATE, -1, -1, -1, -1, p, owner[id * 2 + 1] as number);
-    } else waitingCount--;
-    status[id] = 2;
+      if (p < threads) partNodes[p] = (partNodes[p] as number) - 1;
+      changes.push(id, CHANGE_DEACTIVATE, -1, -1, -1, -1, p, owner[id * 2 + 1] as number, 0);
+      if (grace > 0) {
+        cp.removeNode(name, { graceMs: grace });
+        status[id] = DRAINING;
+        draining.push(id);
+        deadline[id] = nowMs + grace;
+      } else {
+        cp.removeNode(name);
+        drop(id);
+      }
+    } else {
+      cp.removeNode(name);
+      waitingCount--;
+      status[id] = GONE;
+    }
+    served();
+  };
+
+  /** Node `id` joins: the pool gives it subnets, or it waits as pending. */
+  const join = (id: number): void => {
+    const name = nodeName(id);
+    trace?.({ ms: nowMs, op: "addNode", name });
+    let podCIDRs: string[];
+    try {
+      podCIDRs = cp.addNode(name).podCIDRs;
+    } catch (e) {
+      if (!(e instanceof IpamError && e.code === "FULL" && cp.node(name)?.status === "pending")) throw e;
+      pending.push(id);
+      waitingCount++;
+      T.nodeAllocFailures++;
+      iv.allocFail++;
+      return;
+    }
+    activate(id, podCIDRs);
   };
 
   // Running totals.
@@ -384,85 +590,101 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
   const iv = { creates: 0, deletes: 0, failures: 0, joins: 0, leaves: 0, allocFail: 0, events: 0 };
   const series: SimSample[] = [];
   const failPerEpoch = (sc.nodes.failureRate * sc.epoch) / 3600;
-  const agg = new Float64Array(S_HEAD + pools.length + BINS);
+  const agg = new Float64Array(head);
+  let keys = new Float64Array(1024);
   const t0 = performance.now();
   let lastSampleWall = t0;
   let lastYield = t0;
   let wanted = 0;
   let last: SimSample | undefined;
+  let nextGrowth = 0;
 
   try {
     for (let e = 0; e < epochs; e++) {
       const epochStart = performance.now();
       const tStart = e * sc.epoch;
       const tEnd = Math.min(sc.duration, (e + 1) * sc.epoch);
+      nowMs = tStart * 1000;
+      setClock(nowMs);
       changes = [];
-      for (const ps of pools) if (!ps.enabled && ps.since <= tStart) ps.enabled = true;
+      dropped = false;
+      // 0. Time passes: the pool releases what is due (reuse cooldown, drained nodes) and serves pending nodes.
+      trace?.({ ms: nowMs, op: "tick" });
+      cp.tick();
+      while (drainHead < draining.n && (deadline[draining.a[drainHead] as number] as number) <= nowMs) drop(draining.a[drainHead++] as number);
+      let newDesc: PoolDescriptor | undefined;
+      while (nextGrowth < growth.length && (growth[nextGrowth] as { at: number }).at <= tStart) {
+        const g = growth[nextGrowth++] as { at: number; cidr: Cidr };
+        trace?.({ ms: nowMs, op: "addPoolCidr", cidr: String(g.cidr) });
+        cp.addPoolCidr(String(g.cidr));
+        desc = newDesc = cp.describe();
+        addPools(desc, g.at);
+      }
+      served();
       // 1. Failures: random nodes leave abruptly (replaced below to keep the target).
       if (failPerEpoch > 0 && live.n > 0) {
         const lambda = live.n * failPerEpoch;
         let nf = Math.min(live.n, rng.poisson(lambda, Math.exp(-lambda)));
         T.nodeFailures += nf;
         iv.leaves += nf;
-        while (nf-- > 0) removeAt(Math.floor(rng.next() * live.n));
+        while (nf-- > 0) removeAt(Math.floor(rng.next() * live.n), 0);
       }
       // 2. Scale down to the target.
       wanted = targetNodes(sc.nodes.phases, tEnd);
       while (live.n > wanted) {
-        removeAt(Math.floor(rng.next() * live.n));
+        removeAt(Math.floor(rng.next() * live.n), graceMs);
         T.nodeLeaves++;
         iv.leaves++;
       }
-      // 3. Nodes waiting for a subnet, oldest first; all want the same, so stop at the first miss.
-      while (pendingHead < pending.n) {
-        const id = pending.a[pendingHead] as number;
-        if (status[id] !== 0) { pendingHead++; continue; }
-        if (!carve(id)) break;
-        waitingCount--;
-        pendingHead++;
-      }
-      if (pendingHead > 4096 && pendingHead * 2 > pending.n) {
-        pending.a.copyWithin(0, pendingHead, pending.n);
-        pending.n -= pendingHead;
-        pendingHead = 0;
-      }
-      // 4. Scale up: new nodes join; they queue behind waiting ones.
+      // 3. Scale up: new nodes join; they queue behind waiting ones (the pool serves pending nodes first).
       while (live.n < wanted) {
         const id = nextId++;
         if (id >= cap) grow();
-        status[id] = 0;
-        livePos[id] = live.n;
+        status[id] = WAITING;
         live.push(id);
         T.nodeJoins++;
         iv.joins++;
-        if (waitingCount > 0 || !carve(id)) {
-          status[id] = 0;
-          pending.push(id);
-          waitingCount++;
-          T.nodeAllocFailures++;
-          iv.allocFail++;
-        }
+        join(id);
       }
       if (waitingCount > T.maxNodesWithoutSubnet) T.maxNodesWithoutSubnet = waitingCount;
       if (live.n > T.peakNodes) T.peakNodes = live.n;
 
-      // 5. Pods.
+      // 4. Pods: the partitions on their slots, then the borrowing nodes through the pool.
       const sample = (e + 1) % sampleEvery === 0 || e === epochs - 1;
       const coordMs = performance.now() - epochStart;
-      const parts = run.step(e, Int32Array.from(changes), sample);
+      const ch = Int32Array.from(changes);
+      const parts = runr.step(e, ch, sample, newDesc);
+      if (dropped && borrower.size > 0) borrower.reconcile();
+      parts.push(borrowPart.step(e, ch, sample, newDesc));
       if (threads > 1) {
         const measured = partCost.every((c) => c !== 1);
-        parts.forEach((st, p) => {
+        for (let p = 0; p < threads; p++) {
+          const st = parts[p] as Float64Array;
           const n = st[S_NODES] as number;
-          if (n < 64) return;
+          if (n < 64) continue;
           const ms = ((st[S_STEP_MS] as number) + (p === 0 ? coordMs : 0)) / n;
           partCost[p] = measured ? 0.8 * (partCost[p] as number) + 0.2 * ms : ms;
-        });
+        }
       }
       agg.fill(0);
-      for (const st of parts) for (let i = 0; i < agg.length; i++) agg[i] = (agg[i] as number) + (st[i] as number);
-      agg[S_MAX_UTIL] = Math.max(...parts.map((st) => st[S_MAX_UTIL] as number));
+      let nKeys = 0;
+      for (const st of parts) {
+        for (let i = 0; i < head; i++) agg[i] = (agg[i] as number) + (st[i] as number);
+        if (st.length > head) {
+          if (nKeys + (st.length - head) / 2 > keys.length) {
+            const b = new Float64Array(Math.max(keys.length * 2, nKeys + st.length));
+            b.set(keys.subarray(0, nKeys));
+            keys = b;
+          }
+          for (let i = head; i < st.length; i += 2) keys[nKeys++] = (st[i] as number) * 2 ** 32 + (st[i + 1] as number);
+        }
+      }
+      if (nKeys > 0) releaseThroughPool(cp, pools, keys.subarray(0, nKeys));
+      let maxUtil = 0;
+      for (const st of parts) maxUtil = Math.max(maxUtil, st[S_MAX_UTIL] as number);
+      agg[S_MAX_UTIL] = maxUtil;
       agg[S_STEP_MS] = 0;
+      for (let p = 0; p < maxPools; p++) agg[S_HEAD + p] = (agg[S_HEAD + p] as number) + (borrower.used[p] as number);
       const creates = agg[S_CREATES] as number;
       const deletes = agg[S_DELETES] as number;
       T.podCreates += creates;
@@ -479,40 +701,40 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       iv.events += creates + deletes + nodeEvents;
       const podsNow = agg[S_LIVE] as number;
       if (podsNow > T.peakPods) T.peakPods = podsNow;
-      if ((agg[S_COOLDOWN] as number) > T.peakCooldown) T.peakCooldown = agg[S_COOLDOWN] as number;
+      // With a pool reuse option the pool holds the quarantine: its size is read at samples.
+      const cooling = poolReuse ? (sample ? cp.stats().cooldown : 0) : (agg[S_COOLDOWN] as number);
+      if (cooling > T.peakCooldown) T.peakCooldown = cooling;
 
       if (sample) {
         const now = performance.now();
         const active = agg[S_NODES] as number;
-        let used = 0, subnetCap = 0, ips = 0, ipCap = 0, fragFree = 0, fragRun = 0;
-        for (const ps of pools) {
+        let used = 0, subnetCap = 0, ips = poolReuse ? cooling : 0, ipCap = 0, fragFree = 0, fragRun = 0;
+        for (const ps of live4()) {
           if (ps.family !== families[0]) continue;
           used += ps.used;
-          if (ps.enabled) subnetCap += ps.slots;
-          ipCap += ps.used * ps.size;
+          subnetCap += ps.capacity;
+          ipCap += ps.ipCap;
           ips += agg[S_HEAD + ps.index] as number;
-          if (ps.enabled) {
-            const [free, run] = freeRuns(ps.mirror);
-            fragFree += free;
-            fragRun += run;
-          }
+          const [free, run] = freeRuns(ps.mirror);
+          fragFree += free;
+          fragRun += run;
         }
         last = {
           t: tEnd,
           nodesWanted: wanted,
           nodes: live.n,
-          nodesWithSubnet: active,
+          nodesWithSubnet: live.n - waitingCount,
           nodesWithoutSubnet: waitingCount,
           subnetsUsed: used,
           subnetCapacity: subnetCap,
           podsRunning: podsNow,
           ipsUsed: ips,
-          ipsInCooldown: agg[S_COOLDOWN] as number,
+          ipsInCooldown: cooling,
           ipCapacity: ipCap,
           subnetUtilization: subnetCap > 0 ? used / subnetCap : 0,
           ipUtilization: ipCap > 0 ? ips / ipCap : 0,
           nodeUtilizationMean: active > 0 ? (agg[S_UTIL_SUM] as number) / (active * rangeSize) : 0,
-          nodeUtilizationP95: percentile(agg, S_HEAD + pools.length, active, 0.95),
+          nodeUtilizationP95: percentile(agg, S_HEAD + maxPools, active, 0.95),
           nodeUtilizationMax: agg[S_MAX_UTIL] as number,
           fragmentation: fragFree > 0 ? 1 - fragRun / fragFree : 0,
           podCreates: iv.creates,
@@ -536,22 +758,23 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
         lastYield = performance.now();
       }
     }
-    const digests = run.digest();
+    const digests = [...runr.digest(), borrowPart.digest()];
     const wallMs = performance.now() - t0;
+    opts.inspect?.(cp);
     let d = coordDigest;
     for (const x of digests) d = (d + x) >>> 0;
     const final = last as SimSample;
-    const poolSummaries: PoolSummary[] = pools.map((ps) => {
+    const poolSummaries: PoolSummary[] = live4().map((ps) => {
       const ips = agg[S_HEAD + ps.index] as number;
       const [free, run] = freeRuns(ps.mirror);
       return {
-        family: ps.family, cidr: ps.cidr, nodeMask: ps.nodeMask, since: ps.since,
-        subnetsUsed: ps.used, subnetCapacity: ps.slots, ipsUsed: ips, ipCapacity: ps.used * ps.size,
-        utilization: ps.used * ps.size > 0 ? ips / (ps.used * ps.size) : 0,
+        family: ps.family, cidr: String(ps.cidr), nodeMask: maskOf.get(ps.family) as number, since: ps.since,
+        subnetsUsed: ps.used, subnetCapacity: ps.capacity, ipsUsed: ips, ipCapacity: ps.ipCap,
+        utilization: ps.ipCap > 0 ? ips / ps.ipCap : 0,
         fragmentation: free > 0 ? 1 - run / free : 0,
       };
     });
-    const capacityAll = pools.filter((p) => p.family === families[0]).reduce((n, p) => n + p.slots, 0);
+    const capacityAll = live4().filter((p) => p.family === families[0]).reduce((n, p) => n + p.capacity, 0);
     const fc = forecastExhaustion(series.map((s) => s.t), series.map((s) => s.subnetsUsed),
       Number.isFinite(maxSubnets) ? Math.min(maxSubnets, capacityAll) : capacityAll);
     return {
@@ -559,7 +782,23 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       digest: d.toString(16).padStart(8, "0"), forecast: fc, wallMs, eventsPerSec: (T.events * 1000) / wallMs,
     };
   } finally {
-    await run.close();
+    await runr.close();
+  }
+}
+
+/**
+ * Releases pod addresses (keys pool * 2^32 + rel) through the ClusterPool, in
+ * key order (the same whatever partition released them): its reuse
+ * quarantine takes them.
+ */
+function releaseThroughPool(cp: ClusterPool, pools: readonly (PoolState | undefined)[], keys: Float64Array): void {
+  keys.sort();
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as number;
+    const ps = pools[Math.floor(k / 2 ** 32)] as PoolState;
+    const rel = k % 2 ** 32;
+    if (ps.family === 4) cp.releaseIPv4((ps.base4 + rel) >>> 0);
+    else cp.release(formatIp(6, ps.cidr.network + BigInt(rel)));
   }
 }
 

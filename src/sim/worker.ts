@@ -19,7 +19,7 @@ interface Init {
   readonly port: MessagePort;
 }
 
-type Message = { readonly e: number; readonly changes: Int32Array; readonly sample: boolean } | { readonly done: true };
+type Message = { readonly e: number; readonly changes: Int32Array; readonly sample: boolean; readonly desc?: PoolDescriptor } | { readonly done: true };
 
 const { desc, params, index, count, ctrl, port } = workerData as Init;
 let seen = 0;
@@ -40,7 +40,7 @@ try {
       Atomics.notify(ctrl, CTRL_ACK);
       break;
     }
-    const st = part.step(m.e, m.changes, m.sample);
+    const st = part.step(m.e, m.changes, m.sample, m.desc);
     port.postMessage(st, [st.buffer as ArrayBuffer]);
     Atomics.store(ctrl, CTRL_ACK, seen);
     Atomics.notify(ctrl, CTRL_ACK);
