@@ -9,7 +9,6 @@ import type { Scenario, SimPool } from "../../src/sim/scenario.js";
 import { ClusterPool } from "../../src/pool/cluster-pool.js";
 import { IpamError } from "../../src/errors.js";
 import { parseConfig } from "../../src/config/load.js";
-import { poolOptions } from "../../src/config/pool.js";
 
 /** Nodes rise to `n`, hold with failures, fall to half (drained with `grace`), rise to n + extra; pods churn. */
 function scenario(n: number, extra: number, o: Partial<Scenario> = {}, grace = 0): Scenario {
@@ -219,6 +218,6 @@ describe("config: a scenario's pool options reach the ClusterPool simulate build
       maxNodeSubnets: 10, overflowOption: { smaller: 28 }, reuse: { cooldownMs: 300_000, minFreeBeforeReuse: 40 },
       reserveRouterIP: "last", podStrategy: "random",
     });
-    expect(poolOptions(cfg.pool)).toMatchObject({ overflow: { smaller: 28 }, reserveRouterIP: "last" });
+    expect(cfg.options).toMatchObject({ overflow: { smaller: 28 }, reserveRouterIP: "last" });
   });
 });
