@@ -147,7 +147,7 @@ export class PoolCidr {
    * owner, into out (IPv4: u32 addresses; IPv6: rels). Returns how many.
    */
   allocateNextBatch(slot: number, strategy: number, out: Uint32Array, count: number): number {
-    return this.#engine.fill(out, count, allocateNextChunk, this, slot, strategy);
+    return this.#engine._fill(out, count, allocateNextChunk, this, slot, strategy);
   }
 
   /** @internal One chunk of allocateNextBatch: up to n (<= SCRATCH_WORDS) results at scratch offset `at`. */

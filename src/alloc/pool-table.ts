@@ -73,11 +73,11 @@ export class PoolTable {
    * Returns how many were allocated.
    */
   releaseIPv4Batch<C>(ips: Uint32Array, count: number, owned?: OwnedRelease<C>, ctx?: C): number {
-    if (owned === undefined) return this.engine.feed(ips, count, releaseChunk, this);
+    if (owned === undefined) return this.engine._feed(ips, count, releaseChunk, this);
     this.#owned = owned as OwnedRelease<unknown>;
     this.#ctx = ctx;
     try {
-      return this.engine.feed(ips, count, releaseOwnedChunk, this);
+      return this.engine._feed(ips, count, releaseOwnedChunk, this);
     } finally {
       this.#owned = undefined;
       this.#ctx = undefined;
@@ -86,7 +86,7 @@ export class PoolTable {
 
   /** Writes the node id (0 = none) of each u32 address ips[k] to out[k], k < count. */
   lookupIPv4Batch(ips: Uint32Array, out: Uint32Array | Int32Array, count: number): void {
-    this.engine.map(ips, out, count, lookupChunk, this);
+    this.engine._map(ips, out, count, lookupChunk, this);
   }
 
   /** @internal One chunk of releaseIPv4Batch; owners are written at `out` when `withOwners`. */
@@ -105,8 +105,8 @@ export class PoolTable {
     const owned = this.#owned as OwnedRelease<unknown>;
     const e = this.engine;
     for (let k = 0; k < n; k++) {
-      const owner = e.staged(out, k);
-      if (owner !== 0 && owner !== 0xffffffff) owned(this.#ctx, owner, e.staged(at, k));
+      const owner = e._staged(out, k);
+      if (owner !== 0 && owner !== 0xffffffff) owned(this.#ctx, owner, e._staged(at, k));
     }
   }
 }

@@ -7,16 +7,7 @@ import { type Engine, type Chunk, regionReaper } from "./engine.js";
 import type { WasmExports } from "./wasm.js";
 import { FLAG_ATOMIC, NONE } from "./layout.js";
 
-/** Bytes of a bitmap region of `nbits` bits, header and summary levels included (assembly/bitmap.ts bmBytes). */
-export function bitmapBytes(nbits: number): number {
-  let n = Math.ceil(nbits / 64);
-  let total = 48 + n * 8;
-  while (n > 1) {
-    n = Math.ceil(n / 64);
-    total += n * 8;
-  }
-  return total;
-}
+export { bitmapBytes } from "./layout.js";
 
 let reap = true;
 /** Runs `make` with the regions of the bitmaps it creates left out of regionReaper (their owner frees them). */
@@ -81,7 +72,7 @@ export class Bitmap {
    * out[0..]. Returns how many were written (fewer: now full).
    */
   allocateBatch(strategy: number, out: Uint32Array, count: number, add: number): number {
-    return this.engine.fill(out, count, allocateChunk, this, strategy, add);
+    return this.engine._fill(out, count, allocateChunk, this, strategy, add);
   }
 
   /** Allocates offsets `in[k] - sub` for k < count (out of range ones are skipped). Returns how many were taken now. */
@@ -96,7 +87,7 @@ export class Bitmap {
 
   /** Releases offsets `in[k] - sub` for k < count. Returns how many were taken. */
   releaseBatch(inp: Uint32Array, count: number, sub: number): number {
-    return this.engine.feed(inp, count, releaseChunk, this, sub);
+    return this.engine._feed(inp, count, releaseChunk, this, sub);
   }
 
   /** Writes 1 (taken) or 0 to out[k] for each offset `in[k] - sub`, k < count (out of range: 0). Returns how many are taken. */

@@ -28,8 +28,8 @@ export const SCRATCH_WORDS = 16384;
 export const SCRATCH_BYTES = SCRATCH_WORDS * 8;
 
 /**
- * One chunk of a batch call through an engine's scratch (Engine.fill,
- * Engine.feed, Engine.map): `n` items (1 to SCRATCH_WORDS), inputs staged
+ * One chunk of a batch call through an engine's scratch (Engine._fill,
+ * Engine._feed, Engine._map): `n` items (1 to SCRATCH_WORDS), inputs staged
  * at `inp` (the scratch's first half), a second area of n u32 at `out`;
  * `done` items went before. `a` and `b` are the caller's, passed through.
  * Returns how many results it wrote at `inp` (fill), or a count (feed, map
@@ -165,25 +165,25 @@ export class Engine {
     return this.#u32;
   }
 
-  // ------------------------------------------------------------ batch staging
+  // ------------------------------------------------------------ batch staging (@internal: for core/ and alloc/)
   // The one place that copies caller typed arrays into the scratch and back,
   // chunk by chunk (SCRATCH_WORDS items at a time). Nothing is allocated but
   // a subarray view per chunk.
 
   /** Copies src[from, from + n) (n <= SCRATCH_WORDS) to the scratch's first half; returns its offset. */
-  stage(src: Uint32Array, from: number, n: number): number {
+  _stage(src: Uint32Array, from: number, n: number): number {
     this.u32().set(n === src.length && from === 0 ? src : src.subarray(from, from + n), this.scratch >>> 2);
     return this.scratch;
   }
 
   /** Copies n u32 from the scratch (`at`: scratch or scratchOut) to dst[to, to + n). */
-  unstage(dst: Uint32Array | Int32Array, to: number, n: number, at: number = this.scratch): void {
+  _unstage(dst: Uint32Array | Int32Array, to: number, n: number, at: number = this.scratch): void {
     const w = at >>> 2;
     dst.set(this.u32().subarray(w, w + n), to);
   }
 
   /** The k-th u32 of the scratch area at `at` (scratch or scratchOut), for a Chunk reading results one by one. */
-  staged(at: number, k: number): number {
+  _staged(at: number, k: number): number {
     return this.u32()[(at >>> 2) + k] as number;
   }
 
@@ -193,12 +193,12 @@ export class Engine {
    * are copied to out[done..]. Stops after a short chunk. Returns how many
    * results out holds.
    */
-  fill<C>(out: Uint32Array, count: number, call: Chunk<C>, ctx: C, a = 0, b = 0): number {
+  _fill<C>(out: Uint32Array, count: number, call: Chunk<C>, ctx: C, a = 0, b = 0): number {
     let done = 0;
     while (done < count) {
       const n = Math.min(count - done, SCRATCH_WORDS);
       const got = call(ctx, n, this.scratch, this.scratchOut, a, b, done);
-      if (got > 0) this.unstage(out, done, got);
+      if (got > 0) this._unstage(out, done, got);
       done += got;
       if (got < n) break;
     }
@@ -206,11 +206,11 @@ export class Engine {
   }
 
   /** A batch call that consumes inp[0, count): each chunk is staged, then call(...) runs on it. Returns the sum of what the calls returned. */
-  feed<C>(inp: Uint32Array, count: number, call: Chunk<C>, ctx: C, a = 0, b = 0): number {
+  _feed<C>(inp: Uint32Array, count: number, call: Chunk<C>, ctx: C, a = 0, b = 0): number {
     let sum = 0;
     for (let done = 0; done < count; ) {
       const n = Math.min(count - done, SCRATCH_WORDS);
-      this.stage(inp, done, n);
+      this._stage(inp, done, n);
       sum += call(ctx, n, this.scratch, this.scratchOut, a, b, done);
       done += n;
     }
@@ -218,13 +218,13 @@ export class Engine {
   }
 
   /** feed(), and after each chunk the n u32 that call(...) wrote at scratchOut are copied to out[done..]. Returns the sum of what the calls returned. */
-  map<C>(inp: Uint32Array, out: Uint32Array | Int32Array, count: number, call: Chunk<C>, ctx: C, a = 0, b = 0): number {
+  _map<C>(inp: Uint32Array, out: Uint32Array | Int32Array, count: number, call: Chunk<C>, ctx: C, a = 0, b = 0): number {
     let sum = 0;
     for (let done = 0; done < count; ) {
       const n = Math.min(count - done, SCRATCH_WORDS);
-      this.stage(inp, done, n);
+      this._stage(inp, done, n);
       sum += call(ctx, n, this.scratch, this.scratchOut, a, b, done);
-      this.unstage(out, done, n, this.scratchOut);
+      this._unstage(out, done, n, this.scratchOut);
       done += n;
     }
     return sum;
