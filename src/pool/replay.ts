@@ -58,7 +58,7 @@ export function replay(core: PoolCore, r: JournalRecord): void {
         const rel = keyRel(key);
         expireThrough(core, key);
         if (pool.allocate(rel, o) === NO_MEMORY) throw memoryFull(core, `cannot record the owner ${show(r.owner)}`);
-        if (!r.wanted) moveCursor(core, pool, rel);
+        if (!r.wanted) pool.moveCursorPast(rel); // a next-fit allocation: its range's cursor moves past it, as it did live
         if (o !== 0) core.owners.add(o, key);
         const holder = core.byId[pool.nodeAt(pool.slotOfRel(rel))];
         if (node && holder !== node) lend(core, node, key);
@@ -89,11 +89,6 @@ export function replay(core: PoolCore, r: JournalRecord): void {
     case "addPool": return addPoolCidr(core, r.cidr, r.family);
     case "removePool": return removePoolCidr(core, r.cidr);
   }
-}
-
-/** Replay of a next-fit allocation: the pod range's cursor moves past it, as it did live. */
-export function moveCursor(_core: PoolCore, pool: PoolCidr, rel: number): void {
-  pool.moveCursorPast(rel);
 }
 
 /** Replay: an address being re-allocated while in quarantine had left it, with everything before it. */
