@@ -366,7 +366,7 @@ describe("arguments: every public method with arbitrary values", () => {
     const refuse: MustRefuse = Object.fromEntries(names.map((m) => [m, (a: readonly unknown[]) => m !== "releaseIPv4Batch" && m !== "lookupIPv4" && notInt(a[0])]));
     refuse.lookupIPv4 = (a) => notU32(a[0]);
     refuse.releaseIPv4Batch = (a) => notU32Array(a[0]);
-    for (const m of ["attach", "detach", "allocateNextIndex", "allocateNextIndexBatch", "allocateNextIPv4Batch", "allocate", "allocateBatch", "used"]) refuse[m] = (a) => notInt(a[0]) || !(isInt(a[1]) && a[1] >= 0 && a[1] < 4);
+    for (const m of ["attach", "detach", "releaseSlot", "hasSlot", "allocateNextIndex", "allocateNextIndexBatch", "allocateNextIPv4Batch", "allocate", "allocateBatch", "used"]) refuse[m] = (a) => notInt(a[0]) || !(isInt(a[1]) && a[1] >= 0 && a[1] < 4);
     fc.assert(
       fc.property(calls([...names, "new"]), (ops) => {
         const pool = new ClusterPool(CONFIGS[0]!);

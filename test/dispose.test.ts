@@ -109,7 +109,7 @@ describe("use after dispose", () => {
     expect(view.allocateNextSlot(0)).toBe(0);
     view.dispose();
     expectAllDisposed(view, PoolView, "view", {
-      engine: [], allocateNextSlot: [0], allocateNextSlotBatch: [0, out], attach: [0, 1, 7], detach: [0, 1],
+      engine: [], allocateNextSlot: [0], allocateNextSlotBatch: [0, out], releaseSlot: [0, 1], hasSlot: [0, 1], attach: [0, 1, 7], detach: [0, 1],
       allocateNextIndex: [0, 0], allocateIndex: [0, 1], releaseIndex: [0, 1], hasIndex: [0, 1],
       allocateNextIndexBatch: [0, 0, out], allocateNextIPv4Batch: [0, 0, out], allocateIndexBatch: [0, out], releaseIndexBatch: [0, out], hasIndexBatch: [0, out, out],
       carveSlot: [0], carveSlots: [0, out], allocate: [0, 0], allocateBatch: [0, 0, out], release: [0, 1],

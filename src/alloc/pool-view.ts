@@ -149,6 +149,27 @@ export class PoolView {
     return engine._fill(out, countArg("allocateNextSlotBatch(count)", count, out.length), carveChunk, engine.wasm, p.nodeBitmap);
   }
 
+  /**
+   * Frees a carved slot that no node holds (e.g. after attach() found no
+   * memory). Returns true if it was carved. A slot a node holds is IN_USE:
+   * detach() empties and frees it.
+   */
+  releaseSlot(pool: number, slot: number): boolean {
+    const engine = this.#use("releaseSlot");
+    const p = this.#pool(pool, "releaseSlot(pool)");
+    PoolView.#slot(p, slot, "releaseSlot(slot)");
+    const holder = engine.wasm.poolNodeAt(p.entry, slot);
+    if (holder !== 0) throw errors.inUse(`slot ${slot} of ${p.cidr}`, `node ${holder}`);
+    return engine.wasm.bmRelease(p.nodeBitmap, slot) === 1;
+  }
+
+  /** True if the slot is carved (with or without a node). */
+  hasSlot(pool: number, slot: number): boolean {
+    const engine = this.#use("hasSlot");
+    const p = this.#pool(pool, "hasSlot(pool)");
+    return engine.wasm.bmHas(p.nodeBitmap, PoolView.#slot(p, slot, "hasSlot(slot)")) === 1;
+  }
+
   /** @deprecated use allocateNextSlot */
   carveSlot(pool: number): number { return this.#allocateNextSlot("carveSlot", pool); }
 
