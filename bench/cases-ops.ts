@@ -42,8 +42,8 @@ export const carveCase: CaseSpec = {
       for (let i = 0; i < SLOTS8; i++) s.releaseIndex(out[i] as number);
     };
     const batch = (s: CidrSet) => (): void => {
-      s.allocateNextBatch(out, SLOTS8);
-      s.releaseBatch(out, SLOTS8);
+      s.allocateNextIndexBatch(out, SLOTS8);
+      s.releaseIndexBatch(out, SLOTS8);
     };
     const impls: ImplSpec[] = [
       { impl: "ipcarve", ops: SLOTS8, fn: perCall(set4), target: { kind: "max", max: 5, label: "<= 5 ns/subnet" } },
@@ -97,7 +97,7 @@ export function podCase(strategy: Strategy, op: "alloc" | "release"): CaseSpec {
           : { ipv6: { cidrs: ["fd00::/104"], maskSize: 120 }, podStrategy: strategy });
         const view = new PoolView(p.describe());
         const slots = new Int32Array(N);
-        for (let n = 0; n < N; n++) { slots[n] = view.carveSlot(0); view.attach(0, slots[n] as number, n + 1); }
+        for (let n = 0; n < N; n++) { slots[n] = view.allocateNextSlot(0); view.attach(0, slots[n] as number, n + 1); }
         return { view, slots };
       };
       const v4 = viewOf(4);
@@ -120,8 +120,8 @@ export function podCase(strategy: Strategy, op: "alloc" | "release"): CaseSpec {
         releaseU: (): void => { pool.releaseIPv4Batch(ips); },
       };
       const vw = (v: { view: PoolView; slots: Int32Array }) => ({
-        alloc: (): void => { let k = 0; for (let n = 0; n < N; n++) { const s = v.slots[n] as number; for (let j = 0; j < PODS; j++) ips[k++] = v.view.allocate(0, s); } },
-        release: (): void => { for (let k = 0; k < N * PODS; k++) v.view.release(0, ips[k] as number); },
+        alloc: (): void => { let k = 0; for (let n = 0; n < N; n++) { const s = v.slots[n] as number; for (let j = 0; j < PODS; j++) ips[k++] = v.view.allocateNextIndex(0, s); } },
+        release: (): void => { for (let k = 0; k < N * PODS; k++) v.view.releaseIndex(0, ips[k] as number); },
       });
       const tv = {
         alloc: (): void => { let k = 0; for (let n = 0; n < N; n++) { const s = tslots[n] as number; for (let j = 0; j < PODS; j++) ips[k++] = typed.allocate(s); } },
@@ -266,7 +266,7 @@ export const nearFullNodesCase: CaseSpec = {
   time: 400,
   impls: () => {
     const groups = releaseGroups(SLOTS8, 256, 7);
-    const fillSet = (s: CidrSet): CidrSet => { s.allocateNextBatch(new Uint32Array(SLOTS8)); return s; };
+    const fillSet = (s: CidrSet): CidrSet => { s.allocateNextIndexBatch(new Uint32Array(SLOTS8)); return s; };
     const s4 = fillSet(new CidrSet("10.0.0.0/8", 24, { engine: Engine.create() }));
     const s6 = fillSet(new CidrSet("fd00::/104", 120, { engine: Engine.create() }));
     const typed = new TypedBitmap(SLOTS8);
@@ -295,7 +295,7 @@ export const nearFullPodsCase: CaseSpec = {
     const groups = releaseGroups(SIZE, 256, 11);
     const r4 = new PodRange("10.0.0.0/16", { strategy: "random", engine: Engine.create() });
     const r6 = new PodRange("fd00::/112", { strategy: "random", engine: Engine.create() });
-    for (let i = 0; i < SIZE; i++) { r4.allocateNextOffset(); r6.allocateNextOffset(); }
+    for (let i = 0; i < SIZE; i++) { r4.allocateNextIndex(); r6.allocateNextIndex(); }
     const typed = new TypedBitmap(SIZE);
     const cil = new CiliumBitmap(SIZE);
     for (let i = 0; i < SIZE; i++) { typed.allocateNext(T_NEXT); cil.allocateNext(C_NEXT); }
@@ -304,8 +304,8 @@ export const nearFullPodsCase: CaseSpec = {
     for (const ip of ips) naive.used.add(ip);
     const t = { kind: "max", max: 100, label: "<= 100 ns" } as const;
     return [
-      nearFullImpl("ipcarve", { alloc: () => r4.allocateNextOffset(), release: (i) => r4.releaseOffset(i) }, groups, 64, t),
-      nearFullImpl("ipcarve-v6", { alloc: () => r6.allocateNextOffset(), release: (i) => r6.releaseOffset(i) }, groups, 64,
+      nearFullImpl("ipcarve", { alloc: () => r4.allocateNextIndex(), release: (i) => r4.releaseIndex(i) }, groups, 64, t),
+      nearFullImpl("ipcarve-v6", { alloc: () => r6.allocateNextIndex(), release: (i) => r6.releaseIndex(i) }, groups, 64,
         { kind: "rel", of: "ipcarve", factor: 1.5, label: "<= 1.5x IPv4" }),
       nearFullImpl("typed-ts", { alloc: () => typed.allocateNext(T_RANDOM), release: (i) => typed.release(i) }, groups, 64),
       nearFullImpl("cilium-ts", { alloc: () => cil.allocateNext(C_RANDOM), release: (i) => cil.release(i) }, groups, 4),
@@ -362,7 +362,7 @@ export const churnCase: CaseSpec = {
       const p = new ClusterPool(family === 4 ? { ipv4: { cidrs: ["10.0.0.0/16"], maskSize: 24 } } : { ipv6: { cidrs: ["fd00::/112"], maskSize: 120 } });
       const view = new PoolView(p.describe());
       const slots = new Int32Array(NODES);
-      for (let n = 0; n < NODES; n++) { slots[n] = view.carveSlot(0); view.attach(0, slots[n] as number, n + 1); }
+      for (let n = 0; n < NODES; n++) { slots[n] = view.allocateNextSlot(0); view.attach(0, slots[n] as number, n + 1); }
       return { view, slots };
     };
     const v4 = viewOf(4);
@@ -380,7 +380,7 @@ export const churnCase: CaseSpec = {
     };
     const t = { kind: "max", max: 15, label: "<= 15 ns/pair" } as const;
     const cpAlloc = (n: number): number => pool.allocateIPv4(handles[n] as number);
-    const vAlloc = (v: { view: PoolView; slots: Int32Array }) => (n: number): number => v.view.allocate(0, v.slots[n] as number);
+    const vAlloc = (v: { view: PoolView; slots: Int32Array }) => (n: number): number => v.view.allocateNextIndex(0, v.slots[n] as number);
     const tAlloc = (n: number): number => typed.allocate(tslots[n] as number);
     const cAlloc = (n: number): number => cil.allocate(cslots[n] as number);
 
@@ -405,8 +405,8 @@ export const churnCase: CaseSpec = {
     };
     return [
       numeric("ipcarve", cpAlloc, (ip) => pool.releaseIPv4(ip), fillRing(cpAlloc), t),
-      numeric("ipcarve-view", vAlloc(v4), (rel) => v4.view.release(0, rel), fillRing(vAlloc(v4)), t),
-      numeric("ipcarve-view-v6", vAlloc(v6), (rel) => v6.view.release(0, rel), fillRing(vAlloc(v6)),
+      numeric("ipcarve-view", vAlloc(v4), (rel) => v4.view.releaseIndex(0, rel), fillRing(vAlloc(v4)), t),
+      numeric("ipcarve-view-v6", vAlloc(v6), (rel) => v6.view.releaseIndex(0, rel), fillRing(vAlloc(v6)),
         { kind: "rel", of: "ipcarve-view", factor: 1.5, label: "<= 1.5x IPv4" }),
       numeric("typed-ts", tAlloc, (ip) => typed.release(ip), fillRing(tAlloc)),
       numeric("cilium-ts", cAlloc, (ip) => cil.release(ip), fillRing(cAlloc)),

@@ -44,7 +44,7 @@ function poolCase(p: Pool): CaseSpec {
       if (p.kind === "nodes") {
         const s = new CidrSet(p.cidr, p.mask as number, { engine });
         size = s.capacity;
-        s.allocateNextBatch(new Uint32Array(size));
+        s.allocateNextIndexBatch(new Uint32Array(size));
         alloc = () => s.allocateNextIndex();
         release = (i) => s.releaseIndex(i);
         const empty = new CidrSet(p.cidr, p.mask as number, { engine: Engine.create() });
@@ -58,9 +58,9 @@ function poolCase(p: Pool): CaseSpec {
       } else {
         const r = new PodRange(p.cidr, { strategy: "random", engine });
         size = r.size;
-        for (let i = 0; i < size; i++) r.allocateNextOffset();
-        alloc = () => r.allocateNextOffset();
-        release = (i) => r.releaseOffset(i);
+        for (let i = 0; i < size; i++) r.allocateNextIndex();
+        alloc = () => r.allocateNextIndex();
+        release = (i) => r.releaseIndex(i);
       }
       const strat = p.kind === "nodes" ? { t: T_NEXT, c: C_NEXT } : { t: T_RANDOM, c: C_RANDOM };
       const typed = new TypedBitmap(size);

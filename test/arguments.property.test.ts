@@ -288,8 +288,14 @@ describe("arguments: every public method with arbitrary values", () => {
     const engine = Engine.create();
     const names = methodsOf(CidrSet.prototype);
     const refuse: MustRefuse = {
+      allocateIndex: (a) => !(isInt(a[0]) && a[0] >= 0 && a[0] < 16),
       releaseIndex: (a) => !(isInt(a[0]) && a[0] >= 0 && a[0] < 16),
+      hasIndex: (a) => !(isInt(a[0]) && a[0] >= 0 && a[0] < 16),
       indexToCidr: (a) => !(isInt(a[0]) && a[0] >= 0 && a[0] < 16),
+      allocateNextIndexBatch: (a) => notU32Array(a[0]),
+      allocateIndexBatch: (a) => notU32Array(a[0]),
+      releaseIndexBatch: (a) => notU32Array(a[0]),
+      hasIndexBatch: (a) => notU32Array(a[0]) || notU32Array(a[1]),
       allocateNextBatch: (a) => notU32Array(a[0]),
       releaseBatch: (a) => notU32Array(a[0]),
     };
@@ -317,6 +323,15 @@ describe("arguments: every public method with arbitrary values", () => {
     const engine = Engine.create();
     const names = methodsOf(PodRange.prototype);
     const refuse: MustRefuse = {
+      allocateIndex: (a) => !(isInt(a[0]) && a[0] >= 0 && a[0] < 14),
+      releaseIndex: (a) => !(isInt(a[0]) && a[0] >= 0 && a[0] < 14),
+      hasIndex: (a) => !(isInt(a[0]) && a[0] >= 0 && a[0] < 14),
+      allocateNextIndexBatch: (a) => notU32Array(a[0]),
+      allocateIndexBatch: (a) => notU32Array(a[0]),
+      releaseIndexBatch: (a) => notU32Array(a[0]),
+      hasIndexBatch: (a) => notU32Array(a[0]) || notU32Array(a[1]),
+      allocateNextIPv4Batch: (a) => notU32Array(a[0]),
+      releaseIPv4Batch: (a) => notU32Array(a[0]),
       releaseOffset: (a) => !(isInt(a[0]) && a[0] >= 0 && a[0] < 14),
       hasOffset: (a) => !(isInt(a[0]) && a[0] >= 0 && a[0] < 14),
       ipAt: (a) => !(isInt(a[0]) && a[0] >= 0 && a[0] < 14),
@@ -352,16 +367,16 @@ describe("arguments: every public method with arbitrary values", () => {
     const refuse: MustRefuse = Object.fromEntries(names.map((m) => [m, (a: readonly unknown[]) => m !== "releaseIPv4Batch" && m !== "lookupIPv4" && notInt(a[0])]));
     refuse.lookupIPv4 = (a) => notU32(a[0]);
     refuse.releaseIPv4Batch = (a) => notU32Array(a[0]);
-    for (const m of ["attach", "detach", "allocate", "allocateBatch", "used"]) refuse[m] = (a) => notInt(a[0]) || !(isInt(a[1]) && a[1] >= 0 && a[1] < 4);
+    for (const m of ["attach", "detach", "releaseSlot", "hasSlot", "allocateNextIndex", "allocateNextIndexBatch", "allocateNextIPv4Batch", "allocate", "allocateBatch", "used"]) refuse[m] = (a) => notInt(a[0]) || !(isInt(a[1]) && a[1] >= 0 && a[1] < 4);
     fc.assert(
       fc.property(calls([...names, "new"]), (ops) => {
         const pool = new ClusterPool(CONFIGS[0]!);
         setupPool(pool);
         const desc = pool.describe();
         const view = new PoolView(desc);
-        const slot = view.carveSlot(0);
+        const slot = view.allocateNextSlot(0);
         view.attach(0, slot, 77);
-        view.allocate(0, slot);
+        view.allocateNextIndex(0, slot);
         for (const { m, a } of ops) {
           const before = memoryOf(view.engine);
           const what = (): string => describeCall(m, a);

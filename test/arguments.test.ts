@@ -71,15 +71,15 @@ describe("finding 5: aliasing", () => {
     expect(set.indexToCidr(255)).toBe("10.0.255.0/24");
   });
 
-  it("PodRange.releaseOffset(NaN) no longer frees offset 0", () => {
+  it("PodRange.releaseIndex(NaN) no longer frees offset 0", () => {
     const r = new PodRange("10.0.0.0/24"); // 254 offsets, 0 = 10.0.0.1
     r.allocateNext();
     for (const [v, code] of [[Number.NaN, "INVALID_ARGUMENT"], [0.5, "INVALID_ARGUMENT"], ["0", "INVALID_ARGUMENT"], [254, "NOT_IN_RANGE"], [2 ** 32, "NOT_IN_RANGE"]] as const) {
-      expect(err(() => r.releaseOffset(v as number)).code).toBe(code);
-      expect(err(() => r.hasOffset(v as number)).code).toBe(code);
+      expect(err(() => r.releaseIndex(v as number)).code).toBe(code);
+      expect(err(() => r.hasIndex(v as number)).code).toBe(code);
       expect(err(() => r.ipAt(v as number)).code).toBe(code);
     }
-    expect(r.hasOffset(0)).toBe(true);
+    expect(r.hasIndex(0)).toBe(true);
     expect(r.ipAt(253)).toBe("10.0.0.254");
   });
 });
@@ -142,19 +142,19 @@ describe("finding 5: memory corruption", () => {
     const before = pool.snapshot();
     const cases: [unknown, string][] = [[4, "NOT_IN_RANGE"], [2 ** 20, "NOT_IN_RANGE"], [-1, "NOT_IN_RANGE"], ["x", "INVALID_ARGUMENT"], ["0", "INVALID_ARGUMENT"], [Number.NaN, "INVALID_ARGUMENT"], [0.5, "INVALID_ARGUMENT"]];
     for (const [slot, code] of cases) {
-      for (const call of [() => view.attach(0, slot as number, 9), () => view.detach(0, slot as number), () => view.allocate(0, slot as number), () => view.used(0, slot as number)]) {
+      for (const call of [() => view.attach(0, slot as number, 9), () => view.detach(0, slot as number), () => view.allocateNextIndex(0, slot as number), () => view.used(0, slot as number)]) {
         expect(err(call).code).toBe(code);
       }
     }
     // pool, node and rel arguments too
     expect(err(() => view.attach(1, 1, 9)).code).toBe("NOT_IN_RANGE"); // entry 1 does not exist
-    expect(err(() => view.carveSlot("0" as never)).code).toBe("INVALID_ARGUMENT");
-    expect(err(() => view.carveSlot("constructor" as never)).code).toBe("INVALID_ARGUMENT");
+    expect(err(() => view.allocateNextSlot("0" as never)).code).toBe("INVALID_ARGUMENT");
+    expect(err(() => view.allocateNextSlot("constructor" as never)).code).toBe("INVALID_ARGUMENT");
     expect(err(() => view.attach(0, 1, 0)).code).toBe("NOT_IN_RANGE"); // node id 0 means "no node"
     expect(err(() => view.attach(0, 1, 9)).code).toBe("INVALID_ARGUMENT"); // slot 1 was never carved
     expect(err(() => view.attach(0, 0, 9)).code).toBe("IN_USE"); // node a holds slot 0
-    expect(err(() => view.release(0, 4 * 256)).code).toBe("NOT_IN_RANGE"); // rels of a /22: 0..1023
-    expect(err(() => view.release(0, 1.5)).code).toBe("INVALID_ARGUMENT");
+    expect(err(() => view.releaseIndex(0, 4 * 256)).code).toBe("NOT_IN_RANGE"); // rels of a /22: 0..1023
+    expect(err(() => view.releaseIndex(0, 1.5)).code).toBe("INVALID_ARGUMENT");
     expect(Buffer.from(pool.snapshot()).equals(Buffer.from(before))).toBe(true);
     expect(pool.verify()).toEqual([]);
     expect(pool.lookup("10.0.0.1")).toMatchObject({ node: "a", owner: "ns/p" });
@@ -168,7 +168,7 @@ describe("finding 5: memory corruption", () => {
 });
 
 describe("finding 5: half-done calls", () => {
-  it("allocateIPv4Batch(h, \"x\") and CidrSet.allocateNextBatch(\"x\") take nothing", () => {
+  it("allocateIPv4Batch(h, \"x\") and CidrSet.allocateNextIndexBatch(\"x\") take nothing", () => {
     const pool = new ClusterPool(V4);
     pool.addNode("a");
     const h = pool.handle("a");
@@ -179,11 +179,11 @@ describe("finding 5: half-done calls", () => {
     expect(refused(pool, () => pool.releaseIPv4Batch("x" as never))).toBe("INVALID_ARGUMENT");
     expect(pool.node("a")?.ranges[0]?.used).toBe(0);
     const set = new CidrSet("10.0.0.0/16", 24);
-    expect(err(() => set.allocateNextBatch("x" as never)).code).toBe("INVALID_ARGUMENT");
-    expect(err(() => set.allocateNextBatch(new Uint32Array(2), -1)).code).toBe("NOT_IN_RANGE");
+    expect(err(() => set.allocateNextIndexBatch("x" as never)).code).toBe("INVALID_ARGUMENT");
+    expect(err(() => set.allocateNextIndexBatch(new Uint32Array(2), -1)).code).toBe("NOT_IN_RANGE");
     expect(set.used).toBe(0);
     const r = new PodRange("10.0.0.0/24");
-    expect(err(() => r.allocateNextBatchIPv4("x" as never)).code).toBe("INVALID_ARGUMENT");
+    expect(err(() => r.allocateNextIPv4Batch("x" as never)).code).toBe("INVALID_ARGUMENT");
     expect(r.used).toBe(0);
   });
 

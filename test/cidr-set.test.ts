@@ -92,10 +92,10 @@ describe("CidrSet allocateNext", () => {
     const a = new CidrSet("10.0.0.0/16", 24);
     const b = new CidrSet("10.0.0.0/16", 24);
     const out = new Uint32Array(300);
-    expect(b.allocateNextBatch(out)).toBe(256); // only 256 exist
+    expect(b.allocateNextIndexBatch(out)).toBe(256); // only 256 exist
     for (let i = 0; i < 256; i++) expect(b.indexToCidr(out[i] as number)).toBe(a.allocateNext());
     expect(b.isFull()).toBe(true);
-    expect(b.releaseBatch(out, 256)).toBe(256);
+    expect(b.releaseIndexBatch(out, 256)).toBe(256);
     expect(b.used).toBe(0);
   });
 });

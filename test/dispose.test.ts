@@ -84,7 +84,10 @@ describe("use after dispose", () => {
     const out = new Uint32Array(4);
     expectAllDisposed(set, CidrSet, "CIDR set", {
       region: [], share: [], engine: [], used: [], free: [], isFull: [], indexToCidr: [0], allocateNext: [],
-      allocateNextIndex: [], allocateNextBatch: [out], releaseIndex: [0], releaseBatch: [out], inRange: ["10.0.0.0/24"],
+      allocateNextIndex: [], allocateIndex: [0], releaseIndex: [0], hasIndex: [0],
+      allocateNextIndexBatch: [out], allocateIndexBatch: [out], releaseIndexBatch: [out], hasIndexBatch: [out, out],
+      allocateNextBatch: [out], releaseBatch: [out], inRange: ["10.0.0.0/24"],
+      _cursor: [], _setCursor: [0], _allocateRun: [0], _occupyRange: [0, 0], _verify: ["x"],
       indices: ["10.0.0.0/24"], occupy: ["10.0.0.0/24"], release: ["10.0.0.0/24"], isAllocated: ["10.0.0.0/24"], indexOf: ["10.0.0.0/24"],
     });
 
@@ -93,17 +96,23 @@ describe("use after dispose", () => {
     range.dispose();
     expectAllDisposed(range, PodRange, "pod range", {
       used: [], free: [], isFull: [], ipAt: [0], offsetOf: ["10.0.0.1"], allocateNext: [], allocate: ["10.0.0.2"],
-      release: ["10.0.0.1"], has: ["10.0.0.1"], allocateNextOffset: [], releaseOffset: [0], hasOffset: [0],
-      allocateNextBatchIPv4: [out], releaseBatchIPv4: [out],
+      release: ["10.0.0.1"], has: ["10.0.0.1"],
+      allocateNextIndex: [], allocateIndex: [0], releaseIndex: [0], hasIndex: [0],
+      allocateNextIndexBatch: [out], allocateIndexBatch: [out], releaseIndexBatch: [out], hasIndexBatch: [out, out],
+      allocateNextIPv4Batch: [out], releaseIPv4Batch: [out],
+      allocateNextOffset: [], releaseOffset: [0], hasOffset: [0], allocateNextBatchIPv4: [out], releaseBatchIPv4: [out],
     });
 
     const pool = new ClusterPool(SMALL);
     const view = new PoolView(pool.describe());
-    expect(view.carveSlot(0)).toBe(0);
+    expect(view.allocateNextSlot(0)).toBe(0);
     view.dispose();
     expectAllDisposed(view, PoolView, "view", {
-      engine: [], carveSlot: [0], carveSlots: [0, out], attach: [0, 1, 7], detach: [0, 1], allocate: [0, 0],
-      allocateBatch: [0, 0, out], release: [0, 1], releaseIPv4Batch: [out], lookupIPv4: [0x0a000001], used: [0, 0], slotsUsed: [0],
+      engine: [], allocateNextSlot: [0], allocateNextSlotBatch: [0, out], releaseSlot: [0, 1], hasSlot: [0, 1], attach: [0, 1, 7], detach: [0, 1],
+      allocateNextIndex: [0, 0], allocateIndex: [0, 1], releaseIndex: [0, 1], hasIndex: [0, 1],
+      allocateNextIndexBatch: [0, 0, out], allocateNextIPv4Batch: [0, 0, out], allocateIndexBatch: [0, out], releaseIndexBatch: [0, out], hasIndexBatch: [0, out, out],
+      carveSlot: [0], carveSlots: [0, out], allocate: [0, 0], allocateBatch: [0, 0, out], release: [0, 1],
+      releaseIPv4Batch: [out], lookupIPv4: [0x0a000001], used: [0, 0], slotsUsed: [0],
     });
     pool.dispose();
   });
@@ -175,7 +184,7 @@ describe("regions go back", () => {
     pool.removeNode("node-1");
     pool.removePoolCidr("fd01::/120");
     const view = new PoolView(structuredClone(pool.describe()));
-    const slot = view.carveSlot(0);
+    const slot = view.allocateNextSlot(0);
     if (slot >= 0) view.attach(0, slot, 99);
     view.dispose();
     pool.dispose();
@@ -234,9 +243,9 @@ describe("regions go back", () => {
     // each clone is a new memory object over the same shared memory, as a worker receives it
     const open = (d: PoolDescriptor): void => {
       const view = new PoolView(structuredClone(d));
-      const slot = view.carveSlot(0);
+      const slot = view.allocateNextSlot(0);
       view.attach(0, slot, 1000 + slot);
-      view.allocate(0, slot);
+      view.allocateNextIndex(0, slot);
       view.detach(0, slot);
       view.dispose();
     };
@@ -260,7 +269,7 @@ describe("regions go back", () => {
     const pool = busyPool({ ipv4: { cidrs: ["10.0.0.0/16"], maskSize: 24 } });
     const desc = structuredClone(pool.describe()); // as a worker receives it
     const engine = pool.engine;
-    new PoolView(desc).carveSlot(0);
+    new PoolView(desc).allocateNextSlot(0);
     const arena = engine.bytesUsed;
     const views: PoolView[] = [];
     for (let i = 0; i < 1000; i++) views.push(new PoolView(desc));

@@ -104,10 +104,10 @@ describe("PodRange strategies", () => {
   it("numeric IPv4 batch writes u32 addresses", () => {
     const r = new PodRange("10.0.0.0/24");
     const out = new Uint32Array(300);
-    expect(r.allocateNextBatchIPv4(out)).toBe(254);
+    expect(r.allocateNextIPv4Batch(out)).toBe(254);
     expect(out[0]).toBe(0x0a000001); // 10.0.0.1
     expect(out[253]).toBe(0x0a0000fe); // 10.0.0.254
-    expect(r.releaseBatchIPv4(out, 254)).toBe(254);
+    expect(r.releaseIPv4Batch(out, 254)).toBe(254);
     expect(r.used).toBe(0);
   });
 });

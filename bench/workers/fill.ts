@@ -26,17 +26,18 @@ let out = new Uint32Array(256);
 
 export function fillView(view: PoolView, nodes: number, firstId: number): { pods: number; nodes: number } {
   const podBits = view.pools[0]?.podBits ?? 0;
+  const v4 = view.pools[0]?.family === 4;
   if (out.length < podBits) out = new Uint32Array(podBits);
   let pods = 0;
   let done = 0;
   let id = firstId;
   while (done < nodes) {
-    const got = view.carveSlots(0, slots, Math.min(CHUNK, nodes - done));
+    const got = view.allocateNextSlotBatch(0, slots, Math.min(CHUNK, nodes - done));
     if (got === 0) break;
     for (let i = 0; i < got; i++) {
       const slot = slots[i] as number;
       if (!view.attach(0, slot, id++)) throw new Error("ipcarve bench: shared memory exhausted");
-      pods += view.allocateBatch(0, slot, out, podBits);
+      pods += (v4 ? view.allocateNextIPv4Batch(0, slot, out, podBits) : view.allocateNextIndexBatch(0, slot, out, podBits));
     }
     done += got;
   }

@@ -107,7 +107,7 @@ export class CidrSet {
   get region(): number { return this.#b("region").h; }
 
   /** From now on, safe to update from several threads at once (see CidrSetOptions.shared). */
-  share(): void { this.#b("share").wasm.bmSetFlags(this.#b("share").h, FLAG_ATOMIC); }
+  share(): void { this.#b("share").setFlags(FLAG_ATOMIC); }
   get engine(): Engine { return this.#b("engine").engine; }
 
   get used(): number { return this.#b("used").used; }
@@ -135,30 +135,102 @@ export class CidrSet {
     return this.indexToCidr(i);
   }
 
-  /** Numeric path: next free subnet index, or -1 when full. */
+  // ------------------------------------------------------------ numeric path: subnet indices
+  // allocateNextIndex, allocateIndex, releaseIndex, hasIndex and their batches (src/alloc: one verb set).
+
+  /** Subnet index i, or throws naming `what` (INVALID_ARGUMENT, NOT_IN_RANGE). */
+  #index(what: string, i: number): number {
+    if (!isIndex(i, this.capacity)) throw badIndex(what, i, this.capacity, `subnet indices of ${String(this.cidr)}`);
+    return i;
+  }
+
+  /** Next free subnet index (next-fit), taken; -1 when full. */
   allocateNextIndex(): number {
     return this.#b("allocateNextIndex").allocateNext(NEXT_FIT);
   }
 
-  /** Numeric path: allocates up to `count` subnets and writes their indices to out. Returns how many. */
-  allocateNextBatch(out: Uint32Array, count?: number): number {
-    this.#b("allocateNextBatch");
-    u32Array("allocateNextBatch(out)", out);
-    return this.#b("allocateNextBatch").allocateBatch(NEXT_FIT, out, countArg("allocateNextBatch(count)", count, out.length), 0);
+  /** Takes subnet i. Returns true if it was free (false: already taken). */
+  allocateIndex(i: number): boolean {
+    const bm = this.#b("allocateIndex");
+    return bm.allocate(this.#index("allocateIndex(i)", i)) === 1;
   }
 
-  /** Numeric path: releases subnet i. Returns true if it was allocated. */
+  /** Releases subnet i. Returns true if it was allocated. */
   releaseIndex(i: number): boolean {
-    this.#b("releaseIndex");
-    if (!isIndex(i, this.capacity)) throw badIndex("releaseIndex(i)", i, this.capacity, `subnet indices of ${String(this.cidr)}`);
-    return this.#b("releaseIndex").release(i);
+    const bm = this.#b("releaseIndex");
+    return bm.release(this.#index("releaseIndex(i)", i));
   }
 
-  /** Numeric path: releases the subnet indices in[0..count). Returns how many were allocated. */
+  /** True if subnet i is allocated. */
+  hasIndex(i: number): boolean {
+    const bm = this.#b("hasIndex");
+    return bm.has(this.#index("hasIndex(i)", i));
+  }
+
+  /** Allocates up to `count` (default out.length) subnets, next-fit, and writes their indices to out. Returns how many (fewer: full). */
+  allocateNextIndexBatch(out: Uint32Array, count?: number): number {
+    return this.#allocateNextBatch("allocateNextIndexBatch", out, count);
+  }
+
+  /** Takes the subnet indices inp[0, count) (out of range ones are skipped). Returns how many were free. */
+  allocateIndexBatch(inp: Uint32Array, count?: number): number {
+    const bm = this.#b("allocateIndexBatch");
+    u32Array("allocateIndexBatch(inp)", inp);
+    return bm.allocateEachBatch(inp, countArg("allocateIndexBatch(count)", count, inp.length), 0);
+  }
+
+  /** Releases the subnet indices inp[0, count) (out of range ones are skipped). Returns how many were allocated. */
+  releaseIndexBatch(inp: Uint32Array, count?: number): number {
+    return this.#releaseBatch("releaseIndexBatch", inp, count);
+  }
+
+  /** Writes 1 (allocated) or 0 to out[k] for each subnet index inp[k], k < count (out of range: 0). Returns how many are allocated. */
+  hasIndexBatch(inp: Uint32Array, out: Uint32Array, count?: number): number {
+    const bm = this.#b("hasIndexBatch");
+    u32Array("hasIndexBatch(inp)", inp);
+    u32Array("hasIndexBatch(out)", out);
+    return bm.hasBatch(inp, out, countArg("hasIndexBatch(count)", count, Math.min(inp.length, out.length)), 0);
+  }
+
+  /** @deprecated use allocateNextIndexBatch (same arguments, same result) */
+  allocateNextBatch(out: Uint32Array, count?: number): number {
+    return this.#allocateNextBatch("allocateNextBatch", out, count);
+  }
+
+  /** @deprecated use releaseIndexBatch (same arguments, same result) */
   releaseBatch(inp: Uint32Array, count?: number): number {
-    this.#b("releaseBatch");
-    u32Array("releaseBatch(inp)", inp);
-    return this.#b("releaseBatch").releaseBatch(inp, countArg("releaseBatch(count)", count, inp.length), 0);
+    return this.#releaseBatch("releaseBatch", inp, count);
+  }
+
+  #allocateNextBatch(method: string, out: Uint32Array, count: number | undefined): number {
+    const bm = this.#b(method);
+    u32Array(`${method}(out)`, out);
+    return bm.allocateBatch(NEXT_FIT, out, countArg(`${method}(count)`, count, out.length), 0);
+  }
+
+  #releaseBatch(method: string, inp: Uint32Array, count: number | undefined): number {
+    const bm = this.#b(method);
+    u32Array(`${method}(inp)`, inp);
+    return bm.releaseBatch(inp, countArg(`${method}(count)`, count, inp.length), 0);
+  }
+
+  // ------------------------------------------------------------ for the pool layer (src/pool/)
+
+  /** @internal Next-fit cursor: the index the next search starts from. */
+  _cursor(): number { return this.#b("_cursor").cursor; }
+  /** @internal Puts the next-fit cursor at index c (a value _cursor() returned, or one past a run taken on replay). */
+  _setCursor(c: number): void { this.#b("_setCursor").cursor = c; }
+  /** @internal Takes the next free aligned run of 2^k subnets (next-fit; k 0 to 24). Returns its first index, or -1. */
+  _allocateRun(k: number): number { return this.#b("_allocateRun").allocateRun(k); }
+  /** @internal Takes subnets first..last (indices, checked by the caller); taken ones stay so. */
+  _occupyRange(first: number, last: number): void { this.#b("_occupyRange").occupyRange(first, last); }
+  /** @internal verify(): problems of the counter and summaries against a recount, each named with `what`. */
+  _verify(what: string): string[] {
+    const bm = this.#b("_verify");
+    const problems: string[] = [];
+    if (bm.used !== bm.recount()) problems.push(`slot counter of ${what} != recount`);
+    if (!bm.summariesOk()) problems.push(`slot summaries of ${what} are wrong`);
+    return problems;
   }
 
   /** True if the CIDR overlaps the cluster CIDR (either contains the other). */

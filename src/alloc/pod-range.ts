@@ -141,39 +141,103 @@ export class PodRange {
     return off !== NONE && this.#b("has").has(off);
   }
 
-  /** Numeric path: next free offset, or -1 when full. */
-  allocateNextOffset(): number { return this.#b("allocateNextOffset").allocateNext(this.#code); }
-  /** Numeric path: releases offset i; true if it was allocated. */
-  releaseOffset(i: number): boolean {
-    this.#b("releaseOffset");
-    if (!isIndex(i, this.size)) throw badIndex("releaseOffset(i)", i, this.size, `offsets of ${this.#name}`);
-    return this.#b("releaseOffset").release(i);
+  // ------------------------------------------------------------ numeric path: offsets (indices) and IPv4 u32 addresses
+  // allocateNextIndex, allocateIndex, releaseIndex, hasIndex and their batches (src/alloc: one verb set);
+  // the IPv4 suffix where the unit is an address.
+
+  /** Offset i, or throws naming `what` (INVALID_ARGUMENT, NOT_IN_RANGE). */
+  #index(what: string, i: number): number {
+    if (!isIndex(i, this.size)) throw badIndex(what, i, this.size, `offsets of ${this.#name}`);
+    return i;
   }
-  /** Numeric path: true if offset i is allocated. */
-  hasOffset(i: number): boolean {
-    this.#b("hasOffset");
-    if (!isIndex(i, this.size)) throw badIndex("hasOffset(i)", i, this.size, `offsets of ${this.#name}`);
-    return this.#b("hasOffset").has(i);
+
+  /** Next free offset by strategy, taken; -1 when full. */
+  allocateNextIndex(): number { return this.#b("allocateNextIndex").allocateNext(this.#code); }
+
+  /** Takes offset i. Returns true if it was free (false: already taken). */
+  allocateIndex(i: number): boolean {
+    const bm = this.#b("allocateIndex");
+    return bm.allocate(this.#index("allocateIndex(i)", i)) === 1;
+  }
+
+  /** Releases offset i. Returns true if it was allocated. */
+  releaseIndex(i: number): boolean { return this.#release("releaseIndex", i); }
+
+  /** True if offset i is allocated. */
+  hasIndex(i: number): boolean { return this.#has("hasIndex", i); }
+
+  /** Allocates up to `count` (default out.length) offsets by strategy and writes them to out. Returns how many (fewer: full). */
+  allocateNextIndexBatch(out: Uint32Array, count?: number): number {
+    const bm = this.#b("allocateNextIndexBatch");
+    u32Array("allocateNextIndexBatch(out)", out);
+    return bm.allocateBatch(this.#code, out, countArg("allocateNextIndexBatch(count)", count, out.length), 0);
+  }
+
+  /** Takes the offsets inp[0, count) (out of range ones are skipped). Returns how many were free. */
+  allocateIndexBatch(inp: Uint32Array, count?: number): number {
+    const bm = this.#b("allocateIndexBatch");
+    u32Array("allocateIndexBatch(inp)", inp);
+    return bm.allocateEachBatch(inp, countArg("allocateIndexBatch(count)", count, inp.length), 0);
+  }
+
+  /** Releases the offsets inp[0, count) (out of range ones are skipped). Returns how many were allocated. */
+  releaseIndexBatch(inp: Uint32Array, count?: number): number {
+    const bm = this.#b("releaseIndexBatch");
+    u32Array("releaseIndexBatch(inp)", inp);
+    return bm.releaseBatch(inp, countArg("releaseIndexBatch(count)", count, inp.length), 0);
+  }
+
+  /** Writes 1 (allocated) or 0 to out[k] for each offset inp[k], k < count (out of range: 0). Returns how many are allocated. */
+  hasIndexBatch(inp: Uint32Array, out: Uint32Array, count?: number): number {
+    const bm = this.#b("hasIndexBatch");
+    u32Array("hasIndexBatch(inp)", inp);
+    u32Array("hasIndexBatch(out)", out);
+    return bm.hasBatch(inp, out, countArg("hasIndexBatch(count)", count, Math.min(inp.length, out.length)), 0);
   }
 
   /**
-   * Numeric path (IPv4): allocates up to `count` addresses and writes them as
+   * IPv4: allocates up to `count` addresses by strategy and writes them as
    * u32 to out. Returns how many (fewer: the range is now full).
    */
-  allocateNextBatchIPv4(out: Uint32Array, count?: number): number {
-    this.#b("allocateNextBatchIPv4");
-    u32Array("allocateNextBatchIPv4(out)", out);
-    const n = countArg("allocateNextBatchIPv4(count)", count, out.length);
-    if (this.cidr.family !== 4) throw errors.familyMismatch("pod range", String(this.cidr), 4);
-    return this.#b("allocateNextBatchIPv4").allocateBatch(this.#code, out, n, this.#base4);
+  allocateNextIPv4Batch(out: Uint32Array, count?: number): number { return this.#allocateNextIPv4Batch("allocateNextIPv4Batch", out, count); }
+
+  /** IPv4: releases the u32 addresses inp[0, count) (ones outside the range are skipped). Returns how many were allocated. */
+  releaseIPv4Batch(inp: Uint32Array, count?: number): number { return this.#releaseIPv4Batch("releaseIPv4Batch", inp, count); }
+
+  /** @deprecated use allocateNextIndex */
+  allocateNextOffset(): number { return this.#b("allocateNextOffset").allocateNext(this.#code); }
+  /** @deprecated use releaseIndex */
+  releaseOffset(i: number): boolean { return this.#release("releaseOffset", i); }
+  /** @deprecated use hasIndex */
+  hasOffset(i: number): boolean { return this.#has("hasOffset", i); }
+  /** @deprecated use allocateNextIPv4Batch */
+  allocateNextBatchIPv4(out: Uint32Array, count?: number): number { return this.#allocateNextIPv4Batch("allocateNextBatchIPv4", out, count); }
+  /** @deprecated use releaseIPv4Batch */
+  releaseBatchIPv4(inp: Uint32Array, count?: number): number { return this.#releaseIPv4Batch("releaseBatchIPv4", inp, count); }
+
+  #release(method: string, i: number): boolean {
+    const bm = this.#b(method);
+    return bm.release(this.#index(`${method}(i)`, i));
   }
 
-  /** Numeric path (IPv4): releases the u32 addresses in[0..count). Returns how many were allocated. */
-  releaseBatchIPv4(inp: Uint32Array, count?: number): number {
-    this.#b("releaseBatchIPv4");
-    u32Array("releaseBatchIPv4(inp)", inp);
-    const n = countArg("releaseBatchIPv4(count)", count, inp.length);
+  #has(method: string, i: number): boolean {
+    const bm = this.#b(method);
+    return bm.has(this.#index(`${method}(i)`, i));
+  }
+
+  #allocateNextIPv4Batch(method: string, out: Uint32Array, count: number | undefined): number {
+    const bm = this.#b(method);
+    u32Array(`${method}(out)`, out);
+    const n = countArg(`${method}(count)`, count, out.length);
     if (this.cidr.family !== 4) throw errors.familyMismatch("pod range", String(this.cidr), 4);
-    return this.#b("releaseBatchIPv4").releaseBatch(inp, n, this.#base4);
+    return bm.allocateBatch(this.#code, out, n, this.#base4);
+  }
+
+  #releaseIPv4Batch(method: string, inp: Uint32Array, count: number | undefined): number {
+    const bm = this.#b(method);
+    u32Array(`${method}(inp)`, inp);
+    const n = countArg(`${method}(count)`, count, inp.length);
+    if (this.cidr.family !== 4) throw errors.familyMismatch("pod range", String(this.cidr), 4);
+    return bm.releaseBatch(inp, n, this.#base4);
   }
 }

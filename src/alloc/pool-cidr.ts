@@ -8,8 +8,12 @@ import { Cidr, formatIPv4, formatIPv6Groups, octet } from "../net/ip.js";
 import { CidrSet } from "./cidr-set.js";
 import { withoutReaper } from "../core/bitmap.js";
 import { rangeGeometry, IPV6_RANGE_CAP_BITS, type RangeGeometry } from "../net/range.js";
-import type { Engine } from "../core/engine.js";
+import type { Engine, Chunk } from "../core/engine.js";
 import { ENGINE_ARENA, POOL_BYTES, POOL_FREE_REGIONS, SLOT_BYTES } from "../core/layout.js";
+
+/** Word offsets in a bitmap region's header (assembly/layout.ts BITMAP): nbits at +0, aux (owner array) at +16. */
+const BM_NBITS_WORD = 0;
+const BM_AUX_WORD = 4;
 
 /** Where a node subnet sits in its pool and what its pod range looks like. */
 export interface SubnetGeometry extends RangeGeometry {
@@ -18,6 +22,16 @@ export interface SubnetGeometry extends RangeGeometry {
   readonly base: number;
 }
 
+/**
+ * Besides the geometry, the one door of src/pool/ to a pool CIDR's state in
+ * the shared memory: node slots (`set`, a CidrSet), the node holding each
+ * slot, the pod ranges (attach/detach, allocate/release by rel with owners,
+ * offsets of a range for reserved addresses), owner arrays, counts, cursors,
+ * snapshot words and the verify() recounts. A pod range is named by the
+ * handle attach() (or range(slot)) returns; a rel is pool-relative
+ * (slot << hostBits | host). Arguments are the pool layer's, checked there:
+ * nothing here validates them again (hot paths forward to one WASM call).
+ */
 export class PoolCidr {
   /** Position in the pool table; also the high part of address keys. */
   readonly index: number;
@@ -43,8 +57,12 @@ export class PoolCidr {
   readonly #net6: number[] = [];
   /** Pod-range geometry per run size k (the same for every subnet of that size). */
   readonly #geometry: (RangeGeometry | undefined)[] = [];
+  readonly #engine: Engine;
+  readonly #w: Engine["wasm"];
 
   constructor(engine: Engine, table: number, index: number, cidr: Cidr, slotMask: number, podFlags: number) {
+    this.#engine = engine;
+    this.#w = engine.wasm;
     this.index = index;
     this.entry = table + index * POOL_BYTES;
     this.family = cidr.family;
@@ -67,13 +85,184 @@ export class PoolCidr {
     engine.wasm.poolInit(this.entry, cidr.family, this.base4, this.mask4, this.hostBits, this.set.capacity, this.set.region, this.slotTable, 0, ENGINE_ARENA);
   }
 
+  /** Region of the node-slot bitmap (for PoolView descriptors). */
+  get nodeBitmap(): number { return this.set.region; }
+
+  // ------------------------------------------------------------ slots and the nodes holding them
+
+  /** Node id holding `slot`, or 0. */
+  nodeAt(slot: number): number { return this.#w.poolNodeAt(this.entry, slot); }
+
+  /**
+   * Gives the run of `run` slots from `slot` to node id `node` with an
+   * empty pod range of `nbits` addresses whose offset 0 is rel `base`, from
+   * size class `cls` (0 big, 1 smaller overflow), its random strategy
+   * seeded with `seed` (u64). Returns the range's handle, or 0 when the
+   * memory cannot grow.
+   */
+  attach(slot: number, run: number, node: number, nbits: number, base: number, cls: number, seed: bigint): number {
+    return this.#w.poolAttach(this.entry, slot, run, node, nbits, base, cls, seed) >>> 0;
+  }
+
+  /** Empties the run's pod range (back to size class `cls`) and unlinks its slots from the node. Returns the pods that were allocated. */
+  detach(slot: number, run: number, cls: number): number { return this.#w.poolDetach(this.entry, slot, run, cls); }
+
+  /** Forgets every slot (the pool CIDR is removed); the regions stay until dispose(). */
+  clear(): void { this.#w.poolClear(this.entry); }
+
+  /** Slot whose node's pod range has the most free addresses, or -1 ('share' overflow). */
+  mostFree(): number { return this.#w.poolMostFree(this.entry); }
+
+  /**
+   * Before a pod range of `nbits` addresses and size class `cls` is attached:
+   * when this entry has no recycled range of that class, takes one a
+   * disposed pool left on the engine (Engine._freePodRegion), if any.
+   */
+  reuseRegion(cls: number, nbits: number): void {
+    const head = this.entry + POOL_FREE_REGIONS + cls * 8;
+    if (this.#engine.u32()[head >>> 2] !== 0) return; // the entry has one of its own
+    const r = this.#engine._takePodRegion(nbits);
+    if (r !== undefined) this.#w.stackPush(head, r);
+  }
+
+  // ------------------------------------------------------------ pods by rel (owners: 0 = none)
+
+  /** Takes the next free address of the pod range at `slot` by strategy for `owner`. Returns its rel, or -1 (full, no node, or no memory for the owner array). */
+  allocateNext(slot: number, strategy: number, owner: number): number { return this.#w.podAllocateNext(this.entry, slot, strategy, owner); }
+
+  /** Takes rel for `owner`: 1 taken now, 0 already taken, -1 not a usable address of a held range, NO_MEMORY (no owner array). */
+  allocate(rel: number, owner: number): number { return this.#w.podAllocate(this.entry, rel, owner); }
+
+  /** Releases rel (with `keep`, it stays taken and only loses its owner). Returns its owner (0 = none), or -1 if it was not allocated. */
+  release(rel: number, keep: boolean): number { return this.#w.podRelease(this.entry, rel, keep ? 1 : 0); }
+
+  /** Owner of rel: -1 if not allocated, 0 if allocated without owner, else the owner id. */
+  owner(rel: number): number { return this.#w.podOwner(this.entry, rel); }
+
+  /** Addresses taken (reserved and quarantined included) in the pod range at `slot`. */
+  used(slot: number): number { return this.#w.podUsed(this.entry, slot); }
+
+  /**
+   * Up to `count` addresses of the pod range at `slot` by strategy, no
+   * owner, into out (IPv4: u32 addresses; IPv6: rels). Returns how many.
+   */
+  allocateNextBatch(slot: number, strategy: number, out: Uint32Array, count: number): number {
+    return this.#engine._fill(out, count, allocateNextChunk, this, slot, strategy);
+  }
+
+  /** @internal One chunk of allocateNextBatch: up to n (<= SCRATCH_WORDS) results at scratch offset `at`. */
+  _podAllocateBatch(slot: number, strategy: number, n: number, at: number): number { return this.#w.podAllocateBatch(this.entry, slot, strategy, n, at); }
+
+  /** Replay of a next-fit allocation of rel: its pod range's cursor moves past it, as it did live. */
+  moveCursorPast(rel: number): void {
+    const w = this.#w;
+    const r = w.poolRegion(this.entry, this.slotOfRel(rel));
+    if (r === 0) return;
+    const off = rel - w.bmBase(r);
+    w.bmSetCursor(r, off + 1 < w.bmSize(r) ? off + 1 : 0);
+  }
+
+  // ------------------------------------------------------------ a pod range by handle: offsets (indices) without owners
+
+  /** Handle of the pod range at `slot` (stable while a node holds it), or 0. */
+  range(slot: number): number { return this.#w.poolRegion(this.entry, slot); }
+
+  /** Next free offset of the range by strategy, taken without owner; -1 when full. */
+  allocateNextIndex(range: number, strategy: number): number { return this.#w.bmAllocateNext(range, strategy); }
+  /** Takes offset i (no owner). True if it was free. */
+  allocateIndex(range: number, i: number): boolean { return this.#w.bmAllocate(range, i) === 1; }
+  /** Frees offset i (its owner slot is left as it is). True if it was taken. */
+  releaseIndex(range: number, i: number): boolean { return this.#w.bmRelease(range, i) === 1; }
+  hasIndex(range: number, i: number): boolean { return this.#w.bmHas(range, i) === 1; }
+  /** Offsets taken from a to b. */
+  countRange(range: number, a: number, b: number): number { return this.#w.bmCountRange(range, a, b); }
+
+  /** A view of the range's owner array (one u32 per offset), or undefined if it has none. Valid until the memory grows. */
+  owners(range: number): Uint32Array | undefined {
+    const aux = range === 0 ? 0 : this.#w.bmAux(range) >>> 0;
+    if (aux === 0) return undefined;
+    return new Uint32Array(this.#engine.memory.buffer, aux, this.#engine.u32()[(range >>> 2) + BM_NBITS_WORD] as number);
+  }
+
+  /** True if the range exists and has no owner array yet. */
+  needsOwners(range: number): boolean { return range !== 0 && this.#w.bmAux(range) === 0; }
+
+  /** Gives the range an owner array. Returns false (nothing changed) when the memory cannot grow. */
+  addOwners(range: number): boolean {
+    let aux: number;
+    try {
+      aux = this.#engine.alloc(this.#nbits(range) * 4);
+    } catch {
+      return false;
+    }
+    this.#w.bmSetAux(range, aux);
+    return true;
+  }
+
+  /** Takes back an owner array addOwners gave (a rollback). */
+  dropOwners(range: number): void {
+    const aux = this.#w.bmAux(range) >>> 0;
+    if (aux === 0) return;
+    this.#w.bmSetAux(range, 0);
+    this.#engine.free(aux, this.#nbits(range) * 4);
+  }
+
+  #nbits(range: number): number { return this.#engine.u32()[(range >>> 2) + BM_NBITS_WORD] as number; }
+
+  // ------------------------------------------------------------ snapshots and verify()
+
+  /** Next-fit cursor of the range. */
+  cursorOf(range: number): number { return this.#w.bmCursor(range); }
+
+  /** A copy of the range's state: leaf words (u32), owner array, cursor and random state (u64). */
+  saveRange(range: number): { words: Uint32Array; owners: Uint32Array | undefined; cursor: number; rng: bigint } {
+    const w = this.#w;
+    const u32 = this.#engine.u32();
+    const leaves = w.bmLeaves(range) >>> 2;
+    const aux = w.bmAux(range) >>> 2;
+    return {
+      words: u32.slice(leaves, leaves + w.bmWords(range) * 2),
+      owners: aux === 0 ? undefined : u32.slice(aux, aux + this.#nbits(range)),
+      cursor: w.bmCursor(range),
+      rng: BigInt.asUintN(64, w.bmRng(range)),
+    };
+  }
+
+  /** u32 words of the range's leaves (what saveRange's words hold and loadRange takes). */
+  rangeWords(range: number): number { return this.#w.bmWords(range) * 2; }
+
+  /** Restores a range from saveRange's parts: leaf words, then counters and summaries are rebuilt. */
+  loadRange(range: number, words: Uint32Array, cursor: number, rng: bigint): void {
+    const w = this.#w;
+    this.#engine.u32().set(words, w.bmLeaves(range) >>> 2);
+    w.bmRebuild(range);
+    w.bmSetCursor(range, cursor);
+    w.bmSetRng(range, BigInt.asIntN(64, rng));
+  }
+
+  /** Restores a range's owner array (one u32 per offset), making it first if it has none. Throws FULL when the memory cannot grow. */
+  loadOwners(range: number, owners: Uint32Array): void {
+    let aux = this.#w.bmAux(range) >>> 0;
+    if (aux === 0) {
+      aux = this.#engine.alloc(this.#nbits(range) * 4);
+      this.#w.bmSetAux(range, aux);
+    }
+    this.#engine.u32().set(owners, aux >>> 2);
+  }
+
+  /** verify(): the range's counter against a recount, and its summaries. */
+  checkRange(range: number): { counter: boolean; summaries: boolean } {
+    const w = this.#w;
+    return { counter: w.bmUsed(range) === w.bmRecount(range), summaries: w.bmCheckSummaries(range) === 1 };
+  }
+
   /**
    * Gives every region of this pool CIDR back to `engine`: the pod ranges
    * (held by a slot, owner arrays zeroed, or recycled in the entry's stacks of
    * size class 0 and 1, whose ranges have `bits0` and `bits1` addresses), the
    * slot table and the slot bitmap. The entry must not be used afterwards.
    */
-  release(engine: Engine, bits0: number, bits1: number): void {
+  dispose(engine: Engine, bits0: number, bits1: number): void {
     const w = engine.wasm;
     const u32 = engine.u32();
     const table = this.slotTable >>> 2;
@@ -82,8 +271,8 @@ export class PoolCidr {
       const r = u32[table + s * 2 + 1] as number; // SLOT entry +4: region
       if (r === 0 || r === last) continue; // a run of slots shares one region
       last = r;
-      const nbits = u32[r >>> 2] as number; // BITMAP +0 nbits
-      const aux = u32[(r >>> 2) + 4] as number; // BITMAP +16 aux
+      const nbits = u32[(r >>> 2) + BM_NBITS_WORD] as number;
+      const aux = u32[(r >>> 2) + BM_AUX_WORD] as number;
       if (aux !== 0) u32.fill(0, aux >>> 2, (aux >>> 2) + nbits);
       engine._freePodRegion(nbits, r);
     }
@@ -207,3 +396,5 @@ function bitsAt(g: ArrayLike<number>, from: number, len: number): number {
   }
   return len <= 32 ? v : any;
 }
+
+const allocateNextChunk: Chunk<PoolCidr> = (p, n, at, _out, slot, strategy) => p._podAllocateBatch(slot, strategy, n, at);

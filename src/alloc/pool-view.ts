@@ -13,7 +13,7 @@
  * NOT_IN_RANGE. Batch arrays are Uint32Arrays. The descriptor must match
  * the pool table in the memory it names (INVALID_ARGUMENT).
  */
-import { Engine } from "../core/engine.js";
+import { Engine, SCRATCH_WORDS, type Chunk } from "../core/engine.js";
 import { errors, type IpamError } from "../errors.js";
 import { disposeSymbol } from "../disposable.js";
 import { NONE, STRATEGY_CODE, POOL_BYTES, type Strategy } from "../core/layout.js";
@@ -136,23 +136,55 @@ export class PoolView {
     return slot;
   }
 
+  // ------------------------------------------------------------ node slots
+
   /** Carves the next node subnet (next-fit, CAS-safe) of pool entry `pool` (its table index). Returns the slot, or -1 when full. */
-  carveSlot(pool: number): number {
-    const engine = this.#use("carveSlot");
-    return engine.wasm.bmAllocateNext(this.#pool(pool, "carveSlot(pool)").nodeBitmap, 0);
+  allocateNextSlot(pool: number): number { return this.#allocateNextSlot("allocateNextSlot", pool); }
+
+  /** Carves up to `count` (default out.length) node subnets of pool entry `pool` into out (slots). Returns how many (fewer: full). */
+  allocateNextSlotBatch(pool: number, out: Uint32Array, count?: number): number {
+    const engine = this.#use("allocateNextSlotBatch");
+    const p = this.#pool(pool, "allocateNextSlotBatch(pool)");
+    u32Array("allocateNextSlotBatch(out)", out);
+    return engine._fill(out, countArg("allocateNextSlotBatch(count)", count, out.length), carveChunk, engine.wasm, p.nodeBitmap);
   }
 
-  /** Carves up to `count` (at most 16,384 per call) node subnets into out (slots). Returns how many. */
+  /**
+   * Frees a carved slot that no node holds (e.g. after attach() found no
+   * memory). Returns true if it was carved. A slot a node holds is IN_USE:
+   * detach() empties and frees it.
+   */
+  releaseSlot(pool: number, slot: number): boolean {
+    const engine = this.#use("releaseSlot");
+    const p = this.#pool(pool, "releaseSlot(pool)");
+    PoolView.#slot(p, slot, "releaseSlot(slot)");
+    const holder = engine.wasm.poolNodeAt(p.entry, slot);
+    if (holder !== 0) throw errors.inUse(`slot ${slot} of ${p.cidr}`, `node ${holder}`);
+    return engine.wasm.bmRelease(p.nodeBitmap, slot) === 1;
+  }
+
+  /** True if the slot is carved (with or without a node). */
+  hasSlot(pool: number, slot: number): boolean {
+    const engine = this.#use("hasSlot");
+    const p = this.#pool(pool, "hasSlot(pool)");
+    return engine.wasm.bmHas(p.nodeBitmap, PoolView.#slot(p, slot, "hasSlot(slot)")) === 1;
+  }
+
+  /** @deprecated use allocateNextSlot */
+  carveSlot(pool: number): number { return this.#allocateNextSlot("carveSlot", pool); }
+
+  /** @deprecated use allocateNextSlotBatch (carveSlots takes at most 16,384 per call) */
   carveSlots(pool: number, out: Uint32Array, count?: number): number {
     const engine = this.#use("carveSlots");
     const p = this.#pool(pool, "carveSlots(pool)");
     u32Array("carveSlots(out)", out);
-    const n = Math.min(countArg("carveSlots(count)", count, out.length), 16384);
-    const w = engine.wasm;
-    const s = engine.scratch;
-    const got = w.bmAllocateBatch(p.nodeBitmap, 0, n, s, 0);
-    out.set(engine.u32().subarray(s >>> 2, (s >>> 2) + got));
-    return got;
+    const n = Math.min(countArg("carveSlots(count)", count, out.length), SCRATCH_WORDS);
+    return engine._fill(out, n, carveChunk, engine.wasm, p.nodeBitmap);
+  }
+
+  #allocateNextSlot(method: string, pool: number): number {
+    const engine = this.#use(method);
+    return engine.wasm.bmAllocateNext(this.#pool(pool, `${method}(pool)`).nodeBitmap, 0);
   }
 
   /**
@@ -176,7 +208,7 @@ export class PoolView {
     const w = engine.wasm;
     const holder = w.poolNodeAt(p.entry, slot);
     if (holder !== 0) throw errors.inUse(`slot ${slot} of ${p.cidr}`, `node ${holder}`);
-    if (w.bmHas(p.nodeBitmap, slot) !== 1) throw errors.invalidArgument("attach(slot)", slot, `a slot carved by carveSlot (slot ${slot} of ${p.cidr} is free)`);
+    if (w.bmHas(p.nodeBitmap, slot) !== 1) throw errors.invalidArgument("attach(slot)", slot, `a slot carved by allocateNextSlot (slot ${slot} of ${p.cidr} is free)`);
     return w.poolAttach(p.entry, slot, 1, node, p.podBits, slot * 2 ** p.hostBits + p.first, 0, s < 0x8000000000000000n ? s : BigInt.asIntN(64, s)) !== 0;
   }
 
@@ -190,60 +222,146 @@ export class PoolView {
     return pods;
   }
 
-  /** Allocates one pod address in a slot; returns rel (IPv4: add base4), or -1 when full. */
-  allocate(pool: number, slot: number): number {
-    const engine = this.#use("allocate");
-    const p = this.#pool(pool, "allocate(pool)");
-    if (!isIndex(slot, p.slots)) PoolView.#slot(p, slot, "allocate(slot)");
+  // ------------------------------------------------------------ pod addresses by rel (index) and IPv4 u32
+  // allocateNextIndex, allocateIndex, releaseIndex, hasIndex and their batches (src/alloc: one verb set);
+  // a rel is pool-relative (slot * 2^hostBits + host), from 0 to slots * 2^hostBits - 1.
+
+  /** A rel of the pool CIDR, or throws naming `what`. */
+  #rel(p: PoolEntryDescriptor, rel: number, what: string): number {
+    const end = this.#relEnd[p.index] as number;
+    if (!isIndex(rel, end)) throw badIndex(what, rel, Math.min(end, U32_END), `rels of ${p.cidr}`);
+    return rel;
+  }
+
+  /** Allocates one pod address in a slot (by the pool's strategy); returns its rel (IPv4: add base4), or -1 when full. */
+  allocateNextIndex(pool: number, slot: number): number { return this.#allocateNext("allocateNextIndex", pool, slot); }
+
+  /** Allocates up to `count` (default out.length) pod addresses in a slot and writes their rels to out. Returns how many (fewer: full). */
+  allocateNextIndexBatch(pool: number, slot: number, out: Uint32Array, count?: number): number {
+    const engine = this.#use("allocateNextIndexBatch");
+    const p = this.#pool(pool, "allocateNextIndexBatch(pool)");
+    PoolView.#slot(p, slot, "allocateNextIndexBatch(slot)");
+    u32Array("allocateNextIndexBatch(out)", out);
+    const got = engine._fill(out, countArg("allocateNextIndexBatch(count)", count, out.length), podChunk, engine.wasm, p.entry, slot | (this.#strategy << 28));
+    // the core writes base4 + rel (IPv4 addresses); rels start at 0
+    if (p.base4 !== 0) for (let k = 0; k < got; k++) out[k] = (out[k] as number) - p.base4;
+    return got;
+  }
+
+  /** IPv4 pools: allocates up to `count` (default out.length) pod addresses in a slot into out as u32 addresses. Returns how many (fewer: full). */
+  allocateNextIPv4Batch(pool: number, slot: number, out: Uint32Array, count?: number): number {
+    return this.#allocateNextBatch("allocateNextIPv4Batch", pool, slot, out, count, true);
+  }
+
+  /** Takes rel (no owner). Returns true if it was free; false if taken, or not an address of a slot's pod range. */
+  allocateIndex(pool: number, rel: number): boolean {
+    const engine = this.#use("allocateIndex");
+    const p = this.#pool(pool, "allocateIndex(pool)");
+    return engine.wasm.podAllocate(p.entry, this.#rel(p, rel, "allocateIndex(rel)"), 0) === 1;
+  }
+
+  /** Releases a pod address by rel. Returns true if it was allocated. */
+  releaseIndex(pool: number, rel: number): boolean { return this.#release("releaseIndex", pool, rel); }
+
+  /** True if the pod address at rel is allocated. */
+  hasIndex(pool: number, rel: number): boolean {
+    const engine = this.#use("hasIndex");
+    const p = this.#pool(pool, "hasIndex(pool)");
+    return engine.wasm.podOwner(p.entry, this.#rel(p, rel, "hasIndex(rel)")) !== NONE;
+  }
+
+  /** Takes the rels inp[0, count) (no owner; rels out of range are skipped). Returns how many were free. */
+  allocateIndexBatch(pool: number, inp: Uint32Array, count?: number): number {
+    const engine = this.#use("allocateIndexBatch");
+    const p = this.#pool(pool, "allocateIndexBatch(pool)");
+    u32Array("allocateIndexBatch(inp)", inp);
+    const n = countArg("allocateIndexBatch(count)", count, inp.length);
+    const end = this.#relEnd[p.index] as number;
+    const w = engine.wasm;
+    let got = 0;
+    for (let k = 0; k < n; k++) {
+      const rel = inp[k] as number;
+      if (rel < end && w.podAllocate(p.entry, rel, 0) === 1) got++;
+    }
+    return got;
+  }
+
+  /** Releases the rels inp[0, count) (rels out of range are skipped). Returns how many were allocated. */
+  releaseIndexBatch(pool: number, inp: Uint32Array, count?: number): number {
+    const engine = this.#use("releaseIndexBatch");
+    const p = this.#pool(pool, "releaseIndexBatch(pool)");
+    u32Array("releaseIndexBatch(inp)", inp);
+    const n = countArg("releaseIndexBatch(count)", count, inp.length);
+    const end = this.#relEnd[p.index] as number;
+    const w = engine.wasm;
+    let freed = 0;
+    for (let k = 0; k < n; k++) {
+      const rel = inp[k] as number;
+      if (rel < end && w.podRelease(p.entry, rel, 0) !== NONE) freed++;
+    }
+    return freed;
+  }
+
+  /** Writes 1 (allocated) or 0 to out[k] for each rel inp[k], k < count (out of range: 0). Returns how many are allocated. */
+  hasIndexBatch(pool: number, inp: Uint32Array, out: Uint32Array, count?: number): number {
+    const engine = this.#use("hasIndexBatch");
+    const p = this.#pool(pool, "hasIndexBatch(pool)");
+    u32Array("hasIndexBatch(inp)", inp);
+    u32Array("hasIndexBatch(out)", out);
+    const n = countArg("hasIndexBatch(count)", count, Math.min(inp.length, out.length));
+    const end = this.#relEnd[p.index] as number;
+    const w = engine.wasm;
+    let taken = 0;
+    for (let k = 0; k < n; k++) {
+      const rel = inp[k] as number;
+      const t = rel < end && w.podOwner(p.entry, rel) !== NONE ? 1 : 0;
+      out[k] = t;
+      taken += t;
+    }
+    return taken;
+  }
+
+  /** @deprecated use allocateNextIndex */
+  allocate(pool: number, slot: number): number { return this.#allocateNext("allocate", pool, slot); }
+
+  /** @deprecated use allocateNextIPv4Batch (IPv4 pools: addresses) or allocateNextIndexBatch (rels; allocateBatch wrote rels for IPv6 pools) */
+  allocateBatch(pool: number, slot: number, out: Uint32Array, count?: number): number {
+    return this.#allocateNextBatch("allocateBatch", pool, slot, out, count, false);
+  }
+
+  /** @deprecated use releaseIndex */
+  release(pool: number, rel: number): boolean { return this.#release("release", pool, rel); }
+
+  #allocateNext(method: string, pool: number, slot: number): number {
+    const engine = this.#use(method);
+    const p = this.#pool(pool, `${method}(pool)`);
+    if (!isIndex(slot, p.slots)) PoolView.#slot(p, slot, `${method}(slot)`);
     const rel = engine.wasm.podAllocateNext(p.entry, slot, this.#strategy, 0);
     return rel === NONE ? NONE : rel >>> 0;
   }
 
-  /** Allocates up to `count` pod addresses in a slot into out (IPv4: u32 addresses; IPv6: rel). Returns how many. */
-  allocateBatch(pool: number, slot: number, out: Uint32Array, count?: number): number {
-    const engine = this.#use("allocateBatch");
-    const p = this.#pool(pool, "allocateBatch(pool)");
-    PoolView.#slot(p, slot, "allocateBatch(slot)");
-    u32Array("allocateBatch(out)", out);
-    count = countArg("allocateBatch(count)", count, out.length);
-    const w = engine.wasm;
-    const s = engine.scratch;
-    const entry = p.entry;
-    let done = 0;
-    while (done < count) {
-      const n = Math.min(count - done, 16384);
-      const got = w.podAllocateBatch(entry, slot, this.#strategy, n, s);
-      if (got > 0) out.set(engine.u32().subarray(s >>> 2, (s >>> 2) + got), done);
-      done += got;
-      if (got < n) break;
-    }
-    return done;
+  /** The core's podAllocateBatch: IPv4 addresses for IPv4 pools, rels for IPv6 ones; `ipv4Only` refuses IPv6 pools. */
+  #allocateNextBatch(method: string, pool: number, slot: number, out: Uint32Array, count: number | undefined, ipv4Only: boolean): number {
+    const engine = this.#use(method);
+    const p = this.#pool(pool, `${method}(pool)`);
+    PoolView.#slot(p, slot, `${method}(slot)`);
+    u32Array(`${method}(out)`, out);
+    const n = countArg(`${method}(count)`, count, out.length);
+    if (ipv4Only && p.family !== 4) throw errors.familyMismatch("pool entry", p.cidr, 4);
+    return engine._fill(out, n, podChunk, engine.wasm, p.entry, slot | (this.#strategy << 28));
   }
 
-  /** Releases a pod address by rel (0 to slots * 2^hostBits - 1). Returns true if it was allocated. */
-  release(pool: number, rel: number): boolean {
-    const engine = this.#use("release");
-    const p = this.#pool(pool, "release(pool)");
-    const end = this.#relEnd[p.index] as number;
-    if (!isIndex(rel, end)) throw badIndex("release(rel)", rel, Math.min(end, U32_END), `rels of ${p.cidr}`);
-    return engine.wasm.podRelease(p.entry, rel, 0) !== NONE;
+  #release(method: string, pool: number, rel: number): boolean {
+    const engine = this.#use(method);
+    const p = this.#pool(pool, `${method}(pool)`);
+    return engine.wasm.podRelease(p.entry, this.#rel(p, rel, `${method}(rel)`), 0) !== NONE;
   }
 
   /** Releases u32 IPv4 addresses in[0..count). Returns how many were allocated. */
   releaseIPv4Batch(ips: Uint32Array, count?: number): number {
     const engine = this.#use("releaseIPv4Batch");
     u32Array("releaseIPv4Batch(ips)", ips);
-    count = countArg("releaseIPv4Batch(count)", count, ips.length);
-    const w = engine.wasm;
-    const s = engine.scratch;
-    let freed = 0;
-    for (let done = 0; done < count; ) {
-      const n = Math.min(count - done, 16384);
-      engine.u32().set(ips.subarray(done, done + n), s >>> 2);
-      freed += w.release4Batch(this.#table, this.#count, n, s, 0);
-      done += n;
-    }
-    return freed;
+    return engine._feed(ips, countArg("releaseIPv4Batch(count)", count, ips.length), release4Chunk, engine.wasm, this.#table, this.#count);
   }
 
   /** Node id whose subnet holds the u32 IPv4 address, or 0. */
@@ -266,3 +384,9 @@ export class PoolView {
     return engine.wasm.bmUsed(this.#pool(pool, "slotsUsed(pool)").nodeBitmap);
   }
 }
+
+type Exports = Engine["wasm"];
+/** Batch chunks over the view's engine exports (ctx): a node bitmap's slots; a slot's pods (b: slot | strategy << 28); IPv4 releases. */
+const carveChunk: Chunk<Exports> = (w, n, at, _out, nodeBitmap) => w.bmAllocateBatch(nodeBitmap, 0, n, at, 0);
+const podChunk: Chunk<Exports> = (w, n, at, _out, entry, b) => w.podAllocateBatch(entry, b & 0xfffffff, b >>> 28, n, at);
+const release4Chunk: Chunk<Exports> = (w, n, at, _out, table, count) => w.release4Batch(table, count, n, at, 0);

@@ -3,20 +3,11 @@
  * only; the owner maps them to CIDRs or IPs. Regions of garbage-collected
  * owners go back to their engine.
  */
-import { type Engine, regionReaper } from "./engine.js";
+import { type Engine, type Chunk, regionReaper } from "./engine.js";
 import type { WasmExports } from "./wasm.js";
 import { FLAG_ATOMIC, NONE } from "./layout.js";
 
-/** Bytes of a bitmap region of `nbits` bits, header and summary levels included (assembly/bitmap.ts bmBytes). */
-export function bitmapBytes(nbits: number): number {
-  let n = Math.ceil(nbits / 64);
-  let total = 48 + n * 8;
-  while (n > 1) {
-    n = Math.ceil(n / 64);
-    total += n * 8;
-  }
-  return total;
-}
+export { bitmapBytes } from "./layout.js";
 
 let reap = true;
 /** Runs `make` with the regions of the bitmaps it creates left out of regionReaper (their owner frees them). */
@@ -65,35 +56,54 @@ export class Bitmap {
   releaseRange(a: number, b: number): number { return this.wasm.bmReleaseRange(this.h, a, b); }
   countRange(a: number, b: number): number { return this.wasm.bmCountRange(this.h, a, b); }
 
+  /** Next-fit: the offset the next search starts from. */
+  get cursor(): number { return this.wasm.bmCursor(this.h); }
+  set cursor(c: number) { this.wasm.bmSetCursor(this.h, c); }
+  /** Next free aligned run of 2^k offsets (next-fit), taken; its first offset, or NONE. */
+  allocateRun(k: number): number { return this.wasm.bmAllocateRun(this.h, k); }
+  setFlags(flags: number): void { this.wasm.bmSetFlags(this.h, flags); }
+  /** Taken offsets counted bit by bit (verify: equals `used`). */
+  recount(): number { return this.wasm.bmRecount(this.h); }
+  /** True if every summary level agrees with the leaves (verify). */
+  summariesOk(): boolean { return this.wasm.bmCheckSummaries(this.h) === 1; }
+
   /**
    * Allocates up to `count` offsets by strategy and writes `offset + add` to
    * out[0..]. Returns how many were written (fewer: now full).
    */
   allocateBatch(strategy: number, out: Uint32Array, count: number, add: number): number {
-    const scratch = this.engine.scratch;
-    let done = 0;
-    while (done < count) {
-      const n = Math.min(count - done, 16384);
-      const got = this.wasm.bmAllocateBatch(this.h, strategy, n, scratch, add);
-      if (got > 0) out.set(this.engine.u32().subarray(scratch >>> 2, (scratch >>> 2) + got), done);
-      done += got;
-      if (got < n) break;
+    return this.engine._fill(out, count, allocateChunk, this, strategy, add);
+  }
+
+  /** Allocates offsets `in[k] - sub` for k < count (out of range ones are skipped). Returns how many were taken now. */
+  allocateEachBatch(inp: Uint32Array, count: number, sub: number): number {
+    let got = 0;
+    for (let k = 0; k < count; k++) {
+      const i = ((inp[k] as number) - sub) >>> 0;
+      if (i < this.size && this.wasm.bmAllocate(this.h, i) === 1) got++;
     }
-    return done;
+    return got;
   }
 
   /** Releases offsets `in[k] - sub` for k < count. Returns how many were taken. */
   releaseBatch(inp: Uint32Array, count: number, sub: number): number {
-    const scratch = this.engine.scratch;
-    let freed = 0;
-    for (let done = 0; done < count; ) {
-      const n = Math.min(count - done, 16384);
-      this.engine.u32().set(inp.subarray(done, done + n), scratch >>> 2);
-      freed += this.wasm.bmReleaseBatch(this.h, n, scratch, sub);
-      done += n;
+    return this.engine._feed(inp, count, releaseChunk, this, sub);
+  }
+
+  /** Writes 1 (taken) or 0 to out[k] for each offset `in[k] - sub`, k < count (out of range: 0). Returns how many are taken. */
+  hasBatch(inp: Uint32Array, out: Uint32Array, count: number, sub: number): number {
+    let taken = 0;
+    for (let k = 0; k < count; k++) {
+      const i = ((inp[k] as number) - sub) >>> 0;
+      const t = i < this.size ? this.wasm.bmHas(this.h, i) : 0;
+      out[k] = t;
+      taken += t;
     }
-    return freed;
+    return taken;
   }
 }
+
+const allocateChunk: Chunk<Bitmap> = (bm, n, at, _out, strategy, add) => bm.wasm.bmAllocateBatch(bm.h, strategy, n, at, add);
+const releaseChunk: Chunk<Bitmap> = (bm, n, at, _out, sub) => bm.wasm.bmReleaseBatch(bm.h, n, at, sub);
 
 export { NONE };

@@ -27,6 +27,17 @@ export const SCRATCH_WORDS = 16384;
 /** Bytes of one engine's scratch region (two chunks of SCRATCH_WORDS u32). */
 export const SCRATCH_BYTES = SCRATCH_WORDS * 8;
 
+/**
+ * One chunk of a batch call through an engine's scratch (Engine._fill,
+ * Engine._feed, Engine._map): `n` items (1 to SCRATCH_WORDS), inputs staged
+ * at `inp` (the scratch's first half), a second area of n u32 at `out`;
+ * `done` items went before. `a` and `b` are the caller's, passed through.
+ * Returns how many results it wrote at `inp` (fill), or a count (feed, map
+ * add them up). A module-level function with its context in `ctx`, so that
+ * a batch call allocates no closure.
+ */
+export type Chunk<C> = (ctx: C, n: number, inp: number, out: number, a: number, b: number, done: number) => number;
+
 /** Engines of this thread by memory: Engine.attach hands out one engine (one scratch) per memory object. */
 const byMemory = new WeakMap<WebAssembly.Memory, Engine>();
 /** Engines of disposed pools, reset and ready for the next pool made without an engine (this thread). */
@@ -41,6 +52,8 @@ export class Engine {
   readonly wasm: WasmExports;
   /** This instance's staging area for batch calls (2 x SCRATCH_WORDS u32). */
   readonly scratch: number;
+  /** The scratch's second half (SCRATCH_WORDS u32 from scratch + SCRATCH_WORDS * 4). */
+  readonly scratchOut: number;
   /** Upper bound of the memory in pages, for engines made by Engine.create (undefined when attached). */
   readonly maximumPages: number | undefined;
   #u32: Uint32Array;
@@ -59,6 +72,7 @@ export class Engine {
     // an attached engine takes a scratch region an earlier one (any thread) gave back
     const recycled = fresh ? 0 : this.wasm.stackPop(SCRATCH_FREE) >>> 0;
     this.scratch = recycled !== 0 ? recycled : this.alloc(SCRATCH_BYTES);
+    this.scratchOut = this.scratch + SCRATCH_WORDS * 4;
   }
 
   /** A new engine over a new shared memory. */
@@ -149,6 +163,71 @@ export class Engine {
   u32(): Uint32Array {
     if (this.#u32.length * 4 !== this.memory.buffer.byteLength) this.#u32 = new Uint32Array(this.memory.buffer);
     return this.#u32;
+  }
+
+  // ------------------------------------------------------------ batch staging (@internal: for core/ and alloc/)
+  // The one place that copies caller typed arrays into the scratch and back,
+  // chunk by chunk (SCRATCH_WORDS items at a time). Nothing is allocated but
+  // a subarray view per chunk.
+
+  /** Copies src[from, from + n) (n <= SCRATCH_WORDS) to the scratch's first half; returns its offset. */
+  _stage(src: Uint32Array, from: number, n: number): number {
+    this.u32().set(n === src.length && from === 0 ? src : src.subarray(from, from + n), this.scratch >>> 2);
+    return this.scratch;
+  }
+
+  /** Copies n u32 from the scratch (`at`: scratch or scratchOut) to dst[to, to + n). */
+  _unstage(dst: Uint32Array | Int32Array, to: number, n: number, at: number = this.scratch): void {
+    const w = at >>> 2;
+    dst.set(this.u32().subarray(w, w + n), to);
+  }
+
+  /** The k-th u32 of the scratch area at `at` (scratch or scratchOut), for a Chunk reading results one by one. */
+  _staged(at: number, k: number): number {
+    return this.u32()[(at >>> 2) + k] as number;
+  }
+
+  /**
+   * A batch call that produces up to `count` results: for each chunk,
+   * call(...) writes its results at the scratch and returns how many; they
+   * are copied to out[done..]. Stops after a short chunk. Returns how many
+   * results out holds.
+   */
+  _fill<C>(out: Uint32Array, count: number, call: Chunk<C>, ctx: C, a = 0, b = 0): number {
+    let done = 0;
+    while (done < count) {
+      const n = Math.min(count - done, SCRATCH_WORDS);
+      const got = call(ctx, n, this.scratch, this.scratchOut, a, b, done);
+      if (got > 0) this._unstage(out, done, got);
+      done += got;
+      if (got < n) break;
+    }
+    return done;
+  }
+
+  /** A batch call that consumes inp[0, count): each chunk is staged, then call(...) runs on it. Returns the sum of what the calls returned. */
+  _feed<C>(inp: Uint32Array, count: number, call: Chunk<C>, ctx: C, a = 0, b = 0): number {
+    let sum = 0;
+    for (let done = 0; done < count; ) {
+      const n = Math.min(count - done, SCRATCH_WORDS);
+      this._stage(inp, done, n);
+      sum += call(ctx, n, this.scratch, this.scratchOut, a, b, done);
+      done += n;
+    }
+    return sum;
+  }
+
+  /** feed(), and after each chunk the n u32 that call(...) wrote at scratchOut are copied to out[done..]. Returns the sum of what the calls returned. */
+  _map<C>(inp: Uint32Array, out: Uint32Array | Int32Array, count: number, call: Chunk<C>, ctx: C, a = 0, b = 0): number {
+    let sum = 0;
+    for (let done = 0; done < count; ) {
+      const n = Math.min(count - done, SCRATCH_WORDS);
+      this._stage(inp, done, n);
+      sum += call(ctx, n, this.scratch, this.scratchOut, a, b, done);
+      this._unstage(out, done, n, this.scratchOut);
+      done += n;
+    }
+    return sum;
   }
 
   /** Bytes handed out by the arena so far. */

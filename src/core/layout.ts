@@ -22,3 +22,14 @@ export const POOL_FREE_REGIONS = 48;
 
 export type Strategy = "next-fit" | "first-free" | "random";
 export const STRATEGY_CODE: Readonly<Record<Strategy, number>> = { "next-fit": 0, "first-free": 1, random: 2 };
+
+/** Bytes of a bitmap region of `nbits` bits, header and summary levels included (assembly/bitmap.ts bmBytes). */
+export function bitmapBytes(nbits: number): number {
+  let n = Math.ceil(nbits / 64);
+  let total = 48 + n * 8;
+  while (n > 1) {
+    n = Math.ceil(n / 64);
+    total += n * 8;
+  }
+  return total;
+}

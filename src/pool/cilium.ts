@@ -86,7 +86,7 @@ export function claim(core: PoolCore, cidrs: readonly string[]): PlacedSubnet[] 
     const reserved = core.reservedSlots.get(pool.index);
     let taken = false;
     for (let s = a; s <= b; s++) {
-      if (core.engine.wasm.poolNodeAt(pool.entry, s) !== 0 || (!reserved?.has(s) && core.engine.wasm.bmHas(pool.set.region, s) === 1)) taken = true;
+      if (pool.nodeAt(s) !== 0 || (!reserved?.has(s) && pool.set.hasIndex(s))) taken = true;
     }
     if (taken || (k === fam.k && fam.big >= fam.maxBig && fam.overflow !== "smaller" && false)) {
       undo();

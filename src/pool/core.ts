@@ -5,11 +5,12 @@ import { type Cidr, parseCidr } from "../net/ip.js";
 import { errors } from "../errors.js";
 import { Engine } from "../core/engine.js";
 import { PoolCidr } from "../alloc/pool-cidr.js";
+import { PoolTable } from "../alloc/pool-table.js";
 import { Owners } from "./owners.js";
 import { resolveOptions, optionsJson, MAX_POOL_CIDRS, type ClusterPoolOptions, type ResolvedOptions, type ResolvedFamily } from "./options.js";
 import { name as nameArg } from "../args.js";
 import { Quarantine } from "./quarantine.js";
-import { POOL_BYTES, POOL_FREE_REGIONS, STRATEGY_CODE } from "../core/layout.js";
+import { POOL_BYTES, STRATEGY_CODE } from "../core/layout.js";
 import { poolCidrBytes, engineBytes, poolPages, MAX_BYTES } from "./memory.js";
 import type { JournalRecord, PlacedSubnet } from "./records.js";
 import type { FileStore } from "../state/file-store.js";
@@ -98,7 +99,8 @@ export class PoolCore {
   memoryBound = 0;
   /** Own engine: bytes of its memory at most; addPoolCidr is refused (FULL) past it. */
   readonly memoryCap: number;
-  readonly table: number;
+  /** The pool table: IPv4 lookups and releases by u32 address. Its `pools` are this.pools. */
+  readonly table: PoolTable;
   readonly pools: (PoolCidr | undefined)[] = [];
   /** Every pool CIDR ever added, removed ones included (their regions go back on dispose). */
   readonly allPools: PoolCidr[] = [];
@@ -156,7 +158,7 @@ export class PoolCore {
     }
     this.strategy = STRATEGY_CODE[this.o.podStrategy];
     this.quarantine = this.o.reuse && new Quarantine(this.o.reuse);
-    this.table = this.engine.alloc(MAX_POOL_CIDRS * POOL_BYTES);
+    this.table = new PoolTable(this.engine, MAX_POOL_CIDRS, this.pools);
     try {
       for (const f of this.o.families) {
         const fam: FamilyState = { ...f, pools: [], k: f.slotMask - f.maskSize, big: 0, reservedIPs: [] };
@@ -183,9 +185,8 @@ export class PoolCore {
         `pool CIDR ${String(c)} can take ${mib(bytes)} more; give the pool an engine (options.engine: Engine.create()) to let it grow up to 4 GiB`,
       );
     }
-    const p = new PoolCidr(this.engine, this.table, this.pools.length, c, fam.slotMask, 0);
+    const p = this.table.add(c, fam.slotMask);
     this.memoryBound += bytes;
-    this.pools.push(p);
     this.allPools.push(p);
     return p;
   }
@@ -197,10 +198,7 @@ export class PoolCore {
    */
   reusePodRegion(pool: PoolCidr, cls: number, nbits: number): void {
     if (this.ownEngine) return;
-    const head = pool.entry + POOL_FREE_REGIONS + cls * 8;
-    if (this.engine.u32()[head >>> 2] !== 0) return; // the entry has one of its own
-    const r = this.engine._takePodRegion(nbits);
-    if (r !== undefined) this.engine.wasm.stackPush(head, r);
+    pool.reuseRegion(cls, nbits);
   }
 
   /**
@@ -215,9 +213,9 @@ export class PoolCore {
     }
     for (const p of this.allPools) {
       const fam = this.families.find((f) => f.family === p.family) as FamilyState;
-      p.release(this.engine, p.subnet(0, fam.k).size, p.subnet(0, 0).size);
+      p.dispose(this.engine, p.subnet(0, fam.k).size, p.subnet(0, 0).size);
     }
-    this.engine.free(this.table, MAX_POOL_CIDRS * POOL_BYTES);
+    this.table.dispose();
   }
 
   family(f: 4 | 6): FamilyState {

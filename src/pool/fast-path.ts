@@ -29,7 +29,7 @@ export function allocateIPv4(core: PoolCore, handle: number): number {
   tick(core);
   const s = v4Subnet(core, handle);
   // straight to the node's pod bitmap: anonymous allocations write no owner slot
-  const off = core.engine.wasm.bmAllocateNext(s.region, core.strategy);
+  const off = s.pool.allocateNextIndex(s.region, core.strategy);
   if (off === NONE) return NONE;
   if (core.log) core.emit({ op: "alloc", node: (core.byId[handle] as NodeState).name, owner: "", keys: [addressKey(s.pool.index, s.base + off)] });
   return (s.ip0 + off) >>> 0;
@@ -42,16 +42,7 @@ export function allocateIPv4Batch(core: PoolCore, handle: number, out: Uint32Arr
   const want = countArg("allocateIPv4Batch(count)", count, out.length);
   tick(core);
   const s = v4Subnet(core, handle);
-  const w = core.engine.wasm;
-  const scratch = core.engine.scratch;
-  let done = 0;
-  while (done < want) {
-    const n = Math.min(want - done, 16384);
-    const got = w.podAllocateBatch(s.pool.entry, s.slot, core.strategy, n, scratch);
-    if (got > 0) out.set(core.engine.u32().subarray(scratch >>> 2, (scratch >>> 2) + got), done);
-    done += got;
-    if (got < n) break;
-  }
+  const done = s.pool.allocateNextBatch(s.slot, core.strategy, out, want);
   if (core.log && done > 0) {
     const keys = Array.from(out.subarray(0, done), (ip) => addressKey(s.pool.index, ip - s.pool.base4));
     core.emit({ op: "alloc", node: (core.byId[handle] as NodeState).name, owner: "", keys });
@@ -64,11 +55,10 @@ export function releaseIPv4(core: PoolCore, ip: number): boolean {
   if (!isU32(ip)) throw badU32("releaseIPv4(ip)", ip);
   tick(core);
   if (core.quarantine !== undefined || core.borrowed.size > 0 || core.log !== undefined || core.reservedKeys.size > 0) {
-    const i = core.engine.wasm.findPool4(core.table, core.pools.length, ip);
-    const pool = core.pools[i];
+    const pool = core.table.poolOfIPv4(ip);
     return pool !== undefined && releaseKey(core, addressKey(pool.index, (ip >>> 0) - pool.base4), true);
   }
-  const owner = core.engine.wasm.release4(core.table, core.pools.length, ip);
+  const owner = core.table.releaseIPv4(ip);
   if (owner > 0) dropOwnedIPv4(core, owner, ip);
   return owner !== NONE;
 }
@@ -92,30 +82,13 @@ export function releaseIPv4Batch(core: PoolCore, ips: Uint32Array, count?: numbe
     for (let k = 0; k < count; k++) if (releaseIPv4(core, ips[k] as number)) freed++;
     return freed;
   }
-  const w = core.engine.wasm;
-  const scratch = core.engine.scratch;
-  const owners = scratch + 16384 * 4;
-  let freed = 0;
-  for (let done = 0; done < count; ) {
-    const n = Math.min(count - done, 16384);
-    const view = core.engine.u32();
-    view.set(ips.subarray(done, done + n), scratch >>> 2);
-    freed += w.release4Batch(core.table, core.pools.length, n, scratch, owners);
-    if (core.owners.size > 0) {
-      for (let k = 0, o = owners >>> 2; k < n; k++) {
-        const owner = view[o + k] as number;
-        if (owner !== 0 && owner !== 0xffffffff) dropOwnedIPv4(core, owner, ips[done + k] as number);
-      }
-    }
-    done += n;
-  }
-  return freed;
+  return core.owners.size > 0 ? core.table.releaseIPv4Batch(ips, count, dropOwnedIPv4, core) : core.table.releaseIPv4Batch(ips, count);
 }
 
 /** Handle of the node whose subnet holds the u32 IPv4 address, or 0. */
 export function lookupIPv4(core: PoolCore, ip: number): number {
   if (!isU32(ip)) throw badU32("lookupIPv4(ip)", ip);
-  return core.engine.wasm.lookup4(core.table, core.pools.length, ip);
+  return core.table.lookupIPv4(ip);
 }
 
 /** Writes the node handle (0 = none) of each u32 address ips[k] to out[k]. */
@@ -123,17 +96,7 @@ export function lookupIPv4Batch(core: PoolCore, ips: Uint32Array, out: Uint32Arr
   u32Array("lookupIPv4Batch(ips)", ips);
   if (!(out instanceof Uint32Array || out instanceof Int32Array)) throw errors.invalidArgument("lookupIPv4Batch(out)", out, "a Uint32Array or an Int32Array");
   count = countArg("lookupIPv4Batch(count)", count, Math.min(ips.length, out.length));
-  const w = core.engine.wasm;
-  const scratch = core.engine.scratch;
-  const res = scratch + 16384 * 4;
-  for (let done = 0; done < count; ) {
-    const n = Math.min(count - done, 16384);
-    const view = core.engine.u32();
-    view.set(ips.subarray(done, done + n), scratch >>> 2);
-    w.lookup4Batch(core.table, core.pools.length, n, scratch, res, 0);
-    out.set(view.subarray(res >>> 2, (res >>> 2) + n), done);
-    done += n;
-  }
+  core.table.lookupIPv4Batch(ips, out, count);
 }
 
 // ------------------------------------------------------------------ stats

@@ -1,10 +1,9 @@
 // How much shared memory a pool can ever take, so that a pool with an engine of
 // its own reserves about that (assembly/layout.ts has what the regions hold).
 import { Cidr } from "../net/ip.js";
-import { bitmapBytes } from "../core/bitmap.js";
 import { rangeGeometry } from "../net/range.js";
 import { MAX_PAGES, SCRATCH_BYTES } from "../core/engine.js";
-import { ARENA_START } from "../core/layout.js";
+import { ARENA_START, bitmapBytes } from "../core/layout.js";
 
 const PAGE = 65536;
 /** A pool's own memory is never smaller than this (4 MiB), so small pools have room to grow. */

@@ -70,9 +70,9 @@ export function addNode(core: PoolCore, name: string): NodeAllocation {
   return allocationOf(node);
 }
 
-/** Puts back node-bitmap cursors saved by place() as (region, cursor) pairs, last first. */
+/** Puts back node-bitmap cursors saved by place() as (pool index, cursor) pairs, last first. */
 export function restoreCursors(core: PoolCore, cursors: readonly number[]): void {
-  for (let i = cursors.length - 2; i >= 0; i -= 2) core.engine.wasm.bmSetCursor(cursors[i] as number, cursors[i + 1] as number);
+  for (let i = cursors.length - 2; i >= 0; i -= 2) core.pools[cursors[i] as number]?.set._setCursor(cursors[i + 1] as number);
 }
 
 /** What newNode changes (ids, epoch), for forgetNew. */
@@ -101,7 +101,7 @@ export function newNode(core: PoolCore, name: string): NodeState {
 /**
  * Decides a node's subnets without changing anything visible: takes slots,
  * and gives them back if a later family fails. Returns the placement or
- * the FULL error. With `cursors`, saves (region, cursor) of every node
+ * the FULL error. With `cursors`, saves (pool index, cursor) of every node
  * bitmap it searches, for restoreCursors.
  */
 export function place(core: PoolCore, node: NodeState, cursors?: number[]): PlacedSubnet[] | IpamError {
@@ -124,20 +124,19 @@ export function place(core: PoolCore, node: NodeState, cursors?: number[]): Plac
 
 /** Takes slots for one family by policy; pool -1 means "share". */
 export function takeSubnet(core: PoolCore, fam: FamilyState, cursors?: number[]): PlacedSubnet | undefined {
-  const w = core.engine.wasm;
   if (fam.big < fam.maxBig) {
     for (const pool of fam.pools) {
       if (pool.set.isFull()) continue;
-      cursors?.push(pool.set.region, w.bmCursor(pool.set.region));
-      const slot = w.bmAllocateRun(pool.set.region, fam.k);
+      cursors?.push(pool.index, pool.set._cursor());
+      const slot = pool.set._allocateRun(fam.k);
       if (slot !== NONE) return { pool: pool.index, slot, k: fam.k };
     }
   }
   if (fam.overflow === "smaller") {
     for (const pool of fam.pools) {
       if (pool.set.isFull()) continue;
-      cursors?.push(pool.set.region, w.bmCursor(pool.set.region));
-      const slot = w.bmAllocateRun(pool.set.region, 0);
+      cursors?.push(pool.index, pool.set._cursor());
+      const slot = pool.set._allocateRun(0);
       if (slot !== NONE) return { pool: pool.index, slot, k: 0 };
     }
   }
@@ -149,7 +148,7 @@ export function takeSubnet(core: PoolCore, fam: FamilyState, cursors?: number[])
 export function releaseSlots(core: PoolCore, pool: PoolCidr, slot: number, run: number): void {
   const reserved = core.reservedSlots.get(pool.index);
   for (let s = slot; s < slot + run; s++) {
-    if (!reserved?.has(s)) core.engine.wasm.bmRelease(pool.set.region, s);
+    if (!reserved?.has(s)) pool.set.releaseIndex(s);
   }
 }
 
@@ -159,7 +158,6 @@ export function releaseSlots(core: PoolCore, pool: PoolCidr, slot: number, run: 
  * slots, changes nothing else and returns the FULL error.
  */
 export function applyPlace(core: PoolCore, node: NodeState, placed: readonly PlacedSubnet[]): IpamError | undefined {
-  const w = core.engine.wasm;
   const subnets: Subnet[] = [];
   for (const p of placed) {
     if (p.pool < 0) continue;
@@ -170,7 +168,7 @@ export function applyPlace(core: PoolCore, node: NodeState, placed: readonly Pla
     // only the 'random' strategy draws from the seed: skip the u64 math otherwise
     const seed = core.o.podStrategy === "random" ? BigInt.asUintN(64, core.o.seed + BigInt(node.epoch) * 0x9e3779b97f4a7c15n) : 0n;
     core.reusePodRegion(pool, cls, g.size);
-    const region = w.poolAttach(pool.entry, p.slot, 1 << p.k, node.id, g.size, g.base, cls, seed);
+    const region = pool.attach(p.slot, 1 << p.k, node.id, g.size, g.base, cls, seed);
     if (region === 0) {
       for (const s of subnets) detach(core, s);
       for (const q of placed) if (q.pool >= 0) releaseSlots(core, core.pools[q.pool] as PoolCidr, q.slot, 1 << q.k);
@@ -179,13 +177,13 @@ export function applyPlace(core: PoolCore, node: NodeState, placed: readonly Pla
     const sub: Subnet = {
       pool, slot: p.slot, run: 1 << p.k, k: p.k, cls, cidr: g.cidr, size: g.size, base: g.base,
       format: pool.formatter(p.slot, g), reserved: 0, quarantined: 0, routerIP: undefined,
-      region: region >>> 0, ip0: (pool.base4 + g.base) >>> 0,
+      region, ip0: (pool.base4 + g.base) >>> 0,
     };
     if (cls === 0) fam.big++;
     applyReservedIPs(core, sub, fam);
     if (core.o.reserveRouterIP && g.size > 0) {
       const off = core.o.reserveRouterIP === "first" ? 0 : g.size - 1;
-      if (w.podAllocate(pool.entry, g.base + off, 0) === 1) {
+      if (pool.allocate(g.base + off, 0) === 1) {
         sub.reserved++;
         core.reservedKeys.add(addressKey(pool.index, g.base + off));
       }
@@ -248,15 +246,12 @@ export function dropNode(core: PoolCore, node: NodeState): void {
 
 /** Empties a subnet (owners, borrowers) and frees its slots. */
 export function detach(core: PoolCore, s: Subnet): void {
-  const w = core.engine.wasm;
-  const region = w.poolRegion(s.pool.entry, s.slot);
-  const aux = region === 0 ? 0 : w.bmAux(region) >>> 0;
-  if (aux !== 0 || core.borrowed.size > 0 || core.reservedKeys.size > 0) {
-    const view = core.engine.u32();
+  const owners = s.pool.owners(s.pool.range(s.slot));
+  if (owners !== undefined || core.borrowed.size > 0 || core.reservedKeys.size > 0) {
     for (let off = 0; off < s.size; off++) {
       const key = addressKey(s.pool.index, s.base + off);
       core.reservedKeys.delete(key);
-      const owner = aux === 0 ? 0 : (view[(aux >>> 2) + off] as number);
+      const owner = owners === undefined ? 0 : (owners[off] as number);
       if (owner !== 0) core.owners.removeKey(owner, key);
       const borrower = core.borrowed.get(key);
       if (borrower !== undefined) {
@@ -265,7 +260,7 @@ export function detach(core: PoolCore, s: Subnet): void {
       }
     }
   }
-  w.poolDetach(s.pool.entry, s.slot, s.run, s.cls);
+  s.pool.detach(s.slot, s.run, s.cls);
   if (s.cls === 0) core.family(s.pool.family).big--;
   releaseSlots(core, s.pool, s.slot, s.run);
 }
@@ -287,7 +282,6 @@ export function servePending(core: PoolCore): void {
 }
 
 export function nodeDetail(core: PoolCore, node: NodeState): NodeDetail {
-  const w = core.engine.wasm;
   const sharing: (4 | 6)[] = [];
   if (node.share4) sharing.push(4);
   if (node.share6) sharing.push(6);
@@ -298,7 +292,7 @@ export function nodeDetail(core: PoolCore, node: NodeState): NodeDetail {
     ...(node.error !== undefined ? { error: node.error } : {}),
     sharing,
     ranges: node.subnets.map((s) => {
-      const taken = w.podUsed(s.pool.entry, s.slot);
+      const taken = s.pool.used(s.slot);
       return {
         family: s.pool.family, cidr: s.cidr, used: taken - s.reserved - s.quarantined, free: s.size - taken, size: s.size,
         reserved: s.reserved, cooldown: s.quarantined, ...(s.routerIP !== undefined ? { routerIP: s.routerIP } : {}),

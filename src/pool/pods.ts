@@ -39,7 +39,7 @@ export function allocate(core: PoolCore, node: string, owner: string, wanted?: s
   if (v4 !== undefined && n.v6 === undefined && !n.share6 && want === undefined) {
     // the common single-stack path
     const o = core.owners.ensure(owner);
-    let rel = core.engine.wasm.podAllocateNext(v4.pool.entry, v4.slot, core.strategy, o);
+    let rel = v4.pool.allocateNext(v4.slot, core.strategy, o);
     if (rel === NONE) {
       core.owners.dropIfEmpty(o);
       throw rangeFull(core, v4, node);
@@ -61,7 +61,7 @@ export function notReady(core: PoolCore, name: string, n: NodeState | undefined)
 
 /** Why a pod allocation in `sub` found nothing: its range is full, or (the range has room) the shared memory could not grow for its owner array. */
 export function rangeFull(core: PoolCore, sub: Subnet, node: string): IpamError {
-  if (core.engine.wasm.podUsed(sub.pool.entry, sub.slot) < sub.size) return memoryFull(core, `cannot record the owner of a pod of node ${show(node)}`);
+  if (sub.pool.used(sub.slot) < sub.size) return memoryFull(core, `cannot record the owner of a pod of node ${show(node)}`);
   return errors.full(`pod range ${sub.cidr} of node ${show(node)}`);
 }
 
@@ -76,29 +76,20 @@ export function memoryFull(core: PoolCore, detail: string): IpamError {
  * (a failed call leaves the snapshot as it was) and returns the error.
  */
 function ensureOwnerArrays(core: PoolCore, subs: readonly Subnet[], node: string): IpamError | undefined {
-  const w = core.engine.wasm;
-  const made: number[] = [];
+  const made: Subnet[] = [];
   for (const sub of subs) {
-    const r = w.poolRegion(sub.pool.entry, sub.slot);
-    if (r === 0 || w.bmAux(r) !== 0) continue;
-    let aux: number;
-    try {
-      aux = core.engine.alloc(sub.size * 4);
-    } catch {
-      for (let i = 0; i < made.length; i += 3) {
-        w.bmSetAux(made[i] as number, 0);
-        core.engine.free(made[i + 1] as number, made[i + 2] as number);
-      }
+    const r = sub.pool.range(sub.slot);
+    if (!sub.pool.needsOwners(r)) continue;
+    if (!sub.pool.addOwners(r)) {
+      for (const m of made) m.pool.dropOwners(m.pool.range(m.slot));
       return memoryFull(core, `cannot record the owner of a pod of node ${show(node)}`);
     }
-    w.bmSetAux(r, aux);
-    made.push(r, aux, sub.size * 4);
+    made.push(sub);
   }
   return undefined;
 }
 
 export function allocateGeneral(core: PoolCore, n: NodeState, owner: string, want: [number | undefined, number | undefined] | undefined): PodAddresses {
-  const w = core.engine.wasm;
   // Decide first, take after: with two families, a failure after the first was taken would
   // have moved its next-fit cursor (and random state), which no rollback of the bit undoes.
   const subs: Subnet[] = [];
@@ -107,7 +98,7 @@ export function allocateGeneral(core: PoolCore, n: NodeState, owner: string, wan
     const own = f === 4 ? n.v4 : n.v6;
     const sub = own ?? ((f === 4 ? n.share4 : n.share6) ? mostFree(core, fam) : undefined);
     if (sub === undefined) throw errors.full(`IPv${f} pool: no subnet to borrow from for node ${show(n.name)}`);
-    if (core.families.length > 1 && want?.[f === 4 ? 0 : 1] === undefined && w.podUsed(sub.pool.entry, sub.slot) >= sub.size) {
+    if (core.families.length > 1 && want?.[f === 4 ? 0 : 1] === undefined && sub.pool.used(sub.slot) >= sub.size) {
       throw errors.full(`pod range ${sub.cidr} of node ${show(n.name)}`);
     }
     subs.push(sub);
@@ -119,7 +110,7 @@ export function allocateGeneral(core: PoolCore, n: NodeState, owner: string, wan
   const o = core.owners.ensure(owner);
   const taken: { sub: Subnet; rel: number; borrowed: boolean }[] = [];
   const fail = (e: IpamError): IpamError => {
-    for (const t of taken) w.podRelease(t.sub.pool.entry, t.rel, 0);
+    for (const t of taken) t.sub.pool.release(t.rel, false);
     core.owners.dropIfEmpty(o);
     return e;
   };
@@ -129,11 +120,11 @@ export function allocateGeneral(core: PoolCore, n: NodeState, owner: string, wan
     const at = want?.[f === 4 ? 0 : 1];
     let rel: number;
     if (at !== undefined) {
-      const got = w.podAllocate(sub.pool.entry, at, o);
+      const got = sub.pool.allocate(at, o);
       if (got === NO_MEMORY) throw fail(memoryFull(core, `cannot record the owner of a pod of node ${show(n.name)}`));
       rel = got === 1 ? at : NONE;
     } else {
-      rel = w.podAllocateNext(sub.pool.entry, sub.slot, core.strategy, o);
+      rel = sub.pool.allocateNext(sub.slot, core.strategy, o);
     }
     // decided above: only the first (or only) family can get here, with nothing taken yet
     if (rel === NONE) throw fail(rangeFull(core, sub, n.name));
@@ -160,16 +151,15 @@ export function lend(core: PoolCore, n: NodeState, key: number): void {
 
 /** The subnet of the family with the most free addresses ('share' overflow). */
 export function mostFree(core: PoolCore, fam: FamilyState): Subnet | undefined {
-  const w = core.engine.wasm;
   let best: Subnet | undefined;
   let bestFree = 0;
   for (const pool of fam.pools) {
-    const slot = w.poolMostFree(pool.entry);
+    const slot = pool.mostFree();
     if (slot === NONE) continue;
-    const holder = core.byId[w.poolNodeAt(pool.entry, slot)];
+    const holder = core.byId[pool.nodeAt(slot)];
     const sub = holder?.subnets.find((s) => s.pool === pool && s.slot <= slot && slot < s.slot + s.run);
     if (sub === undefined) continue;
-    const free = sub.size - w.podUsed(pool.entry, sub.slot);
+    const free = sub.size - pool.used(sub.slot);
     if (free > bestFree) { best = sub; bestFree = free; }
   }
   return best;
@@ -195,7 +185,7 @@ export function checkWanted(core: PoolCore, n: NodeState, list: readonly string[
     if (sub === undefined) throw errors.notInRange(text, `node ${JSON.stringify(n.name)} (it has no IPv${p.family} subnet)`);
     const rel = usableRel(core, sub, p.value);
     if (rel === NONE) throw errors.notInRange(text, `pod range ${sub.cidr} of node ${JSON.stringify(n.name)}`);
-    if (core.engine.wasm.podOwner(sub.pool.entry, rel) !== NONE) throw errors.alreadyAllocated(text);
+    if (sub.pool.owner(rel) !== NONE) throw errors.alreadyAllocated(text);
     out[k] = rel;
   }
   return out;
@@ -214,7 +204,7 @@ export function usableRel(core: PoolCore, sub: Subnet, value: bigint): number {
 export function locate(core: PoolCore, ip: string): { pool: PoolCidr; slot: number; rel: number } | undefined {
   const v4 = parseIPv4(ip);
   if (v4 >= 0) {
-    const pool = core.pools[core.engine.wasm.findPool4(core.table, core.pools.length, v4)];
+    const pool = core.table.poolOfIPv4(v4);
     if (pool === undefined) return undefined;
     const rel = v4 - pool.base4;
     return { pool, slot: pool.slotOfRel(rel), rel };
@@ -242,11 +232,10 @@ export function release(core: PoolCore, ip: string, owner?: string): boolean {
   if (typeof ip !== "string") throw errors.invalidArgument("release(ip)", ip, "an IP address string");
   if (owner !== undefined && (typeof owner !== "string" || owner === "")) throw errors.invalidArgument("release(owner)", owner, "a non-empty string or undefined");
   tick(core);
-  const w = core.engine.wasm;
   if (owner === undefined && core.quarantine === undefined && core.borrowed.size === 0 && core.log === undefined && core.reservedKeys.size === 0) {
     const v4 = parseIPv4(ip);
     if (v4 >= 0) {
-      const o = w.release4(core.table, core.pools.length, v4);
+      const o = core.table.releaseIPv4(v4);
       if (o > 0) dropOwnedIPv4(core, o, v4);
       return o !== NONE;
     }
@@ -255,7 +244,7 @@ export function release(core: PoolCore, ip: string, owner?: string): boolean {
   if (loc === undefined || loc.rel === NONE) return false;
   const key = addressKey(loc.pool.index, loc.rel);
   if (owner !== undefined) {
-    const held = w.podOwner(loc.pool.entry, loc.rel);
+    const held = loc.pool.owner(loc.rel);
     if (held === NONE || inCooldown(core, loc.pool, loc.rel, key)) return false;
     const holder = held > 0 ? core.owners.nameOf(held) : undefined;
     if (holder !== owner) throw errors.ownerMismatch(ip, holder, owner);
@@ -267,7 +256,7 @@ export function release(core: PoolCore, ip: string, owner?: string): boolean {
 export function inCooldown(core: PoolCore, pool: PoolCidr, rel: number, key: number): boolean {
   const epoch = core.quarantine?.epochOf(key);
   if (epoch === undefined) return false;
-  return core.byId[core.engine.wasm.poolNodeAt(pool.entry, pool.slotOfRel(rel))]?.epoch === epoch;
+  return core.byId[pool.nodeAt(pool.slotOfRel(rel))]?.epoch === epoch;
 }
 
 /**
@@ -280,7 +269,7 @@ export function releaseKey(core: PoolCore, key: number, quarantine: boolean, key
   if (pool === undefined || core.reservedKeys.has(key)) return false;
   const rel = keyRel(key);
   const q = quarantine && core.quarantine !== undefined;
-  const o = core.engine.wasm.podRelease(pool.entry, rel, q ? 1 : 0);
+  const o = pool.release(rel, q);
   if (o === NONE) return false;
   if (q && o === 0 && inCooldown(core, pool, rel, key)) return false;
   if (o > 0) core.owners.removeKey(o, key);
@@ -291,7 +280,7 @@ export function releaseKey(core: PoolCore, key: number, quarantine: boolean, key
   }
   let epoch = 0;
   if (q) {
-    const holder = core.byId[core.engine.wasm.poolNodeAt(pool.entry, pool.slotOfRel(rel))];
+    const holder = core.byId[pool.nodeAt(pool.slotOfRel(rel))];
     const sub = holder?.subnets.find((s) => s.pool === pool && rel >= s.base && rel < s.base + s.size);
     epoch = holder?.epoch ?? 0;
     if (sub) sub.quarantined++;
@@ -309,11 +298,10 @@ export function applyExpire(core: PoolCore, key: number, epoch: number): void {
   const pool = core.pools[keyPool(key)];
   if (pool === undefined) return;
   const rel = keyRel(key);
-  const w = core.engine.wasm;
-  const holder = core.byId[w.poolNodeAt(pool.entry, pool.slotOfRel(rel))];
+  const holder = core.byId[pool.nodeAt(pool.slotOfRel(rel))];
   if (holder === undefined || holder.epoch !== epoch) return;
   const sub = holder.subnets.find((s) => s.pool === pool && rel >= s.base && rel < s.base + s.size);
-  if (w.podRelease(pool.entry, rel, 0) !== NONE && sub) sub.quarantined--;
+  if (pool.release(rel, false) !== NONE && sub) sub.quarantined--;
 }
 
 /** Releases every address of an owner; returns them. An unknown owner has none. */
@@ -346,11 +334,10 @@ export function lookup(core: PoolCore, ip: string): LookupResult | undefined {
   str("lookup(ip)", ip);
   const loc = locate(core, ip);
   if (loc === undefined) return undefined;
-  const w = core.engine.wasm;
-  const node = core.byId[w.poolNodeAt(loc.pool.entry, loc.slot)];
+  const node = core.byId[loc.pool.nodeAt(loc.slot)];
   if (node === undefined) return undefined;
   const sub = node.subnets.find((s) => s.pool === loc.pool) as Subnet;
-  const o = loc.rel === NONE ? NONE : w.podOwner(loc.pool.entry, loc.rel);
+  const o = loc.rel === NONE ? NONE : loc.pool.owner(loc.rel);
   const borrower = core.borrowed.size > 0 ? core.byId[core.borrowed.get(addressKey(loc.pool.index, loc.rel)) ?? 0] : undefined;
   const holder = (borrower ?? node).name;
   const name = o > 0 ? core.owners.nameOf(o) : undefined;

@@ -15,12 +15,11 @@ export function replay(core: PoolCore, r: JournalRecord): void {
   switch (r.op) {
     case "node": {
       const node = core.nodes.get(r.name) ?? newNode(core, r.name);
-      const w = core.engine.wasm;
       for (const p of r.placed) {
         if (p.pool < 0) continue;
         const pool = core.pools[p.pool] as PoolCidr;
-        w.bmOccupyRange(pool.set.region, p.slot, p.slot + (1 << p.k) - 1);
-        w.bmSetCursor(pool.set.region, (p.slot + (1 << p.k)) % pool.set.capacity);
+        pool.set._occupyRange(p.slot, p.slot + (1 << p.k) - 1);
+        pool.set._setCursor((p.slot + (1 << p.k)) % pool.set.capacity);
       }
       const oom = applyPlace(core, node, r.placed);
       if (oom !== undefined) throw oom;
@@ -58,10 +57,10 @@ export function replay(core: PoolCore, r: JournalRecord): void {
         const pool = core.pools[keyPool(key)] as PoolCidr;
         const rel = keyRel(key);
         expireThrough(core, key);
-        if (core.engine.wasm.podAllocate(pool.entry, rel, o) === NO_MEMORY) throw memoryFull(core, `cannot record the owner ${show(r.owner)}`);
-        if (!r.wanted) moveCursor(core, pool, rel);
+        if (pool.allocate(rel, o) === NO_MEMORY) throw memoryFull(core, `cannot record the owner ${show(r.owner)}`);
+        if (!r.wanted) pool.moveCursorPast(rel); // a next-fit allocation: its range's cursor moves past it, as it did live
         if (o !== 0) core.owners.add(o, key);
-        const holder = core.byId[core.engine.wasm.poolNodeAt(pool.entry, pool.slotOfRel(rel))];
+        const holder = core.byId[pool.nodeAt(pool.slotOfRel(rel))];
         if (node && holder !== node) lend(core, node, key);
       }
       return;
@@ -71,13 +70,13 @@ export function replay(core: PoolCore, r: JournalRecord): void {
         const pool = core.pools[keyPool(key)];
         if (!pool) continue;
         const q = r.q !== undefined && core.quarantine !== undefined;
-        const o = core.engine.wasm.podRelease(pool.entry, keyRel(key), q ? 1 : 0);
+        const o = pool.release(keyRel(key), q);
         if (o > 0) core.owners.removeKey(o, key);
         const borrower = core.borrowed.get(key);
         if (borrower !== undefined) { core.borrowed.delete(key); core.byId[borrower]?.borrowed?.delete(key); }
         if (q && o !== NONE) {
           const rel = keyRel(key);
-          const holder = core.byId[core.engine.wasm.poolNodeAt(pool.entry, pool.slotOfRel(rel))];
+          const holder = core.byId[pool.nodeAt(pool.slotOfRel(rel))];
           const sub = holder?.subnets.find((s) => s.pool === pool && rel >= s.base && rel < s.base + s.size);
           if (sub) sub.quarantined++;
           (core.quarantine as Quarantine).push(key, holder?.epoch ?? 0, r.q as number);
@@ -90,15 +89,6 @@ export function replay(core: PoolCore, r: JournalRecord): void {
     case "addPool": return addPoolCidr(core, r.cidr, r.family);
     case "removePool": return removePoolCidr(core, r.cidr);
   }
-}
-
-/** Replay of a next-fit allocation: the pod range's cursor moves past it, as it did live. */
-export function moveCursor(core: PoolCore, pool: PoolCidr, rel: number): void {
-  const w = core.engine.wasm;
-  const r = w.poolRegion(pool.entry, pool.slotOfRel(rel));
-  if (r === 0) return;
-  const off = rel - w.bmBase(r);
-  w.bmSetCursor(r, off + 1 < w.bmSize(r) ? off + 1 : 0);
 }
 
 /** Replay: an address being re-allocated while in quarantine had left it, with everything before it. */

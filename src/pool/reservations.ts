@@ -27,7 +27,7 @@ export function reserve(core: PoolCore, cidr: string): void {
     for (const pool of pools) {
       const [a, b] = pool.set.indices(c);
       for (let s = a; s <= b; s++) {
-        const holder = core.byId[core.engine.wasm.poolNodeAt(pool.entry, s)];
+        const holder = core.byId[pool.nodeAt(s)];
         if (holder) throw errors.inUse(`subnet ${pool.set.indexToCidr(s)}`, `node ${JSON.stringify(holder.name)}`);
       }
     }
@@ -40,14 +40,14 @@ export function reserve(core: PoolCore, cidr: string): void {
     }
   } else {
     const pool = pools[0] as PoolCidr;
-    const holder = core.byId[core.engine.wasm.poolNodeAt(pool.entry, pool.slotOfValue(c.network))];
+    const holder = core.byId[pool.nodeAt(pool.slotOfValue(c.network))];
     const sub = holder?.subnets.find((s) => s.pool === pool);
     if (sub) {
       const [a, b] = offsets(core, sub, c);
-      const region = core.engine.wasm.poolRegion(pool.entry, sub.slot);
-      if (a <= b && core.engine.wasm.bmCountRange(region, a, b) > 0) {
+      const range = pool.range(sub.slot);
+      if (a <= b && pool.countRange(range, a, b) > 0) {
         for (let off = a; off <= b; off++) {
-          if (core.engine.wasm.bmHas(region, off) === 1) throw errors.alreadyAllocated(pool.addressOf(sub.base + off));
+          if (pool.hasIndex(range, off)) throw errors.alreadyAllocated(pool.addressOf(sub.base + off));
         }
       }
     }
@@ -73,7 +73,7 @@ export function unreserve(core: PoolCore, cidr: string): void {
       const [a, b] = pool.set.indices(c);
       for (let s = a; s <= b; s++) {
         if (!set?.delete(s)) continue;
-        if (core.engine.wasm.poolNodeAt(pool.entry, s) === 0) core.engine.wasm.bmRelease(pool.set.region, s);
+        if (pool.nodeAt(s) === 0) pool.set.releaseIndex(s);
       }
     }
     // what other reservations still cover stays reserved
@@ -87,15 +87,15 @@ export function unreserve(core: PoolCore, cidr: string): void {
     fam.reservedIPs.splice(j, 1);
     for (const pool of fam.pools) {
       if (!pool.cidr.overlaps(c)) continue;
-      const holder = core.byId[core.engine.wasm.poolNodeAt(pool.entry, pool.slotOfValue(c.network))];
+      const holder = core.byId[pool.nodeAt(pool.slotOfValue(c.network))];
       const sub = holder?.subnets.find((s) => s.pool === pool);
       if (!sub) continue;
       const [a, b] = offsets(core, sub, c);
-      const region = core.engine.wasm.poolRegion(pool.entry, sub.slot);
+      const range = pool.range(sub.slot);
       for (let off = a; off <= b; off++) {
         const key = addressKey(pool.index, sub.base + off);
         if (key === (sub.routerIP !== undefined ? addressKey(pool.index, pool.relOf(parseIp(sub.routerIP).value)) : -1)) continue;
-        if (core.reservedKeys.delete(key) && core.engine.wasm.bmRelease(region, off) === 1) sub.reserved--;
+        if (core.reservedKeys.delete(key) && pool.releaseIndex(range, off)) sub.reserved--;
       }
       applyReservedIPs(core, sub, fam);
     }
@@ -112,7 +112,7 @@ export function reserveSlotsQuiet(core: PoolCore, fam: FamilyState, c: Cidr): vo
     const [a, b] = pool.set.indices(c);
     for (let s = a; s <= b; s++) {
       set.add(s);
-      core.engine.wasm.bmAllocate(pool.set.region, s);
+      pool.set.allocateIndex(s);
     }
   }
 }
@@ -128,13 +128,13 @@ export function offsets(core: PoolCore, sub: Subnet, c: Cidr): [number, number] 
 
 /** Takes the reserved addresses that fall in a subnet. */
 export function applyReservedIPs(core: PoolCore, sub: Subnet, fam: FamilyState): void {
-  const region = core.engine.wasm.poolRegion(sub.pool.entry, sub.slot);
+  const range = sub.pool.range(sub.slot);
   for (const c of fam.reservedIPs) {
     if (!sub.pool.cidr.overlaps(c) || sub.pool.slotOfValue(c.network) < sub.slot || sub.pool.slotOfValue(c.network) >= sub.slot + sub.run) continue;
     const [a, b] = offsets(core, sub, c);
     if (a > b) continue;
     for (let off = a; off <= b; off++) {
-      if (core.engine.wasm.bmAllocate(region, off) === 1) {
+      if (sub.pool.allocateIndex(range, off)) {
         sub.reserved++;
         core.reservedKeys.add(addressKey(sub.pool.index, sub.base + off));
       }
@@ -178,7 +178,7 @@ export function removePoolCidr(core: PoolCore, cidr: string): void {
     const names = holders.slice(0, 10).map((n) => JSON.stringify(n.name)).join(", ");
     throw errors.inUse(`pool CIDR ${String(c)}`, `${holders.length} node(s): ${names}${holders.length > 10 ? ", ..." : ""}`);
   }
-  core.engine.wasm.poolClear(pool.entry);
+  pool.clear();
   fam.pools.splice(fam.pools.indexOf(pool), 1);
   core.pools[pool.index] = undefined;
   core.removedPools.set(pool.index, { family: pool.family, cidr: String(pool.cidr) });

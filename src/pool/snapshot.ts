@@ -24,12 +24,10 @@ export function snapshot(core: PoolCore, generation = 0): Uint8Array {
 
 /** The state as it is, without releasing what is due first (compaction: every effect is journaled). */
 export function encode(core: PoolCore, generation = 0): Uint8Array {
-  const w = core.engine.wasm;
   const chunks: Uint32Array[] = [];
   let at = 0;
-  const put = (ptr: number, words: number, map?: Uint32Array): number => {
-    const view = core.engine.u32();
-    const chunk = view.slice(ptr >>> 2, (ptr >>> 2) + words);
+  const put = (chunk: Uint32Array, map?: Uint32Array): number => {
+    const words = chunk.length;
     if (map !== undefined) for (let i = 0; i < chunk.length; i++) if (chunk[i] !== 0) chunk[i] = map[chunk[i] as number] ?? 0;
     chunks.push(chunk);
     const start = at;
@@ -51,18 +49,17 @@ export function encode(core: PoolCore, generation = 0): Uint8Array {
   const meta: SnapshotMeta = {
     options: core.json,
     pools: core.pools.map((p, i) => (p ? { family: p.family, cidr: String(p.cidr), removed: false } : { ...core.removedPools.get(i)!, removed: true })),
-    cursors: core.pools.map((p) => (p ? w.bmCursor(p.set.region) : -1)),
+    cursors: core.pools.map((p) => (p ? p.set._cursor() : -1)),
     reservations: [...core.reservations],
     nodes: [...core.nodes.values()].map((n) => ({
       name: n.name, status: n.status, error: n.error ?? null, deadline: writeMs(n.deadline), placed: n.placed, borrowed: [...(n.borrowed ?? [])],
       subnets: n.subnets.map((sub) => {
-        const r = w.poolRegion(sub.pool.entry, sub.slot);
-        const aux = w.bmAux(r) >>> 0;
+        const saved = sub.pool.saveRange(sub.pool.range(sub.slot));
         return {
-          words: put(w.bmLeaves(r), w.bmWords(r) * 2),
-          owners: aux === 0 ? -1 : put(aux, sub.size, renumber),
-          cursor: w.bmCursor(r),
-          rng: String(BigInt.asUintN(64, w.bmRng(r))),
+          words: put(saved.words),
+          owners: saved.owners === undefined ? -1 : put(saved.owners, renumber),
+          cursor: saved.cursor,
+          rng: String(saved.rng),
           reserved: sub.reserved,
           quarantined: sub.quarantined,
         };
@@ -73,7 +70,7 @@ export function encode(core: PoolCore, generation = 0): Uint8Array {
     owners: owners.map((o, i) => ({ id: i + 1, name: o.name, keys: o.keys })),
     quarantine: (core.quarantine?.entries() ?? []).map((e) => {
       const pool = core.pools[keyPool(e.key)];
-      const holder = pool && core.byId[w.poolNodeAt(pool.entry, pool.slotOfRel(keyRel(e.key)))];
+      const holder = pool && core.byId[pool.nodeAt(pool.slotOfRel(keyRel(e.key)))];
       return { key: e.key, node: holder && holder.epoch === e.epoch ? holder.name : null, time: e.time };
     }),
   };
@@ -101,7 +98,6 @@ export function rebuild(meta: SnapshotMeta, data: Uint32Array, runtime: Pick<Clu
 }
 
 function fill(core: PoolCore, meta: SnapshotMeta, data: Uint32Array): void {
-  const w = core.engine.wasm;
   core.replaying = true; // the snapshot says which nodes are served and what has expired
   // pool CIDRs, in table order, removed ones included so indices match
   meta.pools.forEach((p, i) => {
@@ -122,20 +118,10 @@ function fill(core: PoolCore, meta: SnapshotMeta, data: Uint32Array): void {
       node.subnets.forEach((sub, i) => {
         const sm = m.subnets[i];
         if (!sm) throw new Error(`node ${m.name} lost subnet ${i}`);
-        const r = w.poolRegion(sub.pool.entry, sub.slot);
-        const words = w.bmWords(r) * 2;
-        core.engine.u32().set(data.subarray(word(sm.words), word(sm.words) + words), w.bmLeaves(r) >>> 2);
-        w.bmRebuild(r);
-        w.bmSetCursor(r, sm.cursor);
-        w.bmSetRng(r, BigInt.asIntN(64, BigInt(sm.rng)));
-        if (sm.owners >= 0) {
-          let aux = w.bmAux(r) >>> 0;
-          if (aux === 0) {
-            aux = core.engine.alloc(sub.size * 4);
-            w.bmSetAux(r, aux);
-          }
-          core.engine.u32().set(data.subarray(word(sm.owners), word(sm.owners) + sub.size), aux >>> 2);
-        }
+        const r = sub.pool.range(sub.slot);
+        const words = sub.pool.rangeWords(r);
+        sub.pool.loadRange(r, data.subarray(word(sm.words), word(sm.words) + words), sm.cursor, BigInt(sm.rng));
+        if (sm.owners >= 0) sub.pool.loadOwners(r, data.subarray(word(sm.owners), word(sm.owners) + sub.size));
         sub.reserved = sm.reserved;
         sub.quarantined = sm.quarantined;
       });
@@ -155,7 +141,7 @@ function fill(core: PoolCore, meta: SnapshotMeta, data: Uint32Array): void {
   for (const q of meta.quarantine) core.quarantine?.push(q.key, q.node === null ? 0 : (core.nodes.get(q.node)?.epoch ?? 0), q.time);
   meta.cursors.forEach((c, i) => {
     const p = core.pools[i];
-    if (p && c >= 0) w.bmSetCursor(p.set.region, c);
+    if (p && c >= 0) p.set._setCursor(c);
   });
   core.epoch = Math.max(core.epoch, meta.epoch ?? 0); // nodes added later seed their pod ranges as they would have
   core.replaying = false;

@@ -16,7 +16,7 @@ export function describe(core: PoolCore): PoolDescriptor {
   for (const p of live) p.set.share();
   return {
     memory: core.engine.memory,
-    table: core.table,
+    table: core.table.offset,
     tableEntries: core.pools.length,
     podStrategy: core.o.podStrategy,
     pools: live.map((p) => {
@@ -24,7 +24,7 @@ export function describe(core: PoolCore): PoolDescriptor {
       return {
         index: p.index, entry: p.entry, family: p.family, cidr: String(p.cidr), nodeMask: p.slotMask,
         base4: p.base4, hostBits: p.hostBits, first: g.first, podBits: g.size,
-        slots: p.set.capacity, nodeBitmap: p.set.region,
+        slots: p.set.capacity, nodeBitmap: p.nodeBitmap,
       };
     }),
   };
@@ -33,7 +33,6 @@ export function describe(core: PoolCore): PoolDescriptor {
 /** Used and free subnets and pod addresses per pool CIDR and per node. */
 export function stats(core: PoolCore): ClusterStats {
   tick(core);
-  const w = core.engine.wasm;
   const podsByPool = new Map<PoolCidr, number>();
   const capByPool = new Map<PoolCidr, number>();
   const perNode: ClusterStats["perNode"] = [];
@@ -45,7 +44,7 @@ export function stats(core: PoolCore): ClusterStats {
     let used = 0;
     let free = 0;
     for (const s of n.subnets) {
-      const taken = w.podUsed(s.pool.entry, s.slot);
+      const taken = s.pool.used(s.slot);
       const u = taken - s.reserved - s.quarantined;
       podsByPool.set(s.pool, (podsByPool.get(s.pool) ?? 0) + u);
       capByPool.set(s.pool, (capByPool.get(s.pool) ?? 0) + s.size);
@@ -81,27 +80,26 @@ export function stats(core: PoolCore): ClusterStats {
  * allocated. Returns the problems found (empty when consistent).
  */
 export function verify(core: PoolCore): string[] {
-  const w = core.engine.wasm;
   const problems: string[] = [];
   for (const p of core.pools) {
     if (!p) continue;
-    if (w.bmUsed(p.set.region) !== w.bmRecount(p.set.region)) problems.push(`slot counter of ${String(p.cidr)} != recount`);
-    if (w.bmCheckSummaries(p.set.region) !== 1) problems.push(`slot summaries of ${String(p.cidr)} are wrong`);
+    problems.push(...p.set._verify(String(p.cidr)));
   }
   for (const n of core.nodes.values()) {
     for (const s of n.subnets) {
-      const r = w.poolRegion(s.pool.entry, s.slot);
-      if (w.poolNodeAt(s.pool.entry, s.slot) !== n.id || r === 0) { problems.push(`slot of ${n.name} does not point at it`); continue; }
-      if (w.bmUsed(r) !== w.bmRecount(r)) problems.push(`pod counter of ${n.name} (${s.cidr}) != recount`);
-      if (w.bmCheckSummaries(r) !== 1) problems.push(`pod summaries of ${n.name} are wrong`);
-      for (let t = s.slot; t < s.slot + s.run; t++) if (w.bmHas(s.pool.set.region, t) !== 1) problems.push(`slot ${t} of ${n.name} is not taken`);
+      const r = s.pool.range(s.slot);
+      if (s.pool.nodeAt(s.slot) !== n.id || r === 0) { problems.push(`slot of ${n.name} does not point at it`); continue; }
+      const check = s.pool.checkRange(r);
+      if (!check.counter) problems.push(`pod counter of ${n.name} (${s.cidr}) != recount`);
+      if (!check.summaries) problems.push(`pod summaries of ${n.name} are wrong`);
+      for (let t = s.slot; t < s.slot + s.run; t++) if (!s.pool.set.hasIndex(t)) problems.push(`slot ${t} of ${n.name} is not taken`);
     }
   }
   for (const name of core.owners.names()) {
     const id = core.owners.idOf(name) as number;
     for (const key of core.owners.keys(id)) {
       const pool = core.pools[keyPool(key)];
-      if (!pool || w.podOwner(pool.entry, keyRel(key)) !== id) problems.push(`owner ${name} does not hold ${pool?.addressOf(keyRel(key)) ?? key}`);
+      if (!pool || pool.owner(keyRel(key)) !== id) problems.push(`owner ${name} does not hold ${pool?.addressOf(keyRel(key)) ?? key}`);
     }
   }
   return problems;
