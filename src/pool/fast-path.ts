@@ -8,7 +8,7 @@ import { addressKey } from "./owners.js";
 import { NONE } from "../core/layout.js";
 import { PoolCore, type Subnet, type NodeState } from "./core.js";
 import { tick } from "./nodes.js";
-import { releaseKey } from "./pods.js";
+import { releaseKey, dropOwnedIPv4 } from "./release.js";
 
 /** The error for a handle that is not a u32: UNKNOWN_NODE for an integer (it names no node), else INVALID_ARGUMENT. */
 export function badHandle(what: string, handle: unknown): IpamError {
@@ -61,15 +61,6 @@ export function releaseIPv4(core: PoolCore, ip: number): boolean {
   const owner = core.table.releaseIPv4(ip);
   if (owner > 0) dropOwnedIPv4(core, owner, ip);
   return owner !== NONE;
-}
-
-export function dropOwnedIPv4(core: PoolCore, owner: number, ip: number): void {
-  for (const pool of core.pools) {
-    if (pool?.holds4(ip)) {
-      core.owners.removeKey(owner, addressKey(pool.index, (ip >>> 0) - pool.base4));
-      return;
-    }
-  }
 }
 
 /** Releases the u32 IPv4 addresses in[0..count). Returns how many were allocated. */

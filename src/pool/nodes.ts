@@ -6,8 +6,8 @@ import { NONE } from "../core/layout.js";
 import { type PlacedSubnet } from "./records.js";
 import { PoolCore, checkName, allocationOf, type Subnet, type NodeState, type FamilyState } from "./core.js";
 import { type NodeAllocation, type NodeDetail, type RemoveNodeOptions } from "./types.js";
-import { applyExpire, releaseKey } from "./pods.js";
-import { applyReservedIPs } from "./reservations.js";
+import { applyExpire, releaseKey } from "./release.js";
+import { applyReservedIPs } from "./reserved-ips.js";
 import { optionsObject } from "../args.js";
 import { writeMs } from "./options.js";
 

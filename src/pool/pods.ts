@@ -3,11 +3,10 @@ import { parseIPv4, parseIPv6Groups, parseIp } from "../net/ip.js";
 import { errors, IpamError, show } from "../errors.js";
 import { PoolCidr } from "../alloc/pool-cidr.js";
 import { addressKey, keyPool, keyRel } from "./owners.js";
-import { Quarantine } from "./quarantine.js";
 import { NONE, NO_MEMORY } from "../core/layout.js";
 import { PoolCore, type Subnet, type NodeState, type FamilyState } from "./core.js";
 import { type PodAddresses, type LookupResult } from "./types.js";
-import { dropOwnedIPv4 } from "./fast-path.js";
+import { releaseKey, dropOwnedIPv4, inCooldown } from "./release.js";
 import { tick } from "./nodes.js";
 import { name, str } from "../args.js";
 
@@ -250,58 +249,6 @@ export function release(core: PoolCore, ip: string, owner?: string): boolean {
     if (holder !== owner) throw errors.ownerMismatch(ip, holder, owner);
   }
   return releaseKey(core, key, true);
-}
-
-/** True if the address waits in reuse cooldown for the node that holds its subnet now (entries of a removed node are stale). */
-export function inCooldown(core: PoolCore, pool: PoolCidr, rel: number, key: number): boolean {
-  const epoch = core.quarantine?.epochOf(key);
-  if (epoch === undefined) return false;
-  return core.byId[pool.nodeAt(pool.slotOfRel(rel))]?.epoch === epoch;
-}
-
-/**
- * Releases one address by key; quarantines it when a reuse cooldown is set
- * and `quarantine`. Journals a "free" record unless `keys` collects the key
- * for one record of the caller's.
- */
-export function releaseKey(core: PoolCore, key: number, quarantine: boolean, keys?: number[]): boolean {
-  const pool = core.pools[keyPool(key)];
-  if (pool === undefined || core.reservedKeys.has(key)) return false;
-  const rel = keyRel(key);
-  const q = quarantine && core.quarantine !== undefined;
-  const o = pool.release(rel, q);
-  if (o === NONE) return false;
-  if (q && o === 0 && inCooldown(core, pool, rel, key)) return false;
-  if (o > 0) core.owners.removeKey(o, key);
-  const borrower = core.borrowed.get(key);
-  if (borrower !== undefined) {
-    core.borrowed.delete(key);
-    core.byId[borrower]?.borrowed?.delete(key);
-  }
-  let epoch = 0;
-  if (q) {
-    const holder = core.byId[pool.nodeAt(pool.slotOfRel(rel))];
-    const sub = holder?.subnets.find((s) => s.pool === pool && rel >= s.base && rel < s.base + s.size);
-    epoch = holder?.epoch ?? 0;
-    if (sub) sub.quarantined++;
-    const now = core.now();
-    (core.quarantine as Quarantine).push(key, epoch, now);
-    if (keys) keys.push(key);
-    else core.emit({ op: "free", keys: [key], q: now });
-  } else if (keys) keys.push(key);
-  else core.emit({ op: "free", keys: [key] });
-  return true;
-}
-
-/** A quarantined address leaves the ring: free it if its node is still the same incarnation. */
-export function applyExpire(core: PoolCore, key: number, epoch: number): void {
-  const pool = core.pools[keyPool(key)];
-  if (pool === undefined) return;
-  const rel = keyRel(key);
-  const holder = core.byId[pool.nodeAt(pool.slotOfRel(rel))];
-  if (holder === undefined || holder.epoch !== epoch) return;
-  const sub = holder.subnets.find((s) => s.pool === pool && rel >= s.base && rel < s.base + s.size);
-  if (pool.release(rel, false) !== NONE && sub) sub.quarantined--;
 }
 
 /** Releases every address of an owner; returns them. An unknown owner has none. */

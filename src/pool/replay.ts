@@ -8,7 +8,8 @@ import { readMs } from "./options.js";
 import { type JournalRecord } from "./records.js";
 import { PoolCore } from "./core.js";
 import { applyPlace, dropNode, newNode } from "./nodes.js";
-import { applyExpire, lend, memoryFull } from "./pods.js";
+import { lend, memoryFull } from "./pods.js";
+import { applyExpire } from "./release.js";
 import { addPoolCidr, removePoolCidr, reserve, unreserve } from "./reservations.js";
 
 export function replay(core: PoolCore, r: JournalRecord): void {

@@ -6,8 +6,9 @@ import { addressKey, keyPool } from "./owners.js";
 import { at } from "./options.js";
 import { str } from "../args.js";
 import { checkNodeMask } from "../alloc/cidr-set.js";
-import { PoolCore, MAX_POOL_CIDRS, type Subnet, type FamilyState } from "./core.js";
+import { PoolCore, MAX_POOL_CIDRS, type FamilyState } from "./core.js";
 import { servePending, tick } from "./nodes.js";
+import { offsets, applyReservedIPs } from "./reserved-ips.js";
 
 /**
  * Makes a CIDR non-allocatable. A prefix as long as a node subnet or
@@ -113,31 +114,6 @@ export function reserveSlotsQuiet(core: PoolCore, fam: FamilyState, c: Cidr): vo
     for (let s = a; s <= b; s++) {
       set.add(s);
       pool.set.allocateIndex(s);
-    }
-  }
-}
-
-/** Pod offsets of a subnet that a CIDR covers, clamped; a > b when none. */
-export function offsets(core: PoolCore, sub: Subnet, c: Cidr): [number, number] {
-  const lo = sub.pool.relOf(c.network < sub.pool.cidr.network ? sub.pool.cidr.network : c.network);
-  const hiRel = sub.pool.relOf(c.last > sub.pool.cidr.last ? sub.pool.cidr.last : c.last);
-  const a = Math.max(0, lo - sub.base);
-  const b = Math.min(sub.size - 1, (hiRel < 0 ? sub.base + sub.size : hiRel) - sub.base);
-  return [a, b];
-}
-
-/** Takes the reserved addresses that fall in a subnet. */
-export function applyReservedIPs(core: PoolCore, sub: Subnet, fam: FamilyState): void {
-  const range = sub.pool.range(sub.slot);
-  for (const c of fam.reservedIPs) {
-    if (!sub.pool.cidr.overlaps(c) || sub.pool.slotOfValue(c.network) < sub.slot || sub.pool.slotOfValue(c.network) >= sub.slot + sub.run) continue;
-    const [a, b] = offsets(core, sub, c);
-    if (a > b) continue;
-    for (let off = a; off <= b; off++) {
-      if (sub.pool.allocateIndex(range, off)) {
-        sub.reserved++;
-        core.reservedKeys.add(addressKey(sub.pool.index, sub.base + off));
-      }
     }
   }
 }
