@@ -66,3 +66,29 @@ describe("numeric IPv4 batches vs a model", () => {
     );
   });
 });
+
+describe("the numeric path takes no new pods on a draining node, as allocate() does", () => {
+  it("allocateIPv4 and allocateIPv4Batch are UNKNOWN_NODE (being removed) while the node drains; releases still work", () => {
+    let t = 0;
+    const pool = new ClusterPool({ ipv4: { cidrs: ["10.0.0.0/16"], maskSize: 24 }, clock: () => t });
+    pool.addNode("a");
+    const h = pool.handle("a");
+    const ip = pool.allocateIPv4(h); // 10.0.0.1
+    pool.removeNode("a", { graceMs: 1000 });
+    const before = pool.snapshot();
+    for (const call of [() => pool.allocateIPv4(h), () => pool.allocateIPv4Batch(h, new Uint32Array(4))]) {
+      try {
+        call();
+        expect.unreachable("a draining node took a pod");
+      } catch (e) {
+        expect((e as { code?: string }).code).toBe("UNKNOWN_NODE");
+        expect((e as Error).message).toBe('ipcarve: unknown node "a" (being removed)');
+      }
+    }
+    expect(Buffer.from(pool.snapshot()).equals(Buffer.from(before))).toBe(true);
+    expect(pool.releaseIPv4(ip)).toBe(true); // a draining node's pods may still go
+    t = 1000;
+    pool.tick();
+    expect(pool.nodeNames()).toEqual([]);
+  });
+});

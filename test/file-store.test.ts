@@ -397,6 +397,25 @@ describe("compaction", () => {
   });
 });
 
+describe("replay gives the live pool's bytes", () => {
+  it("a dual-stack allocate that asks for its IPv4 address only: the IPv6 cursor moved live and moves on replay", () => {
+    const path = tmpPath();
+    const live = ClusterPool.open(path, DUAL);
+    live.addNode("a");
+    live.allocate("a", "ns/p0", "10.0.0.5"); // IPv4 asked for (cursor stays), IPv6 next-fit: fd00::1 (cursor moves past it)
+    live.allocate("a", "ns/p1"); // next-fit in both: 10.0.0.1 and fd00::2
+    const bytes = Buffer.from(live.snapshot());
+    live.close();
+    const recs = records(`${path}.journal`);
+    // the record names the one key that was asked for (it used to say wanted: true for both)
+    expect((recs[1]!.rec as unknown as { wanted: unknown }).wanted).toEqual([(recs[1]!.rec as unknown as { keys: number[] }).keys[0]]);
+    const re = ClusterPool.open(path, DUAL);
+    expect(Buffer.from(re.snapshot()).equals(bytes)).toBe(true);
+    expect(re.allocate("a", "ns/p2")).toEqual({ ipv4: "10.0.0.2", ipv6: "fd00::3" }); // as the live pool would go on
+    re.close();
+  });
+});
+
 describe("format version 1 journals (16-byte header, records without a header checksum)", () => {
   it("are replayed, then rewritten as version 2 (compacted into the next snapshot)", () => {
     const path = tmpPath();

@@ -53,7 +53,7 @@ export function importCiliumNodes(core: PoolCore, list: unknown): ImportResult[]
       results.set(it.name, { name: it.name, podCIDRs: a.podCIDRs, outcome: "allocated" });
     } catch (e) {
       if (!(e instanceof IpamError)) throw e;
-      results.set(it.name, { name: it.name, podCIDRs: [], outcome: "failed", error: e.message.replace(/^ipcarve: /, "") });
+      results.set(it.name, { name: it.name, podCIDRs: [], outcome: "failed", error: e.detail });
     }
   }
   return items.map((it) => results.get(it.name) as ImportResult);
@@ -72,7 +72,7 @@ export function claim(core: PoolCore, cidrs: readonly string[]): PlacedSubnet[] 
       c = parseCidr(text);
     } catch (e) {
       undo();
-      return (e as IpamError).message.replace(/^ipcarve: /, "");
+      return (e as IpamError).detail;
     }
     const fam = core.families.find((f) => f.family === c.family);
     const pool = fam?.pools.find((p) => p.cidr.contains(c));

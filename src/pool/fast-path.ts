@@ -16,10 +16,16 @@ export function badHandle(what: string, handle: unknown): IpamError {
   return errors.invalidArgument(what, handle, "a node handle (an integer from handle(name))");
 }
 
-/** The IPv4 subnet of the node with this handle (a u32, checked by the caller); UNKNOWN_NODE if none. */
+/**
+ * The IPv4 subnet of the node with this handle (a u32, checked by the
+ * caller) for a new allocation: UNKNOWN_NODE if none, or if the node is
+ * draining (being removed takes no new pods, as allocate() says).
+ */
 export function v4Subnet(core: PoolCore, handle: number): Subnet {
-  const s = core.byId[handle]?.v4;
+  const n = core.byId[handle];
+  const s = n?.v4;
   if (s === undefined) throw errors.unknownNode(`handle ${handle} (no IPv4 subnet)`);
+  if ((n as NodeState).status === "draining") throw errors.unknownNode((n as NodeState).name, "being removed");
   return s;
 }
 

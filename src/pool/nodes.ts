@@ -56,7 +56,7 @@ export function addNode(core: PoolCore, name: string): NodeAllocation {
     if (!known) core.nodes.set(name, node);
     if (!core.pending.includes(name)) core.pending.push(name);
     node.status = "pending";
-    node.error = placed.message.replace(/^ipcarve: /, "");
+    node.error = placed.detail;
     core.emit({ op: "pending", name, error: node.error });
     throw placed;
   }

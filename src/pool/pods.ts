@@ -131,15 +131,18 @@ export function allocateGeneral(core: PoolCore, n: NodeState, owner: string, wan
   }
   const out: PodAddresses = {};
   const keys: number[] = [];
+  const asked: number[] = []; // keys of addresses asked for: their range's next-fit cursor did not move
   for (const t of taken) {
     const key = addressKey(t.sub.pool.index, t.rel);
     keys.push(key);
+    if (want?.[t.sub.pool.family === 4 ? 0 : 1] !== undefined) asked.push(key);
     core.owners.add(o, key);
     if (t.borrowed) lend(core, n, key);
     if (t.sub.pool.family === 4) out.ipv4 = t.sub.format(t.rel);
     else out.ipv6 = t.sub.format(t.rel);
   }
-  core.emit(want === undefined ? { op: "alloc", node: n.name, owner, keys } : { op: "alloc", node: n.name, owner, keys, wanted: true });
+  if (asked.length === 0) core.emit({ op: "alloc", node: n.name, owner, keys });
+  else core.emit({ op: "alloc", node: n.name, owner, keys, wanted: asked.length === keys.length ? true : asked });
   return out;
 }
 

@@ -18,8 +18,11 @@ export type JournalRecord =
   /** deadline: clock ms; a grace period that never ends is "Infinity" (JSON has no Infinity; older journals hold null). */
   | { readonly op: "drain"; readonly name: string; readonly deadline: number | "Infinity" | null }
   | { readonly op: "drop"; readonly name: string }
-  /** owner "" = no owner (numeric path); wanted: asked-for addresses (the next-fit cursor did not move). */
-  | { readonly op: "alloc"; readonly node: string; readonly owner: string; readonly keys: readonly number[]; readonly wanted?: true }
+  /**
+   * owner "" = no owner (numeric path); wanted: the keys of asked-for addresses (their range's
+   * next-fit cursor did not move; the other families' did), or true for all of them.
+   */
+  | { readonly op: "alloc"; readonly node: string; readonly owner: string; readonly keys: readonly number[]; readonly wanted?: true | readonly number[] }
   /** q: release time when the addresses went into reuse cooldown. */
   | { readonly op: "free"; readonly keys: readonly number[]; readonly q?: number }
   | { readonly op: "reserve"; readonly cidr: string }
@@ -45,7 +48,7 @@ export function isJournalRecord(v: unknown): v is JournalRecord {
     case "pending": case "failed": return isName(r.name) && typeof r.error === "string";
     case "drain": return isName(r.name) && isMs(r.deadline);
     case "drop": return isName(r.name);
-    case "alloc": return isName(r.node) && typeof r.owner === "string" && isKeys(r.keys) && (r.wanted === undefined || r.wanted === true);
+    case "alloc": return isName(r.node) && typeof r.owner === "string" && isKeys(r.keys) && (r.wanted === undefined || r.wanted === true || (isKeys(r.wanted) && (r.wanted as number[]).every((k) => (r.keys as number[]).includes(k))));
     case "free": return isKeys(r.keys) && (r.q === undefined || typeof r.q === "number");
     case "reserve": case "unreserve": case "removePool": return typeof r.cidr === "string";
     case "addPool": return (r.family === 4 || r.family === 6) && typeof r.cidr === "string";

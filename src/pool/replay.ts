@@ -59,7 +59,8 @@ export function replay(core: PoolCore, r: JournalRecord): void {
         const rel = keyRel(key);
         expireThrough(core, key);
         if (pool.allocate(rel, o) === NO_MEMORY) throw memoryFull(core, `cannot record the owner ${show(r.owner)}`);
-        if (!r.wanted) pool.moveCursorPast(rel); // a next-fit allocation: its range's cursor moves past it, as it did live
+        // a next-fit allocation: its range's cursor moves past it, as it did live; an asked-for address moved none
+        if (r.wanted !== true && !r.wanted?.includes(key)) pool.moveCursorPast(rel);
         if (o !== 0) core.owners.add(o, key);
         const holder = core.byId[pool.nodeAt(pool.slotOfRel(rel))];
         if (node && holder !== node) lend(core, node, key);
