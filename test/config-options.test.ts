@@ -201,3 +201,18 @@ describe("a bad value is resolveOptions' error, at the file, line and key it cam
     }
   });
 });
+
+describe("scenario keys reach the simulation", () => {
+  it("nodes.drainGrace is read as a duration (removeNode's grace for scaled-down nodes)", () => {
+    const cfg = parseConfig("s.yaml", [
+      "apiVersion: ipcarve/v1",
+      "pool:",
+      "  ipv4: { cidrs: [10.0.0.0/16], maskSize: 24 }",
+      "scenario:",
+      "  nodes:",
+      "    phases: [{ at: 0, nodes: 4 }]",
+      "    drainGrace: 2m",
+    ].join("\n"));
+    expect(cfg.scenario?.nodes.drainGrace).toBe(120); // 2m = 120 virtual seconds
+  });
+});

@@ -163,7 +163,7 @@ function ipcarveScenario(src: Source, pool: PoolConfig): Scenario {
   if (duration / epoch > 1_000_000) throw src.error(S("epoch"), `is too short for duration ${duration}s (more than 1,000,000 epochs)`);
   const sample = src.duration(S("sample")) ?? Math.max(epoch, def.sample);
 
-  src.onlyKeys(S("nodes"), ["phases", "failureRate"]);
+  src.onlyKeys(S("nodes"), ["phases", "failureRate", "drainGrace"]);
   let phases: NodePhase[] = [...def.nodes.phases];
   if (src.get(S("nodes", "phases")) !== undefined) {
     const list = src.get(S("nodes", "phases"));
@@ -185,6 +185,7 @@ function ipcarveScenario(src: Source, pool: PoolConfig): Scenario {
     phases = phases.map((p) => ({ at: (p.at / def.duration) * duration, nodes: p.nodes }));
   }
   const failureRate = src.number(S("nodes", "failureRate"), { min: 0, max: 1000, real: true }) ?? def.nodes.failureRate;
+  const drainGrace = src.duration(S("nodes", "drainGrace")) ?? def.nodes.drainGrace ?? 0; // removeNode's grace for scaled-down nodes
 
   src.onlyKeys(S("pods"), ["perNode", "maxPods", "lifetime"]);
   let minPerNode = def.pods.minPerNode;
@@ -249,7 +250,7 @@ function ipcarveScenario(src: Source, pool: PoolConfig): Scenario {
     name: src.string(S("name")) ?? src.file,
     seed: src.number(S("seed"), { min: 0, max: 2 ** 32 - 1 }) ?? def.seed,
     duration, epoch, sample,
-    nodes: { phases, failureRate },
+    nodes: { phases, failureRate, drainGrace },
     pods: { minPerNode, maxPerNode, maxPods, lifetime },
     cooldown,
     growth,
