@@ -7,7 +7,7 @@ import { Cidr, parseCidr, cidrArg, formatIPv4, formatIPv6 } from "../net/ip.js";
 import { errors, show } from "../errors.js";
 import { Bitmap, NONE } from "../core/bitmap.js";
 import { defaultEngine, Engine } from "../core/engine.js";
-import { disposeSymbol } from "../disposable.js";
+import { disposeSymbol, Held } from "../disposable.js";
 import { isIndex, badIndex, str, u32Array, count as countArg, optionsObject } from "../args.js";
 import { STRATEGY_CODE, FLAG_ATOMIC } from "../core/layout.js";
 
@@ -63,8 +63,7 @@ export class CidrSet {
   readonly nodeMaskSize: number;
   /** Number of node subnets: 2^(nodeMask - clusterMask). */
   readonly capacity: number;
-  /** undefined once disposed. */
-  #bm: Bitmap | undefined;
+  readonly #bm: Held<Bitmap>;
   readonly #suffix: string;
   readonly #base4: number;
   readonly #step4: number;
@@ -76,17 +75,16 @@ export class CidrSet {
     const o = optionsObject("options", options, ["engine", "shared"]);
     if (o.engine !== undefined && !(o.engine instanceof Engine)) throw errors.invalidOption("options.engine", `must be an Engine (got ${show(o.engine)})`);
     if (o.shared !== undefined && typeof o.shared !== "boolean") throw errors.invalidOption("options.shared", `must be true or false (got ${show(o.shared)})`);
-    this.#bm = new Bitmap((o.engine as Engine | undefined) ?? defaultEngine(), this.capacity, { atomic: o.shared === true, seed: 0n });
+    const bm = new Bitmap((o.engine as Engine | undefined) ?? defaultEngine(), this.capacity, { atomic: o.shared === true, seed: 0n });
+    this.#bm = new Held(bm, "CidrSet", "CIDR set", (b) => b.dispose());
     this.#suffix = `/${this.nodeMaskSize}`;
     this.#base4 = this.cidr.family === 4 ? Number(this.cidr.network) : 0;
     this.#step4 = 2 ** (32 - this.nodeMaskSize);
   }
 
-  /** The bitmap, or INVALID_ARGUMENT naming `method` once disposed. */
+  /** What this object holds, or INVALID_ARGUMENT naming `method` once disposed. */
   #b(method: string): Bitmap {
-    const bm = this.#bm;
-    if (bm === undefined) throw errors.disposed(`CidrSet.${method}`, "CIDR set");
-    return bm;
+    return this.#bm.get(method);
   }
 
   /**
@@ -95,10 +93,7 @@ export class CidrSet {
    * freed when garbage collected.
    */
   dispose(): void {
-    const bm = this.#bm;
-    if (bm === undefined) return;
-    this.#bm = undefined;
-    bm.dispose();
+    this.#bm.dispose();
   }
 
   [disposeSymbol](): void { this.dispose(); }

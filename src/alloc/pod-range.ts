@@ -9,7 +9,7 @@ import { Bitmap, NONE } from "../core/bitmap.js";
 import { checkStrategy, checkSeed } from "./strategy.js";
 import { rangeGeometry } from "../net/range.js";
 import { defaultEngine, Engine } from "../core/engine.js";
-import { disposeSymbol } from "../disposable.js";
+import { disposeSymbol, Held } from "../disposable.js";
 import { isIndex, badIndex, str, u32Array, count as countArg, optionsObject } from "../args.js";
 import { STRATEGY_CODE, type Strategy } from "../core/layout.js";
 
@@ -32,8 +32,7 @@ export class PodRange {
   /** Usable addresses. */
   readonly size: number;
   readonly strategy: Strategy;
-  /** undefined once disposed. */
-  #bm: Bitmap | undefined;
+  readonly #bm: Held<Bitmap>;
   readonly #code: number;
   /** Host offset of offset 0 from the network address. */
   readonly #first: number;
@@ -51,16 +50,15 @@ export class PodRange {
     this.#code = STRATEGY_CODE[this.strategy];
     const seed = checkSeed("options.seed", o.seed);
     if (o.engine !== undefined && !(o.engine instanceof Engine)) throw errors.invalidOption("options.engine", `must be an Engine (got ${show(o.engine)})`);
-    this.#bm = new Bitmap((o.engine as Engine | undefined) ?? defaultEngine(), this.size, { atomic: false, seed });
+    const bm = new Bitmap((o.engine as Engine | undefined) ?? defaultEngine(), this.size, { atomic: false, seed });
+    this.#bm = new Held(bm, "PodRange", "pod range", (b) => b.dispose());
     this.#base4 = this.cidr.family === 4 ? Number(this.cidr.network) + g.first : 0;
     this.#name = `pod range ${String(this.cidr)}`;
   }
 
-  /** The bitmap, or INVALID_ARGUMENT naming `method` once disposed. */
+  /** What this object holds, or INVALID_ARGUMENT naming `method` once disposed. */
   #b(method: string): Bitmap {
-    const bm = this.#bm;
-    if (bm === undefined) throw errors.disposed(`PodRange.${method}`, "pod range");
-    return bm;
+    return this.#bm.get(method);
   }
 
   /**
@@ -69,10 +67,7 @@ export class PodRange {
    * freed when garbage collected.
    */
   dispose(): void {
-    const bm = this.#bm;
-    if (bm === undefined) return;
-    this.#bm = undefined;
-    bm.dispose();
+    this.#bm.dispose();
   }
 
   [disposeSymbol](): void { this.dispose(); }

@@ -15,7 +15,7 @@
  */
 import { Engine, SCRATCH_WORDS, type Chunk } from "../core/engine.js";
 import { errors, type IpamError } from "../errors.js";
-import { disposeSymbol } from "../disposable.js";
+import { disposeSymbol, Held } from "../disposable.js";
 import { NONE, STRATEGY_CODE, POOL_BYTES, type Strategy } from "../core/layout.js";
 import { STRATEGIES } from "./strategy.js";
 import { isIndex, isU32, badIndex, badU32, u32Array, count as countArg, U32_END } from "../args.js";
@@ -49,8 +49,7 @@ export interface PoolDescriptor {
 }
 
 export class PoolView {
-  /** undefined once disposed. */
-  #engine: Engine | undefined;
+  readonly #engine: Held<Engine>;
   readonly pools: readonly PoolEntryDescriptor[];
   readonly #table: number;
   readonly #count: number;
@@ -88,7 +87,7 @@ export class PoolView {
       if (!ok) throw bad(where, p, "an entry of pool.describe() that matches the pool table in its memory");
       pools.push(Object.freeze({ ...(e as unknown as PoolEntryDescriptor) }));
     });
-    this.#engine = Engine.attach(memory);
+    this.#engine = new Held(Engine.attach(memory), "PoolView", "view", (e) => e._detach());
     this.pools = Object.freeze(pools);
     this.#table = desc.table;
     this.#count = desc.tableEntries;
@@ -102,11 +101,9 @@ export class PoolView {
   /** This thread's engine over the pool's memory. */
   get engine(): Engine { return this.#use("engine"); }
 
-  /** The engine, or INVALID_ARGUMENT naming `method` once disposed. */
+  /** What this object holds, or INVALID_ARGUMENT naming `method` once disposed. */
   #use(method: string): Engine {
-    const e = this.#engine;
-    if (e === undefined) throw errors.disposed(`PoolView.${method}`, "view");
-    return e;
+    return this.#engine.get(method);
   }
 
   /**
@@ -115,10 +112,7 @@ export class PoolView {
    * Any later call throws INVALID_ARGUMENT; disposing again is a no-op.
    */
   dispose(): void {
-    const e = this.#engine;
-    if (e === undefined) return;
-    this.#engine = undefined;
-    e._detach();
+    this.#engine.dispose();
   }
 
   [disposeSymbol](): void { this.dispose(); }
