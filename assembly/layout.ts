@@ -125,3 +125,59 @@
 @inline export const NONE: i32 = -1;
 /** Returned by podAllocate when an owned allocation needs an owner array and the memory cannot grow. */
 @inline export const NO_MEMORY: i32 = -2;
+
+// ---- owner registry (assembly/owners.ts) ----
+//
+// OWNERS header (OWN_BYTES, one per ClusterPool, a region TS allocates):
+//   +0   u32 table        open-addressing table: u32 owner id per slot (0 = empty)
+//   +4   u32 mask         slots - 1 (slots a power of two; rehash at 3/4 load)
+//   +8   u32 count        names in the table
+//   +12  u32 nextId       ids below it have been handed out (starts at 1; 0 = no owner)
+//   +16  u32 freeId       head of the free-id list, linked through REC_LINK
+//   +20  u32 nameAt       next free byte of the current names chunk
+//   +24  u32 nameEnd      end of the current names chunk
+//   +28  u32 nameBytes    bytes of name slots in use
+//   +32  u32 chunks[24]   records chunk k (2^(k+4) records; id j+15 -> chunk clz-based), 0 = not yet
+//   +128 u32 freeNames[48] heads of free name slots per size class (16, 32, 48, 64, 96, 128, 192, ...)
+//
+//   A records chunk never moves, so the record of an id stays put while the
+//   registry grows; chunks double, so at n ids at most ~n/2 records are spare.
+//   Tables, records chunks and names chunks are regions TS hands in when a
+//   call returns NEED_TABLE / NEED_RECORDS / NEED_NAMES (the call changed
+//   nothing): the engine can take them all back when the pool goes.
+//
+// OWNER record (32 bytes):
+//   +0  u32 name          offset of the name's UTF-8 bytes (0 = a free id)
+//   +4  u32 len           its length in bytes
+//   +8  u32 hash          murmur3_32 of the bytes (probe compare, rehash)
+//   +12 u32 link          next free id while the id is free
+//   +16 f64 key0          address key pool * 2^32 + rel, or -1
+//   +24 f64 key1          a second key (dual stack), or -1; third and later keys: TS side
+@inline export const OWN_TABLE: usize = 0;
+@inline export const OWN_MASK: usize = 4;
+@inline export const OWN_COUNT: usize = 8;
+@inline export const OWN_NEXT_ID: usize = 12;
+@inline export const OWN_FREE_ID: usize = 16;
+@inline export const OWN_NAME_AT: usize = 20;
+@inline export const OWN_NAME_END: usize = 24;
+@inline export const OWN_NAME_BYTES: usize = 28;
+@inline export const OWN_CHUNKS: usize = 32;
+@inline export const OWN_CHUNK_COUNT: usize = 24;
+@inline export const OWN_FREE_NAMES: usize = 128;
+@inline export const OWN_NAME_CLASSES: usize = 48;
+@inline export const OWN_BYTES: usize = 320;
+@inline export const REC_NAME: usize = 0;
+@inline export const REC_LEN: usize = 4;
+@inline export const REC_HASH: usize = 8;
+@inline export const REC_LINK: usize = 12;
+@inline export const REC_KEY0: usize = 16;
+@inline export const REC_KEY1: usize = 24;
+@inline export const REC_BYTES: usize = 32;
+/** Records in chunk 0 (chunk k holds REC_FIRST_CHUNK << k). */
+@inline export const REC_FIRST_CHUNK: usize = 16;
+/** Returned (negative) by ownEnsure / ownAdopt when a region is needed first. */
+@inline export const NEED_TABLE: i32 = -3;
+@inline export const NEED_RECORDS: i32 = -4;
+@inline export const NEED_NAMES: i32 = -5;
+/** An empty key slot. */
+@inline export const KEY_EMPTY: f64 = -1;

@@ -22,3 +22,16 @@ export const POOL_FREE_REGIONS = 48;
 
 export type Strategy = "next-fit" | "first-free" | "random";
 export const STRATEGY_CODE: Readonly<Record<Strategy, number>> = { "next-fit": 0, "first-free": 1, random: 2 };
+
+/** Owner registry (assembly/owners.ts): header bytes, record layout, and the "a region is needed first" results. */
+export const OWN_BYTES = 320;
+export const REC_NAME = 0;
+export const REC_LEN = 4;
+export const REC_KEY0 = 16;
+export const REC_KEY1 = 24;
+export const REC_BYTES = 32;
+export const NEED_TABLE = -3;
+export const NEED_RECORDS = -4;
+export const NEED_NAMES = -5;
+/** An empty key slot of an owner record. */
+export const KEY_EMPTY = -1;

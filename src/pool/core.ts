@@ -108,7 +108,7 @@ export class PoolCore {
   readonly freeIds: number[] = [];
   epoch = 0;
   readonly pending: string[] = [];
-  readonly owners = new Owners();
+  readonly owners: Owners;
   readonly borrowed = new Map<number, number>();
   readonly quarantine: Quarantine | undefined;
   /** Reserved slots per pool index. */
@@ -157,6 +157,7 @@ export class PoolCore {
     this.strategy = STRATEGY_CODE[this.o.podStrategy];
     this.quarantine = this.o.reuse && new Quarantine(this.o.reuse);
     this.table = this.engine.alloc(MAX_POOL_CIDRS * POOL_BYTES);
+    this.owners = new Owners(this.engine);
     try {
       for (const f of this.o.families) {
         const fam: FamilyState = { ...f, pools: [], k: f.slotMask - f.maskSize, big: 0, reservedIPs: [] };
@@ -218,6 +219,7 @@ export class PoolCore {
       p.release(this.engine, p.subnet(0, fam.k).size, p.subnet(0, 0).size);
     }
     this.engine.free(this.table, MAX_POOL_CIDRS * POOL_BYTES);
+    this.owners.release();
   }
 
   family(f: 4 | 6): FamilyState {

@@ -3,179 +3,307 @@
  * each pod address in WASM, and the addresses each owner holds, so an owner
  * can be released in one call. Address keys are poolIndex * 2^32 + rel.
  *
- * An owner usually holds one address per family, so the first two keys sit
- * in typed arrays indexed by id; a third and later ones go to a side map.
- * An owner that comes to hold nothing goes dormant: it keeps its Map entry
- * and id, so the same name coming back (a restarted pod) costs one Map hit.
- * Dormant owners are swept in bulk once they outnumber the live ones.
+ * The registry lives in the engine's shared memory (assembly/owners.ts):
+ * the names as UTF-8 bytes, an open-addressing table name -> id, and one
+ * record per id with the first two keys (a pod holds one address per
+ * family). Allocating and releasing make no JS object per owner; the name
+ * is copied into the engine's scratch once per call and hashed there, and
+ * turned back into a JS string only by nameOf (lookup, owner checks,
+ * snapshots). A third and later key of one owner (rare: a wanted address
+ * beside its own, replays) sits in a JS side map.
+ *
+ * An owner that comes to hold nothing is forgotten at once: its name slot
+ * and id are reused by the next new owner.
  */
+import { Buffer } from "node:buffer";
+import { errors } from "../errors.js";
+import type { Engine } from "../core/engine.js";
+import { SCRATCH_BYTES } from "../core/engine.js";
+import type { WasmExports } from "../core/wasm.js";
+import { OWN_BYTES, REC_NAME, REC_LEN, REC_KEY0, REC_KEY1, NEED_TABLE, NEED_RECORDS, NEED_NAMES, KEY_EMPTY, NO_MEMORY } from "../core/layout.js";
+
 const KEY_SCALE = 2 ** 32;
 export const addressKey = (poolIndex: number, rel: number): number => poolIndex * KEY_SCALE + rel;
 export const keyPool = (key: number): number => Math.floor(key / KEY_SCALE);
 export const keyRel = (key: number): number => key % KEY_SCALE;
 
-const EMPTY = -1;
-/** Owner slots a pool starts with (doubled as needed): small, so that a small pool costs little to make. */
-const INITIAL = 16;
-/** Dormant owners kept before a sweep. */
-const SWEEP_AT = 65536;
+/** Table slots a registry starts with (doubled by rehash at 3/4 load). */
+const INITIAL_SLOTS = 16;
+/** Bytes of the first names chunk; each next one doubles, up to NAMES_CHUNK_MAX. */
+const NAMES_CHUNK_MIN = 256;
+const NAMES_CHUNK_MAX = 1 << 20;
+/** Longest owner name in UTF-8 bytes (the size classes of the core end at 256 MiB). */
+export const MAX_NAME_BYTES = 1 << 24;
+/** Names up to this many UTF-16 units are copied by a plain loop while they are ASCII. */
+const SHORT = 64;
+/** Records chunk that holds id (assembly/owners.ts chunkOf). */
+const chunkOf = (id: number): number => 27 - Math.clz32(id + 15);
 
 export class Owners {
-  readonly #ids = new Map<string, number>();
-  #names: (string | undefined)[] = [undefined];
-  #key0 = new Float64Array(INITIAL).fill(EMPTY);
-  #key1 = new Float64Array(INITIAL).fill(EMPTY);
+  readonly #engine: Engine;
+  readonly #w: WasmExports;
+  /** The registry header in the shared memory. */
+  readonly header: number;
+  /** Every region the registry was given, [ptr, bytes]: they go back to the engine in release(). */
+  readonly #regions: number[] = [];
+  /** Tables left behind by a rehash, [ptr, bytes]: the next names chunks. */
+  readonly #spare: number[] = [];
+  #chunkBytes = NAMES_CHUNK_MIN;
+  /** Third and later keys by owner id. */
   readonly #more = new Map<number, Set<number>>();
-  readonly #freeIds: number[] = [];
-  /** Ids that went dormant since the last sweep, each once (some may have woken since). */
-  #dormant: number[] = [];
-  #dormantCount = 0;
-  #isDormant = new Uint8Array(INITIAL);
-  /** 1 while the id has an entry in #dormant (live or stale): each id is listed once. */
-  #listed = new Uint8Array(INITIAL);
+  #buf: Buffer;
+  #f64: Float64Array;
+  #u32: Uint32Array;
 
-  /** Owners known (live or dormant). */
-  get size(): number { return this.#ids.size; }
-  /** Owners holding at least one address. */
-  get live(): number { return this.#ids.size - this.#dormantCount; }
-  idOf(name: string): number | undefined { return this.#ids.get(name); }
-  nameOf(id: number): string | undefined { return this.#names[id]; }
-
-  /** The owner's id, created if new. */
-  ensure(name: string): number {
-    let id = this.#ids.get(name);
-    if (id === undefined) {
-      id = this.#freeIds.pop() ?? this.#names.length;
-      if (id >= this.#key0.length) this.#grow();
-      this.#ids.set(name, id);
-      this.#names[id] = name;
+  constructor(engine: Engine) {
+    this.#engine = engine;
+    this.#w = engine.wasm;
+    this.#buf = Buffer.from(engine.memory.buffer as ArrayBuffer);
+    this.#f64 = new Float64Array(engine.memory.buffer);
+    this.#u32 = new Uint32Array(engine.memory.buffer);
+    this.header = this.#take(OWN_BYTES);
+    let table: number;
+    try {
+      table = this.#take(INITIAL_SLOTS * 4);
+    } catch (e) {
+      this.release();
+      throw e;
     }
+    this.#w.ownInit(this.header, table, INITIAL_SLOTS);
+    this.#renew();
+  }
+
+  #take(bytes: number): number {
+    const p = this.#engine.alloc(bytes);
+    this.#regions.push(p, bytes);
+    return p;
+  }
+
+  /** Views over the memory as it is now (it may have grown). */
+  #renew(): void {
+    const b = this.#engine.memory.buffer;
+    if (this.#u32.length * 4 === b.byteLength) return;
+    this.#buf = Buffer.from(b as ArrayBuffer);
+    this.#f64 = new Float64Array(b);
+    this.#u32 = new Uint32Array(b);
+  }
+
+  /** Gives every region back to the engine (a pool on a shared engine is disposed). */
+  release(): void {
+    for (let i = 0; i < this.#regions.length; i += 2) this.#engine.free(this.#regions[i] as number, this.#regions[i + 1] as number);
+    this.#regions.length = 0;
+    this.#spare.length = 0;
+    this.#more.clear();
+  }
+
+  /** Owners known. */
+  get size(): number { return this.#w.ownCount(this.header); }
+  /** Owners holding at least one address (an owner holding none is forgotten). */
+  get live(): number { return this.#w.ownCount(this.header); }
+
+  /** Bytes of the shared memory the registry holds (regions given to it). */
+  get bytes(): number {
+    let n = 0;
+    for (let i = 1; i < this.#regions.length; i += 2) n += (this.#regions[i] as number + 63) & ~63;
+    return n;
+  }
+
+  // ---------------------------------------------------------------- names in and out
+
+  /** Copies `name` as UTF-8 into the engine's scratch (or a temporary region) and returns its byte length; `#at` says where. */
+  #at = 0;
+  #tmp = 0;
+  #tmpBytes = 0;
+  #put(name: string): number {
+    const at = this.#engine.scratch;
+    this.#at = at;
+    const n = name.length;
+    if (n <= SHORT) {
+      const buf = this.#buf;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = name.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[at + i] = c;
+      }
+      if (i === n) return n;
+    }
+    if (n * 3 <= SCRATCH_BYTES) return this.#buf.write(name, at, "utf8");
+    const bytes = Buffer.byteLength(name, "utf8");
+    if (bytes > MAX_NAME_BYTES) throw errors.invalidArgument("owner", `${name.slice(0, 40)}…`, `an owner name of at most ${MAX_NAME_BYTES} bytes in UTF-8`);
+    if (bytes <= SCRATCH_BYTES) return this.#buf.write(name, at, "utf8");
+    this.#tmp = this.#engine.alloc(bytes);
+    this.#tmpBytes = bytes;
+    this.#renew();
+    this.#at = this.#tmp;
+    return this.#buf.write(name, this.#tmp, "utf8");
+  }
+
+  #done(): void {
+    if (this.#tmp !== 0) {
+      this.#engine.free(this.#tmp, this.#tmpBytes);
+      this.#tmp = 0;
+    }
+  }
+
+  /** Hands the registry the region a NEED_* result asked for. */
+  #supply(need: number, len: number, id: number): void {
+    const w = this.#w;
+    const h = this.header;
+    if (need === NEED_TABLE) {
+      const slots = w.ownSlots(h) * 2;
+      const t = this.#take(slots * 4);
+      const old = w.ownRehash(h, t, slots) >>> 0;
+      this.#spare.push(old, (slots / 2) * 4);
+    } else if (need === NEED_RECORDS) {
+      for (let k = 0; k <= chunkOf(id); k++) if (w.ownChunk(h, k) === 0) w.ownSetChunk(h, k, this.#take(w.ownChunkBytes(k)));
+    } else if (need === NEED_NAMES) {
+      const slot = w.ownClassBytes(w.ownNameClass(len)) >>> 0;
+      for (let i = this.#spare.length - 2; i >= 0; i -= 2) {
+        const bytes = this.#spare[i + 1] as number;
+        if (bytes >= slot) {
+          w.ownNameChunk(h, this.#spare[i] as number, bytes);
+          this.#spare.splice(i, 2);
+          return;
+        }
+      }
+      const bytes = Math.max(slot, this.#chunkBytes);
+      this.#chunkBytes = Math.min(this.#chunkBytes * 2, NAMES_CHUNK_MAX);
+      w.ownNameChunk(h, this.#take(bytes), bytes);
+    } else if (need === NO_MEMORY) {
+      throw errors.full("owner registry", "no owner id left");
+    } else {
+      throw new Error(`owner registry: unexpected result ${need}`);
+    }
+    this.#renew();
+  }
+
+  /** The owner's id, or undefined. */
+  idOf(name: string): number | undefined {
+    const len = this.#put(name);
+    try {
+      const id = this.#w.ownFind(this.header, this.#at, len);
+      return id === 0 ? undefined : id;
+    } finally {
+      this.#done();
+    }
+  }
+
+  /** The owner's id, created if new. Throws FULL when the memory cannot grow for it (nothing changed then). */
+  ensure(name: string): number {
+    const len = this.#put(name);
+    const w = this.#w;
+    let id = w.ownEnsure(this.header, this.#at, len);
+    if (id < 0) {
+      try {
+        while (id < 0) {
+          this.#supply(id, len, w.ownIdEnd(this.header));
+          id = w.ownEnsure(this.header, this.#at, len);
+        }
+      } finally {
+        this.#done();
+      }
+    } else if (this.#tmp !== 0) this.#done();
     return id;
   }
 
-  #grow(): void {
-    const n = this.#key0.length * 2;
-    const k0 = new Float64Array(n).fill(EMPTY);
-    const k1 = new Float64Array(n).fill(EMPTY);
-    const d = new Uint8Array(n);
-    const l = new Uint8Array(n);
-    k0.set(this.#key0);
-    k1.set(this.#key1);
-    d.set(this.#isDormant);
-    l.set(this.#listed);
-    this.#key0 = k0;
-    this.#key1 = k1;
-    this.#isDormant = d;
-    this.#listed = l;
+  /** The name of owner `id`, or undefined. */
+  nameOf(id: number): string | undefined {
+    const h = this.header;
+    if (!(id > 0) || id >= this.#w.ownIdEnd(h)) return undefined;
+    const r = this.#w.ownRecord(h, id) >>> 0;
+    if (r + 32 > this.#u32.length * 4) this.#renew();
+    const u32 = this.#u32;
+    const at = u32[(r + REC_NAME) >>> 2] as number;
+    if (at === 0) return undefined;
+    const len = u32[(r + REC_LEN) >>> 2] as number;
+    if (at + len > u32.length * 4) this.#renew();
+    return (this.#buf as unknown as { utf8Slice(start: number, end: number): string }).utf8Slice(at, at + len);
   }
 
   /** Restores an owner with a given id (snapshots: pod regions store these ids). */
   adopt(id: number, name: string, keys: readonly number[]): void {
-    while (id >= this.#key0.length) this.#grow();
-    while (this.#names.length <= id) {
-      const free = this.#names.length;
-      this.#names.push(undefined);
-      if (free > 0) this.#freeIds.push(free);
+    const len = this.#put(name);
+    const w = this.#w;
+    try {
+      let got = w.ownAdopt(this.header, id, this.#at, len);
+      while (got < 0) {
+        this.#supply(got, len, Math.max(id, w.ownIdEnd(this.header) - 1));
+        got = w.ownAdopt(this.header, id, this.#at, len);
+      }
+      if (got !== id) throw errors.corrupt("snapshot", `owner ${JSON.stringify(name)} cannot take id ${id}`);
+    } finally {
+      this.#done();
     }
-    const i = this.#freeIds.indexOf(id);
-    if (i >= 0) this.#freeIds.splice(i, 1);
-    this.#ids.set(name, id);
-    this.#names[id] = name;
     for (const k of keys) this.add(id, k);
   }
 
+  // ---------------------------------------------------------------- keys
+
   /** Records that owner `id` holds address `key`. */
   add(id: number, key: number): void {
-    if (this.#isDormant[id] === 1) this.#wake(id);
-    if (this.#key0[id] === EMPTY) this.#key0[id] = key;
-    else if (this.#key1[id] === EMPTY) this.#key1[id] = key;
-    else {
-      const more = this.#more.get(id);
-      if (more) more.add(key);
-      else this.#more.set(id, new Set([key]));
-    }
-  }
-
-  #wake(id: number): void {
-    this.#isDormant[id] = 0; // its entry in #dormant goes stale; sweep skips it
-    this.#dormantCount--;
+    if (this.#w.ownAdd(this.header, id, key) !== 0) return;
+    const more = this.#more.get(id);
+    if (more) more.add(key);
+    else this.#more.set(id, new Set([key]));
   }
 
   /** Keys owner `id` holds. */
   keys(id: number): number[] {
     const out: number[] = [];
-    const k0 = this.#key0[id] as number;
-    const k1 = this.#key1[id] as number;
-    if (k0 !== EMPTY) out.push(k0);
-    if (k1 !== EMPTY) out.push(k1);
-    const more = this.#more.get(id);
+    if (!(id > 0) || id >= this.#w.ownIdEnd(this.header)) return out;
+    const r = this.#w.ownRecord(this.header, id) >>> 0;
+    if (r + 32 > this.#f64.length * 8) this.#renew();
+    const k0 = this.#f64[(r + REC_KEY0) >>> 3] as number;
+    const k1 = this.#f64[(r + REC_KEY1) >>> 3] as number;
+    if (k0 !== KEY_EMPTY) out.push(k0);
+    if (k1 !== KEY_EMPTY) out.push(k1);
+    const more = this.#more.size === 0 ? undefined : this.#more.get(id);
     if (more) out.push(...more);
     return out;
   }
 
   /** Removes one address key from owner `id`; forgets the owner when it holds nothing more. */
   removeKey(id: number, key: number): void {
-    if (this.#key0[id] === key) this.#key0[id] = EMPTY;
-    else if (this.#key1[id] === key) this.#key1[id] = EMPTY;
-    else {
-      const more = this.#more.get(id);
-      if (!more?.delete(key)) return;
+    const more = this.#more.size === 0 ? undefined : this.#more.get(id);
+    if (more === undefined) {
+      this.#w.ownRemoveDrop(this.header, id, key, 0);
+      return;
+    }
+    if (this.#w.ownRemove(this.header, id, key) === 0) {
+      if (!more.delete(key)) return;
       if (more.size === 0) this.#more.delete(id);
     }
     this.dropIfEmpty(id);
   }
 
-  /** Marks owner `id` dormant if it holds nothing; sweeps when dormant owners outnumber live ones. */
+  /** Forgets owner `id` if it holds nothing. */
   dropIfEmpty(id: number): void {
-    if (this.#key0[id] !== EMPTY || this.#key1[id] !== EMPTY || this.#more.has(id)) return;
-    if (this.#names[id] === undefined || this.#isDormant[id] === 1) return;
-    this.#isDormant[id] = 1;
-    this.#dormantCount++;
-    if (this.#listed[id] === 0) {
-      this.#listed[id] = 1;
-      this.#dormant.push(id);
-    }
-    // Sweep rarely: a swept name that comes back costs a Map insert again. Dormant
-    // owners are bounded by max(SWEEP_AT, live owners).
-    if (this.#dormant.length > SWEEP_AT) {
-      if (this.#dormantCount > SWEEP_AT && this.#dormantCount > this.live) this.sweep();
-      else if (this.#dormant.length > 2 * this.#dormantCount) this.#compact();
-    }
+    if (this.keys(id).length === 0) this.#w.ownDelete(this.header, id);
   }
 
-  /** Drops the entries of owners that woke up since they were listed. */
-  #compact(): void {
-    this.#dormant = this.#dormant.filter((i) => {
-      if (this.#isDormant[i] === 1) return true;
-      this.#listed[i] = 0;
-      return false;
-    });
-  }
-
-  /** Forgets every dormant owner that still holds nothing. */
-  sweep(): void {
-    for (const id of this.#dormant) {
-      this.#listed[id] = 0;
-      if (this.#isDormant[id] === 0) continue; // woke up since
-      this.#isDormant[id] = 0;
-      this.#ids.delete(this.#names[id] as string);
-      this.#names[id] = undefined;
-      this.#freeIds.push(id);
-    }
-    this.#dormant = [];
-    this.#dormantCount = 0;
-  }
+  /** Kept for callers of the JS registry: owners holding nothing are forgotten at once, so there is nothing to sweep. */
+  sweep(): void {}
 
   /** Forgets owner `id` and all its keys. */
   clear(id: number): void {
-    this.#key0[id] = EMPTY;
-    this.#key1[id] = EMPTY;
     this.#more.delete(id);
-    this.dropIfEmpty(id);
+    this.#w.ownDelete(this.header, id);
+  }
+
+  /** Ids of the owners known, ascending. */
+  *ids(): IterableIterator<number> {
+    const h = this.header;
+    const end = this.#w.ownIdEnd(h);
+    for (let id = 1; id < end; id++) {
+      const r = this.#w.ownRecord(h, id) >>> 0;
+      if (r + 32 > this.#u32.length * 4) this.#renew();
+      if (this.#u32[(r + REC_NAME) >>> 2] !== 0) yield id;
+    }
   }
 
   /** Names of the owners that hold addresses. */
   *names(): IterableIterator<string> {
-    for (const [name, id] of this.#ids) if (this.#isDormant[id] === 0) yield name;
+    for (const id of this.ids()) yield this.nameOf(id) as string;
   }
 }
