@@ -25,6 +25,9 @@ export const STRATEGY_CODE: Readonly<Record<Strategy, number>> = { "next-fit": 0
 
 /** Owner registry (assembly/owners.ts): header bytes, record layout, and the "a region is needed first" results. */
 export const OWN_BYTES = 320;
+export const OWN_NEXT_ID = 12;
+export const OWN_CHUNKS = 32;
+export const OWN_CHUNK_COUNT = 24;
 export const REC_NAME = 0;
 export const REC_LEN = 4;
 export const REC_KEY0 = 16;

@@ -20,7 +20,7 @@ import { errors } from "../errors.js";
 import type { Engine } from "../core/engine.js";
 import { SCRATCH_BYTES } from "../core/engine.js";
 import type { WasmExports } from "../core/wasm.js";
-import { OWN_BYTES, REC_NAME, REC_LEN, REC_KEY0, REC_KEY1, NEED_TABLE, NEED_RECORDS, NEED_NAMES, KEY_EMPTY, NO_MEMORY } from "../core/layout.js";
+import { OWN_BYTES, OWN_CHUNKS, OWN_CHUNK_COUNT, OWN_NEXT_ID, REC_BYTES, REC_NAME, REC_LEN, REC_KEY0, REC_KEY1, NEED_TABLE, NEED_RECORDS, NEED_NAMES, KEY_EMPTY, NO_MEMORY } from "../core/layout.js";
 
 const KEY_SCALE = 2 ** 32;
 export const addressKey = (poolIndex: number, rel: number): number => poolIndex * KEY_SCALE + rel;
@@ -209,16 +209,31 @@ export class Owners {
 
   /** The name of owner `id`, or undefined. */
   nameOf(id: number): string | undefined {
-    const h = this.header;
-    if (!(id > 0) || id >= this.#w.ownIdEnd(h)) return undefined;
-    const r = this.#w.ownRecord(h, id) >>> 0;
-    if (r + 32 > this.#u32.length * 4) this.#renew();
+    const r = this.#record(id);
+    if (r === 0) return undefined;
     const u32 = this.#u32;
     const at = u32[(r + REC_NAME) >>> 2] as number;
     if (at === 0) return undefined;
     const len = u32[(r + REC_LEN) >>> 2] as number;
     if (at + len > u32.length * 4) this.#renew();
     return (this.#buf as unknown as { utf8Slice(start: number, end: number): string }).utf8Slice(at, at + len);
+  }
+
+  /**
+   * Address of the record of `id` computed here (assembly/owners.ts
+   * ownRecord: chunk k = 27 - clz(id + 15) holds 16 << k records), or 0 for
+   * an id never handed out. Views renewed if the record lies past them.
+   */
+  #record(id: number): number {
+    if (!(id > 0 && id < 0xffff_fff0)) return 0;
+    const j = id + 15;
+    const k = 27 - Math.clz32(j);
+    if (k >= OWN_CHUNK_COUNT) return 0;
+    const chunk = this.#u32[(this.header + OWN_CHUNKS + k * 4) >>> 2] as number;
+    if (chunk === 0 || id >= (this.#u32[(this.header + OWN_NEXT_ID) >>> 2] as number)) return 0;
+    const r = chunk + (j - (16 << k)) * REC_BYTES;
+    if (r + REC_BYTES > this.#u32.length * 4) this.#renew();
+    return r;
   }
 
   /** Restores an owner with a given id (snapshots: pod regions store these ids). */
@@ -251,9 +266,8 @@ export class Owners {
   /** Keys owner `id` holds. */
   keys(id: number): number[] {
     const out: number[] = [];
-    if (!(id > 0) || id >= this.#w.ownIdEnd(this.header)) return out;
-    const r = this.#w.ownRecord(this.header, id) >>> 0;
-    if (r + 32 > this.#f64.length * 8) this.#renew();
+    const r = this.#record(id);
+    if (r === 0) return out;
     const k0 = this.#f64[(r + REC_KEY0) >>> 3] as number;
     const k1 = this.#f64[(r + REC_KEY1) >>> 3] as number;
     if (k0 !== KEY_EMPTY) out.push(k0);
