@@ -129,15 +129,15 @@
 // ---- owner registry (assembly/owners.ts) ----
 //
 // OWNERS header (OWN_BYTES, one per ClusterPool, a region TS allocates):
-//   +0   u32 table        open-addressing table: u32 owner id per slot (0 = empty)
+//   +0   u32 table        open-addressing table of u32 slots (see TABLE slot)
 //   +4   u32 mask         slots - 1 (slots a power of two; rehash at 3/4 load)
 //   +8   u32 count        names in the table
 //   +12  u32 nextId       ids below it have been handed out (starts at 1; 0 = no owner)
-//   +16  u32 freeId       head of the free-id list, linked through REC_LINK
+//   +16  u32 freeId       head of the free-id list, linked through the records' name field
 //   +20  u32 nameAt       next free byte of the current names chunk
 //   +24  u32 nameEnd      end of the current names chunk
 //   +28  u32 nameBytes    bytes of name slots in use
-//   +32  u32 chunks[24]   records chunk k (2^(k+4) records; id j+15 -> chunk clz-based), 0 = not yet
+//   +32  u32 chunks[24]   records chunk k: 2^(k+4) records, ids 2^(k+4)-15 .. 2^(k+5)-16; 0 = not yet
 //   +128 u32 freeNames[48] heads of free name slots per size class (16, 32, 48, 64, 96, 128, 192, ...)
 //
 //   A records chunk never moves, so the record of an id stays put while the
@@ -146,13 +146,14 @@
 //   call returns NEED_TABLE / NEED_RECORDS / NEED_NAMES (the call changed
 //   nothing): the engine can take them all back when the pool goes.
 //
-// OWNER record (32 bytes):
-//   +0  u32 name          offset of the name's UTF-8 bytes (0 = a free id)
-//   +4  u32 len           its length in bytes
-//   +8  u32 hash          murmur3_32 of the bytes (probe compare, rehash)
-//   +12 u32 link          next free id while the id is free
-//   +16 f64 key0          address key pool * 2^32 + rel, or -1
-//   +24 f64 key1          a second key (dual stack), or -1; third and later keys: TS side
+// OWNER record (24 bytes):
+//   +0  u32 name          offset of the name's UTF-8 bytes; while the id is free: the next free id
+//   +4  u32 len           its length in bytes; REC_FREE (0xFFFFFFFF) while the id is free
+//   +8  f64 key0          address key pool * 2^32 + rel, or -1
+//   +16 f64 key1          a second key (dual stack), or -1; third and later keys: TS side
+//
+// TABLE slot (u32): id | (murmur3_32(name) & SLOT_TAG); 0 = empty. The hash
+// itself is not kept: rehash and backward-shift deletion hash names again.
 @inline export const OWN_TABLE: usize = 0;
 @inline export const OWN_MASK: usize = 4;
 @inline export const OWN_COUNT: usize = 8;
@@ -168,11 +169,14 @@
 @inline export const OWN_BYTES: usize = 320;
 @inline export const REC_NAME: usize = 0;
 @inline export const REC_LEN: usize = 4;
-@inline export const REC_HASH: usize = 8;
-@inline export const REC_LINK: usize = 12;
-@inline export const REC_KEY0: usize = 16;
-@inline export const REC_KEY1: usize = 24;
-@inline export const REC_BYTES: usize = 32;
+@inline export const REC_KEY0: usize = 8;
+@inline export const REC_KEY1: usize = 16;
+@inline export const REC_BYTES: usize = 24;
+/** REC_LEN of a free id. */
+@inline export const REC_FREE: u32 = 4294967295;
+/** Table slot: hash bits kept beside the id, and the id bits (ids < 2^28). */
+@inline export const SLOT_TAG: u32 = 4026531840;
+@inline export const SLOT_ID: u32 = 268435455;
 /** Records in chunk 0 (chunk k holds REC_FIRST_CHUNK << k). */
 @inline export const REC_FIRST_CHUNK: usize = 16;
 /** Returned (negative) by ownEnsure / ownAdopt when a region is needed first. */

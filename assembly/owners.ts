@@ -8,6 +8,10 @@
 // ownSetChunk, ownNameChunk) and calls again. So every region it uses is one
 // the engine handed out and can take back when the pool goes.
 //
+// Table slots hold id | the top 4 bits of the name's hash (ids < 2^28), so
+// a probe reads a record only when those bits match; the full hash is never
+// stored: rehash and deletion hash the name again.
+//
 // Names: one bump chunk at a time; a deleted name's slot goes on a free list
 // of its size class and is reused by the next name of that class. Table:
 // open addressing, linear probing, slots hold ids (0 = empty), deletion by
@@ -15,7 +19,7 @@
 import {
   OWN_TABLE, OWN_MASK, OWN_COUNT, OWN_NEXT_ID, OWN_FREE_ID, OWN_NAME_AT, OWN_NAME_END, OWN_NAME_BYTES,
   OWN_CHUNKS, OWN_CHUNK_COUNT, OWN_FREE_NAMES, OWN_BYTES,
-  REC_NAME, REC_LEN, REC_HASH, REC_LINK, REC_KEY0, REC_KEY1, REC_BYTES, REC_FIRST_CHUNK,
+  REC_NAME, REC_LEN, REC_KEY0, REC_KEY1, REC_BYTES, REC_FIRST_CHUNK, REC_FREE, SLOT_TAG, SLOT_ID,
   NEED_TABLE, NEED_RECORDS, NEED_NAMES, KEY_EMPTY, NO_MEMORY,
 } from "./layout";
 
@@ -118,7 +122,7 @@ export function ownSlots(h: usize): u32 { return load<u32>(h, OWN_MASK) + 1; }
   let t = <usize>load<u32>(h, OWN_TABLE);
   let mask = load<u32>(h, OWN_MASK);
   let i = hv & mask;
-  while (load<u32>(t + (<usize>i << 2)) != id) i = (i + 1) & mask;
+  while ((load<u32>(t + (<usize>i << 2)) & SLOT_ID) != id) i = (i + 1) & mask;
   return i;
 }
 
@@ -132,10 +136,13 @@ export function ownFind(h: usize, p: usize, len: u32): u32 {
   let mask = load<u32>(h, OWN_MASK);
   let i = hv & mask;
   while (true) {
-    let id = load<u32>(t + (<usize>i << 2));
-    if (id == 0) return 0;
-    let r = ownRecord(h, id);
-    if (load<u32>(r, REC_HASH) == hv && load<u32>(r, REC_LEN) == len && same(<usize>load<u32>(r, REC_NAME), p, len)) return id;
+    let e = load<u32>(t + (<usize>i << 2));
+    if (e == 0) return 0;
+    if (((e ^ hv) & SLOT_TAG) == 0) {
+      let id = e & SLOT_ID;
+      let r = ownRecord(h, id);
+      if (load<u32>(r, REC_LEN) == len && same(<usize>load<u32>(r, REC_NAME), p, len)) return id;
+    }
     i = (i + 1) & mask;
   }
 }
@@ -199,7 +206,7 @@ function insert(h: usize, p: usize, len: u32, hv: u32, want: u32): i32 {
   if (!hasName(h, c)) return NEED_NAMES;
   // everything is at hand: from here on nothing fails
   if (want == 0) {
-    if (id == load<u32>(h, OWN_FREE_ID)) store<u32>(h, load<u32>(ownRecord(h, id), REC_LINK), OWN_FREE_ID);
+    if (id == load<u32>(h, OWN_FREE_ID)) store<u32>(h, load<u32>(ownRecord(h, id), REC_NAME), OWN_FREE_ID);
     else store<u32>(h, id + 1, OWN_NEXT_ID);
   }
   let s = takeName(h, c);
@@ -207,14 +214,12 @@ function insert(h: usize, p: usize, len: u32, hv: u32, want: u32): i32 {
   let r = ownRecord(h, id);
   store<u32>(r, s, REC_NAME);
   store<u32>(r, len, REC_LEN);
-  store<u32>(r, hv, REC_HASH);
-  store<u32>(r, 0, REC_LINK);
   store<f64>(r, KEY_EMPTY, REC_KEY0);
   store<f64>(r, KEY_EMPTY, REC_KEY1);
   let t = <usize>load<u32>(h, OWN_TABLE);
   let i = hv & mask;
   while (load<u32>(t + (<usize>i << 2)) != 0) i = (i + 1) & mask;
-  store<u32>(t + (<usize>i << 2), id);
+  store<u32>(t + (<usize>i << 2), id | (hv & SLOT_TAG));
   store<u32>(h, count + 1, OWN_COUNT);
   store<u32>(h, load<u32>(h, OWN_NAME_BYTES) + ownClassBytes(c), OWN_NAME_BYTES);
   return <i32>id;
@@ -239,15 +244,15 @@ export function ownAdopt(h: usize, id: u32, p: usize, len: u32): i32 {
     let cur = load<u32>(h, OWN_FREE_ID);
     while (cur != 0 && cur != id) {
       prev = cur;
-      cur = load<u32>(ownRecord(h, cur), REC_LINK);
+      cur = load<u32>(ownRecord(h, cur), REC_NAME);
     }
     if (cur == 0) return 0;
     let c = ownNameClass(len);
     if ((load<u32>(h, OWN_COUNT) + 1) * 4 > (load<u32>(h, OWN_MASK) + 1) * 3) return NEED_TABLE;
     if (!hasName(h, c)) return NEED_NAMES;
-    let next = load<u32>(ownRecord(h, id), REC_LINK);
+    let next = load<u32>(ownRecord(h, id), REC_NAME);
     if (prev == 0) store<u32>(h, next, OWN_FREE_ID);
-    else store<u32>(ownRecord(h, prev), next, REC_LINK);
+    else store<u32>(ownRecord(h, prev), next, REC_NAME);
     return insert(h, p, len, hv, id);
   }
   let c = ownNameClass(len);
@@ -260,28 +265,33 @@ export function ownAdopt(h: usize, id: u32, p: usize, len: u32): i32 {
 
 @inline function freeId(h: usize, id: u32): void {
   let r = ownRecord(h, id);
-  store<u32>(r, 0, REC_NAME);
-  store<u32>(r, 0, REC_LEN);
+  store<u32>(r, REC_FREE, REC_LEN);
   store<f64>(r, KEY_EMPTY, REC_KEY0);
   store<f64>(r, KEY_EMPTY, REC_KEY1);
-  store<u32>(r, load<u32>(h, OWN_FREE_ID), REC_LINK);
+  store<u32>(r, load<u32>(h, OWN_FREE_ID), REC_NAME);
   store<u32>(h, id, OWN_FREE_ID);
 }
 
 // ------------------------------------------------------------------ regions from TypeScript
 
-/** Moves every id into `table` (slots·4 bytes, zeroed; slots a power of two). Returns the old table. */
+/**
+ * Moves every id into `table` (slots·4 bytes, zeroed; slots a power of two),
+ * hashing the names again in id order (records and names are read in the
+ * order they were written). Returns the old table.
+ */
 export function ownRehash(h: usize, table: u32, slots: u32): u32 {
   let old = <usize>load<u32>(h, OWN_TABLE);
-  let oldSlots = load<u32>(h, OWN_MASK) + 1;
   let mask = slots - 1;
   let t = <usize>table;
-  for (let k: u32 = 0; k < oldSlots; k++) {
-    let id = load<u32>(old + (<usize>k << 2));
-    if (id == 0) continue;
-    let i = load<u32>(ownRecord(h, id), REC_HASH) & mask;
+  let end = load<u32>(h, OWN_NEXT_ID);
+  for (let id: u32 = 1; id < end; id++) {
+    let r = ownRecord(h, id);
+    let len = load<u32>(r, REC_LEN);
+    if (len == REC_FREE) continue;
+    let hv = ownHash(<usize>load<u32>(r, REC_NAME), len);
+    let i = hv & mask;
     while (load<u32>(t + (<usize>i << 2)) != 0) i = (i + 1) & mask;
-    store<u32>(t + (<usize>i << 2), id);
+    store<u32>(t + (<usize>i << 2), id | (hv & SLOT_TAG));
   }
   store<u32>(h, table, OWN_TABLE);
   store<u32>(h, mask, OWN_MASK);
@@ -319,24 +329,26 @@ export function ownNameBytes(h: usize): u32 { return load<u32>(h, OWN_NAME_BYTES
 export function ownDelete(h: usize, id: u32): u32 {
   if (id == 0 || id >= load<u32>(h, OWN_NEXT_ID)) return 0;
   let r = ownRecord(h, id);
+  let len = load<u32>(r, REC_LEN);
+  if (len == REC_FREE) return 0;
   let name = load<u32>(r, REC_NAME);
-  if (name == 0) return 0;
   let t = <usize>load<u32>(h, OWN_TABLE);
   let mask = load<u32>(h, OWN_MASK);
-  let i = posOf(h, id, load<u32>(r, REC_HASH));
+  let i = posOf(h, id, ownHash(<usize>name, len));
   // backward shift: entries after i that may sit at i move up
   let j = i;
   while (true) {
     j = (j + 1) & mask;
     let e = load<u32>(t + (<usize>j << 2));
     if (e == 0) break;
-    let home = load<u32>(ownRecord(h, e), REC_HASH) & mask;
+    let re = ownRecord(h, e & SLOT_ID);
+    let home = ownHash(<usize>load<u32>(re, REC_NAME), load<u32>(re, REC_LEN)) & mask;
     if (((j - home) & mask) < ((j - i) & mask)) continue;
     store<u32>(t + (<usize>i << 2), e);
     i = j;
   }
   store<u32>(t + (<usize>i << 2), 0);
-  let c = ownNameClass(load<u32>(r, REC_LEN));
+  let c = ownNameClass(len);
   let head = h + OWN_FREE_NAMES + (<usize>c << 2);
   store<u32>(name, load<u32>(head));
   store<u32>(head, name);

@@ -21,7 +21,7 @@ const region = (bytes: number, align = 64): number => Math.ceil(bytes / align) *
 
 /**
  * Owner registry bytes per pod address (assembly/owners.ts), each address
- * held by an owner of its own: a 32-byte record in chunks that double (64),
+ * held by an owner of its own: a 24-byte record in chunks that double (48),
  * table slots of 4 bytes at 3/8..3/4 load, the tables a rehash left behind
  * (about 22), and a name slot with the chunk it came from (names up to 64
  * bytes of UTF-8 fit; longer ones take more, and a pool of such owners

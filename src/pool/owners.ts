@@ -20,7 +20,7 @@ import { errors } from "../errors.js";
 import type { Engine } from "../core/engine.js";
 import { SCRATCH_BYTES } from "../core/engine.js";
 import type { WasmExports } from "../core/wasm.js";
-import { OWN_BYTES, OWN_CHUNKS, OWN_CHUNK_COUNT, OWN_NEXT_ID, REC_BYTES, REC_NAME, REC_LEN, REC_KEY0, REC_KEY1, NEED_TABLE, NEED_RECORDS, NEED_NAMES, KEY_EMPTY, NO_MEMORY } from "../core/layout.js";
+import { OWN_BYTES, OWN_CHUNKS, OWN_CHUNK_COUNT, OWN_NEXT_ID, REC_BYTES, REC_FREE, REC_NAME, REC_LEN, REC_KEY0, REC_KEY1, NEED_TABLE, NEED_RECORDS, NEED_NAMES, KEY_EMPTY, NO_MEMORY } from "../core/layout.js";
 
 const KEY_SCALE = 2 ** 32;
 export const addressKey = (poolIndex: number, rel: number): number => poolIndex * KEY_SCALE + rel;
@@ -212,9 +212,9 @@ export class Owners {
     const r = this.#record(id);
     if (r === 0) return undefined;
     const u32 = this.#u32;
-    const at = u32[(r + REC_NAME) >>> 2] as number;
-    if (at === 0) return undefined;
     const len = u32[(r + REC_LEN) >>> 2] as number;
+    if (len === REC_FREE) return undefined;
+    const at = u32[(r + REC_NAME) >>> 2] as number;
     if (at + len > u32.length * 4) this.#renew();
     return (this.#buf as unknown as { utf8Slice(start: number, end: number): string }).utf8Slice(at, at + len);
   }
@@ -310,9 +310,8 @@ export class Owners {
     const h = this.header;
     const end = this.#w.ownIdEnd(h);
     for (let id = 1; id < end; id++) {
-      const r = this.#w.ownRecord(h, id) >>> 0;
-      if (r + 32 > this.#u32.length * 4) this.#renew();
-      if (this.#u32[(r + REC_NAME) >>> 2] !== 0) yield id;
+      const r = this.#record(id);
+      if (r !== 0 && this.#u32[(r + REC_LEN) >>> 2] !== REC_FREE) yield id;
     }
   }
 
