@@ -62,14 +62,18 @@ export class Owners {
     this.#f64 = new Float64Array(engine.memory.buffer);
     this.#u32 = new Uint32Array(engine.memory.buffer);
     this.header = this.#take(OWN_BYTES);
-    let table: number;
     try {
-      table = this.#take(INITIAL_SLOTS * 4);
+      const table = this.#take(INITIAL_SLOTS * 4);
+      this.#w.ownInit(this.header, table, INITIAL_SLOTS);
+      // the first records chunk (16 owners) and names chunk come with the pool, so that the
+      // first owners need no region: an owned allocate near a full memory fails for its
+      // owner array only, as it did when owners lived on the JS heap
+      this.#supply(NEED_RECORDS, 0, 1);
+      this.#supply(NEED_NAMES, 0, 1);
     } catch (e) {
       this.release();
       throw e;
     }
-    this.#w.ownInit(this.header, table, INITIAL_SLOTS);
     this.#renew();
   }
 
