@@ -11,8 +11,10 @@ import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { ClusterPool } from "../src/pool/cluster-pool.js";
 import { CidrSet } from "../src/alloc/cidr-set.js";
-import type { BenchRecord } from "./suite.js";
 import { type CaseSpec, type ImplSpec, now, rng, round } from "./lib/measure.js";
+
+/** A result record (bench/suite.ts BenchRecord), named without importing the suite (no import cycle). */
+type BenchRecord = Awaited<ReturnType<NonNullable<CaseSpec["extra"]>>>[number];
 import { TypedCluster, TypedStringPool } from "./lib/typed.js";
 import { MapCluster } from "./lib/map.js";
 import { BASE4 } from "./cases-ops.js";

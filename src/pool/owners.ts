@@ -19,7 +19,6 @@ import { Buffer } from "node:buffer";
 import { errors } from "../errors.js";
 import type { Engine } from "../core/engine.js";
 import { SCRATCH_BYTES } from "../core/engine.js";
-import type { WasmExports } from "../core/wasm.js";
 import { OWN_BYTES, OWN_CHUNKS, OWN_CHUNK_COUNT, OWN_NEXT_ID, REC_BYTES, REC_FREE, REC_NAME, REC_LEN, REC_KEY0, REC_KEY1, NEED_TABLE, NEED_RECORDS, NEED_NAMES, KEY_EMPTY, NO_MEMORY } from "../core/layout.js";
 
 const KEY_SCALE = 2 ** 32;
@@ -41,7 +40,7 @@ const chunkOf = (id: number): number => 27 - Math.clz32(id + 15);
 
 export class Owners {
   readonly #engine: Engine;
-  readonly #w: WasmExports;
+  readonly #w: Engine["wasm"];
   /** The registry header in the shared memory. */
   readonly header: number;
   /** Every region the registry was given, [ptr, bytes]: they go back to the engine in release(). */
