@@ -125,3 +125,63 @@
 @inline export const NONE: i32 = -1;
 /** Returned by podAllocate when an owned allocation needs an owner array and the memory cannot grow. */
 @inline export const NO_MEMORY: i32 = -2;
+
+// ---- owner registry (assembly/owners.ts) ----
+//
+// OWNERS header (OWN_BYTES, one per ClusterPool, a region TS allocates):
+//   +0   u32 table        open-addressing table of u32 slots (see TABLE slot)
+//   +4   u32 mask         slots - 1 (slots a power of two; rehash at 3/4 load)
+//   +8   u32 count        names in the table
+//   +12  u32 nextId       ids below it have been handed out (starts at 1; 0 = no owner)
+//   +16  u32 freeId       head of the free-id list, linked through the records' name field
+//   +20  u32 nameAt       next free byte of the current names chunk
+//   +24  u32 nameEnd      end of the current names chunk
+//   +28  u32 nameBytes    bytes of name slots in use
+//   +32  u32 chunks[24]   records chunk k: 2^(k+4) records, ids 2^(k+4)-15 .. 2^(k+5)-16; 0 = not yet
+//   +128 u32 freeNames[48] heads of free name slots per size class (16, 32, 48, 64, 96, 128, 192, ...)
+//
+//   A records chunk never moves, so the record of an id stays put while the
+//   registry grows; chunks double, so at n ids at most ~n/2 records are spare.
+//   Tables, records chunks and names chunks are regions TS hands in when a
+//   call returns NEED_TABLE / NEED_RECORDS / NEED_NAMES (the call changed
+//   nothing): the engine can take them all back when the pool goes.
+//
+// OWNER record (24 bytes):
+//   +0  u32 name          offset of the name's UTF-8 bytes; while the id is free: the next free id
+//   +4  u32 len           its length in bytes; REC_FREE (0xFFFFFFFF) while the id is free
+//   +8  f64 key0          address key pool * 2^32 + rel, or -1
+//   +16 f64 key1          a second key (dual stack), or -1; third and later keys: TS side
+//
+// TABLE slot (u32): id | (murmur3_32(name) & SLOT_TAG); 0 = empty. The hash
+// itself is not kept: rehash and backward-shift deletion hash names again.
+@inline export const OWN_TABLE: usize = 0;
+@inline export const OWN_MASK: usize = 4;
+@inline export const OWN_COUNT: usize = 8;
+@inline export const OWN_NEXT_ID: usize = 12;
+@inline export const OWN_FREE_ID: usize = 16;
+@inline export const OWN_NAME_AT: usize = 20;
+@inline export const OWN_NAME_END: usize = 24;
+@inline export const OWN_NAME_BYTES: usize = 28;
+@inline export const OWN_CHUNKS: usize = 32;
+@inline export const OWN_CHUNK_COUNT: usize = 24;
+@inline export const OWN_FREE_NAMES: usize = 128;
+@inline export const OWN_NAME_CLASSES: usize = 48;
+@inline export const OWN_BYTES: usize = 320;
+@inline export const REC_NAME: usize = 0;
+@inline export const REC_LEN: usize = 4;
+@inline export const REC_KEY0: usize = 8;
+@inline export const REC_KEY1: usize = 16;
+@inline export const REC_BYTES: usize = 24;
+/** REC_LEN of a free id. */
+@inline export const REC_FREE: u32 = 4294967295;
+/** Table slot: hash bits kept beside the id, and the id bits (ids < 2^28). */
+@inline export const SLOT_TAG: u32 = 4026531840;
+@inline export const SLOT_ID: u32 = 268435455;
+/** Records in chunk 0 (chunk k holds REC_FIRST_CHUNK << k). */
+@inline export const REC_FIRST_CHUNK: usize = 16;
+/** Returned (negative) by ownEnsure / ownAdopt when a region is needed first. */
+@inline export const NEED_TABLE: i32 = -3;
+@inline export const NEED_RECORDS: i32 = -4;
+@inline export const NEED_NAMES: i32 = -5;
+/** An empty key slot. */
+@inline export const KEY_EMPTY: f64 = -1;

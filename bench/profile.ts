@@ -2,7 +2,8 @@
  * Profiling scenarios (ipcarve only, ~3 s each) for `node --cpu-prof`:
  *   node --cpu-prof --cpu-prof-dir=/tmp/prof-<s> dist/bench/profile.js <scenario>
  *   node bench/profile-top.mjs /tmp/prof-<s> 15
- * Scenarios: pod-alloc, carve, string4, string6, fill, lookup-owner, churn.
+ * Scenarios: pod-alloc, carve, string4, string6, fill, lookup-owner, churn,
+ * scale-addNode, scale-allocate, scale-lookup, scale-release (issue 9).
  */
 import { ClusterPool } from "../src/pool/cluster-pool.js";
 import { CidrSet } from "../src/alloc/cidr-set.js";
@@ -62,5 +63,24 @@ if (scenario === "pod-alloc") {
   for (let k = 0; k < ips.length; k++) { s = (s * 1103515245 + 12345) >>> 0; ips[k] = (0x0a000000 + (s >>> 8) % (65536 * 256)) >>> 0; }
   const t = performance.now() + Number(process.argv[3] ?? 3000);
   while (performance.now() < t) for (let k = 0; k < ips.length; k++) sink += w.lookup4(d.table, 1, ips[k] as number) + w.owner4(d.table, 1, ips[k] as number);
+} else if (scenario.startsWith("scale-")) {
+  // issue 9: 4,096 nodes x 254 pods with unique owners; scale-addNode, scale-allocate, scale-lookup, scale-release
+  // (the whole cycle runs each round; the profile's top entries are read for the named phase)
+  const nodes = Array.from({ length: 4096 }, (_, i) => `node-${i}`);
+  const owners = Array.from({ length: 4096 * PODS }, (_, k) => `ns/pod-${k}`);
+  const op = scenario.slice(6);
+  // the deadline counts from here (making 1M names takes a while); at least one round
+  const stop = performance.now() + Number(process.argv[3] ?? 3000);
+  do {
+    const p = new ClusterPool({ ipv4: { cidrs: ["10.0.0.0/8"], maskSize: 24 } });
+    for (const n of nodes) p.addNode(n);
+    if (op === "addNode") { p.dispose(); continue; }
+    const ips = new Array<string>(owners.length);
+    let k = 0;
+    for (const n of nodes) for (let j = 0; j < PODS; j++, k++) ips[k] = p.allocate(n, owners[k] as string).ipv4 as string;
+    if (op === "lookup") for (let r = 0; r < 3; r++) for (let i = 0; i < k; i++) if (p.lookup(ips[(i * 7919) % k] as string)) sink++;
+    if (op === "release") for (let r = 0; r < 3; r++) { for (let i = 0; i < k; i++) p.release(ips[(i * 7919) % k] as string); if (r < 2) for (let i = 0; i < k; i++) p.allocate(nodes[Math.floor(i / PODS)] as string, owners[i] as string); }
+    p.dispose();
+  } while (performance.now() < stop);
 } else throw new Error(`unknown scenario ${scenario}`);
 if (sink === -1) console.log(sink);

@@ -11,6 +11,7 @@ import type { CaseSpec } from "./lib/measure.js";
 import { runCase, fmtNs } from "./lib/measure.js";
 import { carveCase, podCase, podBatchCase, stringCase, nearFullNodesCase, nearFullPodsCase, churnCase, nodeCase, floorCase } from "./cases-ops.js";
 import { lookupCase, fillCase, parallelCase } from "./cases-cluster.js";
+import { scaleCase, cidrSetCase, scaleMemoryCase } from "./cases-scale.js";
 
 export interface BenchRecord {
   name: string;
@@ -41,6 +42,9 @@ export function cases(): CaseSpec[] {
     fillCase,
     parallelCase,
     floorCase,
+    scaleCase("addNode"), scaleCase("allocate"), scaleCase("lookup"), scaleCase("release"),
+    cidrSetCase,
+    scaleMemoryCase,
   ];
 }
 

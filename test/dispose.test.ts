@@ -13,7 +13,7 @@ import type { ClusterPoolOptions, PoolDescriptor } from "../src/index.js";
 
 import { bitmapBytes } from "../src/core/bitmap.js";
 import { ARENA_START } from "../src/core/layout.js";
-import { MIN_POOL_PAGES } from "../src/pool/memory.js";
+import { MIN_POOL_PAGES, OWNER_BYTES_PER_ADDRESS } from "../src/pool/memory.js";
 
 const MiB = 2 ** 20;
 /** RSS after a full collection (vitest runs with --expose-gc), so what is measured is what is kept. */
@@ -206,18 +206,20 @@ describe("regions go back", () => {
       a.addNode(`node-${n}`);
       a.allocate(`node-${n}`, `default/pod-${n}`);
     }
+    // owner names live in the memory too: b's names are as long as a's ("pox" for "pod"), so its
+    // registry takes what a's gave back, as everything else does, region for region
     const full = engine.bytesUsed;
     a.dispose();
     const b = new ClusterPool({ ipv4: { cidrs: ["10.9.0.0/16"], maskSize: 24 }, engine });
     for (let n = 0; n < 256; n++) {
       b.addNode(`node-${n}`);
       // a reused owner array starts empty: the new pool's owners only
-      expect(b.allocate(`node-${n}`, `default/other-${n}`).ipv4).toBe(`10.9.${n}.1`);
+      expect(b.allocate(`node-${n}`, `default/pox-${n}`).ipv4).toBe(`10.9.${n}.1`);
       expect(b.lookup(`10.9.${n}.2`)).toMatchObject({ allocated: false });
     }
     expect(engine.bytesUsed).toBe(full);
     expect(b.verify()).toEqual([]);
-    expect(b.addressesOf("default/other-7")).toEqual(["10.9.7.1"]);
+    expect(b.addressesOf("default/pox-7")).toEqual(["10.9.7.1"]);
   });
 
   it("CidrSet and PodRange give their bitmaps back on dispose", () => {
@@ -322,10 +324,13 @@ describe("a pool's own memory", () => {
   it("is sized from its pool CIDRs, not 4 GiB", () => {
     const small = new ClusterPool(SMALL);
     expect(small.engine.maximumPages).toBe(MIN_POOL_PAGES);
-    const cilium = new ClusterPool({ ipv4: { cidrs: ["10.0.0.0/8"], maskSize: 24 } });
-    // 65,536 /24s: pod bitmaps (128 B) and owner arrays (1,088 B) for every one, twice, ~154 MiB
-    expect(cilium.engine.maximumPages! * 65536).toBeGreaterThan(2 * 65536 * 1216);
-    expect(cilium.engine.maximumPages!).toBeLessThan(2600);
+    // the owner registry lives in the memory too (OWNER_BYTES_PER_ADDRESS per pod address):
+    // 4,096 /24s: pod bitmaps (128 B), owner arrays (1,088 B) and 254 owners' entries for every one, twice, ~348 MiB
+    const cilium = new ClusterPool({ ipv4: { cidrs: ["10.0.0.0/12"], maskSize: 24 } });
+    expect(cilium.engine.maximumPages! * 65536).toBeGreaterThan(2 * 4096 * (1216 + 254 * OWNER_BYTES_PER_ADDRESS));
+    expect(cilium.engine.maximumPages!).toBeLessThan(6000);
+    // a whole /8 with an owner per address could take more than 4 GiB: it gets the most there is
+    expect(new ClusterPool({ ipv4: { cidrs: ["10.0.0.0/8"], maskSize: 24 } }).engine.maximumPages).toBe(65536);
     const shared = Engine.create();
     expect(new ClusterPool({ ...SMALL, engine: shared }).engine).toBe(shared);
   });
@@ -378,7 +383,7 @@ describe("a pool's own memory", () => {
     expect(pool.lookup("10.1.255.254")).toMatchObject({ node: "node-511", owner: "default/pod-511-253" });
     expect(pool.verify()).toEqual([]);
 
-    // big enough that the headroom, not the 4 MiB minimum, makes room: every node with an owner array
+    // big enough that the headroom, not the 16 MiB minimum, makes room: every node with an owner array
     const big = new ClusterPool({ ipv4: { cidrs: ["10.0.0.0/12"], maskSize: 24 } });
     expect(big.engine.maximumPages!).toBeGreaterThan(MIN_POOL_PAGES);
     big.addPoolCidr(4, "10.16.0.0/12");
@@ -392,7 +397,7 @@ describe("a pool's own memory", () => {
 
   it("addPoolCidr past the pool's own memory fails with FULL and changes nothing", () => {
     const pool = busyPool(SMALL);
-    pool.addPoolCidr(4, "10.1.0.0/16"); // fits the 4 MiB minimum
+    pool.addPoolCidr(4, "10.1.0.0/16"); // fits the 16 MiB minimum, owner registry included
     const before = pool.snapshot();
     const e = thrown(() => pool.addPoolCidr(4, "10.128.0.0/9"));
     expect(e).toMatchObject({ code: "FULL" });

@@ -23,7 +23,10 @@ describe("src/core/layout.ts equals assembly/layout.ts", () => {
   const numbers = Object.entries(ts).filter(([, v]) => typeof v === "number") as [string, number][];
   it("TypeScript has the constants it should", () => {
     expect(numbers.map(([k]) => k).sort()).toEqual(
-      ["ARENA_START", "ENGINE_ARENA", "FLAG_ATOMIC", "NONE", "NO_MEMORY", "POOL_BYTES", "POOL_FREE_REGIONS", "SCRATCH_FREE", "SLOT_BYTES"].sort(),
+      [
+        "ARENA_START", "ENGINE_ARENA", "FLAG_ATOMIC", "NONE", "NO_MEMORY", "POOL_BYTES", "POOL_FREE_REGIONS", "SCRATCH_FREE", "SLOT_BYTES",
+        "OWN_BYTES", "OWN_NEXT_ID", "OWN_CHUNKS", "OWN_CHUNK_COUNT", "REC_NAME", "REC_LEN", "REC_KEY0", "REC_KEY1", "REC_BYTES", "REC_FREE", "NEED_TABLE", "NEED_RECORDS", "NEED_NAMES", "KEY_EMPTY",
+      ].sort(),
     );
   });
   for (const [name, value] of numbers) {

@@ -296,6 +296,7 @@ export class TypedStringPool {
   readonly #nodes = new Map<string, number>();
   readonly #ownerIds = new Map<string, number>();
   readonly #ownerNames: string[] = [""];
+  readonly #nodeNames: string[] = [""];
 
   constructor(cluster: TypedCluster) {
     this.cluster = cluster;
@@ -307,6 +308,7 @@ export class TypedStringPool {
     const slot = this.cluster.addNode(id);
     if (slot < 0) throw new Error("full");
     this.#nodes.set(name, slot);
+    this.#nodeNames[id] = name;
     return this.subnet(name);
   }
 
@@ -342,5 +344,15 @@ export class TypedStringPool {
     const v = parseIPv4(ip);
     if (v < 0) throw new Error(`invalid IP ${ip}`);
     return this.cluster.release(v) >= 0;
+  }
+
+  /** Node and owner names of an address (owner ids are never reused here: a released owner's name stays). */
+  lookup(ip: string): { node: string; owner: string | undefined } | undefined {
+    const v = parseIPv4(ip);
+    if (v < 0) throw new Error(`invalid IP ${ip}`);
+    const node = this.#nodeNames[this.cluster.lookup(v)];
+    if (node === undefined || node === "") return undefined;
+    const o = this.cluster.owner(v);
+    return { node, owner: o > 0 ? this.#ownerNames[o] : undefined };
   }
 }

@@ -257,9 +257,75 @@ export class CidrSet {
 
   /** Frees every subnet the CIDR covers. Releasing what is not allocated is a no-op. */
   release(cidr: string | Cidr): void {
-    this.#b("release");
+    const bm = this.#b("release");
+    if (typeof cidr === "string" && this.cidr.family === 4 && this.#range4(cidr)) {
+      const a = this.#a;
+      const b = this.#z;
+      if (a === b) bm.release(a);
+      else bm.releaseRange(a, b);
+      return;
+    }
     const [a, b] = this.indices(cidr);
-    this.#b("release").releaseRange(a, b);
+    bm.releaseRange(a, b);
+  }
+
+  /** First and last index of #range4. */
+  #a = 0;
+  #z = 0;
+
+  /**
+   * IPv4 fast path of indices() for plain "a.b.c.d/p" text (no BigInt, no
+   * Cidr object): sets #a and #z and returns true, or returns false for
+   * anything else (other spellings, errors), which indices() then handles.
+   */
+  #range4(s: string): boolean {
+    const n = s.length;
+    const slash = n - (s.charCodeAt(n - 2) === 47 ? 2 : 3);
+    if (slash < 7 || s.charCodeAt(slash) !== 47) return false;
+    const d0 = s.charCodeAt(slash + 1) - 48;
+    if (d0 < 0 || d0 > 9) return false;
+    let p = d0;
+    if (slash + 3 === n) {
+      const d1 = s.charCodeAt(slash + 2) - 48;
+      if (d0 === 0 || d1 < 0 || d1 > 9) return false;
+      p = d0 * 10 + d1;
+    }
+    if (p > 32) return false;
+    let ip = 0;
+    let part = 0;
+    let digits = 0;
+    let dots = 0;
+    for (let i = 0; i < slash; i++) {
+      const c = s.charCodeAt(i);
+      if (c === 46) {
+        if (digits === 0 || dots === 3) return false;
+        ip = ip * 256 + part;
+        part = 0;
+        digits = 0;
+        dots++;
+      } else if (c >= 48 && c <= 57) {
+        if (digits > 0 && part === 0) return false;
+        part = part * 10 + (c - 48);
+        if (part > 255) return false;
+        digits++;
+      } else return false;
+    }
+    if (dots !== 3 || digits === 0) return false;
+    ip = ip * 256 + part;
+    const size = 2 ** (32 - p);
+    const net = ip - (ip % size);
+    const cp = this.cidr.prefix;
+    const csize = 2 ** (32 - cp);
+    if (p <= cp) {
+      if (net !== this.#base4 - (this.#base4 % size)) return false;
+      this.#a = 0;
+      this.#z = this.capacity - 1;
+      return true;
+    }
+    if (net - (net % csize) !== this.#base4) return false;
+    this.#a = Math.floor((net - this.#base4) / this.#step4);
+    this.#z = Math.floor((net + size - 1 - this.#base4) / this.#step4);
+    return true;
   }
 
   /** True if every subnet the CIDR covers is allocated. */

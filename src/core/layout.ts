@@ -33,3 +33,20 @@ export function bitmapBytes(nbits: number): number {
   }
   return total;
 }
+/** Owner registry (assembly/owners.ts): header bytes, record layout, and the "a region is needed first" results. */
+export const OWN_BYTES = 320;
+export const OWN_NEXT_ID = 12;
+export const OWN_CHUNKS = 32;
+export const OWN_CHUNK_COUNT = 24;
+export const REC_NAME = 0;
+export const REC_LEN = 4;
+export const REC_KEY0 = 8;
+export const REC_KEY1 = 16;
+export const REC_BYTES = 24;
+/** REC_LEN of a free id. */
+export const REC_FREE = 0xffffffff;
+export const NEED_TABLE = -3;
+export const NEED_RECORDS = -4;
+export const NEED_NAMES = -5;
+/** An empty key slot of an owner record. */
+export const KEY_EMPTY = -1;

@@ -72,6 +72,30 @@ export interface WasmExports {
   release4(table: number, count: number, ip: number): number;
   lookup4Batch(table: number, count: number, n: number, inp: number, outNode: number, outOwner: number): void;
   release4Batch(table: number, count: number, n: number, inp: number, outOwner: number): number;
+  // owner registry (assembly/owners.ts); ids are u32, 0 = none; NEED_* results ask for a region first
+  ownHash(p: number, len: number): number;
+  ownRecord(h: number, id: number): number;
+  ownChunkBytes(k: number): number;
+  ownNameClass(len: number): number;
+  ownClassBytes(c: number): number;
+  ownInit(h: number, table: number, slots: number): void;
+  ownCount(h: number): number;
+  ownIdEnd(h: number): number;
+  ownSlots(h: number): number;
+  ownFind(h: number, p: number, len: number): number;
+  ownEnsure(h: number, p: number, len: number): number;
+  ownAdopt(h: number, id: number, p: number, len: number): number;
+  ownRehash(h: number, table: number, slots: number): number;
+  ownNeededChunk(h: number): number;
+  ownSetChunk(h: number, k: number, chunk: number): void;
+  ownChunk(h: number, k: number): number;
+  ownNameChunk(h: number, chunk: number, bytes: number): void;
+  ownNameBytes(h: number): number;
+  ownDelete(h: number, id: number): number;
+  /** key: pool * 2^32 + rel as a number. 1 if it went in a key slot, 0 if both are taken. */
+  ownAdd(h: number, id: number, key: number): number;
+  ownRemove(h: number, id: number, key: number): number;
+  ownRemoveDrop(h: number, id: number, key: number, more: number): number;
 }
 
 

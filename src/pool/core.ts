@@ -110,7 +110,7 @@ export class PoolCore {
   readonly freeIds: number[] = [];
   epoch = 0;
   readonly pending: string[] = [];
-  readonly owners = new Owners();
+  readonly owners: Owners;
   readonly borrowed = new Map<number, number>();
   readonly quarantine: Quarantine | undefined;
   /** Reserved slots per pool index. */
@@ -159,6 +159,7 @@ export class PoolCore {
     this.strategy = STRATEGY_CODE[this.o.podStrategy];
     this.quarantine = this.o.reuse && new Quarantine(this.o.reuse);
     this.table = new PoolTable(this.engine, MAX_POOL_CIDRS, this.pools);
+    this.owners = new Owners(this.engine);
     try {
       for (const f of this.o.families) {
         const fam: FamilyState = { ...f, pools: [], k: f.slotMask - f.maskSize, big: 0, reservedIPs: [] };
@@ -216,6 +217,7 @@ export class PoolCore {
       p.dispose(this.engine, p.subnet(0, fam.k).size, p.subnet(0, 0).size);
     }
     this.table.dispose();
+    this.owners.release();
   }
 
   family(f: 4 | 6): FamilyState {

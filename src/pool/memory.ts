@@ -6,18 +6,32 @@ import { MAX_PAGES, SCRATCH_BYTES } from "../core/engine.js";
 import { ARENA_START, bitmapBytes } from "../core/layout.js";
 
 const PAGE = 65536;
-/** A pool's own memory is never smaller than this (4 MiB), so small pools have room to grow. */
-export const MIN_POOL_PAGES = 64;
+/**
+ * A pool's own memory is never smaller than this (16 MiB, reserved, not
+ * committed), so small pools have room to grow: a /16 added to a small pool
+ * fits, owner registry included.
+ */
+export const MIN_POOL_PAGES = 256;
 /** Bytes the largest memory (MAX_PAGES) holds. */
 export const MAX_BYTES = MAX_PAGES * PAGE;
 
 /** What one arena allocation of `bytes` can move the arena top by: the size rounded to its alignment, plus padding. */
 const region = (bytes: number, align = 64): number => Math.ceil(bytes / align) * align + align;
 
-/** One pod range at `mask` in `cidr`: its bitmap and a full owner array. */
+/**
+ * Owner registry bytes per pod address (assembly/owners.ts), each address
+ * held by an owner of its own: a 24-byte record in chunks that double (48),
+ * table slots of 4 bytes at 3/8..3/4 load, the tables a rehash left behind
+ * (about 22), and a name slot with the chunk it came from (names up to 64
+ * bytes of UTF-8 fit; longer ones take more, and a pool of such owners
+ * fills its own memory sooner: give it an engine to grow up to 4 GiB).
+ */
+export const OWNER_BYTES_PER_ADDRESS = 160;
+
+/** One pod range at `mask` in `cidr`: its bitmap, a full owner array and the registry entries of its owners. */
 function podRangeBytes(cidr: Cidr, mask: number): number {
   const size = rangeGeometry(new Cidr(cidr.family, cidr.network, mask)).size;
-  return region(bitmapBytes(size), 32) + region(size * 4);
+  return region(bitmapBytes(size), 32) + region(size * 4) + size * OWNER_BYTES_PER_ADDRESS;
 }
 
 /**
