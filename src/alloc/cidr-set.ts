@@ -3,7 +3,7 @@
  * semantics (pkg/ipam/cidrset): next-fit from a cursor that starts at 0 and
  * wraps; occupy/release/isAllocated take any overlapping CIDR.
  */
-import { Cidr, parseCidr, cidrArg, formatIPv4, formatIPv6 } from "../net/ip.js";
+import { Cidr, parseCidr, cidrArg, formatIPv4, formatIPv6, parseIPv4To } from "../net/ip.js";
 import { errors, show } from "../errors.js";
 import { Bitmap, NONE } from "../core/bitmap.js";
 import { defaultEngine, Engine } from "../core/engine.js";
@@ -291,27 +291,8 @@ export class CidrSet {
       p = d0 * 10 + d1;
     }
     if (p > 32) return false;
-    let ip = 0;
-    let part = 0;
-    let digits = 0;
-    let dots = 0;
-    for (let i = 0; i < slash; i++) {
-      const c = s.charCodeAt(i);
-      if (c === 46) {
-        if (digits === 0 || dots === 3) return false;
-        ip = ip * 256 + part;
-        part = 0;
-        digits = 0;
-        dots++;
-      } else if (c >= 48 && c <= 57) {
-        if (digits > 0 && part === 0) return false;
-        part = part * 10 + (c - 48);
-        if (part > 255) return false;
-        digits++;
-      } else return false;
-    }
-    if (dots !== 3 || digits === 0) return false;
-    ip = ip * 256 + part;
+    const ip = parseIPv4To(s, slash);
+    if (ip < 0) return false;
     const size = 2 ** (32 - p);
     const net = ip - (ip % size);
     const cp = this.cidr.prefix;

@@ -25,7 +25,11 @@ export function octet(n: number): string {
  */
 export function parseIPv4(s: string): number {
   if (typeof s !== "string") throw errors.invalidArgument("parseIPv4(s)", s, "a string");
-  const n = s.length;
+  return parseIPv4To(s, s.length);
+}
+
+/** parseIPv4 of s[0, n) (e.g. the address before a CIDR's "/"), without slicing the string. */
+export function parseIPv4To(s: string, n: number): number {
   if (n < 7 || n > 15) return -1;
   let ip = 0;
   let part = 0;
