@@ -3,25 +3,15 @@
  * failed call leaves the state as it was. One `it` per finding of the probe,
  * named after it; the rules are in src/args.ts.
  */
-import { describe, it, expect, afterEach } from "vitest";
-import { mkdtempSync, rmSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { err, crc } from "./helpers.js";
+import { describe, it, expect } from "vitest";
+import { readFileSync } from "node:fs";
+import { err, crc, tmpStores } from "./helpers.js";
 import { ClusterPool, CidrSet, PodRange, PoolView, Engine, FileStore, IpamError, MAX_POOL_CIDRS, parseIPv4 } from "../src/index.js";
 import type { ClusterPoolOptions } from "../src/index.js";
 import { checkOverlaps } from "../src/pool/options.js";
 import { parseCidr, type Cidr } from "../src/net/ip.js";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-function tmpPath(): string {
-  const d = mkdtempSync(join(tmpdir(), "ipcarve-args-"));
-  dirs.push(d);
-  return join(d, "pool.ipc");
-}
+const tmpPath = tmpStores("args");
 
 const V4: ClusterPoolOptions = { ipv4: { cidrs: ["10.0.0.0/16"], maskSize: 24 } };
 const ip4 = (s: string): number => parseIPv4(s);

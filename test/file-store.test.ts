@@ -3,24 +3,14 @@
  *   journal = 24-byte header (magic "IPCJRNL\0", u32 version 2, u32 generation, u32 header CRC, u32 0)
  *             then records: u32 length, u32 payload CRC, u32 CRC of those 8 bytes, JSON payload.
  */
-import { describe, it, expect, afterEach } from "vitest";
-import { err, crc, frame } from "./helpers.js";
-import { mkdtempSync, rmSync, readFileSync, writeFileSync, truncateSync, statSync, appendFileSync, copyFileSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { describe, it, expect } from "vitest";
+import { err, crc, frame, tmpStores } from "./helpers.js";
+import { rmSync, readFileSync, writeFileSync, truncateSync, statSync, appendFileSync, copyFileSync, existsSync } from "node:fs";
 import { ClusterPool, IpamError } from "../src/index.js";
 import type { ClusterPoolOptions } from "../src/index.js";
 import { FileStore } from "../src/pool/file-store.js";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-function tmpPath(): string {
-  const d = mkdtempSync(join(tmpdir(), "ipcarve-fs-"));
-  dirs.push(d);
-  return join(d, "pool.ipc");
-}
+const tmpPath = tmpStores("fs");
 
 
 const HEADER = 24;

@@ -1,4 +1,8 @@
 // Shared test helpers.
+import { afterEach } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { IpamError } from "../src/index.js";
 
 /** The IpamError fn throws; fails the test if it throws nothing or something else. */
@@ -43,4 +47,21 @@ export function frame(payload: Uint8Array): Buffer {
   head.writeUInt32LE(crc(payload), 4);
   head.writeUInt32LE(crc(head.subarray(0, 8)), 8);
   return Buffer.concat([head, payload]);
+}
+
+/**
+ * A `tmpPath()` for a test file: each call makes a new temporary folder and
+ * returns a store path in it ("<folder>/pool.ipc"); the folders are removed
+ * after each test.
+ */
+export function tmpStores(prefix: string): () => string {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+  return () => {
+    const d = mkdtempSync(join(tmpdir(), `ipcarve-${prefix}-`));
+    dirs.push(d);
+    return join(d, "pool.ipc");
+  };
 }

@@ -4,29 +4,21 @@
  * holder killed with SIGKILL does not block the next open; read-only opens
  * take no lock and write nothing.
  */
-import { describe, it, expect, afterEach } from "vitest";
+import { describe, it, expect } from "vitest";
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createInterface } from "node:readline";
-import { mkdtempSync, rmSync, writeFileSync, readdirSync, readFileSync, existsSync, chmodSync, mkdirSync } from "node:fs";
+import { rmSync, writeFileSync, readdirSync, readFileSync, existsSync, chmodSync, mkdirSync } from "node:fs";
 import { tmpdir, hostname } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ClusterPool } from "../src/index.js";
 import type { ClusterPoolOptions } from "../src/index.js";
-import { err } from "./helpers.js";
+import { err, tmpStores } from "./helpers.js";
 
 const CHILD = fileURLToPath(new URL("./fixtures/lock-child.mjs", import.meta.url));
 const OPTS: ClusterPoolOptions = { ipv4: { cidrs: ["10.0.0.0/16"], maskSize: 24 } }; // 2^(24-16) = 256 node subnets
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-function tmpPath(): string {
-  const d = mkdtempSync(join(tmpdir(), "ipcarve-lock-"));
-  dirs.push(d);
-  return join(d, "pool.ipc");
-}
+const tmpPath = tmpStores("lock");
 
 /** A lock-child.mjs process and the lines it prints, awaited one at a time. */
 class Child {
