@@ -3,6 +3,7 @@
 import { describe, it, expect } from "vitest";
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
+import { ClusterPool } from "../../src/index.js";
 import { run, tmp } from "./helpers.js";
 
 const SEED = "examples/seed-cluster-pool-config.yaml";
@@ -190,6 +191,26 @@ describe("import / export / lookup", () => {
     expect(hit.out).toContain("node node-b (192.168.1.0/24)");
     const miss = await run(["lookup", "192.168.9.7", "--state", state]);
     expect(miss.code).toBe(1);
+  });
+
+  it("lookup and export read a store a live writer holds (read-only, no lock); import is LOCKED naming the writer", async () => {
+    const d = tmp();
+    const state = join(d, "pool.state");
+    const writer = ClusterPool.open(state, { ipv4: { cidrs: ["192.168.0.0/20"], maskSize: 24 } });
+    try {
+      writer.addNode("node-a"); // 192.168.0.0/24
+      writer.allocate("node-a", "default/web-0"); // 192.168.0.1
+      const hit = await run(["lookup", "192.168.0.1", "--state", state]);
+      expect(hit.code).toBe(0);
+      expect(hit.out).toContain("node node-a (192.168.0.0/24), pod default/web-0");
+      const exp = await run(["export", "--state", state]);
+      expect(exp.code).toBe(0);
+      const imp = await run(["import", "examples/ciliumnodes.json", "--state", state]);
+      expect(imp.code).toBe(1);
+      expect(imp.err).toContain(`is locked by this process (pid ${process.pid})`);
+    } finally {
+      writer.close();
+    }
   });
 
   it("bad input: missing state file (1), bad IP (2), missing CiliumNode file (1), no --config for a new state (2)", async () => {
