@@ -116,6 +116,17 @@ function readIfExists(path: string): Uint8Array | undefined {
   }
 }
 
+/** True if something is at `path` (no read of its bytes); IO_ERROR for anything but "not there". */
+function exists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch (e) {
+    if (errnoOf(e) === "ENOENT") return false;
+    throw errors.io("stat", path, e);
+  }
+}
+
 /** Writes all of buf at `position`, repeating after a short write. */
 function writeAll(fd: number, buf: Uint8Array, position: number): void {
   for (let done = 0; done < buf.length; ) {
@@ -223,8 +234,8 @@ export class FileStore<P = unknown> {
 
   #openWriter(kind: Durable<P>): P {
     let pool: P;
-    if (readIfExists(this.path) === undefined) {
-      if (readIfExists(this.journalPath) !== undefined) {
+    if (!exists(this.path)) {
+      if (exists(this.journalPath)) {
         throw errors.corrupt(`store ${this.path}`, `the snapshot is missing but the journal ${this.journalPath} exists (its records need the snapshot)`);
       }
       pool = kind.create();
@@ -258,20 +269,24 @@ export class FileStore<P = unknown> {
 
   /** After a recovery: a journal to append to, from the one on disk. */
   #fixJournal(pool: P, j: ScannedJournal | undefined): void {
-      if (j === undefined || j.generation !== this.#generation) this.#startJournal(); // none yet, or one a compaction left behind
-      else if (j.version !== JOURNAL_VERSION) this.#compactNow(pool); // an old format: its records are in memory now
-      else {
-        this.#fd = fsDo("open", this.journalPath, () => openSync(this.journalPath, "r+"));
-        this.#end = j.end;
-        this.#records = j.records.length;
-        this.tornRecords = j.torn > 0 ? 1 : 0;
-        if (j.torn > 0) {
-          fsDo("cut the torn tail of", this.journalPath, () => {
-            ftruncateSync(this.#fd, j.end);
-            fsyncSync(this.#fd);
-          });
-        }
-      }
+    if (j === undefined || j.generation !== this.#generation) {
+      this.#startJournal(); // none yet, or one a compaction left behind
+      return;
+    }
+    if (j.version !== JOURNAL_VERSION) {
+      this.#compactNow(pool); // an old format: its records are in memory now
+      return;
+    }
+    this.#fd = fsDo("open", this.journalPath, () => openSync(this.journalPath, "r+"));
+    this.#end = j.end;
+    this.#records = j.records.length;
+    this.tornRecords = j.torn > 0 ? 1 : 0;
+    if (j.torn > 0) {
+      fsDo("cut the torn tail of", this.journalPath, () => {
+        ftruncateSync(this.#fd, j.end);
+        fsyncSync(this.#fd);
+      });
+    }
   }
 
   #openReadOnly(kind: Durable<P>): P {
