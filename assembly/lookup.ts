@@ -2,6 +2,7 @@
 import { POOL_FAMILY, POOL_BASE, POOL_MASK, POOL_HOST_BITS, POOL_BYTES, BM_NBITS, BM_BASE, BM_AUX, BM_HEADER, NONE } from "./layout";
 import { poolNodeAt, poolRegion, podOwner, podRelease } from "./pool";
 import { bmReleaseMask } from "./bitmap";
+import { ownRemoveDrop } from "./owners";
 
 /** The IPv4 pool entry of `table` (count entries) that contains ip, or 0. */
 @inline function pool4(table: usize, count: u32, ip: u32): usize {
@@ -40,6 +41,21 @@ export function owner4(table: usize, count: u32, ip: u32): i32 {
 export function release4(table: usize, count: u32, ip: u32): i32 {
   let p = pool4(table, count, ip);
   return p == 0 ? NONE : podRelease(p, ip - load<u32>(p, POOL_BASE), false);
+}
+
+/**
+ * Releases an IPv4 pod address and, if it had an owner, removes its key
+ * (pool index · 2^32 + offset in the pool) from the owner's record in the
+ * registry at `owners`, forgetting the owner if it then holds nothing (the
+ * caller keeps no further keys of any owner). Returns as release4.
+ */
+export function release4Own(table: usize, count: u32, ip: u32, owners: usize): i32 {
+  let p = pool4(table, count, ip);
+  if (p == 0) return NONE;
+  let rel = ip - load<u32>(p, POOL_BASE);
+  let o = podRelease(p, rel, false);
+  if (o > 0) ownRemoveDrop(owners, <u32>o, <f64>((p - table) / POOL_BYTES) * 4294967296.0 + <f64>rel, 0);
+  return o;
 }
 
 /** For each in[k] writes the node id (0 = none) to outNode[k] and, if outOwner != 0, the owner result. */

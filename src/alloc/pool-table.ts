@@ -68,6 +68,16 @@ export class PoolTable {
   }
 
   /**
+   * Releases the u32 IPv4 address and drops its key from its owner in the
+   * registry whose header is `owners` (Owners.header), forgetting the owner
+   * if it then holds nothing: only when no owner has keys beyond its record
+   * (Owners.plain). Returns as releaseIPv4.
+   */
+  releaseIPv4Own(ip: number, owners: number): number {
+    return this.#w.release4Own(this.offset, this.pools.length, ip, owners);
+  }
+
+  /**
    * Releases the u32 IPv4 addresses ips[0, count). With `owned`, calls
    * owned(ctx, owner, ip) for each released address that had an owner.
    * Returns how many were allocated.

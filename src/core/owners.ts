@@ -111,6 +111,9 @@ export class Owners {
   /** Owners holding at least one address (an owner holding none is forgotten). */
   get live(): number { return this.#w.ownCount(this.header); }
 
+  /** True if every owner's keys sit in its record (no third keys on the JS side): the core may then drop keys and owners itself (release4Own). */
+  get plain(): boolean { return this.#more.size === 0; }
+
   /** Bytes of the shared memory the registry holds (regions given to it). */
   get bytes(): number {
     let n = 0;

@@ -237,6 +237,8 @@ export function release(core: PoolCore, ip: string, owner?: string): boolean {
   if (owner === undefined && core.quarantine === undefined && core.borrowed.size === 0 && core.log === undefined && core.reservedKeys.size === 0) {
     const v4 = parseIPv4(ip);
     if (v4 >= 0) {
+      // one core call: the bit, the owner's key and the owner if it holds nothing more
+      if (core.owners.plain) return core.table.releaseIPv4Own(v4, core.owners.header) !== NONE;
       const o = core.table.releaseIPv4(v4);
       if (o > 0) dropOwnedIPv4(core, o, v4);
       return o !== NONE;
