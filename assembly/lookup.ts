@@ -37,6 +37,19 @@ export function owner4(table: usize, count: u32, ip: u32): i32 {
   return p == 0 ? NONE : podOwner(p, ip - load<u32>(p, POOL_BASE));
 }
 
+/**
+ * Everything lookup needs of an IPv4 address in one call: writes the node
+ * id (0 = none) at out and the owner (as owner4) at out + 4. Returns the
+ * index of the pool entry that contains ip, or NONE (then nothing written).
+ */
+export function lookup4Own(table: usize, count: u32, ip: u32, out: usize): i32 {
+  let p = pool4(table, count, ip);
+  if (p == 0) return NONE;
+  store<u32>(out, poolNodeAt(p, slot4(p, ip)));
+  store<i32>(out, podOwner(p, ip - load<u32>(p, POOL_BASE)), 4);
+  return <i32>((p - table) / POOL_BYTES);
+}
+
 /** Releases an IPv4 pod address. Returns its owner id (0 = none), or NONE if it was not allocated. */
 export function release4(table: usize, count: u32, ip: u32): i32 {
   let p = pool4(table, count, ip);

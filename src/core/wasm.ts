@@ -69,6 +69,8 @@ export interface WasmExports {
   findPool4(table: number, count: number, ip: number): number;
   lookup4(table: number, count: number, ip: number): number;
   owner4(table: number, count: number, ip: number): number;
+  /** Pool entry index holding ip (or -1); writes node id at out, owner (as owner4) at out + 4. */
+  lookup4Own(table: number, count: number, ip: number, out: number): number;
   release4(table: number, count: number, ip: number): number;
   /** release4, and the owner's key dropped from the registry at `owners` (owner forgotten when it holds nothing). */
   release4Own(table: number, count: number, ip: number, owners: number): number;

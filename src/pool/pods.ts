@@ -284,13 +284,31 @@ export function addressesOf(core: PoolCore, owner: string): string[] {
 /** Which node (and owner) holds an address; undefined outside every node subnet. Throws INVALID_IP. */
 export function lookup(core: PoolCore, ip: string): LookupResult | undefined {
   str("lookup(ip)", ip);
-  const loc = locate(core, ip);
-  if (loc === undefined) return undefined;
-  const node = core.byId[loc.pool.nodeAt(loc.slot)];
+  let pool: PoolCidr;
+  let rel: number;
+  let node: NodeState | undefined;
+  let o: number;
+  const v4 = parseIPv4(ip);
+  if (v4 >= 0) {
+    // one core call: pool, node and owner
+    const t = core.table;
+    const k = t.locateIPv4(v4);
+    if (k < 0) return undefined;
+    pool = core.pools[k] as PoolCidr;
+    rel = v4 - pool.base4;
+    node = core.byId[t.foundNode];
+    o = t.foundOwner;
+  } else {
+    const loc = locate(core, ip);
+    if (loc === undefined) return undefined;
+    pool = loc.pool;
+    rel = loc.rel;
+    node = core.byId[pool.nodeAt(loc.slot)];
+    o = rel === NONE ? NONE : pool.owner(rel);
+  }
   if (node === undefined) return undefined;
-  const sub = node.subnets.find((s) => s.pool === loc.pool) as Subnet;
-  const o = loc.rel === NONE ? NONE : loc.pool.owner(loc.rel);
-  const borrower = core.borrowed.size > 0 ? core.byId[core.borrowed.get(addressKey(loc.pool.index, loc.rel)) ?? 0] : undefined;
+  const sub = node.subnets.find((s) => s.pool === pool) as Subnet;
+  const borrower = core.borrowed.size > 0 ? core.byId[core.borrowed.get(addressKey(pool.index, rel)) ?? 0] : undefined;
   const holder = (borrower ?? node).name;
   const name = o > 0 ? core.owners.nameOf(o) : undefined;
   return name !== undefined ? { node: holder, podCIDR: sub.cidr, owner: name, allocated: true } : { node: holder, podCIDR: sub.cidr, allocated: o !== NONE };
