@@ -11,7 +11,7 @@ export {
   poolInit, poolClear, poolRegion, poolNodeAt, poolAttach, poolDetach, podAllocateNext, podAllocate,
   podRelease, podOwner, podAllocateBatch, podUsed, poolMostFree,
 } from "./pool";
-export { findPool4, lookup4, owner4, release4, lookup4Batch, release4Batch } from "./lookup";
+export { findPool4, lookup4, owner4, lookup4Own, release4, release4Own, lookup4Batch, release4Batch } from "./lookup";
 export {
   ownHash, ownRecord, ownChunkBytes, ownNameClass, ownClassBytes, ownInit, ownCount, ownIdEnd, ownSlots, ownFind, ownEnsure,
   ownAdopt, ownRehash, ownNeededChunk, ownSetChunk, ownChunk, ownNameChunk, ownNameBytes, ownDelete, ownAdd, ownRemove, ownRemoveDrop,

@@ -139,6 +139,7 @@
 //   +28  u32 nameBytes    bytes of name slots in use
 //   +32  u32 chunks[24]   records chunk k: 2^(k+4) records, ids 2^(k+4)-15 .. 2^(k+5)-16; 0 = not yet
 //   +128 u32 freeNames[48] heads of free name slots per size class (16, 32, 48, 64, 96, 128, 192, ...)
+//   +320 u32 tombs        deleted-slot markers (SLOT_TOMB) in the table
 //
 //   A records chunk never moves, so the record of an id stays put while the
 //   registry grows; chunks double, so at n ids at most ~n/2 records are spare.
@@ -152,8 +153,9 @@
 //   +8  f64 key0          address key pool * 2^32 + rel, or -1
 //   +16 f64 key1          a second key (dual stack), or -1; third and later keys: TS side
 //
-// TABLE slot (u32): id | (murmur3_32(name) & SLOT_TAG); 0 = empty. The hash
-// itself is not kept: rehash and backward-shift deletion hash names again.
+// TABLE slot (u32): id | (murmur3_32(name) & SLOT_TAG); 0 = empty; SLOT_TOMB =
+// deleted (probes go on past it, inserts reuse it). The hash itself is not
+// kept: a rehash hashes names again; deletion reads no other owner's name.
 @inline export const OWN_TABLE: usize = 0;
 @inline export const OWN_MASK: usize = 4;
 @inline export const OWN_COUNT: usize = 8;
@@ -166,7 +168,8 @@
 @inline export const OWN_CHUNK_COUNT: usize = 24;
 @inline export const OWN_FREE_NAMES: usize = 128;
 @inline export const OWN_NAME_CLASSES: usize = 48;
-@inline export const OWN_BYTES: usize = 320;
+@inline export const OWN_TOMBS: usize = 320;
+@inline export const OWN_BYTES: usize = 384;
 @inline export const REC_NAME: usize = 0;
 @inline export const REC_LEN: usize = 4;
 @inline export const REC_KEY0: usize = 8;
@@ -177,6 +180,8 @@
 /** Table slot: hash bits kept beside the id, and the id bits (ids < 2^28). */
 @inline export const SLOT_TAG: u32 = 4026531840;
 @inline export const SLOT_ID: u32 = 268435455;
+/** A deleted table slot (its id bits are no id: ids stay below 2^28 - 16). */
+@inline export const SLOT_TOMB: u32 = 4294967295;
 /** Records in chunk 0 (chunk k holds REC_FIRST_CHUNK << k). */
 @inline export const REC_FIRST_CHUNK: usize = 16;
 /** Returned (negative) by ownEnsure / ownAdopt when a region is needed first. */

@@ -2,6 +2,7 @@
 import { POOL_FAMILY, POOL_BASE, POOL_MASK, POOL_HOST_BITS, POOL_BYTES, BM_NBITS, BM_BASE, BM_AUX, BM_HEADER, NONE } from "./layout";
 import { poolNodeAt, poolRegion, podOwner, podRelease } from "./pool";
 import { bmReleaseMask } from "./bitmap";
+import { ownRemoveDrop } from "./owners";
 
 /** The IPv4 pool entry of `table` (count entries) that contains ip, or 0. */
 @inline function pool4(table: usize, count: u32, ip: u32): usize {
@@ -36,10 +37,38 @@ export function owner4(table: usize, count: u32, ip: u32): i32 {
   return p == 0 ? NONE : podOwner(p, ip - load<u32>(p, POOL_BASE));
 }
 
+/**
+ * Everything lookup needs of an IPv4 address in one call: writes the node
+ * id (0 = none) at out and the owner (as owner4) at out + 4. Returns the
+ * index of the pool entry that contains ip, or NONE (then nothing written).
+ */
+export function lookup4Own(table: usize, count: u32, ip: u32, out: usize): i32 {
+  let p = pool4(table, count, ip);
+  if (p == 0) return NONE;
+  store<u32>(out, poolNodeAt(p, slot4(p, ip)));
+  store<i32>(out, podOwner(p, ip - load<u32>(p, POOL_BASE)), 4);
+  return <i32>((p - table) / POOL_BYTES);
+}
+
 /** Releases an IPv4 pod address. Returns its owner id (0 = none), or NONE if it was not allocated. */
 export function release4(table: usize, count: u32, ip: u32): i32 {
   let p = pool4(table, count, ip);
   return p == 0 ? NONE : podRelease(p, ip - load<u32>(p, POOL_BASE), false);
+}
+
+/**
+ * Releases an IPv4 pod address and, if it had an owner, removes its key
+ * (pool index · 2^32 + offset in the pool) from the owner's record in the
+ * registry at `owners`, forgetting the owner if it then holds nothing (the
+ * caller keeps no further keys of any owner). Returns as release4.
+ */
+export function release4Own(table: usize, count: u32, ip: u32, owners: usize): i32 {
+  let p = pool4(table, count, ip);
+  if (p == 0) return NONE;
+  let rel = ip - load<u32>(p, POOL_BASE);
+  let o = podRelease(p, rel, false);
+  if (o > 0) ownRemoveDrop(owners, <u32>o, <f64>((p - table) / POOL_BYTES) * 4294967296.0 + <f64>rel, 0);
+  return o;
 }
 
 /** For each in[k] writes the node id (0 = none) to outNode[k] and, if outOwner != 0, the owner result. */

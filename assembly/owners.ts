@@ -10,16 +10,20 @@
 //
 // Table slots hold id | the top 4 bits of the name's hash (ids < 2^28), so
 // a probe reads a record only when those bits match; the full hash is never
-// stored: rehash and deletion hash the name again.
+// stored: a rehash hashes the names again.
 //
 // Names: one bump chunk at a time; a deleted name's slot goes on a free list
 // of its size class and is reused by the next name of that class. Table:
-// open addressing, linear probing, slots hold ids (0 = empty), deletion by
-// backward shift (no tombstones); grown by rehash at 3/4 load.
+// open addressing, linear probing, slots hold ids (0 = empty), deletion
+// leaves a tombstone (SLOT_TOMB; none when the next slot is empty, and the
+// tombstones just before it go too), so a delete reads no other owner's
+// name; an insert reuses the first tombstone on its probe. At 3/4 load
+// (names + tombstones) the table is rebuilt in place when at most half of it
+// would be names, else TS hands in one twice the size (ownRehash).
 import {
   OWN_TABLE, OWN_MASK, OWN_COUNT, OWN_NEXT_ID, OWN_FREE_ID, OWN_NAME_AT, OWN_NAME_END, OWN_NAME_BYTES,
   OWN_CHUNKS, OWN_CHUNK_COUNT, OWN_FREE_NAMES, OWN_BYTES,
-  REC_NAME, REC_LEN, REC_KEY0, REC_KEY1, REC_BYTES, REC_FIRST_CHUNK, REC_FREE, SLOT_TAG, SLOT_ID,
+  REC_NAME, REC_LEN, REC_KEY0, REC_KEY1, REC_BYTES, REC_FIRST_CHUNK, REC_FREE, SLOT_TAG, SLOT_ID, SLOT_TOMB, OWN_TOMBS,
   NEED_TABLE, NEED_RECORDS, NEED_NAMES, KEY_EMPTY, NO_MEMORY,
 } from "./layout";
 
@@ -138,7 +142,7 @@ export function ownFind(h: usize, p: usize, len: u32): u32 {
   while (true) {
     let e = load<u32>(t + (<usize>i << 2));
     if (e == 0) return 0;
-    if (((e ^ hv) & SLOT_TAG) == 0) {
+    if (((e ^ hv) & SLOT_TAG) == 0 && e != SLOT_TOMB) {
       let id = e & SLOT_ID;
       let r = ownRecord(h, id);
       if (load<u32>(r, REC_LEN) == len && same(<usize>load<u32>(r, REC_NAME), p, len)) return id;
@@ -196,7 +200,7 @@ export function ownEnsure(h: usize, p: usize, len: u32): i32 {
 function insert(h: usize, p: usize, len: u32, hv: u32, want: u32): i32 {
   let count = load<u32>(h, OWN_COUNT);
   let mask = load<u32>(h, OWN_MASK);
-  if ((count + 1) * 4 > (mask + 1) * 3) return NEED_TABLE;
+  if (!room(h)) return NEED_TABLE;
   let id = want;
   if (id == 0) {
     id = nextId(h);
@@ -218,11 +222,60 @@ function insert(h: usize, p: usize, len: u32, hv: u32, want: u32): i32 {
   store<f64>(r, KEY_EMPTY, REC_KEY1);
   let t = <usize>load<u32>(h, OWN_TABLE);
   let i = hv & mask;
-  while (load<u32>(t + (<usize>i << 2)) != 0) i = (i + 1) & mask;
+  while (true) {
+    let e = load<u32>(t + (<usize>i << 2));
+    if (e == 0) break;
+    if (e == SLOT_TOMB) {
+      store<u32>(h, load<u32>(h, OWN_TOMBS) - 1, OWN_TOMBS);
+      break;
+    }
+    i = (i + 1) & mask;
+  }
   store<u32>(t + (<usize>i << 2), id | (hv & SLOT_TAG));
   store<u32>(h, count + 1, OWN_COUNT);
   store<u32>(h, load<u32>(h, OWN_NAME_BYTES) + ownClassBytes(c), OWN_NAME_BYTES);
   return <i32>id;
+}
+
+/** True if one more name needs a bigger table: past 3/4 load even without the tombstones, or more than half full of names. */
+@inline function full(h: usize): bool {
+  let count = load<u32>(h, OWN_COUNT);
+  let slots = load<u32>(h, OWN_MASK) + 1;
+  let tombs = load<u32>(h, OWN_TOMBS);
+  if ((count + tombs + 1) * 4 <= slots * 3) return false;
+  return (count + 1) * 2 > slots;
+}
+
+/** True if the table has room for one more name, rebuilt first without its tombstones if they crowd it; false: a bigger table is needed. */
+@inline function room(h: usize): bool {
+  let slots = load<u32>(h, OWN_MASK) + 1;
+  if ((load<u32>(h, OWN_COUNT) + load<u32>(h, OWN_TOMBS) + 1) * 4 <= slots * 3) return true;
+  if (full(h)) return false;
+  purge(h);
+  return true;
+}
+
+/** Rebuilds the table in place without tombstones (ids in order, as ownRehash). */
+function purge(h: usize): void {
+  let t = <usize>load<u32>(h, OWN_TABLE);
+  let mask = load<u32>(h, OWN_MASK);
+  memory.fill(t, 0, (<usize>mask + 1) << 2);
+  fill(h, t, mask);
+}
+
+/** Puts every id in the (empty) table t of mask + 1 slots; no tombstones then. */
+function fill(h: usize, t: usize, mask: u32): void {
+  let end = load<u32>(h, OWN_NEXT_ID);
+  for (let id: u32 = 1; id < end; id++) {
+    let r = ownRecord(h, id);
+    let len = load<u32>(r, REC_LEN);
+    if (len == REC_FREE) continue;
+    let hv = ownHash(<usize>load<u32>(r, REC_NAME), len);
+    let i = hv & mask;
+    while (load<u32>(t + (<usize>i << 2)) != 0) i = (i + 1) & mask;
+    store<u32>(t + (<usize>i << 2), id | (hv & SLOT_TAG));
+  }
+  store<u32>(h, 0, OWN_TOMBS);
 }
 
 /**
@@ -248,7 +301,7 @@ export function ownAdopt(h: usize, id: u32, p: usize, len: u32): i32 {
     }
     if (cur == 0) return 0;
     let c = ownNameClass(len);
-    if ((load<u32>(h, OWN_COUNT) + 1) * 4 > (load<u32>(h, OWN_MASK) + 1) * 3) return NEED_TABLE;
+    if (!room(h)) return NEED_TABLE;
     if (!hasName(h, c)) return NEED_NAMES;
     let next = load<u32>(ownRecord(h, id), REC_NAME);
     if (prev == 0) store<u32>(h, next, OWN_FREE_ID);
@@ -256,7 +309,7 @@ export function ownAdopt(h: usize, id: u32, p: usize, len: u32): i32 {
     return insert(h, p, len, hv, id);
   }
   let c = ownNameClass(len);
-  if ((load<u32>(h, OWN_COUNT) + 1) * 4 > (load<u32>(h, OWN_MASK) + 1) * 3) return NEED_TABLE;
+  if (!room(h)) return NEED_TABLE;
   if (!hasName(h, c)) return NEED_NAMES;
   for (let j = end; j < id; j++) freeId(h, j);
   store<u32>(h, id + 1, OWN_NEXT_ID);
@@ -282,17 +335,7 @@ export function ownAdopt(h: usize, id: u32, p: usize, len: u32): i32 {
 export function ownRehash(h: usize, table: u32, slots: u32): u32 {
   let old = <usize>load<u32>(h, OWN_TABLE);
   let mask = slots - 1;
-  let t = <usize>table;
-  let end = load<u32>(h, OWN_NEXT_ID);
-  for (let id: u32 = 1; id < end; id++) {
-    let r = ownRecord(h, id);
-    let len = load<u32>(r, REC_LEN);
-    if (len == REC_FREE) continue;
-    let hv = ownHash(<usize>load<u32>(r, REC_NAME), len);
-    let i = hv & mask;
-    while (load<u32>(t + (<usize>i << 2)) != 0) i = (i + 1) & mask;
-    store<u32>(t + (<usize>i << 2), id | (hv & SLOT_TAG));
-  }
+  fill(h, <usize>table, mask);
   store<u32>(h, table, OWN_TABLE);
   store<u32>(h, mask, OWN_MASK);
   return <u32>old;
@@ -335,19 +378,21 @@ export function ownDelete(h: usize, id: u32): u32 {
   let t = <usize>load<u32>(h, OWN_TABLE);
   let mask = load<u32>(h, OWN_MASK);
   let i = posOf(h, id, ownHash(<usize>name, len));
-  // backward shift: entries after i that may sit at i move up
-  let j = i;
-  while (true) {
-    j = (j + 1) & mask;
-    let e = load<u32>(t + (<usize>j << 2));
-    if (e == 0) break;
-    let re = ownRecord(h, e & SLOT_ID);
-    let home = ownHash(<usize>load<u32>(re, REC_NAME), load<u32>(re, REC_LEN)) & mask;
-    if (((j - home) & mask) < ((j - i) & mask)) continue;
-    store<u32>(t + (<usize>i << 2), e);
-    i = j;
+  if (load<u32>(t + (<usize>((i + 1) & mask) << 2)) != 0) {
+    store<u32>(t + (<usize>i << 2), SLOT_TOMB);
+    store<u32>(h, load<u32>(h, OWN_TOMBS) + 1, OWN_TOMBS);
+  } else {
+    // the end of a run: it and the tombstones just before it become empty
+    store<u32>(t + (<usize>i << 2), 0);
+    let tombs = load<u32>(h, OWN_TOMBS);
+    i = (i - 1) & mask;
+    while (load<u32>(t + (<usize>i << 2)) == SLOT_TOMB) {
+      store<u32>(t + (<usize>i << 2), 0);
+      tombs--;
+      i = (i - 1) & mask;
+    }
+    store<u32>(h, tombs, OWN_TOMBS);
   }
-  store<u32>(t + (<usize>i << 2), 0);
   let c = ownNameClass(len);
   let head = h + OWN_FREE_NAMES + (<usize>c << 2);
   store<u32>(name, load<u32>(head));

@@ -158,7 +158,7 @@ describe("owner registry in the shared memory vs a Map model", () => {
     );
   });
 
-  it("10,000 owners in, every other one out, back in: table rehashes and backward-shift deletes keep every name findable", () => {
+  it("10,000 owners in, every other one out, back in: table rehashes and tombstone deletes keep every name findable", () => {
     const o = new Owners(Engine.create());
     const N = 10_000;
     const ids: number[] = [];
@@ -182,6 +182,34 @@ describe("owner registry in the shared memory vs a Map model", () => {
     expect(again.size).toBe(N / 2);
     expect(o.size).toBe(N);
     for (let i = 1; i < N; i += 2) expect(o.nameOf(ids[i]!)).toBe(`ns/pod-${i}`);
+  });
+
+  it("churn at a steady population: tombstones are reused or purged in place, the table does not grow, every name stays findable", () => {
+    const engine = Engine.create();
+    const o = new Owners(engine);
+    const LIVE = 1_000;
+    const live: [string, number][] = [];
+    let n = 0;
+    const make = (): void => {
+      const name = `churn/pod-${n}`;
+      const id = o.ensure(name);
+      o.add(id, addressKey(0, n));
+      live.push([name, n++]);
+    };
+    for (let i = 0; i < LIVE; i++) make();
+    const slots = (engine.wasm as unknown as { ownSlots(h: number): number }).ownSlots(o.header);
+    let seed = 7;
+    for (let step = 0; step < 50_000; step++) {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      const [name, k] = live.splice(seed % live.length, 1)[0]!;
+      o.removeKey(o.idOf(name)!, addressKey(0, k));
+      expect(o.idOf(name)).toBeUndefined();
+      make();
+    }
+    expect((engine.wasm as unknown as { ownSlots(h: number): number }).ownSlots(o.header)).toBe(slots);
+    expect(o.size).toBe(LIVE);
+    for (const [name] of live) expect(o.nameOf(o.idOf(name)!)).toBe(name);
+    o.release();
   });
 
   it("names longer than the engine's scratch, and multi-byte ones, round-trip", () => {

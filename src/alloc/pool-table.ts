@@ -57,6 +57,27 @@ export class PoolTable {
     return this.#w.lookup4(this.offset, this.pools.length, ip);
   }
 
+  /** Node id found by the last locateIPv4 (0 = none). */
+  foundNode = 0;
+  /** Owner found by the last locateIPv4: -1 if not allocated, 0 if allocated without owner, else the owner id. */
+  foundOwner = -1;
+
+  /**
+   * Index of the pool CIDR holding the u32 IPv4 address (-1 if none), with
+   * its node id and owner in foundNode / foundOwner: one core call.
+   */
+  locateIPv4(ip: number): number {
+    const e = this.engine;
+    const at = e.scratch;
+    const k = this.#w.lookup4Own(this.offset, this.pools.length, ip, at);
+    if (k >= 0) {
+      const u32 = e.u32();
+      this.foundNode = u32[at >>> 2] as number;
+      this.foundOwner = (u32[(at >>> 2) + 1] as number) | 0;
+    }
+    return k;
+  }
+
   /** Owner of the u32 IPv4 address: -1 if not allocated, 0 if allocated without owner, else the owner id. */
   ownerOfIPv4(ip: number): number {
     return this.#w.owner4(this.offset, this.pools.length, ip);
@@ -65,6 +86,16 @@ export class PoolTable {
   /** Releases the u32 IPv4 address. Returns its owner (0 = none), or -1 if it was not allocated. */
   releaseIPv4(ip: number): number {
     return this.#w.release4(this.offset, this.pools.length, ip);
+  }
+
+  /**
+   * Releases the u32 IPv4 address and drops its key from its owner in the
+   * registry whose header is `owners` (Owners.header), forgetting the owner
+   * if it then holds nothing: only when no owner has keys beyond its record
+   * (Owners.plain). Returns as releaseIPv4.
+   */
+  releaseIPv4Own(ip: number, owners: number): number {
+    return this.#w.release4Own(this.offset, this.pools.length, ip, owners);
   }
 
   /**

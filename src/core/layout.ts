@@ -34,7 +34,7 @@ export function bitmapBytes(nbits: number): number {
   return total;
 }
 /** Owner registry (assembly/owners.ts): header bytes, record layout, and the "a region is needed first" results. */
-export const OWN_BYTES = 320;
+export const OWN_BYTES = 384;
 export const OWN_NEXT_ID = 12;
 export const OWN_CHUNKS = 32;
 export const OWN_CHUNK_COUNT = 24;

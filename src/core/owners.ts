@@ -38,6 +38,8 @@ const NAMES_CHUNK_MAX = 1 << 20;
 export const MAX_NAME_BYTES = 1 << 24;
 /** Names up to this many UTF-16 units are copied by a plain loop while they are ASCII. */
 const SHORT = 64;
+/** Names up to this many bytes are decoded by nameOf itself while they are ASCII. */
+const SHORT_NAME = 48;
 /** Records chunk that holds id (assembly/owners.ts chunkOf). */
 const chunkOf = (id: number): number => 27 - Math.clz32(id + 15);
 
@@ -110,6 +112,9 @@ export class Owners {
   get size(): number { return this.#w.ownCount(this.header); }
   /** Owners holding at least one address (an owner holding none is forgotten). */
   get live(): number { return this.#w.ownCount(this.header); }
+
+  /** True if every owner's keys sit in its record (no third keys on the JS side): the core may then drop keys and owners itself (release4Own). */
+  get plain(): boolean { return this.#more.size === 0; }
 
   /** Bytes of the shared memory the registry holds (regions given to it). */
   get bytes(): number {
@@ -226,6 +231,13 @@ export class Owners {
     if (len === REC_FREE) return undefined;
     const at = u32[(r + REC_NAME) >>> 2] as number;
     if (at + len > u32.length * 4) this.#renew();
+    if (len <= SHORT_NAME) {
+      // short ASCII names without the UTF-8 decoder (a native call per name)
+      const u8 = this.#u8;
+      let bad = 0;
+      for (let i = at; i < at + len; i++) bad |= u8[i] as number;
+      if (bad < 0x80) return String.fromCharCode.apply(null, u8.subarray(at, at + len) as unknown as number[]);
+    }
     return (this.#buf as unknown as { utf8Slice(start: number, end: number): string }).utf8Slice(at, at + len);
   }
 

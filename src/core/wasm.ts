@@ -69,7 +69,11 @@ export interface WasmExports {
   findPool4(table: number, count: number, ip: number): number;
   lookup4(table: number, count: number, ip: number): number;
   owner4(table: number, count: number, ip: number): number;
+  /** Pool entry index holding ip (or -1); writes node id at out, owner (as owner4) at out + 4. */
+  lookup4Own(table: number, count: number, ip: number, out: number): number;
   release4(table: number, count: number, ip: number): number;
+  /** release4, and the owner's key dropped from the registry at `owners` (owner forgotten when it holds nothing). */
+  release4Own(table: number, count: number, ip: number, owners: number): number;
   lookup4Batch(table: number, count: number, n: number, inp: number, outNode: number, outOwner: number): void;
   release4Batch(table: number, count: number, n: number, inp: number, outOwner: number): number;
   // owner registry (assembly/owners.ts); ids are u32, 0 = none; NEED_* results ask for a region first

@@ -237,6 +237,8 @@ export function release(core: PoolCore, ip: string, owner?: string): boolean {
   if (owner === undefined && core.quarantine === undefined && core.borrowed.size === 0 && core.log === undefined && core.reservedKeys.size === 0) {
     const v4 = parseIPv4(ip);
     if (v4 >= 0) {
+      // one core call: the bit, the owner's key and the owner if it holds nothing more
+      if (core.owners.plain) return core.table.releaseIPv4Own(v4, core.owners.header) !== NONE;
       const o = core.table.releaseIPv4(v4);
       if (o > 0) dropOwnedIPv4(core, o, v4);
       return o !== NONE;
@@ -282,13 +284,31 @@ export function addressesOf(core: PoolCore, owner: string): string[] {
 /** Which node (and owner) holds an address; undefined outside every node subnet. Throws INVALID_IP. */
 export function lookup(core: PoolCore, ip: string): LookupResult | undefined {
   str("lookup(ip)", ip);
-  const loc = locate(core, ip);
-  if (loc === undefined) return undefined;
-  const node = core.byId[loc.pool.nodeAt(loc.slot)];
+  let pool: PoolCidr;
+  let rel: number;
+  let node: NodeState | undefined;
+  let o: number;
+  const v4 = parseIPv4(ip);
+  if (v4 >= 0) {
+    // one core call: pool, node and owner
+    const t = core.table;
+    const k = t.locateIPv4(v4);
+    if (k < 0) return undefined;
+    pool = core.pools[k] as PoolCidr;
+    rel = v4 - pool.base4;
+    node = core.byId[t.foundNode];
+    o = t.foundOwner;
+  } else {
+    const loc = locate(core, ip);
+    if (loc === undefined) return undefined;
+    pool = loc.pool;
+    rel = loc.rel;
+    node = core.byId[pool.nodeAt(loc.slot)];
+    o = rel === NONE ? NONE : pool.owner(rel);
+  }
   if (node === undefined) return undefined;
-  const sub = node.subnets.find((s) => s.pool === loc.pool) as Subnet;
-  const o = loc.rel === NONE ? NONE : loc.pool.owner(loc.rel);
-  const borrower = core.borrowed.size > 0 ? core.byId[core.borrowed.get(addressKey(loc.pool.index, loc.rel)) ?? 0] : undefined;
+  const sub = node.subnets.find((s) => s.pool === pool) as Subnet;
+  const borrower = core.borrowed.size > 0 ? core.byId[core.borrowed.get(addressKey(pool.index, rel)) ?? 0] : undefined;
   const holder = (borrower ?? node).name;
   const name = o > 0 ? core.owners.nameOf(o) : undefined;
   return name !== undefined ? { node: holder, podCIDR: sub.cidr, owner: name, allocated: true } : { node: holder, podCIDR: sub.cidr, allocated: o !== NONE };
