@@ -228,6 +228,41 @@ export class CidrSet {
     return problems;
   }
 
+  /** @internal check(): the slot counter and a recount of the bitmap. */
+  _recount(): { used: number; recount: number } {
+    const bm = this.#b("_recount");
+    return { used: bm.used, recount: bm.recount() };
+  }
+
+  /**
+   * @internal Read-only (metrics): the largest free aligned run of subnets
+   * (2^j subnets from an index that is a multiple of 2^j), and how many
+   * free aligned runs of 2^k subnets there are (what _allocateRun(k) could
+   * still take). A buddy split that descends only into blocks that are
+   * partly taken: a few calls for an empty or full set, at most
+   * 2 x capacity counts for the most scattered one.
+   */
+  _freeRuns(k: number): { largest: number; runs: number } {
+    const bm = this.#b("_freeRuns");
+    const want = 2 ** k;
+    let largest = 0;
+    let runs = 0;
+    const visit = (a: number, n: number): void => {
+      const taken = bm.countRange(a, a + n - 1);
+      if (taken === n) return;
+      if (taken === 0) {
+        if (n > largest) largest = n;
+        if (n >= want) runs += n / want;
+        return;
+      }
+      const h = n / 2; // n > 1 here: a single subnet is either taken or free
+      visit(a, h);
+      visit(a + h, h);
+    };
+    visit(0, this.capacity);
+    return { largest, runs };
+  }
+
   /** True if the CIDR overlaps the cluster CIDR (either contains the other). */
   inRange(cidr: string | Cidr): boolean {
     this.#b("inRange");

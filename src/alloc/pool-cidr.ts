@@ -250,6 +250,12 @@ export class PoolCidr {
     this.#engine.u32().set(owners, aux >>> 2);
   }
 
+  /** check(): the range's counter and a recount of its bitmap. */
+  recountRange(range: number): { used: number; recount: number } {
+    const w = this.#w;
+    return { used: w.bmUsed(range), recount: w.bmRecount(range) };
+  }
+
   /** verify(): the range's counter against a recount, and its summaries. */
   checkRange(range: number): { counter: boolean; summaries: boolean } {
     const w = this.#w;

@@ -53,6 +53,9 @@ import { allocateIPv4, allocateIPv4Batch, releaseIPv4, releaseIPv4Batch, lookupI
 import { stats, verify, describe } from "./stats.js";
 import { snapshot, encode, rebuild, type SnapshotMeta } from "./snapshot.js";
 import { replay } from "./replay.js";
+import { check, checkOptions, type CheckOptions, type CheckReport } from "./check.js";
+import { usage, type PoolUsage } from "./usage.js";
+import { AllocationCounters } from "./counters.js";
 import type {
   NodeAllocation, PodAddresses, LookupResult, NodeDetail, ClusterStats, RemoveNodeOptions,
 } from "./types.js";
@@ -61,6 +64,8 @@ export type {
   NodeAllocation, PodAddresses, LookupResult, NodeStatus, RangeUsage, NodeDetail, PoolStats, ClusterStats, RemoveNodeOptions,
 } from "./types.js";
 export { MAX_POOL_CIDRS } from "./core.js";
+export type { CheckOptions, CheckReport, StaleNode, StaleOwner, OrphanAddress, CounterMismatch } from "./check.js";
+export type { PoolUsage, CidrUsage } from "./usage.js";
 
 /** How a FileStore keeps ClusterPools (built in the class's static block, where it may use private parts). */
 let durableOf: (options: ClusterPoolOptions) => Durable<ClusterPool>;
@@ -79,6 +84,10 @@ type Op<R> = (c: PoolCore, a?: any, b?: any, d?: any) => R;
 export class ClusterPool {
   /** undefined once disposed. */
   #c: PoolCore | undefined;
+  /** Allocation counters while metrics read them (registerMetrics), else undefined: one field test per call. */
+  #counts: AllocationCounters | undefined;
+  /** How many readers asked for #counts. */
+  #countReaders = 0;
 
   /** Validates options (IpamError naming the option) and lays the pools out in a shared memory. */
   constructor(options: ClusterPoolOptions) {
@@ -161,7 +170,19 @@ export class ClusterPool {
    */
   addNode(name: string): NodeAllocation {
     const c = this.#core("addNode");
+    if (this.#counts !== undefined) return this.#countedAddNode(c, name, this.#counts);
     return c.store === undefined ? addNode(c, name) : this.#mutate("addNode", addNode, name);
+  }
+
+  #countedAddNode(c: PoolCore, name: string, n: AllocationCounters): NodeAllocation {
+    try {
+      const r = c.store === undefined ? addNode(c, name) : this.#mutate("addNode", addNode, name);
+      n.nodes++;
+      return r;
+    } catch (e) {
+      n.fail("node", e);
+      throw e;
+    }
   }
 
   /**
@@ -203,7 +224,19 @@ export class ClusterPool {
    */
   allocate(node: string, owner: string, wanted?: string | readonly string[]): PodAddresses {
     const c = this.#core("allocate");
+    if (this.#counts !== undefined) return this.#countedAllocate(c, node, owner, wanted, this.#counts);
     return c.store === undefined ? allocate(c, node, owner, wanted) : this.#mutate("allocate", allocate, node, owner, wanted);
+  }
+
+  #countedAllocate(c: PoolCore, node: string, owner: string, wanted: string | readonly string[] | undefined, n: AllocationCounters): PodAddresses {
+    try {
+      const r = c.store === undefined ? allocate(c, node, owner, wanted) : this.#mutate("allocate", allocate, node, owner, wanted);
+      n.pods++;
+      return r;
+    } catch (e) {
+      n.fail("pod", e);
+      throw e;
+    }
   }
 
   /**
@@ -330,13 +363,40 @@ export class ClusterPool {
   /** Allocates an IPv4 pod address (no owner) on the node; returns it as u32, or -1 when the range is full. */
   allocateIPv4(handle: number): number {
     const c = this.#core("allocateIPv4");
+    if (this.#counts !== undefined) return this.#countedIPv4(c, handle, this.#counts);
     return c.store === undefined ? allocateIPv4(c, handle) : this.#mutate("allocateIPv4", allocateIPv4, handle);
+  }
+
+  #countedIPv4(c: PoolCore, handle: number, n: AllocationCounters): number {
+    let ip: number;
+    try {
+      ip = c.store === undefined ? allocateIPv4(c, handle) : this.#mutate("allocateIPv4", allocateIPv4, handle);
+    } catch (e) {
+      n.fail("pod", e);
+      throw e;
+    }
+    if (ip === -1) n.failCode("pod", "FULL");
+    else n.pods++;
+    return ip;
   }
 
   /** Allocates up to `count` IPv4 pod addresses on the node into out (a Uint32Array). Returns how many (fewer: full). */
   allocateIPv4Batch(handle: number, out: Uint32Array, count?: number): number {
     const c = this.#core("allocateIPv4Batch");
-    return c.store === undefined ? allocateIPv4Batch(c, handle, out, count) : this.#mutate("allocateIPv4Batch", allocateIPv4Batch, handle, out, count);
+    const n = this.#counts;
+    if (n === undefined) {
+      return c.store === undefined ? allocateIPv4Batch(c, handle, out, count) : this.#mutate("allocateIPv4Batch", allocateIPv4Batch, handle, out, count);
+    }
+    let done: number;
+    try {
+      done = c.store === undefined ? allocateIPv4Batch(c, handle, out, count) : this.#mutate("allocateIPv4Batch", allocateIPv4Batch, handle, out, count);
+    } catch (e) {
+      n.fail("pod", e);
+      throw e;
+    }
+    n.pods += done;
+    if (done < (count ?? out.length)) n.failCode("pod", "FULL"); // fewer than asked: the range is full (one failure per call)
+    return done;
   }
 
   /** Releases an IPv4 pod address given as u32. Returns true if it was allocated (false also outside every pool). */
@@ -373,6 +433,40 @@ export class ClusterPool {
    * allocated. Returns the problems found (empty when consistent).
    */
   verify(): string[] { return verify(this.#core("verify")); }
+
+  /**
+   * Leaks and consistency, as `calicoctl ipam check` does it: given the
+   * live node names and live owners (e.g. "namespace/pod"), returns the
+   * nodes that hold subnets (or wait for one) but are not live, the owners
+   * that hold addresses but are not live, the allocated addresses no known
+   * owner holds (not reserved, not in reuse cooldown), every counter that
+   * disagrees with a recount, and verify()'s other findings. A list left
+   * out is not compared (its category comes back empty). Changes nothing.
+   * `options`: undefined or { nodes?, owners? }, each an array or Set of
+   * non-empty strings (else INVALID_ARGUMENT naming it).
+   */
+  check(options?: CheckOptions): CheckReport {
+    const c = this.#core("check");
+    return check(c, checkOptions(options));
+  }
+
+  /** @internal Usage per pool CIDR for metrics (src/metrics/), read at scrape time; releases what is due first, as stats() does. */
+  _usage(): PoolUsage {
+    const c = this.#core("usage");
+    return c.store === undefined ? usage(c) : this.#durable(usage);
+  }
+
+  /** @internal Starts counting allocations for a metrics reader; the same counters for every reader. */
+  _countAllocations(): AllocationCounters {
+    this.#core("countAllocations");
+    this.#countReaders++;
+    return (this.#counts ??= new AllocationCounters());
+  }
+
+  /** @internal A metrics reader is done; counting stops with the last one (the counts start from 0 again). */
+  _stopCounting(): void {
+    if (this.#countReaders > 0 && --this.#countReaders === 0) this.#counts = undefined;
+  }
 
   // ------------------------------------------------------------------ snapshots and durable state
 

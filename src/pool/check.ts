@@ -1,0 +1,209 @@
+// check(): leaks against the live cluster (nodes, owners), addresses no
+// known owner holds, and every counter against a recount (calicoctl ipam
+// check, for a ClusterPool). Reads only: nothing in the pool changes.
+import { errors, show } from "../errors.js";
+import { addressKey, keyPool, keyRel } from "./owners.js";
+import { PoolCore, type Subnet, type NodeState } from "./core.js";
+import { inCooldown } from "./release.js";
+import { verify } from "./stats.js";
+import type { NodeStatus } from "./types.js";
+
+/** What check() compares the pool with. A category whose list is left out is not checked. */
+export interface CheckOptions {
+  /** Names of the nodes that exist (e.g. from `kubectl get nodes`). */
+  readonly nodes?: Iterable<string>;
+  /** Owners that exist, in the pool's naming (e.g. "namespace/pod" from `kubectl get pods -A`). */
+  readonly owners?: Iterable<string>;
+}
+
+/** A node the pool holds subnets for (or that waits for one) but that is not live. */
+export interface StaleNode {
+  readonly name: string;
+  readonly status: NodeStatus;
+  readonly podCIDRs: string[];
+  /** Pod addresses allocated in its subnets. */
+  readonly pods: number;
+}
+
+/** An owner that holds addresses but is not live. */
+export interface StaleOwner {
+  readonly owner: string;
+  /** Its addresses, in the order releaseOwner releases them. */
+  readonly addresses: string[];
+}
+
+/** An allocated address that no known owner holds (not reserved, not in reuse cooldown). */
+export interface OrphanAddress {
+  readonly ip: string;
+  readonly node: string;
+  readonly podCIDR: string;
+  /** "no owner": allocated without one (the numeric fast path); "unknown owner id N": its owner id names no owner. */
+  readonly reason: string;
+}
+
+/** A counter whose value differs from a recount of what it counts. */
+export interface CounterMismatch {
+  /** What it counts, e.g. "slots of 10.0.0.0/8" or "pods of node \"n1\" (10.0.1.0/24)". */
+  readonly counter: string;
+  readonly value: number;
+  readonly recount: number;
+}
+
+export interface CheckReport {
+  /** Nodes holding subnets (or pending) that are not in options.nodes; empty when options.nodes is left out. */
+  readonly nodes: StaleNode[];
+  /** Owners holding addresses that are not in options.owners; empty when options.owners is left out. */
+  readonly owners: StaleOwner[];
+  /** Allocated addresses held by no known owner. */
+  readonly orphans: OrphanAddress[];
+  /** Counters that disagree with a recount. */
+  readonly counters: CounterMismatch[];
+  /** verify()'s other findings: summaries, slot links, owner keys that point at nothing. */
+  readonly problems: string[];
+  /** True when every list above is empty. */
+  readonly ok: boolean;
+}
+
+/** A set of non-empty strings from an iterable (not a string): INVALID_ARGUMENT naming `what` and the bad element. */
+function nameSet(what: string, v: unknown): Set<string> | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== "object" || v === null || typeof (v as Iterable<unknown>)[Symbol.iterator] !== "function") {
+    throw errors.invalidArgument(what, v, "an array or a Set of names");
+  }
+  const out = new Set<string>();
+  let i = 0;
+  for (const x of v as Iterable<unknown>) {
+    if (typeof x !== "string" || x === "") throw errors.invalidArgument(`${what}[${i}]`, x, "a non-empty string");
+    out.add(x);
+    i++;
+  }
+  return out;
+}
+
+/** The options of check(): undefined or { nodes?, owners? } (INVALID_ARGUMENT otherwise), read before anything else. */
+export function checkOptions(options: unknown): { nodes: Set<string> | undefined; owners: Set<string> | undefined } {
+  if (options === undefined) return { nodes: undefined, owners: undefined };
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw errors.invalidArgument("check(options)", options, "undefined or an object { nodes?, owners? }");
+  }
+  for (const k of Object.keys(options)) {
+    if (k !== "nodes" && k !== "owners") throw errors.invalidArgument(`check(options.${k})`, (options as Record<string, unknown>)[k], `absent (options are nodes and owners; ${show(k)} is not one)`);
+  }
+  const o = options as Record<string, unknown>;
+  return { nodes: nameSet("check(options.nodes)", o.nodes), owners: nameSet("check(options.owners)", o.owners) };
+}
+
+/** The subnet of `node` that holds rel of `poolIndex`, or undefined. */
+function subnetOf(node: NodeState | undefined, poolIndex: number, rel: number): Subnet | undefined {
+  return node?.subnets.find((s) => s.pool.index === poolIndex && rel >= s.base && rel < s.base + s.size);
+}
+
+/**
+ * The check. Cost: one pass over every node subnet's owner array (a
+ * u32 per address) and bitmap counts; a bit-by-bit pass only over subnets
+ * whose taken count exceeds what is reserved, cooling down and owned.
+ */
+export function check(core: PoolCore, live: { nodes: Set<string> | undefined; owners: Set<string> | undefined }): CheckReport {
+  const nodes: StaleNode[] = [];
+  const owners: StaleOwner[] = [];
+  const orphans: OrphanAddress[] = [];
+  const counters: CounterMismatch[] = [];
+  const mismatch = (counter: string, value: number, recount: number): void => {
+    if (value !== recount) counters.push({ counter, value, recount });
+  };
+
+  // slot counters of every pool CIDR
+  for (const p of core.pools) {
+    if (p === undefined) continue;
+    const r = p.set._recount();
+    mismatch(`slots of ${String(p.cidr)}`, r.used, r.recount);
+  }
+
+  // reserved addresses and cooldown entries, per subnet, recounted from their sets
+  const reservedIn = new Map<Subnet, number>();
+  for (const key of core.reservedKeys) {
+    const pool = core.pools[keyPool(key)];
+    if (pool === undefined) continue;
+    const rel = keyRel(key);
+    const s = subnetOf(core.byId[pool.nodeAt(pool.slotOfRel(rel))], pool.index, rel);
+    if (s !== undefined) reservedIn.set(s, (reservedIn.get(s) ?? 0) + 1);
+  }
+  const coolingIn = new Map<Subnet, number>();
+  for (const e of core.quarantine?.entries() ?? []) {
+    const pool = core.pools[keyPool(e.key)];
+    if (pool === undefined) continue;
+    const rel = keyRel(e.key);
+    const holder = core.byId[pool.nodeAt(pool.slotOfRel(rel))];
+    if (holder === undefined || holder.epoch !== e.epoch) continue; // a stale entry of a removed node: freed nothing, frees nothing
+    const s = subnetOf(holder, pool.index, rel);
+    if (s !== undefined) coolingIn.set(s, (coolingIn.get(s) ?? 0) + 1);
+  }
+
+  // every node subnet: its pod counter, who holds its addresses, what nobody holds
+  const heldBy = new Map<number, number>(); // owner id -> addresses found in owner arrays
+  const bigByFamily = new Map<4 | 6, number>();
+  let pending = 0;
+  let draining = 0;
+  for (const n of core.nodes.values()) {
+    if (n.status === "pending") pending++;
+    if (n.status === "draining") draining++;
+    let pods = 0;
+    for (const s of n.subnets) {
+      const pool = s.pool;
+      if (s.cls === 0) bigByFamily.set(pool.family, (bigByFamily.get(pool.family) ?? 0) + 1);
+      const range = pool.range(s.slot);
+      if (range === 0) continue; // verify() reports the broken link
+      const where = `node ${show(n.name)} (${s.cidr})`;
+      const c = pool.recountRange(range);
+      mismatch(`pods of ${where}`, c.used, c.recount);
+      mismatch(`reserved addresses of ${where}`, s.reserved, reservedIn.get(s) ?? 0);
+      mismatch(`addresses in cooldown of ${where}`, s.quarantined, coolingIn.get(s) ?? 0);
+      const arr = pool.owners(range);
+      let owned = 0;
+      if (arr !== undefined) {
+        for (let off = 0; off < s.size; off++) {
+          const o = arr[off] as number;
+          if (o === 0) continue;
+          owned++;
+          heldBy.set(o, (heldBy.get(o) ?? 0) + 1);
+        }
+      }
+      pods += c.recount - s.reserved - s.quarantined;
+      if (c.recount <= s.reserved + s.quarantined + owned) continue; // every taken address is accounted for
+      for (let off = 0; off < s.size; off++) {
+        if (!pool.hasIndex(range, off)) continue;
+        const rel = s.base + off;
+        const key = addressKey(pool.index, rel);
+        const o = arr === undefined ? 0 : (arr[off] as number);
+        if (o === 0 && (core.reservedKeys.has(key) || inCooldown(core, pool, rel, key))) continue;
+        if (o !== 0 && core.owners.nameOf(o) !== undefined) continue;
+        const holder = core.byId[core.borrowed.get(key) ?? 0] ?? n;
+        orphans.push({ ip: pool.addressOf(rel), node: holder.name, podCIDR: s.cidr, reason: o === 0 ? "no owner" : `unknown owner id ${o}` });
+      }
+    }
+    if (live.nodes !== undefined && !live.nodes.has(n.name) && (n.subnets.length > 0 || n.status === "pending")) {
+      nodes.push({ name: n.name, status: n.status, podCIDRs: n.subnets.map((s) => s.cidr), pods });
+    }
+  }
+
+  // owners: those not live, and each one's key count against the addresses found
+  let names = 0;
+  for (const name of core.owners.names()) {
+    names++;
+    const id = core.owners.idOf(name) as number;
+    const keys = core.owners.keys(id);
+    mismatch(`addresses of owner ${show(name)}`, keys.length, heldBy.get(id) ?? 0);
+    heldBy.delete(id);
+    if (live.owners !== undefined && !live.owners.has(name)) {
+      const addresses = keys.sort((a, b) => a - b).map((k) => core.pools[keyPool(k)]?.addressOf(keyRel(k)) ?? String(k));
+      owners.push({ owner: name, addresses });
+    }
+  }
+  mismatch("owners", core.owners.live, names);
+  for (const f of core.families) mismatch(`big subnets of IPv${f.family}`, f.big, bigByFamily.get(f.family) ?? 0);
+  mismatch("pending nodes", core.pending.length, pending);
+  mismatch("draining nodes", core.draining, draining);
+
+  const problems = verify(core);
+  return { nodes, owners, orphans, counters, problems, ok: nodes.length + owners.length + orphans.length + counters.length + problems.length === 0 };
+}
