@@ -3,6 +3,7 @@
  *
  *   cli/                          the command line
  *   config/  report/              outer rooms: talk to pool/, alloc/ and sim/, never to core/
+ *   metrics/                      registerMetrics: prom-client over ClusterPool
  *   sim/                          simulations: ClusterPool for nodes, PoolView for pods
  *   pool/                         ClusterPool: names, owners, policy, lifecycle, its FileStore
  *   alloc/        state/          Cilium allocators over offsets | bytes on disk
@@ -21,6 +22,7 @@ const below = {
   state: [],
   pool: ["net", "core", "alloc", "state"],
   sim: ["net", "alloc", "pool"],
+  metrics: ["pool"],
   config: ["net", "alloc", "pool", "sim"],
   report: ["net", "pool", "sim"],
   cli: ["net", "alloc", "pool", "state", "config", "sim", "report"],

@@ -21,7 +21,8 @@ export type IpamErrorCode =
   | "LOCKED"
   | "IO_ERROR"
   | "READ_ONLY"
-  | "INVALID_CONFIG";
+  | "INVALID_CONFIG"
+  | "MISSING_DEPENDENCY";
 
 export interface IpamErrorOptions {
   readonly cause?: unknown;
@@ -133,6 +134,9 @@ export const errors = {
   locked: (path: string, holder: string) => new IpamError("LOCKED", `store ${path} is locked by ${holder}`),
   /** A call that would change a pool opened read-only. */
   readOnly: (path: string, call: string) => new IpamError("READ_ONLY", `${call}: store ${path} was opened read-only`),
+  /** An optional peer dependency that a call needs is not installed: names the package, the call and how to get it. */
+  missingDependency: (pkg: string, call: string, cause?: unknown) =>
+    new IpamError("MISSING_DEPENDENCY", `${call} needs ${pkg}, an optional peer dependency that is not installed: npm install ${pkg}`, { cause }),
   /** A filesystem call failed: names the path and the errno code. */
   io: (op: string, path: string, cause: unknown) => {
     const code = (cause as { code?: unknown } | null)?.code;
