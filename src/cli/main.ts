@@ -10,6 +10,7 @@ import { ConfigError } from "../config/source.js";
 import { CliError, UsageError, processIo, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Io } from "./io.js";
 import * as arg from "./args.js";
 import { VERSION } from "./version.js";
+import { grace } from "./grace.js";
 
 function build(io: Io, setCode: (c: number) => void): Command {
   const program = new Command("ipcarve");
@@ -105,6 +106,21 @@ Examples:
     .action(async (ip: string, o) => {
       const { lookupCommand } = await import("./state.js");
       setCode(lookupCommand(io, ip, o));
+    });
+
+  program
+    .command("check")
+    .description("leaks and consistency of a state file against the cluster (calicoctl ipam check): stale nodes and pods, addresses without owner, counters; exit 1 if any")
+    .requiredOption("--state <file>", "state file")
+    .option("--nodes <file>", "kubectl get nodes -o json (nodes not in it that hold subnets are leaks)")
+    .option("--pods <file>", "kubectl get pods -A -o json (owners namespace/name not in it that hold addresses are leaks)")
+    .option("--release", "free the leaks an earlier check reported at least --grace ago (takes the state's lock)")
+    .option("--grace <t>", "how long a leak must have been reported before --release frees it (default 15m)", grace)
+    .option("--candidates <file>", "where the leaks of each check are kept (default: <state>.leaks.json)")
+    .option("--json", "print JSON")
+    .action(async (o) => {
+      const { checkCommand } = await import("./check.js");
+      setCode(checkCommand(io, o));
     });
 
   program
