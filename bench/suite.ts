@@ -12,6 +12,7 @@ import { runCase, fmtNs } from "./lib/measure.js";
 import { carveCase, podCase, podBatchCase, stringCase, nearFullNodesCase, nearFullPodsCase, churnCase, nodeCase, floorCase } from "./cases-ops.js";
 import { lookupCase, fillCase, parallelCase } from "./cases-cluster.js";
 import { scaleCase, cidrSetCase, scaleMemoryCase } from "./cases-scale.js";
+import { metricsAllocateCase, metricsIPv4Case } from "./cases-metrics.js";
 
 export interface BenchRecord {
   name: string;
@@ -45,6 +46,7 @@ export function cases(): CaseSpec[] {
     scaleCase("addNode"), scaleCase("allocate"), scaleCase("lookup"), scaleCase("release"),
     cidrSetCase,
     scaleMemoryCase,
+    metricsAllocateCase, metricsIPv4Case,
   ];
 }
 

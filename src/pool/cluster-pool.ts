@@ -363,11 +363,8 @@ export class ClusterPool {
   /** Allocates an IPv4 pod address (no owner) on the node; returns it as u32, or -1 when the range is full. */
   allocateIPv4(handle: number): number {
     const c = this.#core("allocateIPv4");
-    if (this.#counts !== undefined) return this.#countedIPv4(c, handle, this.#counts);
-    return c.store === undefined ? allocateIPv4(c, handle) : this.#mutate("allocateIPv4", allocateIPv4, handle);
-  }
-
-  #countedIPv4(c: PoolCore, handle: number, n: AllocationCounters): number {
+    const n = this.#counts;
+    if (n === undefined) return c.store === undefined ? allocateIPv4(c, handle) : this.#mutate("allocateIPv4", allocateIPv4, handle);
     let ip: number;
     try {
       ip = c.store === undefined ? allocateIPv4(c, handle) : this.#mutate("allocateIPv4", allocateIPv4, handle);
