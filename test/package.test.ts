@@ -146,6 +146,37 @@ describe("the installed library", () => {
   });
 });
 
+describe("registerMetrics in the installed package (prom-client is an optional peer dependency)", () => {
+  it("without prom-client: MISSING_DEPENDENCY, saying how to install it", () => {
+    // a stand-in registry: the user's app has no prom-client, so nothing to make one from
+    writeFileSync(join(app, "no-metrics.mjs"), `import { ClusterPool, registerMetrics } from "ipcarve";
+const pool = new ClusterPool({ ipv4: { cidrs: ["10.0.0.0/16"], maskSize: 24 } });
+const registry = { registerMetric() {}, getSingleMetric() {}, removeSingleMetric() {} };
+try { registerMetrics(pool, registry); console.log("{}"); } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }
+`);
+    expect(JSON.parse(ok("node", ["no-metrics.mjs"], app).stdout)).toEqual({
+      code: "MISSING_DEPENDENCY",
+      message: "ipcarve: registerMetrics needs prom-client, an optional peer dependency that is not installed: npm install prom-client",
+    });
+  });
+
+  it("once the user installs prom-client: a scrape with the pool's numbers (from CommonJS)", () => {
+    const version = (JSON.parse(readFileSync(join(ROOT, "node_modules", "prom-client", "package.json"), "utf8")) as { version: string }).version;
+    ok("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", `prom-client@${version}`], app);
+    writeFileSync(join(app, "metrics.cjs"), `"use strict";
+const { ClusterPool, registerMetrics } = require("ipcarve");
+const { Registry } = require("prom-client");
+const pool = new ClusterPool({ ipv4: { cidrs: ["10.0.0.0/16"], maskSize: 24 } });
+const registry = new Registry();
+registerMetrics(pool, registry);
+pool.addNode("n1");
+registry.metrics().then((text) => console.log(text.split("\\n").find((l) => l.startsWith("ipcarve_addresses_remaining{"))));
+`);
+    // 256 /24s of 254 addresses, one of them carved and empty: all 256 * 254 = 65,024 can still be handed out
+    expect(ok("node", ["metrics.cjs"], app).stdout.trim()).toBe('ipcarve_addresses_remaining{pool="default",family="4",cidr="10.0.0.0/16"} 65024');
+  });
+});
+
 describe("the installed CLI", () => {
   it("carves the seed config", () => {
     copyFileSync(join(ROOT, "examples/seed-cluster-pool-config.yaml"), join(app, "seed.yaml"));
