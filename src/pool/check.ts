@@ -108,15 +108,16 @@ export function check(core: PoolCore, live: { nodes: Set<string> | undefined; ow
   const owners: StaleOwner[] = [];
   const orphans: OrphanAddress[] = [];
   const counters: CounterMismatch[] = [];
-  const mismatch = (counter: string, value: number, recount: number): void => {
-    if (value !== recount) counters.push({ counter, value, recount });
+  // the name is built only for a counter that disagrees (a million owners make a million names otherwise)
+  const mismatch = (counter: () => string, value: number, recount: number): void => {
+    if (value !== recount) counters.push({ counter: counter(), value, recount });
   };
 
   // slot counters of every pool CIDR
   for (const p of core.pools) {
     if (p === undefined) continue;
     const r = p.set._recount();
-    mismatch(`slots of ${String(p.cidr)}`, r.used, r.recount);
+    mismatch(() => `slots of ${String(p.cidr)}`, r.used, r.recount);
   }
 
   // reserved addresses and cooldown entries, per subnet, recounted from their sets
@@ -140,7 +141,7 @@ export function check(core: PoolCore, live: { nodes: Set<string> | undefined; ow
   }
 
   // every node subnet: its pod counter, who holds its addresses, what nobody holds
-  const heldBy = new Map<number, number>(); // owner id -> addresses found in owner arrays
+  let heldBy = new Uint32Array(1024); // owner id -> addresses found in owner arrays (ids are small and dense)
   const bigByFamily = new Map<4 | 6, number>();
   let pending = 0;
   let draining = 0;
@@ -153,11 +154,11 @@ export function check(core: PoolCore, live: { nodes: Set<string> | undefined; ow
       if (s.cls === 0) bigByFamily.set(pool.family, (bigByFamily.get(pool.family) ?? 0) + 1);
       const range = pool.range(s.slot);
       if (range === 0) continue; // verify() reports the broken link
-      const where = `node ${show(n.name)} (${s.cidr})`;
+      const where = (): string => `node ${show(n.name)} (${s.cidr})`;
       const c = pool.recountRange(range);
-      mismatch(`pods of ${where}`, c.used, c.recount);
-      mismatch(`reserved addresses of ${where}`, s.reserved, reservedIn.get(s) ?? 0);
-      mismatch(`addresses in cooldown of ${where}`, s.quarantined, coolingIn.get(s) ?? 0);
+      mismatch(() => `pods of ${where()}`, c.used, c.recount);
+      mismatch(() => `reserved addresses of ${where()}`, s.reserved, reservedIn.get(s) ?? 0);
+      mismatch(() => `addresses in cooldown of ${where()}`, s.quarantined, coolingIn.get(s) ?? 0);
       const arr = pool.owners(range);
       let owned = 0;
       if (arr !== undefined) {
@@ -165,7 +166,12 @@ export function check(core: PoolCore, live: { nodes: Set<string> | undefined; ow
           const o = arr[off] as number;
           if (o === 0) continue;
           owned++;
-          heldBy.set(o, (heldBy.get(o) ?? 0) + 1);
+          if (o >= heldBy.length) {
+            const grown = new Uint32Array(Math.max(o + 1, heldBy.length * 2));
+            grown.set(heldBy);
+            heldBy = grown;
+          }
+          heldBy[o] = (heldBy[o] as number) + 1;
         }
       }
       pods += c.recount - s.reserved - s.quarantined;
@@ -192,17 +198,16 @@ export function check(core: PoolCore, live: { nodes: Set<string> | undefined; ow
     names++;
     const id = core.owners.idOf(name) as number;
     const keys = core.owners.keys(id);
-    mismatch(`addresses of owner ${show(name)}`, keys.length, heldBy.get(id) ?? 0);
-    heldBy.delete(id);
+    mismatch(() => `addresses of owner ${show(name)}`, keys.length, heldBy[id] ?? 0);
     if (live.owners !== undefined && !live.owners.has(name)) {
       const addresses = keys.sort((a, b) => a - b).map((k) => core.pools[keyPool(k)]?.addressOf(keyRel(k)) ?? String(k));
       owners.push({ owner: name, addresses });
     }
   }
-  mismatch("owners", core.owners.live, names);
-  for (const f of core.families) mismatch(`big subnets of IPv${f.family}`, f.big, bigByFamily.get(f.family) ?? 0);
-  mismatch("pending nodes", core.pending.length, pending);
-  mismatch("draining nodes", core.draining, draining);
+  mismatch(() => "owners", core.owners.live, names);
+  for (const f of core.families) mismatch(() => `big subnets of IPv${f.family}`, f.big, bigByFamily.get(f.family) ?? 0);
+  mismatch(() => "pending nodes", core.pending.length, pending);
+  mismatch(() => "draining nodes", core.draining, draining);
 
   // verify()'s counter findings ("slot counter of X != recount", "pod counter of n (X) != recount")
   // are in `counters` above, with their numbers
