@@ -355,9 +355,9 @@ export class PoolCidr {
    * only the result string: IPv4 subnets of /24 or longer reuse the first
    * three octets; IPv6 ones patch the last group.
    */
-  formatter(slot: number, g: SubnetGeometry): (rel: number) => string {
+  formatter(slot: number, hostBits: number): (rel: number) => string {
     if (this.family === 4) {
-      if (g.hostBits <= 8) {
+      if (hostBits <= 8) {
         const net = (this.base4 + slot * this.slotScale) >>> 0;
         const head = `${octet(net >>> 24)}.${octet((net >>> 16) & 255)}.${octet((net >>> 8) & 255)}.`;
         return (rel) => head + octet((this.base4 + rel) & 255);
