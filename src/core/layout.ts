@@ -43,6 +43,8 @@ export const REC_LEN = 4;
 export const REC_KEY0 = 8;
 export const REC_KEY1 = 16;
 export const REC_BYTES = 24;
+/** REC_LEN flag of a dormant owner (holds nothing; freed by ownSweep); REC_FREE has it too. */
+export const REC_DORMANT = 0x8000_0000;
 /** REC_LEN of a free id. */
 export const REC_FREE = 0xffffffff;
 export const NEED_TABLE = -3;
