@@ -140,6 +140,11 @@ export function check(core: PoolCore, live: { nodes: Set<string> | undefined; ow
     if (s !== undefined) coolingIn.set(s, (coolingIn.get(s) ?? 0) + 1);
   }
 
+  // the owners known (holding addresses): ids are small and dense
+  const ids = [...core.owners.ids()];
+  const known = new Uint8Array((ids.length > 0 ? (ids[ids.length - 1] as number) : 0) + 1);
+  for (const id of ids) known[id] = 1;
+
   // every node subnet: its pod counter, who holds its addresses, what nobody holds
   let heldBy = new Uint32Array(1024); // owner id -> addresses found in owner arrays (ids are small and dense)
   const bigByFamily = new Map<4 | 6, number>();
@@ -182,7 +187,7 @@ export function check(core: PoolCore, live: { nodes: Set<string> | undefined; ow
         const key = addressKey(pool.index, rel);
         const o = arr === undefined ? 0 : (arr[off] as number);
         if (o === 0 && (core.reservedKeys.has(key) || inCooldown(core, pool, rel, key))) continue;
-        if (o !== 0 && core.owners.nameOf(o) !== undefined) continue;
+        if (o !== 0 && known[o] === 1) continue;
         const holder = core.byId[core.borrowed.get(key) ?? 0] ?? n;
         orphans.push({ ip: pool.addressOf(rel), node: holder.name, podCIDR: s.cidr, reason: o === 0 ? "no owner" : `unknown owner id ${o}` });
       }
@@ -193,10 +198,8 @@ export function check(core: PoolCore, live: { nodes: Set<string> | undefined; ow
   }
 
   // owners: those not live, and each one's key count against the addresses found
-  let names = 0;
-  for (const name of core.owners.names()) {
-    names++;
-    const id = core.owners.idOf(name) as number;
+  for (const id of ids) {
+    const name = core.owners.nameOf(id) as string;
     const keys = core.owners.keys(id);
     mismatch(() => `addresses of owner ${show(name)}`, keys.length, heldBy[id] ?? 0);
     if (live.owners !== undefined && !live.owners.has(name)) {
@@ -204,7 +207,7 @@ export function check(core: PoolCore, live: { nodes: Set<string> | undefined; ow
       owners.push({ owner: name, addresses });
     }
   }
-  mismatch(() => "owners", core.owners.live, names);
+  mismatch(() => "owners", core.owners.live, ids.length);
   for (const f of core.families) mismatch(() => `big subnets of IPv${f.family}`, f.big, bigByFamily.get(f.family) ?? 0);
   mismatch(() => "pending nodes", core.pending.length, pending);
   mismatch(() => "draining nodes", core.draining, draining);
