@@ -1,6 +1,6 @@
 /**
  * The cost of registerMetrics on allocation, measured against noise:
- * node dist/bench/metrics-cost.js [--rounds N] [--time MS] [--aa]
+ * node dist/bench/metrics-cost.js [--rounds N] [--time MS] [--aa] [--only string|ipv4]
  *
  * On a shared machine two tasks of one tinybench run differ by several
  * percent by themselves, more than the 2% to be shown. So this runs many
@@ -108,6 +108,7 @@ async function measure(kind: Kind): Promise<void> {
 }
 
 console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(" ")}; node ${process.version}`);
-await measure("allocate(node, owner)");
-await measure("allocateIPv4(handle)");
+const only = process.argv[process.argv.indexOf("--only") + 1];
+if (!process.argv.includes("--only") || only === "string") await measure("allocate(node, owner)");
+if (!process.argv.includes("--only") || only === "ipv4") await measure("allocateIPv4(handle)");
 console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
