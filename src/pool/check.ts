@@ -159,11 +159,15 @@ export function check(core: PoolCore, live: { nodes: Set<string> | undefined; ow
       if (s.cls === 0) bigByFamily.set(pool.family, (bigByFamily.get(pool.family) ?? 0) + 1);
       const range = pool.range(s.slot);
       if (range === 0) continue; // verify() reports the broken link
-      const where = (): string => `node ${show(n.name)} (${s.cidr})`;
       const c = pool.recountRange(range);
-      mismatch(() => `pods of ${where()}`, c.used, c.recount);
-      mismatch(() => `reserved addresses of ${where()}`, s.reserved, reservedIn.get(s) ?? 0);
-      mismatch(() => `addresses in cooldown of ${where()}`, s.quarantined, coolingIn.get(s) ?? 0);
+      const reserved = reservedIn.get(s) ?? 0;
+      const cooling = coolingIn.get(s) ?? 0;
+      if (c.used !== c.recount || s.reserved !== reserved || s.quarantined !== cooling) {
+        const where = `node ${show(n.name)} (${s.cidr})`;
+        mismatch(() => `pods of ${where}`, c.used, c.recount);
+        mismatch(() => `reserved addresses of ${where}`, s.reserved, reserved);
+        mismatch(() => `addresses in cooldown of ${where}`, s.quarantined, cooling);
+      }
       const arr = pool.owners(range);
       let owned = 0;
       if (arr !== undefined) {
@@ -201,7 +205,8 @@ export function check(core: PoolCore, live: { nodes: Set<string> | undefined; ow
   for (const id of ids) {
     const name = core.owners.nameOf(id) as string;
     const keys = core.owners.keys(id);
-    mismatch(() => `addresses of owner ${show(name)}`, keys.length, heldBy[id] ?? 0);
+    const held = heldBy[id] ?? 0;
+    if (keys.length !== held) counters.push({ counter: `addresses of owner ${show(name)}`, value: keys.length, recount: held });
     if (live.owners !== undefined && !live.owners.has(name)) {
       const addresses = keys.sort((a, b) => a - b).map((k) => core.pools[keyPool(k)]?.addressOf(keyRel(k)) ?? String(k));
       owners.push({ owner: name, addresses });
