@@ -60,10 +60,20 @@ export function checkCommand(io: Io, f: CheckFlags): number {
   let report: CheckReport;
   const rows: Row[] = [];
   let remaining: CheckReport;
+  let unrecorded: string | undefined;
   try {
     report = pool.check({ ...(nodes && { nodes }), ...(owners && { owners }) });
     const { candidates, due } = decide(previous, leaksOf(report), now, graceMs);
     const dueKeys = new Set(f.release ? due.map((c) => `${c.kind}\u0000${c.id}`) : []);
+    // the candidates first (every leak of this check that is not about to be freed): if they
+    // cannot be written, --release frees nothing
+    try {
+      writeCandidates(candFile, candShown, statePath, candidates.filter((c) => !dueKeys.has(`${c.kind}\u0000${c.id}`)) as Candidate[]);
+    } catch (e) {
+      // a read-only check still reports (it may run where the state is only readable); --release needs the file
+      if (f.release || !(e instanceof CliError)) throw e;
+      unrecorded = e.message;
+    }
     const freed = new Map<string, string[]>();
     // nodes first: their pods go with them
     for (const c of [...due].sort((a, b) => order(a.kind) - order(b.kind))) {
@@ -77,18 +87,18 @@ export function checkCommand(io: Io, f: CheckFlags): number {
       const outcome: Outcome = dueKeys.has(k) ? "released" : seen.has(k) ? "waiting" : "new";
       rows.push({ kind: c.kind, id: c.id, detail: details.get(k) ?? "", firstSeen: c.firstSeen, outcome, ...(freed.has(k) && { freed: freed.get(k) as string[] }) });
     }
-    // what is still a candidate: every leak of this check that was not freed
-    writeCandidates(candFile, candShown, statePath, candidates.filter((c) => !dueKeys.has(`${c.kind}\u0000${c.id}`)) as Candidate[]);
     remaining = f.release && dueKeys.size > 0 ? pool.check({ ...(nodes && { nodes }), ...(owners && { owners }) }) : report;
   } finally {
     pool.close();
   }
 
   const clean = remaining.ok;
+  if (unrecorded !== undefined) io.err(`${unrecorded} (the report is complete, but a later --release cannot count this check)\n`);
   if (f.json) {
     io.out(JSON.stringify({
       state: statePath, checkedAt: new Date(now).toISOString(), candidates: candFile, graceSeconds: graceMs / 1000, release: f.release === true,
       ok: clean, report,
+      recorded: unrecorded === undefined,
       leaks: rows.map((r) => ({ kind: r.kind, id: r.id, detail: r.detail, firstSeen: new Date(r.firstSeen).toISOString(), outcome: r.outcome, ...(r.freed && { freed: r.freed }) })),
     }, null, 2) + "\n");
     return clean ? 0 : 1;
@@ -108,7 +118,7 @@ export function checkCommand(io: Io, f: CheckFlags): number {
   for (const c of report.counters) io.out(`counter ${c.counter}: ${c.value}, recount ${c.recount}\n`);
   for (const p of report.problems) io.out(`problem: ${p}\n`);
   if (f.release) io.err(`${released} of ${rows.length} leaks released; candidates in ${candShown}\n`);
-  else if (rows.length > 0) io.err(`leaks recorded in ${candShown}; run again with --release to free those reported at least ${fmtGrace(graceMs)} earlier\n`);
+  else if (rows.length > 0 && unrecorded === undefined) io.err(`leaks recorded in ${candShown}; run again with --release to free those reported at least ${fmtGrace(graceMs)} earlier\n`);
   return clean ? 0 : 1;
 }
 

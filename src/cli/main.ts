@@ -15,7 +15,7 @@ import { grace } from "./grace.js";
 function build(io: Io, setCode: (c: number) => void): Command {
   const program = new Command("ipcarve");
   program
-    .description("IPAM for Kubernetes-scale clusters with Cilium cluster-pool semantics: simulate, plan, carve, import/export, lookup")
+    .description("IPAM for Kubernetes-scale clusters with Cilium cluster-pool semantics: simulate, plan, carve, import/export, lookup, check")
     .version(VERSION, "-V, --version", "print the version")
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .exitOverride()

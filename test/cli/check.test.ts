@@ -1,7 +1,7 @@
 // `ipcarve check`: the leak report against kubectl's node and pod lists, and --release's
 // candidate-then-confirm, end to end with real files and the built CLI (dist/, npm run build).
 import { describe, it, expect } from "vitest";
-import { readFileSync, writeFileSync, existsSync } from "node:fs";
+import { readFileSync, writeFileSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
 import { ClusterPool } from "../../src/index.js";
@@ -144,6 +144,37 @@ describe("check (in-process)", () => {
     expect(j.leaks.map((l) => l.id)).toEqual(["10.0.1.2"]);
     expect(existsSync(cand)).toBe(true);
     expect(existsSync(`${f.state}.leaks.json`)).toBe(false);
+  });
+
+  it("a candidates file that cannot be written: a plain check still reports (and warns), --release fails", async () => {
+    const f = fixture();
+    const cand = join(f.dir, "no-such-dir", "leaks.json");
+    const r = await run(["check", "--state", f.state, "--candidates", cand, "--json"]);
+    expect(r.code).toBe(1); // the orphan is reported
+    expect((JSON.parse(r.out) as { recorded: boolean; leaks: unknown[] })).toMatchObject({ recorded: false, leaks: [{ kind: "address", id: "10.0.1.2", outcome: "new" }] });
+    expect(r.err).toMatch(/no-such-dir\/leaks\.json: cannot write the leak candidates: ENOENT \(the report is complete, but a later --release cannot count this check\)/);
+    const rel = await run(["check", "--state", f.state, "--candidates", cand, "--release"]);
+    expect(rel.code).toBe(1);
+    expect(rel.out).toBe("");
+    expect(rel.err).toMatch(/cannot write the leak candidates: ENOENT\n$/);
+    const ro = ClusterPool.open(f.state, {} as never, { readOnly: true });
+    expect(ro.lookup("10.0.1.2")?.allocated).toBe(true); // nothing was freed
+    ro.close();
+  });
+
+  it("--release with a candidate due but the file unwritable frees nothing", async () => {
+    const f = fixture();
+    const cand = join(f.dir, "leaks.json");
+    await run(["check", "--state", f.state, "--candidates", cand]);
+    age(cand, 60 * 60_000);
+    // a directory where the temp file should go: the write fails, the due orphan stays
+    mkdirSync(`${cand}.tmp-${process.pid}`);
+    const rel = await run(["check", "--state", f.state, "--candidates", cand, "--release", "--grace", "0"]);
+    expect(rel.code).toBe(1);
+    expect(rel.err).toMatch(/cannot write the leak candidates: EISDIR/);
+    const ro = ClusterPool.open(f.state, {} as never, { readOnly: true });
+    expect(ro.lookup("10.0.1.2")?.allocated).toBe(true);
+    ro.close();
   });
 
   it("a clean state exits 0", async () => {
