@@ -141,6 +141,8 @@
 //   +128 u32 freeNames[48] heads of free name slots per size class (16, 32, 48, 64, 96, 128, 192, ...)
 //   +320 u32 tombs        deleted-slot markers (SLOT_TOMB) in the table
 //   +324 u32 dormant      owners that hold nothing but are still named (REC_DORMANT); counted in count
+//   +328 u32 epoch        seqlock for readers on other threads (PoolView): odd while name slots are
+//                         being freed (ownDelete, ownSweep), bumped (atomically) before and after
 //
 //   A records chunk never moves, so the record of an id stays put while the
 //   registry grows; chunks double, so at n ids at most ~n/2 records are spare.
@@ -172,6 +174,7 @@
 @inline export const OWN_NAME_CLASSES: usize = 48;
 @inline export const OWN_TOMBS: usize = 320;
 @inline export const OWN_DORMANT: usize = 324;
+@inline export const OWN_EPOCH: usize = 328;
 @inline export const OWN_BYTES: usize = 384;
 @inline export const REC_NAME: usize = 0;
 @inline export const REC_LEN: usize = 4;

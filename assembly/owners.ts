@@ -35,7 +35,7 @@ import {
   OWN_TABLE, OWN_MASK, OWN_COUNT, OWN_NEXT_ID, OWN_FREE_ID, OWN_NAME_AT, OWN_NAME_END, OWN_NAME_BYTES,
   OWN_CHUNKS, OWN_CHUNK_COUNT, OWN_FREE_NAMES, OWN_BYTES,
   REC_NAME, REC_LEN, REC_KEY0, REC_KEY1, REC_BYTES, REC_FIRST_CHUNK, REC_FREE, SLOT_TAG, SLOT_ID, SLOT_TOMB, OWN_TOMBS,
-  OWN_DORMANT, REC_DORMANT, REC_LEN_MASK,
+  OWN_DORMANT, OWN_EPOCH, REC_DORMANT, REC_LEN_MASK,
   NEED_TABLE, NEED_RECORDS, NEED_NAMES, KEY_EMPTY, NO_MEMORY,
 } from "./layout";
 
@@ -394,8 +394,15 @@ export function ownNameBytes(h: usize): u32 { return load<u32>(h, OWN_NAME_BYTES
 export function ownDelete(h: usize, id: u32): u32 {
   if (id == 0 || id >= load<u32>(h, OWN_NEXT_ID)) return 0;
   let r = ownRecord(h, id);
+  if (load<u32>(r, REC_LEN) == REC_FREE) return 0;
+  atomic.add<u32>(h + OWN_EPOCH, 1); // odd: readers on other threads retry
+  forget(h, id, r);
+  atomic.add<u32>(h + OWN_EPOCH, 1);
+  return 1;
+}
+
+function forget(h: usize, id: u32, r: usize): void {
   let len = load<u32>(r, REC_LEN);
-  if (len == REC_FREE) return 0;
   if ((len & REC_DORMANT) != 0) {
     len &= REC_LEN_MASK;
     store<u32>(h, load<u32>(h, OWN_DORMANT) - 1, OWN_DORMANT);
@@ -426,7 +433,6 @@ export function ownDelete(h: usize, id: u32): u32 {
   store<u32>(h, load<u32>(h, OWN_NAME_BYTES) - ownClassBytes(c), OWN_NAME_BYTES);
   store<u32>(h, load<u32>(h, OWN_COUNT) - 1, OWN_COUNT);
   freeId(h, id);
-  return 1;
 }
 
 // ------------------------------------------------------------------ keys
@@ -475,6 +481,13 @@ export function ownSweepable(h: usize): bool {
  * records in id order, then one over the names. Returns how many went.
  */
 export function ownSweep(h: usize): u32 {
+  atomic.add<u32>(h + OWN_EPOCH, 1); // odd: readers on other threads retry
+  let n = sweep(h);
+  atomic.add<u32>(h + OWN_EPOCH, 1);
+  return n;
+}
+
+function sweep(h: usize): u32 {
   let end = load<u32>(h, OWN_NEXT_ID);
   let n: u32 = 0;
   let bytes = load<u32>(h, OWN_NAME_BYTES);

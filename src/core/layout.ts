@@ -35,9 +35,11 @@ export function bitmapBytes(nbits: number): number {
 }
 /** Owner registry (assembly/owners.ts): header bytes, record layout, and the "a region is needed first" results. */
 export const OWN_BYTES = 384;
+export const OWN_MASK = 4;
 export const OWN_NEXT_ID = 12;
 export const OWN_CHUNKS = 32;
 export const OWN_CHUNK_COUNT = 24;
+export const OWN_EPOCH = 328;
 export const REC_NAME = 0;
 export const REC_LEN = 4;
 export const REC_KEY0 = 8;

@@ -22,7 +22,8 @@ import { Buffer } from "node:buffer";
 import { errors } from "../errors.js";
 import type { Engine } from "./engine.js";
 import { SCRATCH_BYTES } from "./engine.js";
-import { OWN_BYTES, OWN_CHUNKS, OWN_CHUNK_COUNT, OWN_NEXT_ID, REC_BYTES, REC_FREE, REC_DORMANT, REC_NAME, REC_LEN, REC_KEY0, REC_KEY1, NEED_TABLE, NEED_RECORDS, NEED_NAMES, KEY_EMPTY, NO_MEMORY } from "./layout.js";
+import { OwnerNames } from "./owner-names.js";
+import { OWN_BYTES, REC_BYTES, REC_FREE, REC_DORMANT, REC_LEN, REC_KEY0, REC_KEY1, NEED_TABLE, NEED_RECORDS, NEED_NAMES, KEY_EMPTY, NO_MEMORY } from "./layout.js";
 
 const KEY_SCALE = 2 ** 32;
 export const addressKey = (poolIndex: number, rel: number): number => poolIndex * KEY_SCALE + rel;
@@ -38,35 +39,16 @@ const NAMES_CHUNK_MAX = 1 << 20;
 export const MAX_NAME_BYTES = 1 << 24;
 /** Names up to this many UTF-16 units are copied by a plain loop while they are ASCII. */
 const SHORT = 64;
-/** Names up to this many bytes are decoded by nameOf itself while they are ASCII. */
-const SHORT_NAME = 48;
 /** Records chunk that holds id (assembly/owners.ts chunkOf). */
 const chunkOf = (id: number): number => 27 - Math.clz32(id + 15);
-
-const F = String.fromCharCode;
-
-/**
- * The ASCII bytes [at, at + len) (len <= 16) as a string: one
- * fromCharCode call with sixteen arguments, cut to len. Reads the whole
- * 16 bytes from `at`: name slots are multiples of 16 bytes (ownClassBytes),
- * so that stays inside the name's own slot. About 5x faster here than
- * apply() over a subarray (which makes a view per call) or latin1Slice.
- */
-function ascii16(u8: Uint8Array, at: number, len: number): string {
-  const s = F(
-    u8[at] as number, u8[at + 1] as number, u8[at + 2] as number, u8[at + 3] as number,
-    u8[at + 4] as number, u8[at + 5] as number, u8[at + 6] as number, u8[at + 7] as number,
-    u8[at + 8] as number, u8[at + 9] as number, u8[at + 10] as number, u8[at + 11] as number,
-    u8[at + 12] as number, u8[at + 13] as number, u8[at + 14] as number, u8[at + 15] as number,
-  );
-  return len === 16 ? s : s.slice(0, len);
-}
 
 export class Owners {
   readonly #engine: Engine;
   readonly #w: Engine["wasm"];
   /** The registry header in the shared memory. */
   readonly header: number;
+  /** Reads names (and records) on any thread. */
+  readonly reader: OwnerNames;
   /** Every region the registry was given, [ptr, bytes]: they go back to the engine in release(). */
   readonly #regions: number[] = [];
   /** Tables left behind by a rehash, [ptr, bytes]: the next names chunks. */
@@ -101,6 +83,7 @@ export class Owners {
       throw e;
     }
     this.#renew();
+    this.reader = new OwnerNames(engine.memory, this.header);
   }
 
   #take(bytes: number): number {
@@ -254,37 +237,13 @@ export class Owners {
 
   /** The name of owner `id`, or undefined. */
   nameOf(id: number): string | undefined {
-    const r = this.#record(id);
-    if (r === 0) return undefined;
-    const u32 = this.#u32;
-    const len = u32[(r + REC_LEN) >>> 2] as number;
-    if (len === REC_FREE || len >= REC_DORMANT) return undefined;
-    const at = u32[(r + REC_NAME) >>> 2] as number;
-    if (at + len > u32.length * 4) this.#renew();
-    if (len <= SHORT_NAME) {
-      // short ASCII names without the UTF-8 decoder (a native call per name)
-      const u8 = this.#u8;
-      let bad = 0;
-      for (let i = at; i < at + len; i++) bad |= u8[i] as number;
-      if (bad < 0x80) return len <= 16 ? ascii16(u8, at, len) : ascii16(u8, at, 16) + (len <= 32 ? ascii16(u8, at + 16, len - 16) : ascii16(u8, at + 16, 16) + ascii16(u8, at + 32, len - 32));
-    }
-    return (this.#buf as unknown as { utf8Slice(start: number, end: number): string }).utf8Slice(at, at + len);
+    return this.reader.nameOf(id);
   }
 
-  /**
-   * Address of the record of `id` computed here (assembly/owners.ts
-   * ownRecord: chunk k = 27 - clz(id + 15) holds 16 << k records), or 0 for
-   * an id never handed out. Views renewed if the record lies past them.
-   */
+  /** Address of the record of `id`, or 0 (OwnerNames.record). */
   #record(id: number): number {
-    if (!(id > 0 && id < 0xffff_fff0)) return 0;
-    const j = id + 15;
-    const k = 27 - Math.clz32(j);
-    if (k >= OWN_CHUNK_COUNT) return 0;
-    const chunk = this.#u32[(this.header + OWN_CHUNKS + k * 4) >>> 2] as number;
-    if (chunk === 0 || id >= (this.#u32[(this.header + OWN_NEXT_ID) >>> 2] as number)) return 0;
-    const r = chunk + (j - (16 << k)) * REC_BYTES;
-    if (r + REC_BYTES > this.#u32.length * 4) this.#renew();
+    const r = this.reader.record(id);
+    if (r !== 0 && r + REC_BYTES > this.#u32.length * 4) this.#renew();
     return r;
   }
 
