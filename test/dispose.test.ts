@@ -74,7 +74,8 @@ describe("use after dispose", () => {
       importCiliumNodes: [{ items: [] }], exportCiliumNodes: [], handle: ["node-1"], nodeName: [1],
       allocateIPv4: [1], allocateIPv4Batch: [1, ips], releaseIPv4: [0x0a000001], releaseIPv4Batch: [ips],
       lookupIPv4: [0x0a000001], lookupIPv4Batch: [ips, ips], stats: [], verify: [], snapshot: [], compact: [],
-    }, ["close"]);
+      check: [], _usage: [], _countAllocations: [],
+    }, ["close", "_stopCounting"]);
   });
 
   it("every CidrSet, PodRange and PoolView method and getter throws INVALID_ARGUMENT naming it", () => {
@@ -87,7 +88,7 @@ describe("use after dispose", () => {
       allocateNextIndex: [], allocateIndex: [0], releaseIndex: [0], hasIndex: [0],
       allocateNextIndexBatch: [out], allocateIndexBatch: [out], releaseIndexBatch: [out], hasIndexBatch: [out, out],
       allocateNextBatch: [out], releaseBatch: [out], inRange: ["10.0.0.0/24"],
-      _cursor: [], _setCursor: [0], _allocateRun: [0], _occupyRange: [0, 0], _verify: ["x"],
+      _cursor: [], _setCursor: [0], _allocateRun: [0], _occupyRange: [0, 0], _verify: ["x"], _recount: [], _freeRuns: [0],
       indices: ["10.0.0.0/24"], occupy: ["10.0.0.0/24"], release: ["10.0.0.0/24"], isAllocated: ["10.0.0.0/24"], indexOf: ["10.0.0.0/24"],
     });
 
@@ -112,7 +113,7 @@ describe("use after dispose", () => {
       allocateNextIndex: [0, 0], allocateIndex: [0, 1], releaseIndex: [0, 1], hasIndex: [0, 1],
       allocateNextIndexBatch: [0, 0, out], allocateNextIPv4Batch: [0, 0, out], allocateIndexBatch: [0, out], releaseIndexBatch: [0, out], hasIndexBatch: [0, out, out],
       carveSlot: [0], carveSlots: [0, out], allocate: [0, 0], allocateBatch: [0, 0, out], release: [0, 1],
-      releaseIPv4Batch: [out], lookupIPv4: [0x0a000001], used: [0, 0], slotsUsed: [0],
+      releaseIPv4Batch: [out], lookupIPv4: [0x0a000001], ownerOfIPv4: [0x0a000001], used: [0, 0], slotsUsed: [0],
     });
     pool.dispose();
   });

@@ -449,18 +449,18 @@ export class ClusterPool {
 
   /** @internal Usage per pool CIDR for metrics (src/metrics/), read at scrape time; releases what is due first, as stats() does. */
   _usage(): PoolUsage {
-    const c = this.#core("usage");
+    const c = this.#core("_usage");
     return c.store === undefined ? usage(c) : this.#durable(usage);
   }
 
   /** @internal Starts counting allocations for a metrics reader; the same counters for every reader. */
   _countAllocations(): AllocationCounters {
-    this.#core("countAllocations");
+    this.#core("_countAllocations");
     this.#countReaders++;
     return (this.#counts ??= new AllocationCounters());
   }
 
-  /** @internal A metrics reader is done; counting stops with the last one (the counts start from 0 again). */
+  /** @internal A metrics reader is done; counting stops with the last one (the counts start from 0 again). Also after dispose (a no-op then). */
   _stopCounting(): void {
     if (this.#countReaders > 0 && --this.#countReaders === 0) this.#counts = undefined;
   }
