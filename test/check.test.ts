@@ -29,6 +29,13 @@ function corruptSlotCounter(pool: ClusterPool): void {
   new Uint32Array(pool.engine.memory.buffer)[(region >>> 2) + 1]! += 1;
 }
 
+/** Adds 1 to the pod counter of the range at `slot` of the first pool CIDR (its bitmap header word +4). */
+function corruptPodCounter(pool: ClusterPool, slot: number): void {
+  const e = pool.describe().pools[0]!.entry;
+  const range = pool.engine.wasm.poolRegion(e, slot) >>> 0;
+  new Uint32Array(pool.engine.memory.buffer)[(range >>> 2) + 1]! += 1;
+}
+
 interface Row {
   name: string;
   make: () => ClusterPool;
@@ -85,6 +92,16 @@ const rows: Row[] = [
     },
     options: { nodes: ALL_NODES, owners: ALL_OWNERS },
     want: { ...clean, ok: false, counters: [{ counter: "slots of 10.0.0.0/16", value: 4, recount: 3 }] },
+  },
+  {
+    name: "n1's pod counter says 3, its bitmap holds 2 (ns/a, ns/b)",
+    make: () => {
+      const p = cluster();
+      corruptPodCounter(p, 0); // n1 holds slot 0
+      return p;
+    },
+    options: { nodes: ALL_NODES, owners: ALL_OWNERS },
+    want: { ...clean, ok: false, counters: [{ counter: 'pods of node "n1" (10.0.0.0/24)', value: 3, recount: 2 }] },
   },
   {
     name: "no lists: nodes and owners are not compared, orphans still are",
