@@ -86,7 +86,9 @@ export function forecastExhaustion(points: readonly ForecastPoint[], changes: re
     const since = open?.start ?? (fullSince as number);
     return {
       ...base, status: "exhausted", slope: 0, exhaustedAt: since,
-      basis: `out since ${hours(since)}, still out at the end of the run`,
+      basis: open !== undefined
+        ? `out since ${hours(since)}, nodes still waiting at the end of the run`
+        : `full since ${hours(since)}, every subnet taken at the end of the run`,
       window: { from: since, to: last.t, samples: 0, reason: "the pool is out" },
     };
   }
