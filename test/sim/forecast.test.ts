@@ -42,7 +42,7 @@ const cases: Case[] = [
     name: "full at 2.97 h and full to the end (the issue's '4.17 h')",
     // ramps to 100 = capacity at 10,692 s (2.97 h, a sample time: 297 × 36 s), stays: exhausted at 2.97 h, not later
     points: series(4 * H, 36, (t) => Math.min(100, Math.floor((100 * t) / 10_692))),
-    status: "exhausted", at: 10_692, basis: /out since 2\.97h/,
+    status: "exhausted", at: 10_692, basis: /full since 2\.97h/,
   },
   {
     name: "nodes waiting since 0.1 h in a 1 h run (the issue's 150,000 nodes 'at 1 h')",
