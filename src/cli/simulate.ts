@@ -54,6 +54,7 @@ export function resolveRun(io: Io, f: SimulateFlags): { pool: SimPool; scenario:
   let source = "embedded default (Cilium 10.0.0.0/8, /24 per node)";
   if (f.config !== undefined) {
     const cfg = loadConfig(pathIn(io, f.config));
+    for (const w of cfg.warnings) io.err(`ipcarve: warning: ${w}\n`);
     pool = cfg.pool;
     source = f.config;
     if (cfg.scenario) scenario = cfg.scenario;

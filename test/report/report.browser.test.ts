@@ -77,17 +77,17 @@ describe.runIf(existsSync(CHROMIUM))("report in headless Chromium", () => {
     // The answer comes first, above the tables, in words from the run's data.
     const lead = await page.locator("#answer p.lead").textContent();
     expect(lead).toBe(headline(result).lines[0]);
-    const order = await page.evaluate(() => [...document.querySelectorAll("main > section")].map((e) => e.id));
+    const order = (await page.evaluate(`[...document.querySelectorAll("main > section")].map((e) => e.id)`)) as string[];
     expect(order[0]).toBe("answer");
     // Allocations and failures: the three panels draw their vertical (x) grid lines at the same pixels.
-    const gridXs = await page.evaluate(() => [0, 1, 2].map((i) => {
-      const g = document.querySelector(`figure[data-chart="allocations"] g.concat_${i}_group`);
-      const xs = [...(g?.querySelectorAll(".role-axis-grid line, .role-axis-grid path") ?? [])]
+    const gridXs = (await page.evaluate(`[0, 1, 2].map((i) => {
+      const g = document.querySelector('figure[data-chart="allocations"] g.concat_' + i + '_group');
+      const xs = [...(g ? g.querySelectorAll(".role-axis-grid line, .role-axis-grid path") : [])]
         .map((e) => e.getBoundingClientRect())
         .filter((b) => b.width < 1 && b.height > 5)
         .map((b) => Math.round(b.x));
       return [...new Set(xs)].sort((a, b) => a - b);
-    }));
+    })`)) as number[][];
     expect((gridXs[0] as number[]).length).toBeGreaterThan(3);
     expect(gridXs[1]).toEqual(gridXs[0]);
     expect(gridXs[2]).toEqual(gridXs[0]);
