@@ -11,7 +11,7 @@ import { rangeGeometry } from "../net/range.js";
 import { formatDuration } from "../sim/scenario.js";
 import { textTable, int } from "../report/summary.js";
 import type { Growth } from "./args.js";
-import { CliError, UsageError, pathIn, type Io } from "./io.js";
+import { UsageError, pathIn, type Io } from "./io.js";
 
 export interface PlanFlags {
   readonly config?: string;
@@ -170,7 +170,6 @@ export function plan(io: Io, f: PlanFlags): { source: string; notes: string[]; f
 export function planCommand(io: Io, f: PlanFlags): number {
   const p = plan(io, f);
   for (const n of p.notes) io.err(n.startsWith("warning: ") ? `ipcarve: ${n}\n` : `note: ${n}\n`);
-  if (p.families.length === 0) throw new CliError("ipcarve: no pool family to plan");
   if (f.json) {
     io.out(JSON.stringify(p, null, 2) + "\n");
     return 0;

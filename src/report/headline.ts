@@ -107,7 +107,8 @@ export function headline(r: SimResult): Headline {
 
   // 1. When the pool ran out.
   if (ranOutAt === undefined) {
-    lines.push(`The pool never ran out: at most ${int(s.peakDemand)} of its ${int(nodesFit)} node subnets were wanted at once (${pctOf(s.peakDemand, nodesFit)}, at ${formatDuration(s.peakDemandAt)}).`);
+    lines.push(`The pool never ran out: at most ${int(s.peakDemand)} of its ${int(nodesFit)} node subnets were wanted at once (${pctOf(s.peakDemand, nodesFit)}, at ${formatDuration(s.peakDemandAt)})`
+      + (r.forecast.status === "exhausted" ? `; every node subnet is taken at the end (since ${formatDuration(r.forecast.exhaustedAt)}): the next node will wait.` : "."));
   } else {
     const stretches = s.outages.map((o) => (o.end === undefined ? `from ${formatDuration(o.start)} to the end` : `${formatDuration(o.start)}–${formatDuration(o.end)}`));
     lines.push(outAtEnd
