@@ -75,15 +75,23 @@ export function chartsFor(r: SimResult): Chart[] {
     : { domain: ["subnets in service", "subnets used (observed)"], range: ["#9ca3af", "#2563eb"] };
   const xForecast = { ...xHours, scale: { domain: [0, h(Math.max(horizon, r.scenario.duration))], nice: false } };
   const lastOf = (list: { t: number; value: number }[]): { t: number; value: number }[] => (list.length > 0 ? [list[list.length - 1] as { t: number; value: number }] : []);
-  const failPanel = (title: string, values: { t0: number; t: number; value: number }[], color: string, last: boolean) => ({
+  const failPanel = (title: string, values: { t0: number; t: number; value: number }[], color: string, last: boolean, none: string) => ({
     width: WIDTH, height: HEIGHT * 0.3,
-    data: { values },
-    mark: { type: "rect", color },
-    encoding: {
-      x: last ? { ...xHours, field: "t0" } : { ...xNoTitle, field: "t0" },
-      x2: { field: "t" },
-      y: { field: "value", type: "quantitative", title, axis: { format: "~s", tickCount: 3 }, scale: { domain: [0, Math.max(1, ...values.map((x) => x.value))] } },
-    },
+    layer: [
+      {
+        data: { values },
+        mark: { type: "rect", color },
+        encoding: {
+          x: last ? { ...xHours, field: "t0" } : { ...xNoTitle, field: "t0" },
+          x2: { field: "t" },
+          y: { field: "value", type: "quantitative", title, axis: { format: "~s", tickCount: 3 }, scale: { domain: [0, Math.max(1, ...values.map((x) => x.value))] } },
+        },
+      },
+      // An empty panel says so, rather than looking like a missing chart.
+      ...(values.every((x) => x.value === 0)
+        ? [{ data: { values: [{ text: none }] }, mark: { type: "text", fontSize: 12, color: "#6b7280" }, encoding: { text: { field: "text" } } }]
+        : []),
+    ],
   });
 
   return [
@@ -138,8 +146,8 @@ export function chartsFor(r: SimResult): Chart[] {
               strokeDash: { field: "kind", type: "nominal", legend: null, scale: { range: [[1, 0], [5, 3]] } },
             },
           },
-          failPanel("pod IP failures", podFails, "#dc2626", false),
-          failPanel("node subnet failures", nodeFails, "#f59e0b", true),
+          failPanel("pod IP failures", podFails, "#dc2626", false, "no pod IP allocation failed"),
+          failPanel("node subnet failures", nodeFails, "#f59e0b", true, "no node waited for a subnet"),
         ],
         resolve: { scale: { color: "independent", y: "independent" } },
       } as TopLevelSpec,
@@ -193,14 +201,12 @@ export function chartsFor(r: SimResult): Chart[] {
               strokeDash: { condition: { test: "datum.series === 'projected'", value: [6, 4] }, value: [1, 0] },
             },
           },
-          {
-            data: { values: endLabels(lastOf(capacity)[0], lastOf(observed)[0]) },
-            mark: { type: "text", align: "right", dx: -4, fontSize: 11, color: "#111827" },
-            encoding: {
-              x: xForecast, y: { field: "value", type: "quantitative" }, text: { field: "label" },
-              yOffset: { condition: { test: "indexof(datum.label, 'used') === 0", value: 10 }, value: -10 },
-            },
-          },
+          // End labels: capacity above its line, used below its line, so close lines keep apart labels.
+          ...endLabels(lastOf(capacity)[0], lastOf(observed)[0]).map((l) => ({
+            data: { values: [l] },
+            mark: { type: "text", align: "right", dx: -4, dy: l.above ? -9 : 13, fontSize: 11, color: "#111827" },
+            encoding: { x: xForecast, y: { field: "value", type: "quantitative" }, text: { field: "label" } },
+          })),
         ],
       } as TopLevelSpec,
     },
@@ -210,10 +216,10 @@ export function chartsFor(r: SimResult): Chart[] {
 const int = (n: number): string => Math.round(n).toLocaleString("en-US");
 
 /** Labels at the end of the capacity and used lines; one label when they meet. */
-function endLabels(cap: { t: number; value: number } | undefined, used: { t: number; value: number } | undefined): { t: number; value: number; label: string }[] {
+function endLabels(cap: { t: number; value: number } | undefined, used: { t: number; value: number } | undefined): { t: number; value: number; label: string; above: boolean }[] {
   if (cap === undefined || used === undefined) return [];
-  if (used.value >= cap.value) return [{ ...cap, label: `used ${int(used.value)} of ${int(cap.value)}: full` }];
-  return [{ ...cap, label: `in service ${int(cap.value)}` }, { ...used, label: `used ${int(used.value)}` }];
+  if (used.value >= cap.value) return [{ ...cap, label: `used ${int(used.value)} of ${int(cap.value)}: full`, above: true }];
+  return [{ ...cap, label: `in service ${int(cap.value)}`, above: true }, { ...used, label: `used ${int(used.value)}`, above: false }];
 }
 
 function forecastCaption(r: SimResult, horizon: number): string {
