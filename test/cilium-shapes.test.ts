@@ -68,7 +68,7 @@ describe("kubectl get ciliumnodes text", () => {
   });
 
   it.each([
-    ["no header", "kind-worker  10.244.1.164  172.18.0.2  5d\n", "CiliumNode table line 1"],
+    ["no header: not a table, so not a list either", "kind-worker  10.244.1.164  172.18.0.2  5d\n", "CiliumNode list must be an array, an object with items[], a CiliumNode or kubectl's table text"],
     ["a bad address", "NAME  CILIUMINTERNALIP  INTERNALIP\nx     10.244.1.999      1.2.3.4\n", "CiliumNode table line 2 (x) CILIUMINTERNALIP"],
     ["a bad CIDR", "NAME  CIDR\nx     [10.0.0.0/33]\n", "CiliumNode table line 2 (x) CIDR"],
   ])("%s is INVALID_ARGUMENT naming the line", (_what, text, where) => {

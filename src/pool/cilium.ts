@@ -3,7 +3,7 @@ import { Cidr, parseCidr, isValidCidr } from "../net/ip.js";
 import { IpamError } from "../errors.js";
 import { PoolCidr } from "../alloc/pool-cidr.js";
 import { ciliumErrors, ciliumItems, type CiliumNode, type CiliumNodeList, type ImportResult } from "./cilium-node.js";
-import { parseCiliumNodeTable } from "./cilium-table.js";
+import { isCiliumNodeTable, parseCiliumNodeTable } from "./cilium-table.js";
 import { type PlacedSubnet } from "./records.js";
 import { PoolCore, allocationOf } from "./core.js";
 import { addNode, applyPlace, forgetNew, idMark, newNode, releaseSlots, tick } from "./nodes.js";
@@ -17,7 +17,7 @@ import { addNode, applyPlace, forgetNew, idMark, newNode, releaseSlots, tick } f
  * its node (never reassigned) with Cilium's message.
  */
 export function importCiliumNodes(core: PoolCore, list: unknown): ImportResult[] {
-  const items = ciliumItems(typeof list === "string"
+  const items = ciliumItems(typeof list === "string" && isCiliumNodeTable(list)
     ? parseCiliumNodeTable(list, Object.fromEntries(core.families.map((f) => [f.family, f.maskSize])))
     : list);
   tick(core);
