@@ -109,7 +109,8 @@ const cases: { name: string; options: ClusterPoolOptions; steps: Step[]; check?:
     check: (o) => {
       expect(o[4]).toEqual({ ok: false });
       expect(o[7]).toEqual({ ok: undefined });
-      X
+      expect(o[24]).toMatchObject({ ok: { node: "n14", allocated: false } }); // steps 8..23: b, n0..n14; n14 wrapped onto a's old subnet
+      expect(o[25]).toEqual({ ok: { ipv4: "192.168.0.1" } });
     },
   },
   {

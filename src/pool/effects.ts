@@ -7,7 +7,7 @@
  *
  * A block is named by its pool table index and its first slot, as in a
  * PlacedSubnet; an address in it by its offset from the block's first pod
- * address (offset 0 is the network address of an IPv4 subnet).
+ * address (offset 0 is .1 of an IPv4 /24: network and broadcast are not pod addresses).
  */
 import type { ClusterPool } from "./cluster-pool.js";
 import { poolCore } from "./cluster-pool.js";

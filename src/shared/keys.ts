@@ -11,7 +11,8 @@
  *
  * `pool` is the pool table index (the order of the option CIDRs), `slot`
  * the first slot of the subnet, `offset` the address minus the subnet's
- * first address, `n` the count of entries (verify() checks it).
+ * first usable pod address (.1 of an IPv4 /24), `n` the count of entries
+ * (verify() checks it).
  */
 import type { NodeRecord } from "../pool/effects.js";
 import type { PlacedSubnet } from "../pool/records.js";
