@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { Etcd3 } from "etcd3";
+import { SharedPool, IpamError } from "../src/index.js";
 
 export const CHILD = fileURLToPath(new URL("./fixtures/shared-child.mjs", import.meta.url));
 
@@ -91,4 +92,66 @@ export async function readBack(endpoints: string[], prefix: string, b: number): 
   } finally {
     raw.close();
   }
+}
+
+/**
+ * The child's allocation loop in this process, with its own SharedPool (its own
+ * etcd connection): the same protocol as runChild, for rounds that kill no client.
+ * `proc` is a stand-in that cannot be killed.
+ */
+export function runInProcess(cfg: ChildConfig): ChildRun {
+  let readyResolve: () => void = () => undefined;
+  let exit: (code: string) => void = () => undefined;
+  const run: ChildRun = {
+    proc: { kill: () => { throw new Error("an in-process client cannot be killed"); } } as unknown as ChildProcess,
+    acked: new Map(), inFlight: new Set(), errors: new Map(), latencies: [], done: undefined,
+    exited: new Promise((r) => { exit = r; }),
+    ready: new Promise((r) => { readyResolve = r; }),
+  };
+  void (async () => {
+    let pool: SharedPool | undefined;
+    try {
+      pool = await SharedPool.connect({ endpoints: cfg.endpoints, prefix: cfg.prefix, timeoutMs: cfg.timeoutMs ?? 10_000, attemptMs: cfg.attemptMs ?? 1000 }, cfg.options as never);
+      readyResolve();
+      const own = [...cfg.own];
+      const shared = [...cfg.shared];
+      let next = 0;
+      let s = cfg.seed >>> 0 || 1;
+      const rand = (): number => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 4294967296; };
+      const p = pool;
+      const worker = async (): Promise<void> => {
+        for (;;) {
+          const i = next++;
+          if (i >= cfg.count) return;
+          const owner = `c${cfg.id}/${i}`;
+          run.inFlight.add(owner);
+          for (;;) {
+            const list = shared.length > 0 && (own.length === 0 || rand() < cfg.sharedShare) ? shared : own;
+            const node = list === shared ? list[Math.floor(rand() * list.length)] : list[0];
+            if (node === undefined) { run.errors.set(owner, "FULL"); break; }
+            try {
+              const r = await p.allocate(node, owner);
+              run.acked.set(owner, (r.ipv4 ?? r.ipv6) as string);
+              break;
+            } catch (e) {
+              if (e instanceof IpamError && e.code === "FULL") { list.splice(list.indexOf(node), 1); continue; }
+              run.errors.set(owner, e instanceof IpamError ? e.code : String(e));
+              break;
+            }
+          }
+          run.inFlight.delete(owner);
+        }
+      };
+      await Promise.all(Array.from({ length: cfg.concurrency }, worker));
+      run.done = { ok: run.acked.size, errors: run.errors.size, ms: 0, counters: { ...pool.counters } };
+      await pool.close();
+      exit("0");
+    } catch (e) {
+      console.error(`in-process client ${cfg.id}: ${String(e)}`);
+      readyResolve();
+      await pool?.close().catch(() => undefined);
+      exit("1");
+    }
+  })();
+  return run;
 }
