@@ -5,8 +5,8 @@
 // `npm run chaos` runs the issue's 5,000.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { SharedPool } from "../src/index.js";
-import { EtcdCluster, etcdBinary } from "./etcd-cluster.js";
-import { runChild, readBack, v4Pool } from "./shared-harness.js";
+import { EtcdCluster, etcdBinary } from "../bench/lib/etcd-cluster.js";
+import { runChild, readBack, v4Pool } from "../bench/lib/shared-clients.js";
 
 const bin = etcdBinary();
 if ("missing" in bin) console.warn(`test/shared-concurrency.test.ts skipped: ${bin.missing}`);

@@ -9,8 +9,8 @@
 // Then: two members down -> UNAVAILABLE with no partial effect, and recovery.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { SharedPool, IpamError } from "../src/index.js";
-import { EtcdCluster, etcdBinary } from "./etcd-cluster.js";
-import { runChild, runInProcess, readBack, v4Pool, type ChildRun } from "./shared-harness.js";
+import { EtcdCluster, etcdBinary } from "../bench/lib/etcd-cluster.js";
+import { runChild, runInProcess, readBack, v4Pool, type ChildRun } from "../bench/lib/shared-clients.js";
 
 const bin = etcdBinary();
 if ("missing" in bin) console.warn(`test/shared-faults.test.ts skipped: ${bin.missing}`);

@@ -4,7 +4,7 @@
 // under the prefix, UNAVAILABLE, verify() on keys damaged by hand, a rebuild from the keys.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { ClusterPool, SharedPool, IpamError, type ClusterPoolOptions } from "../src/index.js";
-import { EtcdCluster, etcdBinary } from "./etcd-cluster.js";
+import { EtcdCluster, etcdBinary } from "../bench/lib/etcd-cluster.js";
 import { Etcd3 } from "etcd3";
 
 const bin = etcdBinary();
@@ -236,9 +236,9 @@ describe.skipIf("missing" in bin)("SharedPool, one process, gives ClusterPool's 
       await pool.addNode("b"); // slot 1
       await pool.allocate("a", "ns/p"); // offset 1
       expect(await pool.verify()).toEqual([]);
-      const block0 = await raw.get(`${root}blocks/0/0`).string();
-      const node0 = await raw.get(`${root}nodes/a`).string();
-      const claim1 = await raw.get(`${root}claims/0/1`).string();
+      const block0 = (await raw.get(`${root}blocks/0/0`).string()) as string;
+      const node0 = (await raw.get(`${root}nodes/a`).string()) as string;
+      const claim1 = (await raw.get(`${root}claims/0/1`).string()) as string;
       // each injection, the problem it must produce, then the key put back
       const injections: { name: string; put: [string, string | null][]; want: RegExp }[] = [
         { name: "a subnet held by two nodes", put: [[`${root}nodes/b`, JSON.stringify({ status: "ready", placed: [{ pool: 0, slot: 0, k: 0 }] })]], want: /held by two nodes/ },

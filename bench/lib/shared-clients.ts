@@ -1,12 +1,17 @@
-// Test helper for SharedPool across processes: runs test/fixtures/shared-child.mjs
-// (compiled code in dist/, so `npm run build` first) and reads a pool's keys back
-// with a raw etcd3 client, independently of SharedPool.
+// Test and benchmark helper for SharedPool across processes: runs
+// test/fixtures/shared-child.mjs (it loads dist/, so `npm run build` first), runs
+// the same loop in this process, and reads a pool's keys back with a raw etcd3
+// client, independently of SharedPool.
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { dirname, join, resolve } from "node:path";
 import { Etcd3 } from "etcd3";
-import { SharedPool, IpamError } from "../src/index.js";
+import { SharedPool, IpamError } from "../../src/index.js";
 
-export const CHILD = fileURLToPath(new URL("./fixtures/shared-child.mjs", import.meta.url));
+const here = fileURLToPath(import.meta.url);
+/** The repository root, from bench/lib/ (sources) or dist/bench/lib/ (compiled). */
+const ROOT = here.includes("/dist/bench/") ? here.slice(0, here.lastIndexOf("/dist/bench/")) : resolve(dirname(here), "../..");
+export const CHILD = join(ROOT, "test", "fixtures", "shared-child.mjs");
 
 /** IPv4-only pools of the tests: 10.<b>.0.0/16 carved into /24 node subnets, so slot s is 10.<b>.<s>.0/24. */
 export const v4Pool = (b: number) => ({ ipv4: { cidrs: [`10.${b}.0.0/16`], maskSize: 24 } });
@@ -25,6 +30,9 @@ export interface ChildConfig {
   timeoutMs?: number;
   attemptMs?: number;
   latency?: boolean;
+  /** Wait for go() before allocating (benchmarks start every process at once). */
+  waitGo?: boolean;
+  mode?: "shared" | "raw-cas" | "lock";
 }
 
 export interface ChildRun {
@@ -40,15 +48,18 @@ export interface ChildRun {
   readonly exited: Promise<string>;
   /** Resolves when the child has connected (R). */
   readonly ready: Promise<void>;
+  /** Starts a child made with waitGo. */
+  go(): void;
 }
 
 export function runChild(cfg: ChildConfig): ChildRun {
-  const proc = spawn(process.execPath, [CHILD, JSON.stringify(cfg)], { stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(process.execPath, [CHILD, JSON.stringify(cfg)], { stdio: [cfg.waitGo ? "pipe" : "ignore", "pipe", "pipe"] });
   let readyResolve: () => void = () => undefined;
   const run: ChildRun = {
     proc, acked: new Map(), inFlight: new Set(), errors: new Map(), latencies: [], done: undefined,
     exited: new Promise((resolve) => proc.on("exit", (code, signal) => resolve(signal ?? String(code)))),
     ready: new Promise((r) => { readyResolve = r; }),
+    go: () => { proc.stdin?.end("go\n"); },
   };
   let buf = "";
   let stderr = "";
@@ -107,6 +118,7 @@ export function runInProcess(cfg: ChildConfig): ChildRun {
     acked: new Map(), inFlight: new Set(), errors: new Map(), latencies: [], done: undefined,
     exited: new Promise((r) => { exit = r; }),
     ready: new Promise((r) => { readyResolve = r; }),
+    go: () => undefined,
   };
   void (async () => {
     let pool: SharedPool | undefined;

@@ -1,4 +1,4 @@
-// Test helper: real etcd members (Debian's etcd-server, 3.4) on free loopback
+// Test and benchmark helper: real etcd members (Debian's etcd-server, 3.4) on free loopback
 // ports with temporary data dirs, for the SharedPool tests and benchmark.
 // Nothing listens off the loopback; close() kills the members and removes the dirs.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
