@@ -77,7 +77,7 @@ export class Cache {
     }
     // ready nodes in the order they were placed (the next-fit cursor ends after the last), then the pending queue
     const ready = nodes.filter((n) => n.rec.status === "ready").sort((a, b) => Number(a.kv.mod_revision) - Number(b.kv.mod_revision));
-    const pending = nodes.filter((n) => n.rec.status === "pending").sort((a, b) => Number(a.kv.create_revision) - Number(b.kv.create_revision));
+    const pending = nodes.filter((n) => n.rec.status !== "ready").sort((a, b) => Number(a.kv.create_revision) - Number(b.kv.create_revision));
     for (const n of [...ready, ...pending]) this.#put(n.kv.key.toString(), n.kv.value.toString(), Number(n.kv.mod_revision));
     for (const kv of rest) this.#put(kv.key.toString(), kv.value.toString(), Number(kv.mod_revision));
   }
@@ -138,10 +138,10 @@ export class Cache {
       }
       return;
     }
-    // pending
-    if (cur?.status === "pending") return;
+    // pending, or failed (a CiliumNode import whose CIDRs were taken)
+    if (cur?.status === rec.status) return;
     if (cur !== undefined) this.#drop(name, cur);
-    fx.apply(this.pool, { op: "pending", name, error: rec.error ?? "" });
+    fx.apply(this.pool, rec.status === "failed" ? { op: "failed", name, error: rec.error ?? "" } : { op: "pending", name, error: rec.error ?? "" });
   }
 
   #drop(name: string, cur: NodeRecord): void {

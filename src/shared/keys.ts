@@ -2,7 +2,8 @@
  * The keys of a shared pool under its prefix, and their values (JSON):
  *
  *   <prefix>/options               the pool options (optionsJson), stored by the first connect
- *   <prefix>/nodes/<name>          { status, placed: [{ pool, slot, k }], error? }   (name URI-encoded)
+ *   <prefix>/nodes/<name>          { status: ready|pending|failed, placed: [{ pool, slot, k }], error? }
+ *                                  (name URI-encoded; pending nodes are served in create-revision order)
  *   <prefix>/claims/<pool>/<slot>  the node name: one key per slot a node holds, created only if absent
  *   <prefix>/blocks/<pool>/<slot>  { node, n, a: { <offset>: <owner> } }: the pod addresses of the
  *                                  node subnet starting at that slot; the compare-and-swap unit
@@ -80,7 +81,7 @@ export function decodeNode(text: string): NodeRecord | undefined {
   try {
     const v = JSON.parse(text) as Record<string, unknown>;
     if (typeof v !== "object" || v === null) return undefined;
-    if (v.status !== "ready" && v.status !== "pending") return undefined;
+    if (v.status !== "ready" && v.status !== "pending" && v.status !== "failed") return undefined;
     if (!Array.isArray(v.placed)) return undefined;
     for (const p of v.placed as Record<string, unknown>[]) {
       if (typeof p !== "object" || p === null || !Number.isInteger(p.pool) || !Number.isInteger(p.slot) || !Number.isInteger(p.k)) return undefined;

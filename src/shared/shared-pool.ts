@@ -40,6 +40,28 @@ import { Keys, encodeNode, encodeBlock, slotsOf } from "./keys.js";
 import { Cache } from "./cache.js";
 import { verifyKeys } from "./verify.js";
 import { firstDifference } from "./options-diff.js";
+import { optionsFromJson } from "../pool/options.js";
+import type { CiliumNodeList, ImportResult } from "../pool/cilium-node.js";
+
+/** The options stored under the prefix (INVALID_OPTION when there is no pool there). */
+async function storedOptions(link: EtcdLink, keys: Keys, deadline: number): Promise<ClusterPoolOptions> {
+  for (;;) {
+    try {
+      const r = await link.txn([], [op.get(keys.options)], []);
+      const kv = r.responses[0]?.response_range?.kvs[0];
+      if (kv === undefined) throw errors.invalidOption("options", `are required: there is no pool under ${keys.root} yet`);
+      try {
+        return optionsFromJson(JSON.parse(kv.value.toString()));
+      } catch (e) {
+        throw errors.corrupt(keys.options, "the stored pool options are not JSON options", e);
+      }
+    } catch (e) {
+      if (!(e instanceof EtcdCallError)) throw e;
+      if (Date.now() + 50 >= deadline) throw errors.unavailable(link.endpoints, "could not read the pool options", e);
+      await sleep(50 + Math.random() * 50);
+    }
+  }
+}
 
 export interface SharedStoreOptions {
   /** etcd client URLs, e.g. ["http://127.0.0.1:2379"]. */
@@ -52,7 +74,7 @@ export interface SharedStoreOptions {
   readonly attemptMs?: number;
   /** Conflicting attempts of one call before CONFLICT. @default 64 */
   readonly maxAttempts?: number;
-  /** Calls carried by one transaction at most. @default 64 */
+  /** Calls carried by one transaction at most, up to 100 (etcd allows 128 operations per transaction). @default 64 */
   readonly maxBatch?: number;
 }
 
@@ -130,8 +152,10 @@ export class SharedPool {
    * options: as `new ClusterPool(options)`; `reuse` is refused (a cooldown
    * lives in one process). etcd unreachable: UNAVAILABLE naming the
    * endpoints. Without the etcd3 package: INVALID_OPTION saying `npm install etcd3`.
+   * Without `options`, opens the pool already stored under the prefix
+   * (INVALID_OPTION if there is none).
    */
-  static async connect(store: SharedStoreOptions, options: ClusterPoolOptions): Promise<SharedPool> {
+  static async connect(store: SharedStoreOptions, options?: ClusterPoolOptions): Promise<SharedPool> {
     const s = optionsObject("store", store, STORE_KNOWN);
     const endpoints = s.endpoints;
     if (!Array.isArray(endpoints) || endpoints.length === 0 || endpoints.some((e) => typeof e !== "string" || !/^https?:\/\/[^/]+\/?$/.test(e))) {
@@ -145,21 +169,27 @@ export class SharedPool {
       return v;
     };
     const knobs = { timeoutMs: num("timeoutMs", 5000, 1), attemptMs: num("attemptMs", 1000, 1), maxAttempts: num("maxAttempts", 64, 1), maxBatch: num("maxBatch", 64, 1) };
+    if (knobs.maxBatch > 100) throw errors.invalidOption("store.maxBatch", `must be at most 100: etcd takes 128 operations per transaction (got ${knobs.maxBatch})`);
     if (typeof options === "object" && options !== null) {
       for (const [k, why] of Object.entries(UNSUPPORTED)) if ((options as Record<string, unknown>)[k] !== undefined) throw errors.invalidOption(`options.${k}`, why);
       if ((options as { overflow?: unknown }).overflow === "share") throw errors.invalidOption("options.overflow", "'share' lends addresses across node subnets; SharedPool supports 'reject' and { smaller }");
     }
     const keys = new Keys(s.prefix);
-    const cache = new Cache(options, keys); // validates the options (IpamError naming the option)
     let link: EtcdLink | undefined;
+    let cache: Cache | undefined;
     try {
-      link = await connectEtcd(endpoints as string[], knobs.attemptMs);
+      if (options === undefined) {
+        link = await connectEtcd(endpoints as string[], knobs.attemptMs);
+        options = await storedOptions(link, keys, Date.now() + knobs.timeoutMs);
+      }
+      cache = new Cache(options, keys); // validates the options (IpamError naming the option)
+      link ??= await connectEtcd(endpoints as string[], knobs.attemptMs);
       const pool = new SharedPool(link, cache, keys, knobs);
       await pool.#open();
       return pool;
     } catch (e) {
       link?.close();
-      cache.dispose();
+      cache?.dispose();
       throw e;
     }
   }
@@ -236,6 +266,40 @@ export class SharedPool {
 
   /** As ClusterPool.addressesOf. */
   addressesOf(owner: string): Promise<string[]> { return this.#call("addressesOf", true, (p) => p.addressesOf(owner)); }
+
+  /**
+   * As ClusterPool.importCiliumNodes: nodes with podCIDRs are occupied
+   * first, then the others are carved, in list order. Committed in
+   * transactions of at most 32 nodes (etcd's 128 operations per
+   * transaction), so a large import is not one atomic step: a failure
+   * part-way leaves the nodes of the committed chunks.
+   */
+  async importCiliumNodes(list: unknown): Promise<ImportResult[]> {
+    this.#open_("importCiliumNodes");
+    // the whole list is checked first, on a scratch pool, so errors name the items of the list given
+    const scratch = new ClusterPool(optionsFromJson(fx.optionsJsonOf(this.#cache.pool)));
+    let items: { metadata?: { name?: string }; spec?: { ipam?: { podCIDRs?: unknown[] } } }[];
+    try {
+      scratch.importCiliumNodes(list);
+      items = (list as { items: typeof items }).items;
+    } finally {
+      scratch.dispose();
+    }
+    const withCidrs = items.filter((it) => (it.spec?.ipam?.podCIDRs?.length ?? 0) > 0);
+    const without = items.filter((it) => (it.spec?.ipam?.podCIDRs?.length ?? 0) === 0);
+    const byName = new Map<string, ImportResult>();
+    for (const group of [withCidrs, without]) {
+      for (let i = 0; i < group.length; i += 32) {
+        const chunk = { ...(list as object), items: group.slice(i, i + 32) };
+        const rs = await this.#call("importCiliumNodes", true, (p) => p.importCiliumNodes(chunk));
+        for (const r of rs) byName.set(r.name, r);
+      }
+    }
+    return items.flatMap((it) => byName.get(it.metadata?.name as string) ?? []);
+  }
+
+  /** As ClusterPool.exportCiliumNodes. */
+  exportCiliumNodes(): Promise<CiliumNodeList> { return this.#call("exportCiliumNodes", true, (p) => p.exportCiliumNodes()); }
 
   /** As ClusterPool.stats. */
   stats(): Promise<ClusterStats> { return this.#call("stats", true, (p) => p.stats()); }
