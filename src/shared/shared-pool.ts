@@ -383,7 +383,14 @@ export class SharedPool {
     if (this.#cache.dirty) await this.#resync();
     if (this.#queue.some((c) => c.fresh && c.arrived >= this.#confirmed)) await this.#barrier();
 
-    const batch = this.#queue.splice(0, this.#maxBatch);
+    // a call that must see a fresh cache waits for the next round if it began after the last barrier
+    const batch: Call[] = [];
+    const waiting: Call[] = [];
+    for (const c of this.#queue) {
+      if (batch.length < this.#maxBatch && (!c.fresh || c.arrived < this.#confirmed)) batch.push(c);
+      else waiting.push(c);
+    }
+    this.#queue = waiting;
     const later: Call[] = [];
     const commit: { call: Call; fx: fx.Effects<unknown> }[] = [];
     for (const call of batch) {
