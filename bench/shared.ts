@@ -8,11 +8,15 @@
  *   - raw-cas:       same-run baseline, one address per transaction: a worker's
  *                    own key, get then Txn(If ModRevision == rev Then Put);
  *   - lock:          same-run baseline, the whereabouts design: an etcd lock
- *                    around a read-modify-write of one pool key.
+ *                    around a read-modify-write of one pool key. etcd3's Lock does
+ *                    not queue (it fails when held and is retried every 2-6 ms), so
+ *                    the lock runs with --lock-concurrency calls per process (1):
+ *                    more contenders only spin and make it slower (6/s at 2 x 32).
  * Rates are acknowledged calls / wall time from "go" to the last process
  * done; latencies are per call, all processes together. Each configuration
  * runs `--runs` times; the table shows medians. Flags: --runs N (3),
  * --allocs N per configuration (4000), --lock-allocs N (300), --concurrency N (32),
+ * --lock-concurrency N (1),
  * --procs 1,2,4,8, --json.
  */
 import { cpus, loadavg } from "node:os";
@@ -28,6 +32,7 @@ const RUNS = Number(arg("runs", "3"));
 const ALLOCS = Number(arg("allocs", "4000"));
 const LOCK_ALLOCS = Number(arg("lock-allocs", "300"));
 const CONC = Number(arg("concurrency", "32"));
+const LOCK_CONC = Number(arg("lock-concurrency", "1"));
 const PROCS = arg("procs", "1,2,4,8").split(",").map(Number);
 const JSON_OUT = process.argv.includes("--json");
 
@@ -66,7 +71,7 @@ async function once(etcd: EtcdCluster, mode: Mode, procs: number): Promise<Resul
   for (let p = 0; p < procs; p++) {
     runs.push(runChild({
       endpoints: etcd.endpoints, prefix, options, id: p, own: own[p] ?? [], shared, sharedShare: 1,
-      count: per, concurrency: CONC, seed: 7 + p, latency: true, waitGo: true, timeoutMs: 30_000,
+      count: per, concurrency: mode === "lock" ? LOCK_CONC : CONC, seed: 7 + p, latency: true, waitGo: true, timeoutMs: 30_000,
       mode: mode === "raw-cas" ? "raw-cas" : mode === "lock" ? "lock" : "shared",
     }));
   }

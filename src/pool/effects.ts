@@ -15,7 +15,7 @@ import type { JournalRecord, PlacedSubnet } from "./records.js";
 import { replay } from "./replay.js";
 import { addressKey, keyPool, keyRel } from "./owners.js";
 import { NONE } from "../core/layout.js";
-import type { PoolCore, Subnet } from "./core.js";
+import { placementOf, type PoolCore, type Subnet } from "./core.js";
 import type { NodeStatus } from "./types.js";
 
 /** What a call did: its result or its error, and the records of what it applied (also when it threw). */
@@ -63,7 +63,7 @@ export interface NodeRecord {
 export function nodeRecord(pool: ClusterPool, name: string): NodeRecord | undefined {
   const n = poolCore(pool).nodes.get(name);
   if (n === undefined) return undefined;
-  return { status: n.status, placed: n.placed, ...(n.error !== undefined ? { error: n.error } : {}) };
+  return { status: n.status, placed: placementOf(n), ...(n.error !== undefined ? { error: n.error } : {}) };
 }
 
 /** Names of pending nodes, in the order they will be served. */
