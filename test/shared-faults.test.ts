@@ -15,7 +15,7 @@ import { runChild, runInProcess, readBack, v4Pool, type ChildRun } from "../benc
 const bin = etcdBinary();
 if ("missing" in bin) console.warn(`test/shared-faults.test.ts skipped: ${bin.missing}`);
 const ROUNDS = Number(process.env.IPCARVE_CHAOS_ROUNDS ?? 20);
-const PER_CHILD = Number(process.env.IPCARVE_CHAOS_ALLOCS ?? 30);
+const PER_CHILD = Number(process.env.IPCARVE_CHAOS_ALLOCS ?? 24);
 const SEED = Number(process.env.IPCARVE_CHAOS_SEED ?? Date.now() % 100000);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
