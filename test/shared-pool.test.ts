@@ -6,6 +6,8 @@ import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { ClusterPool, SharedPool, IpamError, type ClusterPoolOptions } from "../src/index.js";
 import { EtcdCluster, etcdBinary } from "../bench/lib/etcd-cluster.js";
 import { Etcd3 } from "etcd3";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 
 const bin = etcdBinary();
 if ("missing" in bin) console.warn(`test/shared-pool.test.ts skipped: ${bin.missing}`);
@@ -151,6 +153,18 @@ const cases: { name: string; options: ClusterPoolOptions; steps: Step[]; check?:
     },
   },
 ];
+
+describe("SharedPool without the etcd3 package", () => {
+  it("the library loads; connect throws an IpamError saying npm install etcd3", () => {
+    // a child whose module resolution cannot find etcd3 (runs the compiled dist/)
+    const fixtures = new URL("./fixtures/", import.meta.url);
+    const r = spawnSync(process.execPath, ["--import", fileURLToPath(new URL("no-etcd3.mjs", fixtures)), fileURLToPath(new URL("no-etcd3-child.mjs", fixtures))], { encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { name: string; code: string; message: string; ok: string };
+    expect(out).toMatchObject({ name: "IpamError", code: "INVALID_OPTION", ok: "10.0.0.1" });
+    expect(out.message).toMatch(/^ipcarve: SharedPool\.connect .*npm install etcd3/);
+  });
+});
 
 describe.skipIf("missing" in bin)("SharedPool, one process, gives ClusterPool's results", () => {
   let etcd: EtcdCluster;

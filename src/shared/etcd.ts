@@ -27,13 +27,19 @@ export interface TxnResult {
 
 /** The error of a failed etcd call, kept with what SharedPool must know: did the request possibly reach etcd? */
 export class EtcdCallError extends Error {
-  /** True when the request cannot have been applied (no connection was made). */
+  /** True when the request cannot have been applied (no connection was made, or etcd refused it). */
   readonly unsent: boolean;
-  constructor(cause: unknown, unsent: boolean) {
+  /** True when etcd refused the request itself (too many operations, too large): retrying cannot help. */
+  readonly refused: boolean;
+  constructor(cause: unknown, unsent: boolean, refused: boolean) {
     super(cause instanceof Error ? cause.message : String(cause), { cause });
-    this.unsent = unsent;
+    this.unsent = unsent || refused;
+    this.refused = refused;
   }
 }
+
+/** gRPC statuses with which etcd refuses a request before applying anything. */
+const REFUSED = /^GRPC(InvalidArgument|FailedPrecondition|OutOfRange|ResourceExhasted|PermissionDenied|Unauthenticated|NotImplemented)Error$/;
 
 export interface EtcdLink {
   readonly endpoints: readonly string[];
@@ -79,7 +85,7 @@ export async function connectEtcd(endpoints: readonly string[], attemptMs: numbe
   try {
     mod = await import("etcd3");
   } catch (e) {
-    throw new IpamError("INVALID_OPTION", "SharedPool needs the etcd3 package: npm install etcd3", { path: "SharedPool.connect", cause: e });
+    throw new IpamError("INVALID_OPTION", "needs the etcd3 package: npm install etcd3", { path: "SharedPool.connect", cause: e });
   }
   // no retry, no circuit breaker: a call that fails is reported to SharedPool at once
   // (async: etcd3's markFailed runs a throwing function through it and catches the rejection)
@@ -95,7 +101,7 @@ export async function connectEtcd(endpoints: readonly string[], attemptMs: numbe
     try {
       return await fn();
     } catch (e) {
-      throw new EtcdCallError(e, unsentError(e));
+      throw new EtcdCallError(e, unsentError(e), REFUSED.test((e as Error | undefined)?.constructor?.name ?? ""));
     }
   };
   const watchers = new Set<Watcher>();

@@ -80,6 +80,8 @@ export interface SharedStoreOptions {
 
 interface Call {
   readonly name: string;
+  /** Keys the call may write at most, for etcd's 128 operations per transaction. */
+  readonly weight: number;
   readonly run: (p: ClusterPool) => unknown;
   /** Must be answered from a cache confirmed after it began (see the module comment). */
   fresh: boolean;
@@ -95,7 +97,8 @@ type Outcome =
   | { readonly kind: "committed"; readonly revision: number }
   | { readonly kind: "conflict"; readonly responses: readonly { key: string; kv: KeyValue | undefined }[]; readonly revision: number }
   | { readonly kind: "not-committed"; readonly cause: unknown }
-  | { readonly kind: "unknown"; readonly cause: unknown };
+  | { readonly kind: "unknown"; readonly cause: unknown }
+  | { readonly kind: "refused"; readonly cause: unknown };
 
 /** Errors that depend only on the arguments: answered at once, whatever the cache. */
 const STATELESS = new Set(["INVALID_ARGUMENT", "INVALID_IP", "INVALID_OPTION", "INVALID_CIDR"]);
@@ -106,6 +109,8 @@ const UNSUPPORTED: Record<string, string> = {
 };
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** Keys one transaction may write: etcd's default --max-txn-ops is 128, less the marker and a margin. */
+const TXN_KEYS = 120;
 
 export class SharedPool {
   readonly #link: EtcdLink;
@@ -116,6 +121,8 @@ export class SharedPool {
   readonly #attemptMs: number;
   readonly #maxAttempts: number;
   readonly #maxBatch: number;
+  /** Keys an addNode may write: its record, one claim per slot, one block per family. */
+  readonly #nodeWeight: number;
   #markerRev = 0;
   #seq = 0;
   /** Tag of a transaction whose outcome is still unknown (etcd did not answer, nor the fences after it). */
@@ -143,6 +150,7 @@ export class SharedPool {
     this.#attemptMs = store.attemptMs;
     this.#maxAttempts = store.maxAttempts;
     this.#maxBatch = store.maxBatch;
+    this.#nodeWeight = 1 + cache.pool.options.families.reduce((n, f) => n + 2 ** (f.slotMask - f.maskSize) + 1, 0);
   }
 
   /**
@@ -230,7 +238,7 @@ export class SharedPool {
   // ------------------------------------------------------------------ calls
 
   /** As ClusterPool.addNode: the node's subnets, idempotent; FULL leaves it pending (served when space frees, by whichever process frees it). */
-  addNode(name: string): Promise<NodeAllocation> { return this.#call("addNode", true, (p) => p.addNode(name)); }
+  addNode(name: string): Promise<NodeAllocation> { return this.#call("addNode", true, (p) => p.addNode(name), this.#nodeWeight); }
 
   /** As ClusterPool.removeNode; `options.graceMs` is refused (INVALID_OPTION): a grace period is a timer of one process. */
   removeNode(name: string, options?: { readonly graceMs?: number }): Promise<boolean> {
@@ -238,19 +246,20 @@ export class SharedPool {
       const o = optionsObject("options", options, ["graceMs"]);
       if (o.graceMs !== undefined && o.graceMs !== 0) return Promise.reject(errors.invalidOption("options.graceMs", "a grace period is a timer of one process; SharedPool removes at once"));
     }
-    return this.#call("removeNode", false, (p) => p.removeNode(name));
+    // its own keys, and those of the pending node its subnets may serve
+    return this.#call("removeNode", false, (p) => p.removeNode(name), 2 * this.#nodeWeight);
   }
 
   /** As ClusterPool.allocate; returns once the transaction holding the allocation has committed. */
   allocate(node: string, owner: string, wanted?: string | readonly string[]): Promise<PodAddresses> {
-    return this.#call("allocate", false, (p) => p.allocate(node, owner, wanted));
+    return this.#call("allocate", false, (p) => p.allocate(node, owner, wanted), this.#families);
   }
 
   /** As ClusterPool.release (OWNER_MISMATCH with a wrong owner). */
-  release(ip: string, owner?: string): Promise<boolean> { return this.#call("release", false, (p) => p.release(ip, owner)); }
+  release(ip: string, owner?: string): Promise<boolean> { return this.#call("release", false, (p) => p.release(ip, owner), 1); }
 
   /** As ClusterPool.releaseOwner: every address the owner holds in any process's allocations. */
-  releaseOwner(owner: string): Promise<string[]> { return this.#call("releaseOwner", true, (p) => p.releaseOwner(owner)); }
+  releaseOwner(owner: string): Promise<string[]> { return this.#call("releaseOwner", true, (p) => p.releaseOwner(owner), 2 * this.#families); }
 
   /** As ClusterPool.lookup, answered from a cache no older than the call. */
   lookup(ip: string): Promise<LookupResult | undefined> { return this.#call("lookup", true, (p) => p.lookup(ip)); }
@@ -270,9 +279,9 @@ export class SharedPool {
   /**
    * As ClusterPool.importCiliumNodes: nodes with podCIDRs are occupied
    * first, then the others are carved, in list order. Committed in
-   * transactions of at most 32 nodes (etcd's 128 operations per
-   * transaction), so a large import is not one atomic step: a failure
-   * part-way leaves the nodes of the committed chunks.
+   * transactions of at most 40 nodes (fewer with smaller overflow subnets:
+   * etcd takes 128 operations per transaction), so a large import is not
+   * one atomic step: a failure part-way leaves the nodes of the committed chunks.
    */
   async importCiliumNodes(list: unknown): Promise<ImportResult[]> {
     this.#open_("importCiliumNodes");
@@ -289,9 +298,10 @@ export class SharedPool {
     const without = items.filter((it) => (it.spec?.ipam?.podCIDRs?.length ?? 0) === 0);
     const byName = new Map<string, ImportResult>();
     for (const group of [withCidrs, without]) {
-      for (let i = 0; i < group.length; i += 32) {
-        const chunk = { ...(list as object), items: group.slice(i, i + 32) };
-        const rs = await this.#call("importCiliumNodes", true, (p) => p.importCiliumNodes(chunk));
+      const size = Math.max(1, Math.floor(TXN_KEYS / this.#nodeWeight));
+      for (let i = 0; i < group.length; i += size) {
+        const chunk = { ...(list as object), items: group.slice(i, i + size) };
+        const rs = await this.#call("importCiliumNodes", true, (p) => p.importCiliumNodes(chunk), TXN_KEYS);
         for (const r of rs) byName.set(r.name, r);
       }
     }
@@ -337,10 +347,12 @@ export class SharedPool {
     if (this.#closed) throw errors.disposed(`SharedPool.${method}`, "pool (closed)");
   }
 
-  #call<R>(name: string, fresh: boolean, run: (p: ClusterPool) => R): Promise<R> {
+  get #families(): number { return this.#cache.pool.options.families.length; }
+
+  #call<R>(name: string, fresh: boolean, run: (p: ClusterPool) => R, weight = 0): Promise<R> {
     if (this.#closed) return Promise.reject(errors.disposed(`SharedPool.${name}`, "pool (closed)"));
     return new Promise<R>((resolve, reject) => {
-      this.#queue.push({ name, run, fresh, arrived: this.#issued, deadline: Date.now() + this.#timeoutMs, attempts: 0, resolve: resolve as (v: unknown) => void, reject });
+      this.#queue.push({ name, weight, run, fresh, arrived: this.#issued, deadline: Date.now() + this.#timeoutMs, attempts: 0, resolve: resolve as (v: unknown) => void, reject });
       void this.#pump();
     });
   }
@@ -384,11 +396,16 @@ export class SharedPool {
     if (this.#queue.some((c) => c.fresh && c.arrived >= this.#confirmed)) await this.#barrier();
 
     // a call that must see a fresh cache waits for the next round if it began after the last barrier
+    // and a batch writes at most TXN_KEYS keys (a call heavier than that goes alone)
     const batch: Call[] = [];
     const waiting: Call[] = [];
+    let keys = 0;
     for (const c of this.#queue) {
-      if (batch.length < this.#maxBatch && (!c.fresh || c.arrived < this.#confirmed)) batch.push(c);
-      else waiting.push(c);
+      const fits = batch.length === 0 || keys + c.weight <= TXN_KEYS;
+      if (fits && batch.length < this.#maxBatch && (!c.fresh || c.arrived < this.#confirmed)) {
+        batch.push(c);
+        keys += c.weight;
+      } else waiting.push(c);
     }
     this.#queue = waiting;
     const later: Call[] = [];
@@ -433,6 +450,8 @@ export class SharedPool {
         if (++call.attempts >= this.#maxAttempts) call.reject(errors.conflict(`SharedPool.${call.name}`, call.attempts, plan.describe));
         else retry.push(call);
       }
+    } else if (out.kind === "refused") {
+      for (const { call } of commit) call.reject(errors.unavailable(this.#link.endpoints, `SharedPool.${call.name}: etcd refused the transaction, which had no effect`, out.cause));
     } else if (out.kind === "not-committed") {
       for (const { call } of commit) {
         if (call.deadline <= now) call.reject(errors.unavailable(this.#link.endpoints, `SharedPool.${call.name} had no effect`, out.cause));
@@ -532,8 +551,9 @@ export class SharedPool {
         [op.get(this.#marker), ...reads.map((key) => op.get(key))],
       );
     } catch (e) {
+      if (e instanceof EtcdCallError && e.refused) return { kind: "refused", cause: e };
       if (e instanceof EtcdCallError && e.unsent) return { kind: "not-committed", cause: e };
-      return this.#resolve(tag, Date.now() + this.#timeoutMs);
+      return this.#resolve(tag, Date.now() + this.#timeoutMs, e);
     }
     if (r.succeeded) {
       this.#markerRev = r.revision;
@@ -550,8 +570,8 @@ export class SharedPool {
   }
 
   /** Settles transaction `tag` whose answer was lost: fences the marker, then tells whether `tag` had committed. */
-  async #resolve(tag: string, until: number): Promise<Outcome> {
-    let cause: unknown;
+  async #resolve(tag: string, until: number, lost?: unknown): Promise<Outcome> {
+    let cause: unknown = lost;
     for (;;) {
       try {
         const f = await this.#link.txn([op.modIs(this.#marker, this.#markerRev)], [op.put(this.#marker, `${tag}-fenced`)], [op.get(this.#marker)]);
@@ -581,7 +601,7 @@ export class SharedPool {
     const mine = ++this.#issued;
     this.counters.barriers++;
     const out = await this.#commit([], [], []);
-    if (out.kind === "unknown" || out.kind === "not-committed") throw errors.unavailable(this.#link.endpoints, "could not confirm the cache", out.cause);
+    if (out.kind === "unknown" || out.kind === "not-committed" || out.kind === "refused") throw errors.unavailable(this.#link.endpoints, "could not confirm the cache", out.cause);
     if (out.kind === "conflict" || !(await this.#waitWatch(out.revision, this.#attemptMs))) {
       await this.#resync(); // the watch lags (its member may be stopped): read everything instead
     } else {
