@@ -212,6 +212,37 @@ describe.skipIf("missing" in bin)("SharedPool, one process, gives ClusterPool's 
     }
   });
 
+  it("group commit: concurrent calls share one transaction; a lost race past the budget is CONFLICT, with no effect", async () => {
+    const s = store();
+    const a = await SharedPool.connect({ ...s, maxAttempts: 1 }, seed);
+    const b = await SharedPool.connect({ ...s, maxAttempts: 1 }, seed);
+    try {
+      await a.addNode("n");
+      await b.node("n"); // b has seen it
+      const before = { a: { ...a.counters }, b: { ...b.counters } };
+      // both processes compute on the same block revision before either transaction is sent: one of them loses
+      const calls = [...Array.from({ length: 10 }, (_, i) => a.allocate("n", `a/${i}`)), ...Array.from({ length: 10 }, (_, i) => b.allocate("n", `b/${i}`))];
+      const out = await Promise.all(calls.map((p) => p.then((r) => r.ipv4 as string, (e: unknown) => e as IpamError)));
+      const won = out.filter((x): x is string => typeof x === "string");
+      const lost = out.filter((x): x is IpamError => typeof x !== "string");
+      expect(won).toHaveLength(10); // one side's batch of 10 committed in one transaction
+      expect(new Set(won).size).toBe(10);
+      expect(lost.map((e) => e.code)).toEqual(Array(10).fill("CONFLICT"));
+      expect(lost[0]?.message).toMatch(/gave up after 1 conflicting attempts .*192\.168\.0\.0\/24/);
+      expect(a.counters.txns - before.a.txns + b.counters.txns - before.b.txns).toBe(1);
+      const loser = won[0]?.startsWith("192.168.0.") && out.indexOf(won[0]) < 10 ? "b" : "a";
+      for (let i = 0; i < 10; i++) expect(await a.addressesOf(`${loser}/${i}`)).toEqual([]);
+      // with a budget, the loser retries on the fresh block and gets the next ten addresses
+      const c = await SharedPool.connect(s, seed);
+      const more = await Promise.all(Array.from({ length: 10 }, (_, i) => c.allocate("n", `c/${i}`)));
+      expect(more.map((r) => r.ipv4)).toEqual(Array.from({ length: 10 }, (_, i) => `192.168.0.${11 + i}`)); // .1-.10 taken above
+      await c.close();
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it("the options are stored by the first connect; a different one is INVALID_OPTION naming the field", async () => {
     const s = store();
     const a = await SharedPool.connect(s, seed);

@@ -353,7 +353,8 @@ export class SharedPool {
     if (this.#closed) return Promise.reject(errors.disposed(`SharedPool.${name}`, "pool (closed)"));
     return new Promise<R>((resolve, reject) => {
       this.#queue.push({ name, weight, run, fresh, arrived: this.#issued, deadline: Date.now() + this.#timeoutMs, attempts: 0, resolve: resolve as (v: unknown) => void, reject });
-      void this.#pump();
+      // after the current task: calls made together (a loop, Promise.all) go in one transaction
+      if (!this.#pumping) queueMicrotask(() => void this.#pump());
     });
   }
 
