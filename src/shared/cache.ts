@@ -78,8 +78,16 @@ export class Cache {
     // ready nodes in the order they were placed (the next-fit cursor ends after the last), then the pending queue
     const ready = nodes.filter((n) => n.rec.status === "ready").sort((a, b) => Number(a.kv.mod_revision) - Number(b.kv.mod_revision));
     const pending = nodes.filter((n) => n.rec.status !== "ready").sort((a, b) => Number(a.kv.create_revision) - Number(b.kv.create_revision));
-    for (const n of [...ready, ...pending]) this.#put(n.kv.key.toString(), n.kv.value.toString(), Number(n.kv.mod_revision));
-    for (const kv of rest) this.#put(kv.key.toString(), kv.value.toString(), Number(kv.mod_revision));
+    // a key that cannot be applied (damaged by hand) leaves the cache dirty; verify() names it
+    const put = (kv: KeyValue): void => {
+      try {
+        this.#put(kv.key.toString(), kv.value.toString(), Number(kv.mod_revision));
+      } catch {
+        this.dirty = true;
+      }
+    };
+    for (const n of [...ready, ...pending]) put(n.kv);
+    for (const kv of rest) put(kv);
   }
 
   /** Applies a key read from etcd, if newer than what the mirror has. `text` undefined: deleted (at `rev`). */

@@ -656,7 +656,11 @@ export class SharedPool {
     const events = this.#events;
     this.#events = [];
     if (this.#closed) return;
-    for (const e of events) this.#cache.applyKv(e.kv, e.deleted);
+    try {
+      for (const e of events) this.#cache.applyKv(e.kv, e.deleted);
+    } catch {
+      this.#cache.dirty = true; // a key that could not be applied (damaged by hand): rebuild before the next call
+    }
   }
 
   #waitWatch(rev: number, ms: number): Promise<boolean> {
