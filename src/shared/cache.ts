@@ -8,7 +8,11 @@
  * Applying is state-based: a block's entries are made equal to the value
  * read (addresses freed and allocated in the cache through the effect
  * records of src/pool/records.ts), a node is placed, made pending or
- * dropped as its key says. What cannot be applied key by key (a node whose
+ * dropped as its key says. Blocks are applied lazily: a block read is kept
+ * in the mirror and marked stale, and settled into the cache before a call
+ * that may touch it runs (SharedPool settles the blocks of the nodes a batch
+ * allocates on, or all of them), so a process allocating on its own nodes
+ * does not decode every other process's blocks. What cannot be applied key by key (a node whose
  * slots the cache still gives to another node, a block whose node the
  * cache does not have) marks the cache dirty: SharedPool then rebuilds it
  * from one ranged read.
@@ -36,6 +40,8 @@ export class Cache {
   dirty = false;
   /** Revision of the last full read: anything at or below it is in the mirror already (or was deleted before it). */
   floor = 0;
+  /** Block keys whose mirror value is newer than the cache's entries (see settle). */
+  readonly #stale = new Set<string>();
 
   constructor(options: ClusterPoolOptions, keys: Keys) {
     this.#options = options;
@@ -53,9 +59,35 @@ export class Cache {
     return this.mirror.get(key)?.text;
   }
 
-  /** Records a key this process wrote (its transaction committed at `rev`). */
+  /** Records a key this process wrote (its transaction committed at `rev`): the cache has it already. */
   wrote(key: string, text: string | undefined, rev: number): void {
     this.mirror.set(key, { rev, text });
+    this.#stale.delete(key);
+  }
+
+  /** Applies the mirror's value of a stale block to the cache. */
+  settle(key: string): void {
+    if (!this.#stale.delete(key)) return;
+    const kind = this.keys.parse(key);
+    if (kind.kind !== "block") return;
+    const text = this.text(key);
+    const b = text === undefined ? undefined : decodeBlock(text);
+    const at = fx.blockAt(this.pool, kind.pool, kind.slot);
+    if (text === undefined) {
+      if (at !== undefined) this.setBlock(kind.pool, kind.slot, new Map());
+    } else if (b === undefined || at === undefined || at.node !== b.node) this.dirty = true;
+    else this.setBlock(kind.pool, kind.slot, entriesOf(b));
+  }
+
+  /** Settles every stale block. */
+  settleAll(): void {
+    for (const key of [...this.#stale]) this.settle(key);
+  }
+
+  /** Settles the blocks of node `name` (the ones an allocation on it touches). */
+  settleNode(name: string): void {
+    if (this.#stale.size === 0) return;
+    for (const p of fx.nodeRecord(this.pool, name)?.placed ?? []) this.settle(this.keys.block(p.pool, p.slot));
   }
 
   /** Starts over from the keys of one ranged read at `revision`. */
@@ -63,6 +95,7 @@ export class Cache {
     this.pool.dispose();
     this.pool = new ClusterPool(this.#options);
     this.mirror.clear();
+    this.#stale.clear();
     this.dirty = false;
     this.floor = revision;
     const nodes: { kv: KeyValue; name: string; rec: NodeRecord }[] = [];
@@ -106,13 +139,8 @@ export class Cache {
   #put(key: string, text: string, rev: number): void {
     const kind = this.keys.parse(key);
     if (kind.kind === "node") this.#node(kind.name, decodeNode(text));
-    else if (kind.kind === "block") {
-      const b = decodeBlock(text);
-      const at = fx.blockAt(this.pool, kind.pool, kind.slot);
-      if (b === undefined || at === undefined || at.node !== b.node) this.dirty = true;
-      else this.setBlock(kind.pool, kind.slot, entriesOf(b));
-    }
     this.mirror.set(key, { rev, text });
+    if (kind.kind === "block") this.#stale.add(key); // applied by settle()
   }
 
   #delete(key: string, rev: number): void {
@@ -120,9 +148,11 @@ export class Cache {
     if (kind.kind === "node") this.#node(kind.name, undefined);
     else if (kind.kind === "block" && fx.blockAt(this.pool, kind.pool, kind.slot) !== undefined) {
       // the node still holds the subnet (its key goes in the same transaction, or was damaged): empty it
+      this.#stale.delete(key);
       this.setBlock(kind.pool, kind.slot, new Map());
     }
     this.mirror.set(key, { rev, text: undefined });
+    this.#stale.delete(key);
   }
 
   /** Makes the cache's node `name` what the key says (undefined: no such node). */
@@ -159,6 +189,7 @@ export class Cache {
       const key = this.keys.block(p.pool, p.slot);
       const k = this.mirror.get(key);
       if (k?.text !== undefined) this.mirror.set(key, { rev: k.rev, text: undefined });
+      this.#stale.delete(key);
     }
   }
 

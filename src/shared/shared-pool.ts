@@ -80,6 +80,8 @@ export interface SharedStoreOptions {
 
 interface Call {
   readonly name: string;
+  /** The node an allocate call touches (its blocks are settled first); undefined: any block. */
+  readonly node?: string;
   /** Keys the call may write at most, for etcd's 128 operations per transaction. */
   readonly weight: number;
   readonly run: (p: ClusterPool) => unknown;
@@ -252,7 +254,7 @@ export class SharedPool {
 
   /** As ClusterPool.allocate; returns once the transaction holding the allocation has committed. */
   allocate(node: string, owner: string, wanted?: string | readonly string[]): Promise<PodAddresses> {
-    return this.#call("allocate", false, (p) => p.allocate(node, owner, wanted), this.#families);
+    return this.#call("allocate", false, (p) => p.allocate(node, owner, wanted), this.#families, typeof node === "string" ? node : undefined);
   }
 
   /** As ClusterPool.release (OWNER_MISMATCH with a wrong owner). */
@@ -349,10 +351,10 @@ export class SharedPool {
 
   get #families(): number { return this.#cache.pool.options.families.length; }
 
-  #call<R>(name: string, fresh: boolean, run: (p: ClusterPool) => R, weight = 0): Promise<R> {
+  #call<R>(name: string, fresh: boolean, run: (p: ClusterPool) => R, weight = 0, node?: string): Promise<R> {
     if (this.#closed) return Promise.reject(errors.disposed(`SharedPool.${name}`, "pool (closed)"));
     return new Promise<R>((resolve, reject) => {
-      this.#queue.push({ name, weight, run, fresh, arrived: this.#issued, deadline: Date.now() + this.#timeoutMs, attempts: 0, resolve: resolve as (v: unknown) => void, reject });
+      this.#queue.push({ name, weight, run, fresh, ...(node !== undefined ? { node } : {}), arrived: this.#issued, deadline: Date.now() + this.#timeoutMs, attempts: 0, resolve: resolve as (v: unknown) => void, reject });
       // after the current task: calls made together (a loop, Promise.all) go in one transaction
       if (!this.#pumping) queueMicrotask(() => void this.#pump());
     });
@@ -409,6 +411,14 @@ export class SharedPool {
       } else waiting.push(c);
     }
     this.#queue = waiting;
+    // the cache must hold every block the batch may touch: the nodes' blocks for allocations, else all
+    if (batch.every((c) => c.node !== undefined)) for (const c of batch) this.#cache.settleNode(c.node as string);
+    else this.#cache.settleAll();
+    if (this.#cache.dirty) {
+      // a block that contradicts the cache: start over from a full read (the batch waits for the next round)
+      this.#queue.unshift(...batch);
+      return;
+    }
     const later: Call[] = [];
     const commit: { call: Call; fx: fx.Effects<unknown> }[] = [];
     for (const call of batch) {

@@ -79,6 +79,7 @@ export function verifyKeys(keys: Keys, kvs: readonly KeyValue[], _options: Resol
     try {
       cache = new Cache(optionsFromJson(JSON.parse(optionsText)), keys);
       cache.rebuild(kvs, 0);
+      cache.settleAll();
       if (cache.dirty) problems.push("the keys do not rebuild into one pool (a block or node that the others contradict)");
       for (const [at, { pool, slot, b }] of blocks) {
         const got = fx.blockEntries(cache.pool, pool, slot);
