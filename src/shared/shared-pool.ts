@@ -41,7 +41,8 @@ import { Cache } from "./cache.js";
 import { verifyKeys } from "./verify.js";
 import { firstDifference } from "./options-diff.js";
 import { optionsFromJson } from "../pool/options.js";
-import type { CiliumNodeList, ImportResult } from "../pool/cilium-node.js";
+import { ciliumItems, type CiliumNodeList, type ImportResult } from "../pool/cilium-node.js";
+import { isCiliumNodeTable, parseCiliumNodeTable } from "../pool/cilium-table.js";
 
 /** The options stored under the prefix (INVALID_OPTION when there is no pool there). */
 async function storedOptions(link: EtcdLink, keys: Keys, deadline: number): Promise<ClusterPoolOptions> {
@@ -289,25 +290,27 @@ export class SharedPool {
     this.#open_("importCiliumNodes");
     // the whole list is checked first, on a scratch pool, so errors name the items of the list given
     const scratch = new ClusterPool(optionsFromJson(fx.optionsJsonOf(this.#cache.pool)));
-    let items: { metadata?: { name?: string }; spec?: { ipam?: { podCIDRs?: unknown[] } } }[];
     try {
       scratch.importCiliumNodes(list);
-      items = (list as { items: typeof items }).items;
     } finally {
       scratch.dispose();
     }
-    const withCidrs = items.filter((it) => (it.spec?.ipam?.podCIDRs?.length ?? 0) > 0);
-    const without = items.filter((it) => (it.spec?.ipam?.podCIDRs?.length ?? 0) === 0);
+    // then as plain items (a List, one CiliumNode or kubectl's table text), in chunks
+    const masks = Object.fromEntries(this.#cache.pool.options.families.map((f) => [f.family, f.maskSize]));
+    const items = ciliumItems(typeof list === "string" && isCiliumNodeTable(list) ? parseCiliumNodeTable(list, masks) : list)
+      .map((it) => ({ metadata: { name: it.name }, spec: { ipam: { podCIDRs: it.podCIDRs } } }));
+    const withCidrs = items.filter((it) => it.spec.ipam.podCIDRs.length > 0);
+    const without = items.filter((it) => it.spec.ipam.podCIDRs.length === 0);
     const byName = new Map<string, ImportResult>();
     for (const group of [withCidrs, without]) {
       const size = Math.max(1, Math.floor(TXN_KEYS / this.#nodeWeight));
       for (let i = 0; i < group.length; i += size) {
-        const chunk = { ...(list as object), items: group.slice(i, i + size) };
+        const chunk = { kind: "List", items: group.slice(i, i + size) };
         const rs = await this.#call("importCiliumNodes", true, (p) => p.importCiliumNodes(chunk), TXN_KEYS);
         for (const r of rs) byName.set(r.name, r);
       }
     }
-    return items.flatMap((it) => byName.get(it.metadata?.name as string) ?? []);
+    return items.flatMap((it) => byName.get(it.metadata.name) ?? []);
   }
 
   /** As ClusterPool.exportCiliumNodes. */
