@@ -22,6 +22,8 @@ export type IpamErrorCode =
   | "IO_ERROR"
   | "READ_ONLY"
   | "INVALID_CONFIG"
+  | "UNAVAILABLE"
+  | "CONFLICT"
   | "MISSING_DEPENDENCY";
 
 export interface IpamErrorOptions {
@@ -134,6 +136,14 @@ export const errors = {
   locked: (path: string, holder: string) => new IpamError("LOCKED", `store ${path} is locked by ${holder}`),
   /** A call that would change a pool opened read-only. */
   readOnly: (path: string, call: string) => new IpamError("READ_ONLY", `${call}: store ${path} was opened read-only`),
+  /** A shared store (etcd) cannot be reached or has no quorum: names the endpoints; `what` says what was tried. */
+  unavailable: (endpoints: readonly string[], what: string, cause?: unknown) => {
+    const why = cause === undefined ? "" : ` (${cause instanceof Error ? cause.message : String(cause)})`;
+    return new IpamError("UNAVAILABLE", `etcd at ${endpoints.join(", ")} is unavailable: ${what}${why}`, { cause });
+  },
+  /** A shared-store call lost its compare-and-swap `attempts` times in a row to other writers. */
+  conflict: (call: string, attempts: number, keys: string) =>
+    new IpamError("CONFLICT", `${call}: gave up after ${attempts} conflicting attempts (other processes kept changing ${keys})`),
   /** An optional peer dependency that a call needs is not installed: names the package, the call and how to get it. */
   missingDependency: (pkg: string, call: string, cause?: unknown) =>
     new IpamError("MISSING_DEPENDENCY", `${call} needs ${pkg}, an optional peer dependency that is not installed: npm install ${pkg}`, { cause }),

@@ -6,6 +6,7 @@ export { PodRange } from "./alloc/pod-range.js";
 export { ClusterPool, MAX_POOL_CIDRS } from "./pool/cluster-pool.js";
 export { PoolView } from "./alloc/pool-view.js";
 export { FileStore } from "./pool/file-store.js";
+export { SharedPool } from "./shared/shared-pool.js";
 export { Engine } from "./core/engine.js";
 export { registerMetrics } from "./metrics/prometheus.js";
 
@@ -21,6 +22,7 @@ export type {
 } from "./pool/cluster-pool.js";
 export type { CiliumNode, CiliumNodeList, ImportResult } from "./pool/cilium-node.js";
 export type { FileStoreOptions } from "./pool/file-store.js";
+export type { SharedStoreOptions } from "./shared/shared-pool.js";
 export type { CheckOptions, CheckReport, StaleNode, StaleOwner, OrphanAddress, CounterMismatch } from "./pool/cluster-pool.js";
 export type { PoolMetrics, PromRegistry } from "./metrics/prometheus.js";
 export type { PoolDescriptor, PoolEntryDescriptor } from "./alloc/pool-view.js";
