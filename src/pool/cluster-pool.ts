@@ -53,6 +53,12 @@ import { allocateIPv4, allocateIPv4Batch, releaseIPv4, releaseIPv4Batch, lookupI
 import { stats, verify, describe } from "./stats.js";
 import { snapshot, encode, rebuild, type SnapshotMeta } from "./snapshot.js";
 import { replay } from "./replay.js";
+import { MultiPool } from "./multi/multi-pool.js";
+import { isMultiPoolOptions, type MultiPoolOptions, type IpPoolSpec } from "./multi/options.js";
+import { isMultiSnapshot } from "./multi/snapshot.js";
+import { labelsArg } from "./multi/pods.js";
+import type { AddNodeOptions, AllocateOptions, PoolCidrOptions } from "./multi/types.js";
+import { optionsObject, name as nameArg } from "../args.js";
 import type {
   NodeAllocation, PodAddresses, LookupResult, NodeDetail, ClusterStats, RemoveNodeOptions,
 } from "./types.js";
@@ -76,13 +82,38 @@ let adopting: PoolCore | undefined;
 /** A pool function with up to three arguments after the core. */
 type Op<R> = (c: PoolCore, a?: any, b?: any, d?: any) => R;
 
+/** A multi-pool side for the next constructor call (restore). */
+let adoptingMulti: MultiPool | undefined;
+
+/** The pool named by `options.pool` of a single-pool ClusterPool: only `default` (the shorthand's name) exists. */
+function defaultPoolOnly(what: string, options: unknown): void {
+  const o = optionsObject(`${what}(options)`, options, ["pool"]);
+  if (o.pool !== undefined && nameArg(`${what}(options.pool)`, o.pool) !== "default") {
+    throw errors.unknownPool(o.pool, "this pool has only 'default': give options.pools for named pools");
+  }
+}
+
+const isPlainObject = (v: unknown): boolean => typeof v === "object" && v !== null && !Array.isArray(v);
+
 export class ClusterPool {
   /** undefined once disposed. */
   #c: PoolCore | undefined;
+  /** The named pools (options.pools), routed to src/pool/multi/; undefined for a single-pool ClusterPool and once disposed. */
+  #m: MultiPool | undefined;
 
-  /** Validates options (IpamError naming the option) and lays the pools out in a shared memory. */
-  constructor(options: ClusterPoolOptions) {
-    const c = adopting ?? new PoolCore(options);
+  /**
+   * Validates options (IpamError naming the option) and lays the pools out
+   * in a shared memory. With `pools`, a multi-pool ClusterPool (Cilium's
+   * multi-pool IPAM: named pools, per-node chunks, watermarks); without, the
+   * cluster-pool one, whose single pool is named `default`.
+   */
+  constructor(options: ClusterPoolOptions | MultiPoolOptions) {
+    if (adoptingMulti !== undefined || (adopting === undefined && isMultiPoolOptions(options))) {
+      this.#m = adoptingMulti ?? new MultiPool(options);
+      adoptingMulti = undefined;
+      return;
+    }
+    const c = adopting ?? new PoolCore(options as ClusterPoolOptions);
     adopting = undefined;
     this.#c = c;
   }
@@ -114,19 +145,30 @@ export class ClusterPool {
 
   /** The engine (shared memory) holding this pool's state. */
   get engine(): Engine {
+    if (this.#m) return this.#m.engine;
     const c = this.#core("engine");
     c.escaped = true; // an engine the caller has seen is never reused for another pool
     return c.engine;
   }
   /** Nodes that hold subnets (ready or draining). */
   get nodeCount(): number {
+    if (this.#m) return this.#m.nodeCount;
     const c = this.#core("nodeCount");
     return c.nodes.size - c.pending.length - failedCount(c);
   }
   /** Pod strategy in use. */
-  get podStrategy(): Strategy { return this.#core("podStrategy").o.podStrategy; }
-  /** The options this pool was made with: validated, copied and frozen at construction. */
-  get options(): ResolvedOptions { return this.#core("options").o; }
+  get podStrategy(): Strategy { return this.#m ? this.#m.options.podStrategy : this.#core("podStrategy").o.podStrategy; }
+  /** The options this pool was made with: validated, copied and frozen at construction. With named pools: INVALID_OPTION (see ipPools()). */
+  get options(): ResolvedOptions {
+    if (this.#m) throw MultiPool.unsupported("options (see ipPools())");
+    return this.#core("options").o;
+  }
+
+  /** True if the pool was made with named pools (options.pools). */
+  get multiPool(): boolean {
+    this.#m ?? this.#core("multiPool");
+    return this.#m !== undefined;
+  }
 
   /**
    * Releases what is due: quarantined addresses past their cooldown (or
@@ -134,6 +176,7 @@ export class ClusterPool {
    * mutating call does this first; it costs nothing while nothing waits.
    */
   tick(): void {
+    if (this.#m) return this.#m.tick();
     const c = this.#core("tick");
     c.store === undefined ? tick(c) : this.#durable(tick);
   }
@@ -143,6 +186,7 @@ export class ClusterPool {
    * Structured-cloneable: post it to a worker; the memory is shared, not copied.
    */
   describe(): PoolDescriptor {
+    if (this.#m) throw MultiPool.unsupported("describe");
     const c = this.#core("describe");
     c.escaped = true;
     return describe(c);
@@ -159,8 +203,10 @@ export class ClusterPool {
    * the node's pod ranges: FULL, and nothing of the call stays (no pending
    * node, no handle). `name`: a non-empty string (INVALID_ARGUMENT).
    */
-  addNode(name: string): NodeAllocation {
+  addNode(name: string, options?: AddNodeOptions): NodeAllocation {
+    if (this.#m) return this.#m.addNode(name, options);
     const c = this.#core("addNode");
+    if (options !== undefined) labelsArg(options); // labels only select named pools
     return c.store === undefined ? addNode(c, name) : this.#mutate("addNode", addNode, name);
   }
 
@@ -171,22 +217,24 @@ export class ClusterPool {
    * (a no-op). `options`: undefined or { graceMs } (INVALID_OPTION).
    */
   removeNode(name: string, options?: RemoveNodeOptions): boolean {
+    if (this.#m) return this.#m.removeNode(name, options);
     const c = this.#core("removeNode");
     return c.store === undefined ? removeNode(c, name, options) : this.#mutate("removeNode", removeNode, name, options);
   }
 
   /** The node's subnets, status and usage, or undefined. */
   node(name: string): NodeDetail | undefined {
+    if (this.#m) return this.#m.node(name);
     const c = this.#core("node");
     const node = c.nodes.get(str("node(name)", name));
     return node && nodeDetail(c, node);
   }
 
   /** Names of all known nodes (pending and failed included), in the order they were added. */
-  nodeNames(): string[] { return [...this.#core("nodeNames").nodes.keys()]; }
+  nodeNames(): string[] { return this.#m ? this.#m.nodeNames() : [...this.#core("nodeNames").nodes.keys()]; }
 
   /** Names of nodes waiting for a subnet, in the order they will be served. */
-  pendingNodes(): string[] { return [...this.#core("pendingNodes").pending]; }
+  pendingNodes(): string[] { return this.#m ? [] : [...this.#core("pendingNodes").pending]; }
 
   // ------------------------------------------------------------------ pods
 
@@ -201,9 +249,18 @@ export class ClusterPool {
    * string, wanted not a string or an array of at most one per family); a
    * failed call takes nothing and moves no cursor.
    */
-  allocate(node: string, owner: string, wanted?: string | readonly string[]): PodAddresses {
+  allocate(node: string, owner: string, wanted?: string | readonly string[] | AllocateOptions): PodAddresses {
+    if (this.#m) {
+      if (wanted !== undefined && !isPlainObject(wanted)) throw errors.invalidArgument("allocate(options)", wanted, "{ pool } (asking for specific addresses is not available with named pools)");
+      return this.#m.allocate(node, owner, wanted as AllocateOptions | undefined);
+    }
     const c = this.#core("allocate");
-    return c.store === undefined ? allocate(c, node, owner, wanted) : this.#mutate("allocate", allocate, node, owner, wanted);
+    let want = wanted as string | readonly string[] | undefined;
+    if (typeof wanted === "object" && isPlainObject(wanted)) {
+      defaultPoolOnly("allocate", wanted);
+      want = undefined;
+    }
+    return c.store === undefined ? allocate(c, node, owner, want) : this.#mutate("allocate", allocate, node, owner, want);
   }
 
   /**
@@ -214,21 +271,23 @@ export class ClusterPool {
    * INVALID_ARGUMENT for a non-string ip or an owner that is not a non-empty string.
    */
   release(ip: string, owner?: string): boolean {
+    if (this.#m) return this.#m.release(ip, owner);
     const c = this.#core("release");
     return c.store === undefined ? release(c, ip, owner) : this.#mutate("release", release, ip, owner);
   }
 
   /** Releases every address of an owner, in address order; returns them. An unknown owner has none. */
   releaseOwner(owner: string): string[] {
+    if (this.#m) return this.#m.releaseOwner(owner);
     const c = this.#core("releaseOwner");
     return c.store === undefined ? releaseOwner(c, owner) : this.#mutate("releaseOwner", releaseOwner, owner);
   }
 
   /** Addresses an owner holds. */
-  addressesOf(owner: string): string[] { return addressesOf(this.#core("addressesOf"), owner); }
+  addressesOf(owner: string): string[] { return this.#m ? this.#m.addressesOf(owner) : addressesOf(this.#core("addressesOf"), owner); }
 
   /** Which node (and owner) holds an address; undefined outside every node subnet. Throws INVALID_IP. */
-  lookup(ip: string): LookupResult | undefined { return lookup(this.#core("lookup"), ip); }
+  lookup(ip: string): LookupResult | undefined { return this.#m ? this.#m.lookup(ip) : lookup(this.#core("lookup"), ip); }
 
   // ------------------------------------------------------------------ reservations and pool growth
 
@@ -241,12 +300,14 @@ export class ClusterPool {
    * ALREADY_ALLOCATED (a pod holds the address).
    */
   reserve(cidr: string): void {
+    if (this.#m) throw MultiPool.unsupported("reserve");
     const c = this.#core("reserve");
     c.store === undefined ? reserve(c, cidr) : this.#mutate("reserve", reserve, cidr);
   }
 
   /** Makes a reserved CIDR allocatable again. Unreserving what is not reserved is a no-op. */
   unreserve(cidr: string): void {
+    if (this.#m) throw MultiPool.unsupported("unreserve");
     const c = this.#core("unreserve");
     c.store === undefined ? unreserve(c, cidr) : this.#mutate("unreserve", unreserve, cidr);
   }
@@ -260,22 +321,63 @@ export class ClusterPool {
   addPoolCidr(cidr: string): void;
   /** The earlier form, still accepted: `family` must be 4 or 6 (else INVALID_ARGUMENT) and the CIDR's own (else FAMILY_MISMATCH). */
   addPoolCidr(family: 4 | 6, cidr: string): void;
+  /** With named pools: adds the CIDR to pool `options.pool` (default `default`); nodes below their watermark are topped up from it. UNKNOWN_POOL, FAMILY_MISMATCH (the pool has no such family), CIDR_COLLISION (any pool). */
+  addPoolCidr(cidr: string, options: PoolCidrOptions): void;
   addPoolCidr(a: unknown, b?: unknown): void {
+    if (this.#m) {
+      if (typeof a === "number") throw errors.invalidArgument("addPoolCidr(cidr)", a, "a CIDR string (with named pools: addPoolCidr(cidr, { pool }))");
+      return this.#m.addPoolCidr(a as string, b as PoolCidrOptions | undefined);
+    }
     const c = this.#core("addPoolCidr");
+    if (isPlainObject(b)) {
+      defaultPoolOnly("addPoolCidr", b);
+      b = undefined;
+    }
     if (b !== undefined && a !== 4 && a !== 6) throw errors.invalidArgument("addPoolCidr(family, cidr)", a, "4 or 6 (or leave it out: addPoolCidr(cidr))");
     const [cidr, family] = b === undefined ? [a, undefined] : [b, a];
     c.store === undefined ? addPoolCidr(c, cidr, family as 4 | 6 | undefined) : this.#mutate("addPoolCidr", addPoolCidr, cidr, family);
   }
 
   /** Removes an empty pool CIDR. Refused (IN_USE, naming the nodes) while any node holds a subnet in it. */
-  removePoolCidr(cidr: string): void {
+  removePoolCidr(cidr: string, options?: PoolCidrOptions): void {
+    if (this.#m) return this.#m.removePoolCidr(cidr, options);
     const c = this.#core("removePoolCidr");
+    if (options !== undefined) defaultPoolOnly("removePoolCidr", options);
     c.store === undefined ? removePoolCidr(c, cidr) : this.#mutate("removePoolCidr", removePoolCidr, cidr);
   }
 
   /** The pool CIDRs in use, per family. */
   poolCidrs(): { family: 4 | 6; cidrs: string[] }[] {
+    if (this.#m) return this.#m.poolCidrs();
     return this.#core("poolCidrs").families.map((f) => ({ family: f.family, cidrs: f.pools.map((p) => String(p.cidr)) }));
+  }
+
+  /**
+   * The named pools: name, pre-allocation and CIDRs per family. A
+   * single-pool ClusterPool has one, `default` (preAllocate 0: its nodes take
+   * one subnet each at addNode).
+   */
+  ipPools(): { name: string; preAllocate: number; families: { family: 4 | 6; cidrs: string[]; maskSize: number }[] }[] {
+    if (this.#m) return this.#m.ipPools();
+    const c = this.#core("ipPools");
+    return [{ name: "default", preAllocate: 0, families: c.families.map((f) => ({ family: f.family, cidrs: f.pools.map((p) => String(p.cidr)), maskSize: f.maskSize })) }];
+  }
+
+  /**
+   * Adds a named pool at runtime (a new CiliumPodIPPool): nodes it selects
+   * take their pre-allocation from it at once. INVALID_OPTION (a bad spec, a
+   * name in use), CIDR_COLLISION (a CIDR of another pool). Only on a pool
+   * made with options.pools.
+   */
+  addPool(name: string, spec: IpPoolSpec): void {
+    if (!this.#m) throw errors.invalidOption("options.pools", `is not set: addPool needs a ClusterPool made with named pools (${this.#core("addPool") && "new ClusterPool({ pools: { ... } })"})`);
+    this.#m.addPool(name, spec);
+  }
+
+  /** Removes a named pool. Refused (IN_USE, naming nodes and owners) while any of its addresses is allocated; UNKNOWN_POOL if there is none. */
+  removePool(name: string): void {
+    if (!this.#m) throw errors.invalidOption("options.pools", `is not set: removePool needs a ClusterPool made with named pools (${this.#core("removePool") && "new ClusterPool({ pools: { ... } })"})`);
+    this.#m.removePool(name);
   }
 
   // ------------------------------------------------------------------ CiliumNode import / export
@@ -294,17 +396,19 @@ export class ClusterPool {
    * its node (never reassigned) with Cilium's message.
    */
   importCiliumNodes(list: unknown): ImportResult[] {
+    if (this.#m) return this.#m.importCiliumNodes(list);
     const c = this.#core("importCiliumNodes");
     return c.store === undefined ? importCiliumNodes(c, list) : this.#mutate("importCiliumNodes", importCiliumNodes, list);
   }
 
   /** CiliumNode objects for every node, with spec.ipam.podCIDRs and, for failed or pending nodes, status.ipam.operator-status.error. */
-  exportCiliumNodes(): CiliumNodeList { return exportCiliumNodes(this.#core("exportCiliumNodes")); }
+  exportCiliumNodes(): CiliumNodeList { return this.#m ? this.#m.exportCiliumNodes() : exportCiliumNodes(this.#core("exportCiliumNodes")); }
 
   // ------------------------------------------------------------------ numeric fast path
 
   /** Integer handle of a node for the numeric fast path. Throws UNKNOWN_NODE. Handles of removed nodes are reused. */
   handle(name: string): number {
+    if (this.#m) return this.#m.handle(name);
     const n = this.#core("handle").nodes.get(str("handle(name)", name));
     if (n === undefined) throw errors.unknownNode(name);
     return n.id;
@@ -316,6 +420,7 @@ export class ClusterPool {
    * (NaN, 1.5, "1") is INVALID_ARGUMENT.
    */
   nodeName(handle: number): string | undefined {
+    if (this.#m) return this.#m.nodeName(handle);
     const c = this.#core("nodeName");
     if (isU32(handle)) return c.byId[handle]?.name;
     if (typeof handle === "number" && Number.isInteger(handle)) return undefined;
@@ -329,33 +434,38 @@ export class ClusterPool {
 
   /** Allocates an IPv4 pod address (no owner) on the node; returns it as u32, or -1 when the range is full. */
   allocateIPv4(handle: number): number {
+    if (this.#m) throw MultiPool.unsupported("allocateIPv4");
     const c = this.#core("allocateIPv4");
     return c.store === undefined ? allocateIPv4(c, handle) : this.#mutate("allocateIPv4", allocateIPv4, handle);
   }
 
   /** Allocates up to `count` IPv4 pod addresses on the node into out (a Uint32Array). Returns how many (fewer: full). */
   allocateIPv4Batch(handle: number, out: Uint32Array, count?: number): number {
+    if (this.#m) throw MultiPool.unsupported("allocateIPv4Batch");
     const c = this.#core("allocateIPv4Batch");
     return c.store === undefined ? allocateIPv4Batch(c, handle, out, count) : this.#mutate("allocateIPv4Batch", allocateIPv4Batch, handle, out, count);
   }
 
   /** Releases an IPv4 pod address given as u32. Returns true if it was allocated (false also outside every pool). */
   releaseIPv4(ip: number): boolean {
+    if (this.#m) return this.#m.releaseIPv4(ip);
     const c = this.#core("releaseIPv4");
     return c.store === undefined ? releaseIPv4(c, ip) : this.#mutate("releaseIPv4", releaseIPv4, ip);
   }
 
   /** Releases the u32 IPv4 addresses in[0..count). Returns how many were allocated. */
   releaseIPv4Batch(ips: Uint32Array, count?: number): number {
+    if (this.#m) return this.#m.releaseIPv4Batch(ips, count);
     const c = this.#core("releaseIPv4Batch");
     return c.store === undefined ? releaseIPv4Batch(c, ips, count) : this.#mutate("releaseIPv4Batch", releaseIPv4Batch, ips, count);
   }
 
   /** Handle of the node whose subnet holds the u32 IPv4 address, or 0. */
-  lookupIPv4(ip: number): number { return lookupIPv4(this.#core("lookupIPv4"), ip); }
+  lookupIPv4(ip: number): number { return this.#m ? this.#m.lookupIPv4(ip) : lookupIPv4(this.#core("lookupIPv4"), ip); }
 
   /** Writes the node handle (0 = none) of each u32 address ips[k] to out[k] (count: at most both lengths). */
   lookupIPv4Batch(ips: Uint32Array, out: Uint32Array | Int32Array, count?: number): void {
+    if (this.#m) return this.#m.lookupIPv4Batch(ips, out, count);
     lookupIPv4Batch(this.#core("lookupIPv4Batch"), ips, out, count);
   }
 
@@ -363,6 +473,7 @@ export class ClusterPool {
 
   /** Used and free subnets and pod addresses per pool CIDR and per node. */
   stats(): ClusterStats {
+    if (this.#m) return this.#m.stats();
     const c = this.#core("stats");
     return c.store === undefined ? stats(c) : this.#durable(stats);
   }
@@ -372,7 +483,7 @@ export class ClusterPool {
    * slot a node holds points at it, and that every owned address is
    * allocated. Returns the problems found (empty when consistent).
    */
-  verify(): string[] { return verify(this.#core("verify")); }
+  verify(): string[] { return this.#m ? this.#m.verify() : verify(this.#core("verify")); }
 
   // ------------------------------------------------------------------ snapshots and durable state
 
@@ -382,8 +493,9 @@ export class ClusterPool {
    * names, reservations and the reuse cooldown.
    */
   snapshot(generation = 0): Uint8Array {
-    const c = this.#core("snapshot");
     if (!isU32(generation)) throw errors.invalidArgument("snapshot(generation)", generation, "an integer from 0 to 2^32-1");
+    if (this.#m) return this.#m.snapshot(generation);
+    const c = this.#core("snapshot");
     return c.store === undefined ? snapshot(c, generation) : this.#durable(snapshot, generation);
   }
 
@@ -400,6 +512,10 @@ export class ClusterPool {
     const runtime = resolveRuntime(options);
     const { meta, data } = decodeSnapshot(bytes);
     try {
+      if (isMultiSnapshot(meta)) {
+        adoptingMulti = MultiPool.rebuild(meta, data, runtime);
+        return new ClusterPool(undefined as never);
+      }
       return ClusterPool.#of(rebuild(meta as SnapshotMeta, data, runtime));
     } catch (e) {
       // FULL: the engine's shared memory cannot hold the pool (nothing in the bytes is wrong)
@@ -422,11 +538,15 @@ export class ClusterPool {
    */
   static open(path: string, options: ClusterPoolOptions, store: FileStoreOptions = {}): ClusterPool {
     if (typeof options !== "object" || options === null) throw errors.invalidOption("options", `must be an object (got ${show(options)})`);
+    if (isMultiPoolOptions(options)) {
+      throw errors.invalidOption("options.pools", "is not kept by ClusterPool.open yet: the journal records single-pool state only; keep a pool with named pools by snapshot() and ClusterPool.restore()");
+    }
     return new FileStore<ClusterPool>(path, store).openWith(durableOf(options));
   }
 
   /** Writes a fresh snapshot and empties the journal (FileStore-backed pools). Throws IO_ERROR; the pool is unchanged. */
   compact(): void {
+    if (this.#m) return;
     this.#core("compact").store?.compact(this);
   }
 
@@ -470,6 +590,12 @@ export class ClusterPool {
    * Any later call throws INVALID_ARGUMENT; disposing again is a no-op.
    */
   dispose(): void {
+    const m = this.#m;
+    if (m !== undefined) {
+      this.#m = undefined;
+      m.free();
+      return;
+    }
     const c = this.#c;
     if (c === undefined) return;
     try {
