@@ -40,7 +40,7 @@ export function differentialMulti(seed: number, ops: number): { ops: number } {
   const specs = randomPools(r);
   const model = new ReferenceMultiPool(specs);
   let now = 0;
-  const pool = new ClusterPool({
+  let pool = new ClusterPool({
     pools: Object.fromEntries(specs.map((p) => [p.name, {
       ipv4: { cidrs: [...p.cidrs], maskSize: p.mask }, preAllocate: p.pre, releaseDelayMs: p.delay,
       ...(p.selector ? { nodeSelector: { matchLabels: { tier: p.selector } } } : {}),
@@ -99,6 +99,14 @@ export function differentialMulti(seed: number, ops: number): { ops: number } {
         what = "tick";
         got = run(() => pool.tick());
         want = run(() => model.tick());
+      } else if (x < 0.905) {
+        // the state through snapshot bytes: the restored pool must go on exactly as the model
+        what = "snapshot/restore";
+        const copy = ClusterPool.restore(pool.snapshot(), { clock: () => now });
+        pool.dispose();
+        pool = copy;
+        model.tick(); // snapshot() first releases what is due, as every call that changes the pool
+        got = want = undefined;
       } else if (x < 0.92) {
         const p = pick(["default", "blue", "red"]);
         const c = (GROWTH[p] as readonly string[]).find((g) => !grown.has(g));

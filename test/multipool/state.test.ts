@@ -1,0 +1,180 @@
+// Multi-pool state in and out: CiliumNode spec.ipam.pools export/import,
+// snapshot/restore, what ClusterPool.open refuses, and the single-pool
+// shorthand as pool `default`.
+import { describe, it, expect } from "vitest";
+import { ClusterPool } from "../../src/index.js";
+import { err, tmpStores } from "../helpers.js";
+
+const tmp = tmpStores("multipool");
+
+const options = (clock: () => number) => ({
+  pools: {
+    default: { ipv4: { cidrs: ["10.0.0.0/24"], maskSize: 28 }, preAllocate: 8, releaseDelayMs: 100 },
+    blue: { ipv4: { cidrs: ["10.1.0.0/24"], maskSize: 28 }, ipv6: { cidrs: ["fd00:1::/120"], maskSize: 124 }, preAllocate: 0, releaseDelayMs: 100 },
+    gpu: { ipv4: { cidrs: ["10.2.0.0/24"], maskSize: 27 }, preAllocate: 2, nodeSelector: { matchLabels: { gpu: "true" } } },
+  },
+  clock,
+});
+
+/** A pool with some history: chunks taken and released, owners with addresses in several pools. */
+function busy(): { pool: ClusterPool; clock: { now: number } } {
+  const clock = { now: 0 };
+  const pool = new ClusterPool(options(() => clock.now));
+  pool.addNode("n1");
+  pool.addNode("g1", { labels: { gpu: "true" } });
+  for (let i = 0; i < 10; i++) pool.allocate("n1", `ns/a${i}`);
+  pool.allocate("n1", "ns/b", { pool: "blue" });
+  pool.allocate("g1", "ns/c", { pool: "gpu" });
+  pool.allocate("g1", "ns/c", { pool: "blue" });
+  clock.now = 50;
+  pool.releaseOwner("ns/a9"); // 10.0.0.10; 5 + 14 free
+  return { pool, clock };
+}
+
+describe("CiliumNode spec.ipam.pools", () => {
+  it("exports allocated (pools by name, IPv4 first) and requested (used + pre-allocation)", () => {
+    const { pool } = busy();
+    const list = pool.exportCiliumNodes();
+    expect(list.items.map((i) => [i.metadata, i.spec])).toEqual([
+      [{ name: "n1" }, {
+        ipam: {
+          pools: {
+            // default: 9 used + 8; blue: 1 used (both families) + 0
+            requested: [{ pool: "blue", needed: { "ipv4-addrs": 1, "ipv6-addrs": 1 } }, { pool: "default", needed: { "ipv4-addrs": 17 } }],
+            // default: 10 pods in 10.0.0.0/28 left 4 free < 8: one more, next-fit after g1's 10.0.0.16/28
+            allocated: [{ pool: "blue", cidrs: ["10.1.0.0/28", "fd00:1::/124"] }, { pool: "default", cidrs: ["10.0.0.0/28", "10.0.0.32/28"] }],
+          },
+        },
+      }],
+      [{ name: "g1", labels: { gpu: "true" } }, {
+        ipam: {
+          pools: {
+            requested: [{ pool: "blue", needed: { "ipv4-addrs": 1, "ipv6-addrs": 1 } }, { pool: "default", needed: { "ipv4-addrs": 8 } }, { pool: "gpu", needed: { "ipv4-addrs": 3 } }],
+            allocated: [
+              { pool: "blue", cidrs: ["10.1.0.16/28", "fd00:1::10/124"] },
+              { pool: "default", cidrs: ["10.0.0.16/28"] }, // g1 came second
+              { pool: "gpu", cidrs: ["10.2.0.0/27"] },
+            ],
+          },
+        },
+      }],
+    ]);
+  });
+
+  it("import restores every node's chunks before any node tops up; conflicts fail with Cilium's words", () => {
+    const { pool } = busy();
+    const list = pool.exportCiliumNodes();
+    const copy = new ClusterPool(options(() => 0));
+    copy.addNode("early"); // takes 10.0.0.0/28 first: n1's is then taken
+    const results = copy.importCiliumNodes(list);
+    expect(results[0]).toEqual({ name: "n1", podCIDRs: [], outcome: "failed", error: "requested CIDR (10.0.0.0/28) is already allocated" });
+    // podCIDRs: IPv4 of the pools in name order (blue, default, gpu), then IPv6
+    expect(results[1]).toEqual({ name: "g1", podCIDRs: ["10.1.0.16/28", "10.0.0.16/28", "10.2.0.0/27", "fd00:1::10/124"], outcome: "restored" });
+    expect(copy.node("n1")).toBeUndefined();
+    expect(copy.verify()).toEqual([]);
+    const fresh = new ClusterPool(options(() => 0));
+    expect(fresh.importCiliumNodes(list).map((r) => r.outcome)).toEqual(["restored", "restored"]);
+    expect(fresh.exportCiliumNodes().items.map((i) => i.spec?.ipam?.pools)).toEqual(
+      list.items.map((i) => ({ ...(i.spec?.ipam?.pools as object), requested: (fresh.exportCiliumNodes().items.find((x) => x.metadata.name === i.metadata.name)?.spec?.ipam?.pools as { requested: unknown }).requested })),
+    );
+    expect(fresh.node("g1")?.labels).toEqual({ gpu: "true" });
+    const bad = fresh.importCiliumNodes({ items: [
+      { metadata: { name: "x" }, spec: { ipam: { pools: { allocated: [{ pool: "nope", cidrs: ["10.9.0.0/28"] }] } } } },
+      { metadata: { name: "y" }, spec: { ipam: { pools: { allocated: [{ pool: "default", cidrs: ["10.0.0.64/27"] }] } } } },
+      { metadata: { name: "z" }, spec: { ipam: { pools: { allocated: [{ pool: "gpu", cidrs: ["10.2.0.32/27"] }] } } } },
+    ] });
+    expect(bad.map((r) => r.error)).toEqual([
+      'unknown IP pool "nope" for CIDR 10.9.0.0/28',
+      "allocator not configured for the requested CIDR 10.0.0.64/27", // a /27 in a pool of /28 chunks
+      'IP pool "gpu" does not select node "z" (CIDR 10.2.0.32/27)',
+    ]);
+  });
+});
+
+describe("snapshot and restore", () => {
+  it("restores pools, chunks, owners, watermarks and pending releases; both continue alike", () => {
+    const { pool, clock } = busy();
+    pool.addPool("late", { ipv4: { cidrs: ["10.5.0.0/24"], maskSize: 28 } });
+    pool.addPoolCidr("10.0.1.0/28");
+    pool.addPoolCidr("10.1.1.0/28", { pool: "blue" });
+    pool.removePoolCidr("10.1.1.0/28", { pool: "blue" }); // never held: the entry goes, its table index stays
+    const bytes = pool.snapshot();
+    const copy = ClusterPool.restore(bytes, { clock: () => clock.now });
+    expect(copy.snapshot()).toEqual(bytes);
+    expect(copy.exportCiliumNodes()).toEqual(pool.exportCiliumNodes());
+    expect(copy.ipPools()).toEqual(pool.ipPools());
+    for (const ip of ["10.0.0.1", "10.0.0.10", "10.1.0.1", "fd00:1::1", "10.2.0.1", "10.1.0.17"]) expect(copy.lookup(ip)).toEqual(pool.lookup(ip));
+    // pool CIDR order (default, blue v4, blue v6, gpu), then address
+    expect(copy.addressesOf("ns/c")).toEqual(["10.1.0.17", "fd00:1::11", "10.2.0.1"]);
+    // the same calls give the same answers from here on, release delays included
+    clock.now = 60;
+    for (const p of [pool, copy]) {
+      p.releaseOwner("ns/b"); // blue's chunks on n1 are empty from t=60
+      p.allocate("g1", "ns/d", { pool: "gpu" });
+    }
+    clock.now = 159;
+    pool.tick();
+    copy.tick();
+    expect(copy.node("n1")?.pools).toEqual(pool.node("n1")?.pools);
+    expect(pool.node("n1")?.pools.map((p) => p.pool)).toEqual(["blue", "default"]); // 99 ms: not yet
+    clock.now = 160;
+    pool.tick();
+    copy.tick();
+    expect(pool.node("n1")?.pools.map((p) => p.pool)).toEqual(["default"]);
+    expect(copy.snapshot()).toEqual(pool.snapshot());
+    expect(copy.verify()).toEqual([]);
+  });
+
+  it("a corrupted multi-pool snapshot is CORRUPT_STATE", () => {
+    const { pool } = busy();
+    const bytes = pool.snapshot();
+    bytes[40] = (bytes[40] as number) ^ 1;
+    expect(err(() => ClusterPool.restore(bytes)).code).toBe("CORRUPT_STATE");
+  });
+});
+
+describe("what multi-pool does not do (yet), and the single-pool shorthand", () => {
+  it("ClusterPool.open refuses named pools with INVALID_OPTION naming options.pools", () => {
+    const e = err(() => ClusterPool.open(tmp(), { pools: { a: { ipv4: { cidrs: ["10.0.0.0/24"], maskSize: 28 } } } } as never));
+    expect(e.code).toBe("INVALID_OPTION");
+    expect(e.path).toBe("options.pools");
+  });
+
+  it("calls with no multi-pool form are INVALID_OPTION naming options.pools", () => {
+    const pool = new ClusterPool({ pools: { default: { ipv4: { cidrs: ["10.0.0.0/24"], maskSize: 28 } } } });
+    pool.addNode("n");
+    for (const fn of [() => pool.reserve("10.0.0.0/28"), () => pool.allocateIPv4(pool.handle("n")), () => pool.describe(), () => pool.options]) {
+      expect(err(fn).path).toBe("options.pools");
+    }
+    expect(err(() => pool.allocate("n", "o", "10.0.0.1")).code).toBe("INVALID_ARGUMENT");
+    expect(err(() => pool.removeNode("n", { graceMs: 5 })).code).toBe("INVALID_OPTION");
+  });
+
+  it("the single-pool options are pool 'default'", () => {
+    const pool = new ClusterPool({ ipv4: { cidrs: ["10.0.0.0/24"], maskSize: 28 } });
+    pool.addNode("n", { labels: { any: "thing" } });
+    expect(pool.allocate("n", "a", { pool: "default" })).toEqual({ ipv4: "10.0.0.1" });
+    expect(err(() => pool.allocate("n", "b", { pool: "blue" })).code).toBe("UNKNOWN_POOL");
+    expect(pool.ipPools()).toEqual([{ name: "default", preAllocate: 0, families: [{ family: 4, cidrs: ["10.0.0.0/24"], maskSize: 28 }] }]);
+    pool.addPoolCidr("10.0.1.0/24", { pool: "default" });
+    expect(pool.poolCidrs()).toEqual([{ family: 4, cidrs: ["10.0.0.0/24", "10.0.1.0/24"] }]);
+    expect(err(() => pool.addPool("x", { ipv4: { cidrs: ["10.9.0.0/24"], maskSize: 28 } })).path).toBe("options.pools");
+    expect(pool.multiPool).toBe(false);
+  });
+
+  it("the shorthand with pools: options.ipv4 is pool default", () => {
+    const pool = new ClusterPool({ ipv4: { cidrs: ["10.0.0.0/24"], maskSize: 28 }, pools: { blue: { ipv4: { cidrs: ["10.1.0.0/24"], maskSize: 28 } } } });
+    expect(pool.multiPool).toBe(true);
+    expect(pool.ipPools().map((p) => [p.name, p.preAllocate])).toEqual([["default", 8], ["blue", 0]]);
+    expect(err(() => new ClusterPool({ ipv4: { cidrs: ["10.0.0.0/24"], maskSize: 28 }, pools: { default: { ipv4: { cidrs: ["10.1.0.0/24"], maskSize: 28 } } } })).path).toBe("options.ipv4");
+  });
+
+  it("dispose gives the memory back and later calls are refused", () => {
+    const pool = new ClusterPool({ pools: { default: { ipv4: { cidrs: ["10.0.0.0/24"], maskSize: 28 } } } });
+    pool.addNode("n");
+    pool.dispose();
+    pool.dispose();
+    expect(err(() => pool.addNode("m")).code).toBe("INVALID_ARGUMENT");
+    expect(err(() => pool.allocate("n", "o")).code).toBe("INVALID_ARGUMENT");
+  });
+});
