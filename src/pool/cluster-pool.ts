@@ -370,14 +370,12 @@ export class ClusterPool {
    * made with options.pools.
    */
   addPool(name: string, spec: IpPoolSpec): void {
-    if (!this.#m) throw errors.invalidOption("options.pools", `is not set: addPool needs a ClusterPool made with named pools (${this.#core("addPool") && "new ClusterPool({ pools: { ... } })"})`);
-    this.#m.addPool(name, spec);
+    this.#multi("addPool").addPool(name, spec);
   }
 
   /** Removes a named pool. Refused (IN_USE, naming nodes and owners) while any of its addresses is allocated; UNKNOWN_POOL if there is none. */
   removePool(name: string): void {
-    if (!this.#m) throw errors.invalidOption("options.pools", `is not set: removePool needs a ClusterPool made with named pools (${this.#core("removePool") && "new ClusterPool({ pools: { ... } })"})`);
-    this.#m.removePool(name);
+    this.#multi("removePool").removePool(name);
   }
 
   // ------------------------------------------------------------------ CiliumNode import / export
@@ -608,6 +606,13 @@ export class ClusterPool {
 
   /** dispose(), for `using pool = new ClusterPool(...)`. */
   [disposeSymbol](): void { this.dispose(); }
+
+  /** The named pools, or INVALID_ARGUMENT naming `method` once disposed, INVALID_OPTION for a single-pool ClusterPool. */
+  #multi(method: string): MultiPool {
+    if (this.#m) return this.#m;
+    this.#core(method);
+    throw errors.invalidOption("options.pools", `is not set: ${method} needs a ClusterPool made with named pools (new ClusterPool({ pools: { ... } }))`);
+  }
 
   /** The state, or INVALID_ARGUMENT naming `method` once the pool is disposed. */
   #core(method: string): PoolCore {

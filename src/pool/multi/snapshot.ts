@@ -21,7 +21,9 @@ export interface MultiSnapshotMeta {
   /** Pool names in the order they were added. */
   order: string[];
   entries: { pool: string; family: 4 | 6; cidr: string; maskSize: number; removed: boolean; cursor: number }[];
-  nodes: { name: string; labels: Record<string, string>; epoch: number; groups: { pool: string; family: 4 | 6; short: boolean; chunks: ChunkMeta[] }[] }[];
+  nodes: { name: string; labels: Record<string, string>; epoch: number; groups: { pool: string; family: 4 | 6; chunks: ChunkMeta[] }[] }[];
+  /** Groups below their watermark, [node, pool, family], in the order they are topped up. */
+  short: [string, string, 4 | 6][];
   owners: { id: number; name: string; keys: number[] }[];
   epoch: number;
   chunksTaken: number;
@@ -76,8 +78,9 @@ export function multiSnapshot(core: MultiCore, generation = 0): Uint8Array {
     entries: entryMeta,
     nodes: [...core.nodes.values()].map((n) => ({
       name: n.name, labels: { ...n.labels }, epoch: n.epoch,
-      groups: [...n.groups.values()].map((g) => ({ pool: g.fam.pool.name, family: g.fam.family, short: core.short.has(g), chunks: g.chunks.map(chunkMeta) })),
+      groups: [...n.groups.values()].map((g) => ({ pool: g.fam.pool.name, family: g.fam.family, chunks: g.chunks.map(chunkMeta) })),
     })),
+    short: [...core.short].map((g) => [g.node.name, g.fam.pool.name, g.fam.family]),
     owners,
     epoch: core.epoch,
     chunksTaken: core.chunksTaken,
@@ -156,9 +159,14 @@ export function multiRebuild(meta: MultiSnapshotMeta, data: Uint32Array, runtime
           if (c.owners >= 0) entry.loadOwners(r, data.subarray(c.owners, c.owners + chunk.size));
           chunk.excessSince = c.excessSince;
         }
-        if (g.short) core.short.add(group);
       }
       for (const g of node.groups.values()) for (const c of g.chunks) if (c.excessSince >= 0) core.excess.add(c);
+    }
+    for (const [name, pool, family] of meta.short) {
+      const fam = core.pools.get(pool)?.families.find((f) => f.family === family);
+      const node = core.nodes.get(name);
+      if (fam === undefined || node === undefined) throw errors.corrupt("snapshot", `short group of node ${JSON.stringify(name)} in pool ${JSON.stringify(pool)} is unknown`);
+      core.short.add(groupOf(node, fam));
     }
     core.epoch = meta.epoch;
     core.chunksTaken = meta.chunksTaken;
