@@ -178,3 +178,38 @@ describe("what multi-pool does not do (yet), and the single-pool shorthand", () 
     expect(err(() => pool.allocate("n", "o")).code).toBe("INVALID_ARGUMENT");
   });
 });
+
+describe("the README's multi-pool example", () => {
+  it("answers what the README says", () => {
+    const pool = new ClusterPool({
+      pools: {
+        default: { ipv4: { cidrs: ["10.10.0.0/16"], maskSize: 24 } },
+        "green-pool": {
+          ipv4: { cidrs: ["10.20.0.0/16", "10.30.0.0/16"], maskSize: 27 },
+          ipv6: { cidrs: ["fd00::/104"], maskSize: 120 },
+          preAllocate: 16, releaseDelayMs: 120_000, nodeSelector: { matchLabels: { pool: "green" } },
+        },
+      },
+      clock: () => 0,
+    });
+    expect(pool.addNode("n1", { labels: { pool: "green" } })).toEqual({
+      name: "n1", podCIDRs: ["10.10.0.0/24", "10.20.0.0/27", "fd00::/120"],
+      pools: [{ pool: "default", cidrs: ["10.10.0.0/24"] }, { pool: "green-pool", cidrs: ["10.20.0.0/27", "fd00::/120"] }],
+    });
+    expect(pool.allocate("n1", "ns/web-0", { pool: "green-pool" })).toEqual({ ipv4: "10.20.0.1", ipv6: "fd00::1" });
+    expect(pool.allocate("n1", "ns/db-0")).toEqual({ ipv4: "10.10.0.1" });
+    expect(pool.lookup("10.20.0.1")).toEqual({ node: "n1", pool: "green-pool", podCIDR: "10.20.0.0/27", owner: "ns/web-0", allocated: true });
+    pool.addPoolCidr("10.40.0.0/16", { pool: "green-pool" });
+    pool.removePoolCidr("10.30.0.0/16", { pool: "green-pool" });
+    pool.addPool("blue", { ipv4: { cidrs: ["10.50.0.0/16"], maskSize: 28 }, preAllocate: 0 });
+    pool.removePool("blue");
+    expect(pool.ipPools().map((p) => [p.name, p.families.map((f) => f.cidrs)])).toEqual([
+      ["default", [["10.10.0.0/16"]]], ["green-pool", [["10.20.0.0/16", "10.40.0.0/16"], ["fd00::/104"]]],
+    ]);
+    const s = pool.stats() as unknown as { ipPools: { pool: string; family: number; chunks: { used: number }; addresses: { used: number; free: number } }[] };
+    // green-pool IPv4: one /27 (30 usable), 1 used; default: one /24 (254 usable), 1 used
+    expect(s.ipPools.map((p) => [p.pool, p.family, p.chunks.used, p.addresses.used, p.addresses.free])).toEqual([
+      ["default", 4, 1, 1, 253], ["green-pool", 4, 1, 1, 29], ["green-pool", 6, 1, 1, 253],
+    ]);
+  });
+});
