@@ -121,7 +121,7 @@ export function differentialMulti(seed: number, ops: number): { ops: number } {
         got = run(() => pool.lookup(ip));
         want = run(() => model.lookup(ip));
       }
-      if (process.env.MP_TRACE) console.log(i, what, JSON.stringify(got), JSON.stringify(want), JSON.stringify(nodes.map((n) => pool.node(n)?.usage.map((u) => [u.pool, u.cidrs.join(" "), u.used, u.free, u.short]))));
+      if (process.env.MP_TRACE) console.log(i, what, JSON.stringify(got), JSON.stringify(want), JSON.stringify(nodes.map((n) => pool.node(n)?.usage?.map((u) => [u.pool, u.cidrs.join(" "), u.used, u.free, u.short]))));
       if (!same(got, want)) throw new Error(`seed ${seed} op ${i} ${what}: pool ${JSON.stringify(got)} != model ${JSON.stringify(want)}`);
       for (const n of nodes) {
         const a = pool.node(n)?.podCIDRs ?? [];

@@ -35,24 +35,7 @@ export interface PoolCidrOptions {
   readonly pool?: string;
 }
 
-/** Per pool and family: chunks and addresses. */
-export interface IpPoolStats {
-  readonly pool: string;
-  readonly family: 4 | 6;
-  readonly cidrs: string[];
-  readonly maskSize: number;
-  readonly preAllocate: number;
-  /** Chunks held by nodes, free in the pool CIDRs, and all of them. */
-  readonly chunks: { readonly used: number; readonly free: number; readonly capacity: number };
-  /** Addresses allocated to pods; free in held chunks; usable in all chunks of the pool. */
-  readonly addresses: { readonly used: number; readonly free: number; readonly capacity: number };
-  /** Nodes that hold at least one chunk of it. */
-  readonly nodes: number;
-  /** Chunks completely free beyond a watermark, waiting for their release delay. */
-  readonly releasing: number;
-  /** Nodes below the watermark because the pool had no free chunk. */
-  readonly short: number;
-}
+export type { IpPoolStats } from "../types.js";
 
 /** One node's use of one pool family. */
 export interface NodePoolUsage {
@@ -66,7 +49,8 @@ export interface NodePoolUsage {
 }
 
 /** node() with pools: NodeDetail (one range per chunk) plus the pools, labels and per-pool usage. */
-export interface MultiNodeDetail extends NodeDetail, MultiNodeAllocation {
+export interface MultiNodeDetail extends NodeDetail {
+  readonly pools: PoolAllocation[];
   readonly status: "ready";
   readonly labels: Readonly<Record<string, string>>;
   readonly usage: NodePoolUsage[];
