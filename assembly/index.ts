@@ -13,6 +13,6 @@ export {
 } from "./pool";
 export { findPool4, lookup4, owner4, lookup4Own, release4, release4Own, lookup4Batch, release4Batch } from "./lookup";
 export {
-  ownHash, ownRecord, ownChunkBytes, ownNameClass, ownClassBytes, ownInit, ownCount, ownIdEnd, ownSlots, ownFind, ownEnsure,
+  ownHash, ownRecord, ownChunkBytes, ownNameClass, ownClassBytes, ownInit, ownCount, ownDormant, ownSweepable, ownSweep, ownIdEnd, ownSlots, ownFind, ownEnsure,
   ownAdopt, ownRehash, ownNeededChunk, ownSetChunk, ownChunk, ownNameChunk, ownNameBytes, ownDelete, ownAdd, ownRemove, ownRemoveDrop,
 } from "./owners";

@@ -140,6 +140,9 @@
 //   +32  u32 chunks[24]   records chunk k: 2^(k+4) records, ids 2^(k+4)-15 .. 2^(k+5)-16; 0 = not yet
 //   +128 u32 freeNames[48] heads of free name slots per size class (16, 32, 48, 64, 96, 128, 192, ...)
 //   +320 u32 tombs        deleted-slot markers (SLOT_TOMB) in the table
+//   +324 u32 dormant      owners that hold nothing but are still named (REC_DORMANT); counted in count
+//   +328 u32 epoch        seqlock for readers on other threads (PoolView): odd while name slots are
+//                         being freed (ownDelete, ownSweep), bumped (atomically) before and after
 //
 //   A records chunk never moves, so the record of an id stays put while the
 //   registry grows; chunks double, so at n ids at most ~n/2 records are spare.
@@ -149,7 +152,8 @@
 //
 // OWNER record (24 bytes):
 //   +0  u32 name          offset of the name's UTF-8 bytes; while the id is free: the next free id
-//   +4  u32 len           its length in bytes; REC_FREE (0xFFFFFFFF) while the id is free
+//   +4  u32 len           its length in bytes (< 2^24), | REC_DORMANT while the owner holds nothing;
+//                         REC_FREE (0xFFFFFFFF) while the id is free
 //   +8  f64 key0          address key pool * 2^32 + rel, or -1
 //   +16 f64 key1          a second key (dual stack), or -1; third and later keys: TS side
 //
@@ -169,6 +173,8 @@
 @inline export const OWN_FREE_NAMES: usize = 128;
 @inline export const OWN_NAME_CLASSES: usize = 48;
 @inline export const OWN_TOMBS: usize = 320;
+@inline export const OWN_DORMANT: usize = 324;
+@inline export const OWN_EPOCH: usize = 328;
 @inline export const OWN_BYTES: usize = 384;
 @inline export const REC_NAME: usize = 0;
 @inline export const REC_LEN: usize = 4;
@@ -177,6 +183,9 @@
 @inline export const REC_BYTES: usize = 24;
 /** REC_LEN of a free id. */
 @inline export const REC_FREE: u32 = 4294967295;
+/** REC_LEN flag of a dormant owner (it holds no key; its name and id go at the next ownSweep). */
+@inline export const REC_DORMANT: u32 = 2147483648;
+@inline export const REC_LEN_MASK: u32 = 2147483647;
 /** Table slot: hash bits kept beside the id, and the id bits (ids < 2^28). */
 @inline export const SLOT_TAG: u32 = 4026531840;
 @inline export const SLOT_ID: u32 = 268435455;

@@ -14,6 +14,9 @@ import { CiliumCluster } from "./lib/cilium.js";
 import { NaivePool } from "./lib/naive.js";
 import { fillView, type FillTask, type FillResult } from "./workers/fill.js";
 import { BASE4 } from "./cases-ops.js";
+import { fillClusterPool } from "./lib/fill8.js";
+
+export { fillClusterPool };
 
 const NODES = 65536;
 const PODS = 254;
@@ -116,17 +119,6 @@ export const lookupCase: CaseSpec = {
 const names = Array.from({ length: NODES }, (_, i) => `node-${i}`);
 
 /** Fill through the public ClusterPool API: addNode(name), then one batch call per node. */
-export function fillClusterPool(): ClusterPool {
-  const pool = new ClusterPool(V4);
-  const out = new Uint32Array(PODS);
-  for (let i = 0; i < NODES; i++) {
-    const name = names[i] as string;
-    pool.addNode(name);
-    if (pool.allocateIPv4Batch(pool.handle(name), out, PODS) !== PODS) throw new Error("fill: short batch");
-  }
-  return pool;
-}
-
 export function fillView4(v6 = false): ClusterPool {
   const pool = new ClusterPool(v6 ? V6 : V4);
   const r = fillView(new PoolView(pool.describe()), NODES, 1);

@@ -1,7 +1,8 @@
 import { describe, it, expect } from "vitest";
 import { err } from "./helpers.js";
 import { parseCidr, isValidCidr, IpamError } from "../src/index.js";
-import { parseIPv4, formatIPv4, parseIPv6, formatIPv6, parseIp } from "../src/net/ip.js";
+import fc from "fast-check";
+import { parseIPv4, formatIPv4, formatIPv4Cidr, parseIPv6, formatIPv6, parseIp } from "../src/net/ip.js";
 
 describe("parseCidr", () => {
   const cases: { in: string; want: string; family: 4 | 6; prefix: number }[] = [
@@ -126,5 +127,22 @@ describe("IPv6 parsing, property", () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe("formatIPv4 / formatIPv4Cidr (char codes in one reused array) vs a reference join", () => {
+  it("agree with octets joined by dots for any u32 and prefix, lengths 7..18", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.integer({ min: 0, max: 32 }), (ip, p) => {
+        const want = [ip >>> 24, (ip >>> 16) & 255, (ip >>> 8) & 255, ip & 255].join(".");
+        expect(formatIPv4(ip)).toBe(want);
+        expect(formatIPv4Cidr(ip, p)).toBe(`${want}/${p}`);
+      }),
+      { numRuns: 5000 },
+    );
+    // the shortest and the longest text, and one after the other (the array is reused: no leftovers)
+    expect(formatIPv4Cidr(0xffffffff, 32)).toBe("255.255.255.255/32"); // 18 chars, the whole array
+    expect(formatIPv4(0)).toBe("0.0.0.0"); // 7 chars right after
+    expect(formatIPv4Cidr(0x0a000000, 8)).toBe("10.0.0.0/8");
   });
 });

@@ -38,7 +38,8 @@ type Op =
   | { op: "add"; name: string; key: number }
   | { op: "remove"; name: string; key: number }
   | { op: "clear"; name: string }
-  | { op: "adopt"; id: number; name: string; keys: number[] };
+  | { op: "adopt"; id: number; name: string; keys: number[] }
+  | { op: "sweep" };
 
 const ops = fc.array(
   fc.oneof(
@@ -46,6 +47,7 @@ const ops = fc.array(
     { weight: 6, arbitrary: fc.tuple(name, key).map(([n, k]): Op => ({ op: "add", name: n, key: k })) },
     { weight: 5, arbitrary: fc.tuple(name, key).map(([n, k]): Op => ({ op: "remove", name: n, key: k })) },
     { weight: 1, arbitrary: name.map((n): Op => ({ op: "clear", name: n })) },
+    { weight: 1, arbitrary: fc.constant<Op>({ op: "sweep" }) },
     { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 1, max: 400 }), name, fc.array(key, { maxLength: 4 })).map(([id, n, ks]): Op => ({ op: "adopt", id, name: n, keys: ks })) },
   ),
   { minLength: 100, maxLength: 600 },
@@ -121,6 +123,11 @@ function apply(o: Owners, m: Model, x: Op): void {
       m.drop(mo.id);
       return;
     }
+    case "sweep": {
+      // dormant owners (released, not yet freed) go: nothing visible changes
+      o.sweep();
+      return;
+    }
     case "adopt": {
       // restore: only an id and a name nobody has, keys nobody holds
       const keys = [...new Set(x.keys)].filter((k) => !m.holder.has(k));
@@ -171,17 +178,57 @@ describe("owner registry in the shared memory vs a Map model", () => {
     for (let i = 0; i < N; i += 2) o.removeKey(ids[i]!, addressKey(0, i));
     expect(o.size).toBe(N / 2);
     for (let i = 0; i < N; i++) expect(o.idOf(`ns/pod-${i}`)).toBe(i % 2 === 0 ? undefined : ids[i]);
-    // the freed ids come back (last freed first), no id past N is made
+    // the released owners are dormant (their ids and names not yet freed); the new names
+    // take the ids left in the records chunk, then the registry needs memory, sweeps the
+    // dormant ones instead, and reuses their ids and name slots: it takes no new memory
+    const bytes = o.bytes;
     const again = new Set<number>();
     for (let i = 0; i < N; i += 2) {
       const id = o.ensure(`other/pod-${i}`);
       o.add(id, addressKey(1, i));
       again.add(id);
     }
-    expect(Math.max(...again)).toBeLessThanOrEqual(N);
+    expect(o.bytes).toBe(bytes);
     expect(again.size).toBe(N / 2);
+    for (let i = 0; i < N; i += 2) expect(o.idOf(`ns/pod-${i}`)).toBeUndefined();
     expect(o.size).toBe(N);
     for (let i = 1; i < N; i += 2) expect(o.nameOf(ids[i]!)).toBe(`ns/pod-${i}`);
+  });
+
+  it("a released owner is dormant: invisible, woken by its name with its old id, freed by sweep or before the registry grows", () => {
+    const engine = Engine.create();
+    const o = new Owners(engine);
+    const w = engine.wasm as unknown as { ownDormant(h: number): number };
+    const a = o.ensure("ns/a");
+    o.add(a, addressKey(0, 1));
+    const b = o.ensure("ns/b");
+    o.add(b, addressKey(0, 2));
+    o.removeKey(a, addressKey(0, 1));
+    expect(w.ownDormant(o.header)).toBe(1);
+    // invisible: not known, no name, not counted, not listed
+    expect(o.idOf("ns/a")).toBeUndefined();
+    expect(o.nameOf(a)).toBeUndefined();
+    expect(o.size).toBe(1);
+    expect([...o.names()]).toEqual(["ns/b"]);
+    // woken by its name: the same id, nothing new taken
+    const bytes = o.bytes;
+    expect(o.ensure("ns/a")).toBe(a);
+    expect(w.ownDormant(o.header)).toBe(0);
+    expect(o.bytes).toBe(bytes);
+    expect(o.nameOf(a)).toBe("ns/a");
+    // swept: its id goes back on the free list and is the next one handed out
+    o.add(a, addressKey(0, 1));
+    o.removeKey(a, addressKey(0, 1));
+    o.sweep();
+    expect(w.ownDormant(o.header)).toBe(0);
+    expect(o.ensure("ns/c")).toBe(a);
+    expect(o.idOf("ns/b")).toBe(b);
+    // adopt (restore) may take a dormant owner's id or name: it sweeps first
+    o.add(o.idOf("ns/c")!, addressKey(0, 3));
+    o.removeKey(b, addressKey(0, 2));
+    o.adopt(b, "ns/b2", [addressKey(0, 4)]);
+    expect(o.nameOf(b)).toBe("ns/b2");
+    o.release();
   });
 
   it("churn at a steady population: tombstones are reused or purged in place, the table does not grow, every name stays findable", () => {

@@ -3,7 +3,7 @@
  * semantics (pkg/ipam/cidrset): next-fit from a cursor that starts at 0 and
  * wraps; occupy/release/isAllocated take any overlapping CIDR.
  */
-import { Cidr, parseCidr, cidrArg, formatIPv4, formatIPv6, parseIPv4To } from "../net/ip.js";
+import { Cidr, parseCidr, cidrArg, formatIPv4Cidr, formatIPv6, parseIPv4To } from "../net/ip.js";
 import { errors, show } from "../errors.js";
 import { Bitmap, NONE } from "../core/bitmap.js";
 import { defaultEngine, Engine } from "../core/engine.js";
@@ -114,7 +114,12 @@ export class CidrSet {
   indexToCidr(i: number): string {
     this.#b("indexToCidr");
     if (!isIndex(i, this.capacity)) throw badIndex("indexToCidr(i)", i, this.capacity, `subnet indices of ${String(this.cidr)}`);
-    if (this.cidr.family === 4) return formatIPv4((this.#base4 + i * this.#step4) >>> 0) + this.#suffix;
+    return this.#cidrAt(i);
+  }
+
+  /** The text of subnet i (a valid index). */
+  #cidrAt(i: number): string {
+    if (this.cidr.family === 4) return formatIPv4Cidr((this.#base4 + i * this.#step4) >>> 0, this.nodeMaskSize);
     return formatIPv6(this.cidr.network + (BigInt(i) << BigInt(128 - this.nodeMaskSize))) + this.#suffix;
   }
 
@@ -127,7 +132,7 @@ export class CidrSet {
   allocateNext(): string {
     const i = this.#b("allocateNext").allocateNext(NEXT_FIT);
     if (i === NONE) throw errors.full(`CIDR set ${String(this.cidr)} (${this.capacity} subnets of /${this.nodeMaskSize})`);
-    return this.indexToCidr(i);
+    return this.#cidrAt(i);
   }
 
   // ------------------------------------------------------------ numeric path: subnet indices

@@ -4,7 +4,7 @@
  * slots (k > 0 only when big holes and smaller overflow subnets share the
  * pool). Maps addresses to pool-relative numbers, rel = slot << hostBits | host.
  */
-import { Cidr, formatIPv4, formatIPv6Groups, octet } from "../net/ip.js";
+import { Cidr, formatIPv4, formatIPv4Cidr, formatIPv6Groups, octet } from "../net/ip.js";
 import { CidrSet } from "./cidr-set.js";
 import { withoutReaper } from "../core/bitmap.js";
 import { rangeGeometry, IPV6_RANGE_CAP_BITS, type RangeGeometry } from "../net/range.js";
@@ -290,7 +290,7 @@ export class PoolCidr {
     let g = this.#geometry[k];
     if (g === undefined) g = this.#geometry[k] = rangeGeometry(new Cidr(this.family, this.cidr.network, this.slotMask - k));
     const text = this.family === 4
-      ? `${formatIPv4((this.base4 + slot * this.slotScale) >>> 0)}/${this.slotMask - k}`
+      ? formatIPv4Cidr((this.base4 + slot * this.slotScale) >>> 0, this.slotMask - k)
       : String(new Cidr(6, this.cidr.network + (BigInt(slot) << this.#slotShift), this.slotMask - k));
     return { first: g.first, size: g.size, hostBits: g.hostBits, cidr: text, base: slot * this.slotScale + g.first };
   }
@@ -355,9 +355,9 @@ export class PoolCidr {
    * only the result string: IPv4 subnets of /24 or longer reuse the first
    * three octets; IPv6 ones patch the last group.
    */
-  formatter(slot: number, g: SubnetGeometry): (rel: number) => string {
+  formatter(slot: number, hostBits: number): (rel: number) => string {
     if (this.family === 4) {
-      if (g.hostBits <= 8) {
+      if (hostBits <= 8) {
         const net = (this.base4 + slot * this.slotScale) >>> 0;
         const head = `${octet(net >>> 24)}.${octet((net >>> 16) & 255)}.${octet((net >>> 8) & 255)}.`;
         return (rel) => head + octet((this.base4 + rel) & 255);

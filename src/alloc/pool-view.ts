@@ -16,7 +16,8 @@
 import { Engine, SCRATCH_WORDS, type Chunk } from "../core/engine.js";
 import { errors, type IpamError } from "../errors.js";
 import { disposeSymbol, Held } from "../disposable.js";
-import { NONE, STRATEGY_CODE, POOL_BYTES, type Strategy } from "../core/layout.js";
+import { NONE, STRATEGY_CODE, POOL_BYTES, OWN_BYTES, OWN_MASK, type Strategy } from "../core/layout.js";
+import { OwnerNames } from "../core/owner-names.js";
 import { STRATEGIES } from "./strategy.js";
 import { isIndex, isU32, badIndex, badU32, u32Array, count as countArg, U32_END } from "../args.js";
 
@@ -46,7 +47,11 @@ export interface PoolDescriptor {
   readonly tableEntries: number;
   readonly pools: readonly PoolEntryDescriptor[];
   readonly podStrategy: Strategy;
+  /** The pool's owner registry header (0 or absent: no owner names through this view). */
+  readonly owners?: number;
 }
+
+const isPow2 = (n: number): boolean => n > 0 && (n & (n - 1)) === 0;
 
 export class PoolView {
   readonly #engine: Held<Engine>;
@@ -57,6 +62,7 @@ export class PoolView {
   /** Per pool entry index: one past the largest rel (slots * 2^hostBits). */
   readonly #relEnd: number[] = [];
   readonly #strategy: number;
+  readonly #names: OwnerNames | undefined;
 
   constructor(desc: PoolDescriptor) {
     if (typeof desc !== "object" || desc === null) throw errors.invalidArgument("new PoolView(desc)", desc, "a descriptor from pool.describe()");
@@ -87,7 +93,12 @@ export class PoolView {
       if (!ok) throw bad(where, p, "an entry of pool.describe() that matches the pool table in its memory");
       pools.push(Object.freeze({ ...(e as unknown as PoolEntryDescriptor) }));
     });
+    const owners: unknown = desc.owners ?? 0;
+    if (!isU32(owners) || (owners !== 0 && !(owners % 8 === 0 && owners + OWN_BYTES <= mem.length * 4 && isPow2((mem[(owners + OWN_MASK) >>> 2] as number) + 1)))) {
+      throw bad("owners", owners, "the owner registry offset of pool.describe()");
+    }
     this.#engine = new Held(Engine.attach(memory), "PoolView", "view", (e) => e._detach());
+    this.#names = owners === 0 ? undefined : new OwnerNames(memory, owners);
     this.pools = Object.freeze(pools);
     this.#table = desc.table;
     this.#count = desc.tableEntries;
@@ -363,6 +374,32 @@ export class PoolView {
     const engine = this.#use("lookupIPv4");
     if (!isU32(ip)) throw badU32("lookupIPv4(ip)", ip);
     return engine.wasm.lookup4(this.#table, this.#count, ip);
+  }
+
+  /**
+   * The owner of a u32 IPv4 address: its name, "" if it is allocated
+   * without one (numeric allocations), undefined if it is not allocated or
+   * lies in no node subnet. Safe while the pool's own thread allocates and
+   * releases: the read is retried while name slots are being freed there
+   * (the registry's seqlock, src/core/owner-names.ts), so a name read is one
+   * the address had, never a torn one. An address being allocated at that
+   * instant may read "" (its bit is set before its owner is written). A
+   * descriptor without `owners` has no names: "" for every allocated address.
+   */
+  ownerOfIPv4(ip: number): string | undefined {
+    const engine = this.#use("ownerOfIPv4");
+    if (!isU32(ip)) throw badU32("ownerOfIPv4(ip)", ip);
+    const names = this.#names;
+    if (names === undefined) return engine.wasm.owner4(this.#table, this.#count, ip) === NONE ? undefined : "";
+    for (;;) {
+      const e = names.epoch();
+      if ((e & 1) !== 0) continue; // the owning thread is freeing name slots right now
+      const o = engine.wasm.owner4(this.#table, this.#count, ip);
+      const name = o > 0 ? names.nameOf(o) : undefined;
+      if (names.epoch() !== e) continue;
+      if (o === NONE) return undefined;
+      return o === 0 ? "" : name;
+    }
   }
 
   /** Pods allocated in a slot. */

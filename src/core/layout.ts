@@ -35,14 +35,18 @@ export function bitmapBytes(nbits: number): number {
 }
 /** Owner registry (assembly/owners.ts): header bytes, record layout, and the "a region is needed first" results. */
 export const OWN_BYTES = 384;
+export const OWN_MASK = 4;
 export const OWN_NEXT_ID = 12;
 export const OWN_CHUNKS = 32;
 export const OWN_CHUNK_COUNT = 24;
+export const OWN_EPOCH = 328;
 export const REC_NAME = 0;
 export const REC_LEN = 4;
 export const REC_KEY0 = 8;
 export const REC_KEY1 = 16;
 export const REC_BYTES = 24;
+/** REC_LEN flag of a dormant owner (holds nothing; freed by ownSweep); REC_FREE has it too. */
+export const REC_DORMANT = 0x8000_0000;
 /** REC_LEN of a free id. */
 export const REC_FREE = 0xffffffff;
 export const NEED_TABLE = -3;

@@ -22,7 +22,8 @@ import { Buffer } from "node:buffer";
 import { errors } from "../errors.js";
 import type { Engine } from "./engine.js";
 import { SCRATCH_BYTES } from "./engine.js";
-import { OWN_BYTES, OWN_CHUNKS, OWN_CHUNK_COUNT, OWN_NEXT_ID, REC_BYTES, REC_FREE, REC_NAME, REC_LEN, REC_KEY0, REC_KEY1, NEED_TABLE, NEED_RECORDS, NEED_NAMES, KEY_EMPTY, NO_MEMORY } from "./layout.js";
+import { OwnerNames } from "./owner-names.js";
+import { OWN_BYTES, REC_BYTES, REC_FREE, REC_DORMANT, REC_LEN, REC_KEY0, REC_KEY1, NEED_TABLE, NEED_RECORDS, NEED_NAMES, KEY_EMPTY, NO_MEMORY } from "./layout.js";
 
 const KEY_SCALE = 2 ** 32;
 export const addressKey = (poolIndex: number, rel: number): number => poolIndex * KEY_SCALE + rel;
@@ -38,8 +39,6 @@ const NAMES_CHUNK_MAX = 1 << 20;
 export const MAX_NAME_BYTES = 1 << 24;
 /** Names up to this many UTF-16 units are copied by a plain loop while they are ASCII. */
 const SHORT = 64;
-/** Names up to this many bytes are decoded by nameOf itself while they are ASCII. */
-const SHORT_NAME = 48;
 /** Records chunk that holds id (assembly/owners.ts chunkOf). */
 const chunkOf = (id: number): number => 27 - Math.clz32(id + 15);
 
@@ -48,6 +47,8 @@ export class Owners {
   readonly #w: Engine["wasm"];
   /** The registry header in the shared memory. */
   readonly header: number;
+  /** Reads names (and records) on any thread. */
+  readonly reader: OwnerNames;
   /** Every region the registry was given, [ptr, bytes]: they go back to the engine in release(). */
   readonly #regions: number[] = [];
   /** Tables left behind by a rehash, [ptr, bytes]: the next names chunks. */
@@ -82,6 +83,7 @@ export class Owners {
       throw e;
     }
     this.#renew();
+    this.reader = new OwnerNames(engine.memory, this.header);
   }
 
   #take(bytes: number): number {
@@ -165,6 +167,11 @@ export class Owners {
   #supply(need: number, len: number, id: number): void {
     const w = this.#w;
     const h = this.header;
+    if (w.ownDormant(h) > 0 && (need === NO_MEMORY || w.ownSweepable(h))) {
+      // forget the dormant owners before handing in memory (the caller tries again)
+      w.ownSweep(h);
+      return;
+    }
     if (need === NEED_TABLE) {
       const slots = w.ownSlots(h) * 2;
       const t = this.#take(slots * 4);
@@ -198,7 +205,7 @@ export class Owners {
     const len = this.#put(name);
     try {
       const id = this.#w.ownFind(this.header, this.#at, len);
-      return id === 0 ? undefined : id;
+      return id === 0 || this.#dormant(id) ? undefined : id;
     } finally {
       this.#done();
     }
@@ -222,44 +229,27 @@ export class Owners {
     return id;
   }
 
-  /** The name of owner `id`, or undefined. */
-  nameOf(id: number): string | undefined {
+  /** True if owner `id` is dormant: it holds nothing and is forgotten but for its table entry (assembly/owners.ts). */
+  #dormant(id: number): boolean {
     const r = this.#record(id);
-    if (r === 0) return undefined;
-    const u32 = this.#u32;
-    const len = u32[(r + REC_LEN) >>> 2] as number;
-    if (len === REC_FREE) return undefined;
-    const at = u32[(r + REC_NAME) >>> 2] as number;
-    if (at + len > u32.length * 4) this.#renew();
-    if (len <= SHORT_NAME) {
-      // short ASCII names without the UTF-8 decoder (a native call per name)
-      const u8 = this.#u8;
-      let bad = 0;
-      for (let i = at; i < at + len; i++) bad |= u8[i] as number;
-      if (bad < 0x80) return String.fromCharCode.apply(null, u8.subarray(at, at + len) as unknown as number[]);
-    }
-    return (this.#buf as unknown as { utf8Slice(start: number, end: number): string }).utf8Slice(at, at + len);
+    return r !== 0 && (this.#u32[(r + REC_LEN) >>> 2] as number) >= REC_DORMANT && (this.#u32[(r + REC_LEN) >>> 2] as number) !== REC_FREE;
   }
 
-  /**
-   * Address of the record of `id` computed here (assembly/owners.ts
-   * ownRecord: chunk k = 27 - clz(id + 15) holds 16 << k records), or 0 for
-   * an id never handed out. Views renewed if the record lies past them.
-   */
+  /** The name of owner `id`, or undefined. */
+  nameOf(id: number): string | undefined {
+    return this.reader.nameOf(id);
+  }
+
+  /** Address of the record of `id`, or 0 (OwnerNames.record). */
   #record(id: number): number {
-    if (!(id > 0 && id < 0xffff_fff0)) return 0;
-    const j = id + 15;
-    const k = 27 - Math.clz32(j);
-    if (k >= OWN_CHUNK_COUNT) return 0;
-    const chunk = this.#u32[(this.header + OWN_CHUNKS + k * 4) >>> 2] as number;
-    if (chunk === 0 || id >= (this.#u32[(this.header + OWN_NEXT_ID) >>> 2] as number)) return 0;
-    const r = chunk + (j - (16 << k)) * REC_BYTES;
-    if (r + REC_BYTES > this.#u32.length * 4) this.#renew();
+    const r = this.reader.record(id);
+    if (r !== 0 && r + REC_BYTES > this.#u32.length * 4) this.#renew();
     return r;
   }
 
   /** Restores an owner with a given id (snapshots: pod regions store these ids). */
   adopt(id: number, name: string, keys: readonly number[]): void {
+    this.sweep(); // a dormant owner may hold the id or the name
     const len = this.#put(name);
     const w = this.#w;
     try {
@@ -318,8 +308,10 @@ export class Owners {
     if (this.keys(id).length === 0) this.#w.ownDelete(this.header, id);
   }
 
-  /** Kept for callers of the JS registry: owners holding nothing are forgotten at once, so there is nothing to sweep. */
-  sweep(): void {}
+  /** Frees the names and ids of owners that hold nothing (dormant ones; this also happens by itself before the registry takes more memory). */
+  sweep(): void {
+    if (this.#w.ownDormant(this.header) > 0) this.#w.ownSweep(this.header);
+  }
 
   /** Forgets owner `id` and all its keys. */
   clear(id: number): void {
@@ -333,7 +325,7 @@ export class Owners {
     const end = this.#w.ownIdEnd(h);
     for (let id = 1; id < end; id++) {
       const r = this.#record(id);
-      if (r !== 0 && this.#u32[(r + REC_LEN) >>> 2] !== REC_FREE) yield id;
+      if (r !== 0 && (this.#u32[(r + REC_LEN) >>> 2] as number) < REC_DORMANT) yield id;
     }
   }
 

@@ -84,6 +84,9 @@ export interface WasmExports {
   ownClassBytes(c: number): number;
   ownInit(h: number, table: number, slots: number): void;
   ownCount(h: number): number;
+  ownDormant(h: number): number;
+  ownSweepable(h: number): number;
+  ownSweep(h: number): number;
   ownIdEnd(h: number): number;
   ownSlots(h: number): number;
   ownFind(h: number, p: number, len: number): number;

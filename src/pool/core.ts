@@ -16,26 +16,39 @@ import type { JournalRecord, PlacedSubnet } from "./records.js";
 import type { FileStore } from "../state/file-store.js";
 import type { NodeAllocation, NodeStatus } from "./types.js";
 
-export interface Subnet {
-  readonly pool: PoolCidr;
-  readonly slot: number;
+/** One subnet a node holds: where it lies, its pod range, and counters. */
+export class Subnet {
   /** Slots in the run: 2^k. */
   readonly run: number;
-  readonly k: number;
-  /** Region size class: 0 big, 1 smaller overflow. */
-  readonly cls: 0 | 1;
-  readonly cidr: string;
-  readonly size: number;
-  /** rel of pod offset 0. */
-  readonly base: number;
-  readonly format: (rel: number) => string;
-  /** Pod-range bitmap region (stable while the node holds the subnet). */
-  readonly region: number;
   /** IPv4: the address of pod offset 0, as u32. */
   readonly ip0: number;
-  reserved: number;
-  quarantined: number;
-  routerIP: string | undefined;
+  reserved = 0;
+  quarantined = 0;
+  routerIP: string | undefined = undefined;
+  #format: ((rel: number) => string) | undefined = undefined;
+
+  constructor(
+    readonly pool: PoolCidr,
+    readonly slot: number,
+    readonly k: number,
+    /** Region size class: 0 big, 1 smaller overflow. */
+    readonly cls: 0 | 1,
+    readonly cidr: string,
+    readonly size: number,
+    /** rel of pod offset 0. */
+    readonly base: number,
+    readonly hostBits: number,
+    /** Pod-range bitmap region (stable while the node holds the subnet). */
+    readonly region: number,
+  ) {
+    this.run = 1 << k;
+    this.ip0 = (pool.base4 + base) >>> 0;
+  }
+
+  /** The text of pod address rel; the formatter is made by the first pod (a node that never has one costs none). */
+  format(rel: number): string {
+    return (this.#format ??= this.pool.formatter(this.slot, this.hostBits))(rel);
+  }
 }
 
 export interface NodeState {

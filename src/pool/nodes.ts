@@ -4,7 +4,7 @@ import { PoolCidr } from "../alloc/pool-cidr.js";
 import { addressKey } from "./owners.js";
 import { NONE } from "../core/layout.js";
 import { type PlacedSubnet } from "./records.js";
-import { PoolCore, checkName, allocationOf, type Subnet, type NodeState, type FamilyState } from "./core.js";
+import { PoolCore, Subnet, checkName, allocationOf, type NodeState, type FamilyState } from "./core.js";
 import { type NodeAllocation, type NodeDetail, type RemoveNodeOptions } from "./types.js";
 import { applyExpire, releaseKey } from "./release.js";
 import { applyReservedIPs } from "./reserved-ips.js";
@@ -159,8 +159,19 @@ export function releaseSlots(core: PoolCore, pool: PoolCidr, slot: number, run: 
  */
 export function applyPlace(core: PoolCore, node: NodeState, placed: readonly PlacedSubnet[]): IpamError | undefined {
   const subnets: Subnet[] = [];
-  for (const p of placed) {
-    if (p.pool < 0) continue;
+  let v4: Subnet | undefined;
+  let v6: Subnet | undefined;
+  let share4 = false;
+  let share6 = false;
+  for (let i = 0; i < placed.length; i++) {
+    const p = placed[i] as PlacedSubnet;
+    if (p.pool < 0) {
+      // 'share': the family at the same index borrows
+      const f = core.families[i]?.family;
+      if (f === 4) share4 = true;
+      else if (f === 6) share6 = true;
+      continue;
+    }
     const pool = core.pools[p.pool] as PoolCidr;
     const fam = core.family(pool.family);
     const g = pool.subnet(p.slot, p.k);
@@ -174,11 +185,7 @@ export function applyPlace(core: PoolCore, node: NodeState, placed: readonly Pla
       for (const q of placed) if (q.pool >= 0) releaseSlots(core, core.pools[q.pool] as PoolCidr, q.slot, 1 << q.k);
       return errors.full(`shared memory (${core.engine.memory.buffer.byteLength / 65536} pages)`, `cannot add node ${show(node.name)}`);
     }
-    const sub: Subnet = {
-      pool, slot: p.slot, run: 1 << p.k, k: p.k, cls, cidr: g.cidr, size: g.size, base: g.base,
-      format: pool.formatter(p.slot, g), reserved: 0, quarantined: 0, routerIP: undefined,
-      region, ip0: (pool.base4 + g.base) >>> 0,
-    };
+    const sub = new Subnet(pool, p.slot, p.k, cls, g.cidr, g.size, g.base, g.hostBits, region);
     if (cls === 0) fam.big++;
     applyReservedIPs(core, sub, fam);
     if (core.o.reserveRouterIP && g.size > 0) {
@@ -190,13 +197,15 @@ export function applyPlace(core: PoolCore, node: NodeState, placed: readonly Pla
       sub.routerIP = pool.addressOf(g.base + off);
     }
     subnets.push(sub);
+    if (pool.family === 4) v4 ??= sub;
+    else v6 ??= sub;
   }
   node.subnets = subnets;
-  node.placed = [...placed];
-  node.v4 = subnets.find((s) => s.pool.family === 4);
-  node.v6 = subnets.find((s) => s.pool.family === 6);
-  node.share4 = placed.some((p) => p.pool < 0 && core.families[placed.indexOf(p)]?.family === 4);
-  node.share6 = placed.some((p) => p.pool < 0 && core.families[placed.indexOf(p)]?.family === 6);
+  node.placed = placed; // a fresh array from place() or claim(), or a journal record's (never changed)
+  node.v4 = v4;
+  node.v6 = v6;
+  node.share4 = share4;
+  node.share6 = share6;
   if (node.status === "pending") {
     const i = core.pending.indexOf(node.name);
     if (i >= 0) core.pending.splice(i, 1);
@@ -204,7 +213,7 @@ export function applyPlace(core: PoolCore, node: NodeState, placed: readonly Pla
   node.status = "ready";
   node.error = undefined;
   core.nodes.set(node.name, node);
-  core.emit({ op: "node", name: node.name, placed: [...placed] });
+  if (core.log !== undefined) core.emit({ op: "node", name: node.name, placed: [...placed] });
   return undefined;
 }
 

@@ -307,7 +307,9 @@ export function lookup(core: PoolCore, ip: string): LookupResult | undefined {
     o = rel === NONE ? NONE : pool.owner(rel);
   }
   if (node === undefined) return undefined;
-  const sub = node.subnets.find((s) => s.pool === pool) as Subnet;
+  const subs = node.subnets;
+  let sub = subs[0] as Subnet;
+  for (let i = 1; sub.pool !== pool && i < subs.length; i++) sub = subs[i] as Subnet;
   const borrower = core.borrowed.size > 0 ? core.byId[core.borrowed.get(addressKey(pool.index, rel)) ?? 0] : undefined;
   const holder = (borrower ?? node).name;
   const name = o > 0 ? core.owners.nameOf(o) : undefined;

@@ -19,6 +19,7 @@ export function describe(core: PoolCore): PoolDescriptor {
     table: core.table.offset,
     tableEntries: core.pools.length,
     podStrategy: core.o.podStrategy,
+    owners: core.owners.header,
     pools: live.map((p) => {
       const g = p.subnet(0, core.family(p.family).k);
       return {
