@@ -113,7 +113,7 @@ describe("use after dispose", () => {
       allocateNextIndex: [0, 0], allocateIndex: [0, 1], releaseIndex: [0, 1], hasIndex: [0, 1],
       allocateNextIndexBatch: [0, 0, out], allocateNextIPv4Batch: [0, 0, out], allocateIndexBatch: [0, out], releaseIndexBatch: [0, out], hasIndexBatch: [0, out, out],
       carveSlot: [0], carveSlots: [0, out], allocate: [0, 0], allocateBatch: [0, 0, out], release: [0, 1],
-      releaseIPv4Batch: [out], lookupIPv4: [0x0a000001], used: [0, 0], slotsUsed: [0],
+      releaseIPv4Batch: [out], lookupIPv4: [0x0a000001], ownerOfIPv4: [0x0a000001], used: [0, 0], slotsUsed: [0],
     });
     pool.dispose();
   });

@@ -58,7 +58,7 @@ export function attachChunk(core: MultiCore, g: Group, e: Chunk["entry"], slot: 
     e.set.releaseIndex(slot);
     return errors.full(`shared memory (${core.engine.memory.buffer.byteLength / 65536} pages)`, `cannot give node ${show(node.name)} a chunk of pool ${show(g.fam.pool.name)}`);
   }
-  const c: Chunk = { group: g, entry: e, slot, cidr: geo.cidr, size: geo.size, base: geo.base, format: e.formatter(slot, geo), excessSince: -1 };
+  const c: Chunk = { group: g, entry: e, slot, cidr: geo.cidr, size: geo.size, base: geo.base, format: e.formatter(slot, geo.hostBits), excessSince: -1 };
   g.chunks.push(c);
   core.chunkAt.set(addressKey(e.index, slot), c);
   core.chunksTaken++;
