@@ -116,7 +116,7 @@ const notString = (v: unknown): boolean => typeof v !== "string";
 const ALL: IpamErrorCode[] = [
   "INVALID_CIDR", "INVALID_IP", "INVALID_MASK", "SUBNET_TOO_BIG", "CIDR_COLLISION", "FAMILY_MISMATCH", "NOT_IN_RANGE",
   "ALREADY_ALLOCATED", "FULL", "UNKNOWN_NODE", "INVALID_OPTION", "OWNER_MISMATCH", "IN_USE", "CORRUPT_STATE",
-  "INVALID_ARGUMENT", "LOCKED", "IO_ERROR",
+  "INVALID_ARGUMENT", "LOCKED", "IO_ERROR", "UNKNOWN_POOL",
 ];
 const POOL_CODES = new Set<IpamErrorCode>(ALL);
 const SET_CODES = new Set<IpamErrorCode>(["INVALID_ARGUMENT", "INVALID_OPTION", "INVALID_CIDR", "INVALID_MASK", "SUBNET_TOO_BIG", "FAMILY_MISMATCH", "NOT_IN_RANGE", "FULL"]);
@@ -194,6 +194,36 @@ describe("arguments: every public method with arbitrary values", () => {
         const p = new ClusterPool(cfg);
         setupPool(p);
         runPoolCalls(p, ops);
+      }),
+      RUNS,
+    );
+  });
+
+  it("ClusterPool with named pools: only IpamErrors with documented codes; a failed call leaves snapshot() bytes unchanged", () => {
+    const names = methodsOf(ClusterPool.prototype);
+    // the values above, and some that name the pools, labels and CIDRs of this configuration
+    const multiArgs = fc.array(fc.oneof(
+      { weight: 3, arbitrary: value },
+      { weight: 1, arbitrary: fc.constantFrom<unknown>({ pool: "blue" }, { pool: "default" }, { pool: "ds" }, { labels: { tier: "blue" } }, "blue", "ds", "10.1.0.0/29", "10.1.0.8/29", "10.2.0.0/28", "fd02::/124", { ipv4: { cidrs: ["10.5.0.0/28"], maskSize: 29 } }) },
+    ), { maxLength: 4 });
+    const config = {
+      pools: {
+        default: { ipv4: { cidrs: ["10.0.0.0/26"], maskSize: 28 }, preAllocate: 4, releaseDelayMs: 0 },
+        blue: { ipv4: { cidrs: ["10.1.0.0/28"], maskSize: 29 }, preAllocate: 0, releaseDelayMs: 5, nodeSelector: { matchLabels: { tier: "blue" } } },
+        ds: { ipv4: { cidrs: ["10.2.0.0/27"], maskSize: 28 }, ipv6: { cidrs: ["fd02::/124"], maskSize: 124 }, preAllocate: 0 },
+      },
+      clock: () => 1e3,
+    };
+    fc.assert(
+      fc.property(fc.array(fc.record({ m: fc.constantFrom(...names), a: multiArgs }), { minLength: 1, maxLength: 30 }), (ops) => {
+        const p = new ClusterPool(config);
+        p.addNode("a");
+        p.addNode("b", { labels: { tier: "blue" } });
+        p.allocate("a", "ns/p");
+        p.allocate("b", "ns/q", { pool: "blue" });
+        p.allocate("b", "ns/r", { pool: "ds" });
+        runPoolCalls(p, ops);
+        p.dispose();
       }),
       RUNS,
     );

@@ -54,7 +54,7 @@ import { stats, verify, describe } from "./stats.js";
 import { snapshot, encode, rebuild, type SnapshotMeta } from "./snapshot.js";
 import { replay } from "./replay.js";
 import { MultiPool } from "./multi/multi-pool.js";
-import { isMultiPoolOptions, type MultiPoolOptions, type IpPoolSpec } from "./multi/options.js";
+import { isMultiPoolOptions, type MultiPoolOptions, type IpPoolSpec, type ResolvedMultiOptions } from "./multi/options.js";
 import { isMultiSnapshot } from "./multi/snapshot.js";
 import { labelsArg } from "./multi/pods.js";
 import type { AddNodeOptions, AllocateOptions, PoolCidrOptions } from "./multi/types.js";
@@ -158,10 +158,28 @@ export class ClusterPool {
   }
   /** Pod strategy in use. */
   get podStrategy(): Strategy { return this.#m ? this.#m.options.podStrategy : this.#core("podStrategy").o.podStrategy; }
-  /** The options this pool was made with: validated, copied and frozen at construction. With named pools: INVALID_OPTION (see ipPools()). */
+  /**
+   * The options this pool was made with: validated, copied and frozen at
+   * construction. With named pools, the options they share (clock, pod
+   * strategy, seed, engine) and no single-pool families: see multiOptions
+   * and ipPools().
+   */
   get options(): ResolvedOptions {
-    if (this.#m) throw MultiPool.unsupported("options (see ipPools())");
+    if (this.#m) {
+      const o = this.#m.options;
+      return Object.freeze({
+        families: Object.freeze([]), maxNodeSubnets: undefined, overflowOption: "reject", reuse: undefined,
+        clock: o.clock, reserveRouterIP: false, podStrategy: o.podStrategy, seed: o.seed, engine: o.engine,
+      });
+    }
     return this.#core("options").o;
+  }
+
+  /** The named pools' options as made (options.pools), or undefined for a single-pool ClusterPool; ipPools() has the pools as they are now. */
+  get multiOptions(): ResolvedMultiOptions | undefined {
+    if (this.#m) return this.#m.options;
+    this.#core("multiOptions");
+    return undefined;
   }
 
   /** True if the pool was made with named pools (options.pools). */

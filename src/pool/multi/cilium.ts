@@ -18,7 +18,7 @@ interface PoolItem {
 function items(list: unknown): PoolItem[] {
   const arr = Array.isArray(list) ? list : (list as { items?: unknown } | null)?.items;
   if (!Array.isArray(arr)) throw errors.invalidArgument("CiliumNode list", list, "an array or an object with items[]");
-  return arr.map((it: unknown, i) => {
+  return Array.from(arr, (it: unknown, i) => {
     const o = it as CiliumNode | null;
     const name = o?.metadata?.name;
     if (typeof name !== "string" || name === "") throw errors.invalidArgument(`CiliumNode list items[${i}].metadata.name`, name, "a non-empty string");
@@ -28,11 +28,11 @@ function items(list: unknown): PoolItem[] {
     const alloc = pools?.allocated ?? [];
     const path = `CiliumNode list items[${i}].spec.ipam.pools.allocated`;
     if (!Array.isArray(alloc)) throw errors.invalidArgument(path, alloc, "an array of { pool, cidrs }");
-    const allocated = alloc.map((a: unknown, k) => {
+    const allocated = Array.from(alloc, (a: unknown, k) => {
       const x = a as { pool?: unknown; cidrs?: unknown } | null;
       if (typeof x?.pool !== "string" || x.pool === "") throw errors.invalidArgument(`${path}[${k}].pool`, x?.pool, "a pool name");
       const cidrs = x.cidrs ?? [];
-      if (!Array.isArray(cidrs) || cidrs.some((c) => typeof c !== "string")) throw errors.invalidArgument(`${path}[${k}].cidrs`, cidrs, "an array of CIDR strings");
+      if (!Array.isArray(cidrs) || Array.from(cidrs).some((c) => typeof c !== "string")) throw errors.invalidArgument(`${path}[${k}].cidrs`, cidrs, "an array of CIDR strings");
       return { pool: x.pool, cidrs: cidrs as string[] };
     });
     return { name, labels, allocated };
