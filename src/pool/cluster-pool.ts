@@ -53,7 +53,7 @@ import { allocateIPv4, allocateIPv4Batch, releaseIPv4, releaseIPv4Batch, lookupI
 import { stats, verify, describe } from "./stats.js";
 import { snapshot, encode, rebuild, type SnapshotMeta } from "./snapshot.js";
 import { replay } from "./replay.js";
-import { MultiPool } from "./multi/multi-pool.js";
+import { MultiPool, isMultiCallRecord, type MultiCallRecord } from "./multi/multi-pool.js";
 import { isMultiPoolOptions, type MultiPoolOptions, type IpPoolSpec, type ResolvedMultiOptions } from "./multi/options.js";
 import { isMultiSnapshot } from "./multi/snapshot.js";
 import { labelsArg } from "./multi/pods.js";
@@ -128,9 +128,41 @@ export class ClusterPool {
     durableOf = (options) => {
       // the clock and engine of `options` also hold for a pool restored from the files
       const own = { ...(options?.clock ? { clock: options.clock } : {}), ...(options?.engine ? { engine: options.engine } : {}) };
+      const multi = isMultiPoolOptions(options);
+      /** A store keeps the kind of pool it was made with: named pools or a single pool. */
+      const restore = (bytes: Uint8Array, runtime: Runtime): ClusterPool => {
+        const p = ClusterPool.restore(bytes, { ...runtime, ...own } as Pick<ClusterPoolOptions, "clock" | "engine">);
+        if ((p.#m !== undefined) !== multi) {
+          p.dispose();
+          throw errors.invalidOption("options.pools", multi
+            ? "is set, but the store holds a single-pool ClusterPool: open it with single-pool options"
+            : "is not set, but the store holds a ClusterPool with named pools: open it with options.pools");
+        }
+        return p;
+      };
+      if (multi) {
+        return {
+          create: () => new ClusterPool(options),
+          restore,
+          replay: (p: ClusterPool, r: unknown) => (p.#m as MultiPool).replay(r as MultiCallRecord),
+          verify: (p: ClusterPool) => p.verify(),
+          encode: (p: ClusterPool, generation: number) => (p.#m as MultiPool).encode(generation),
+          isRecord: isMultiCallRecord,
+          attach: (p: ClusterPool, store: FileStore<ClusterPool> | undefined) => (p.#m as MultiPool).attach(store as FileStore<unknown> | undefined),
+          afterRecovery: (p: ClusterPool) => p.tick(),
+          adopt: (p: ClusterPool, fresh: ClusterPool) => {
+            const old = p.#m;
+            p.#m = fresh.#m;
+            fresh.#m = undefined;
+            old?.attach(undefined);
+            old?.free();
+          },
+          dispose: (p: ClusterPool) => p.dispose(),
+        };
+      }
       return {
         create: () => new ClusterPool(options),
-        restore: (bytes: Uint8Array, runtime: Runtime) => ClusterPool.restore(bytes, { ...runtime, ...own } as Pick<ClusterPoolOptions, "clock" | "engine">),
+        restore,
         replay: (p: ClusterPool, r: unknown) => p.#replay(r as JournalRecord),
         verify: (p: ClusterPool) => p.verify(),
         encode: (p: ClusterPool, generation: number) => encode(p.#core("compact"), generation),
@@ -554,20 +586,28 @@ export class ClusterPool {
    */
   static open(path: string, options: ClusterPoolOptions, store: FileStoreOptions = {}): ClusterPool {
     if (typeof options !== "object" || options === null) throw errors.invalidOption("options", `must be an object (got ${show(options)})`);
-    if (isMultiPoolOptions(options)) {
-      throw errors.invalidOption("options.pools", "is not kept by ClusterPool.open yet: the journal records single-pool state only; keep a pool with named pools by snapshot() and ClusterPool.restore()");
-    }
     return new FileStore<ClusterPool>(path, store).openWith(durableOf(options));
   }
 
   /** Writes a fresh snapshot and empties the journal (FileStore-backed pools). Throws IO_ERROR; the pool is unchanged. */
   compact(): void {
-    if (this.#m) return;
+    if (this.#m) {
+      (this.#m.store as FileStore<ClusterPool> | undefined)?.compact(this);
+      return;
+    }
     this.#core("compact").store?.compact(this);
   }
 
   /** Flushes and closes the FileStore of a pool made by ClusterPool.open and gives its lock up. A no-op otherwise. */
   close(): void {
+    const m = this.#m;
+    if (m !== undefined) {
+      const s = m.store;
+      if (s === undefined) return;
+      m.attach(undefined);
+      s.close();
+      return;
+    }
     const store = this.#c?.store;
     if (store === undefined) return;
     this.#attach(undefined);
@@ -608,8 +648,12 @@ export class ClusterPool {
   dispose(): void {
     const m = this.#m;
     if (m !== undefined) {
-      this.#m = undefined;
-      m.free();
+      try {
+        this.close();
+      } finally {
+        this.#m = undefined;
+        m.free();
+      }
       return;
     }
     const c = this.#c;

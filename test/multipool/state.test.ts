@@ -3,9 +3,7 @@
 // shorthand as pool `default`.
 import { describe, it, expect } from "vitest";
 import { ClusterPool } from "../../src/index.js";
-import { err, tmpStores } from "../helpers.js";
-
-const tmp = tmpStores("multipool");
+import { err } from "../helpers.js";
 
 const options = (clock: () => number) => ({
   pools: {
@@ -134,12 +132,6 @@ describe("snapshot and restore", () => {
 });
 
 describe("what multi-pool does not do (yet), and the single-pool shorthand", () => {
-  it("ClusterPool.open refuses named pools with INVALID_OPTION naming options.pools", () => {
-    const e = err(() => ClusterPool.open(tmp(), { pools: { a: { ipv4: { cidrs: ["10.0.0.0/24"], maskSize: 28 } } } } as never));
-    expect(e.code).toBe("INVALID_OPTION");
-    expect(e.path).toBe("options.pools");
-  });
-
   it("calls with no multi-pool form are INVALID_OPTION naming options.pools", () => {
     const pool = new ClusterPool({ pools: { default: { ipv4: { cidrs: ["10.0.0.0/24"], maskSize: 28 } } } });
     pool.addNode("n");

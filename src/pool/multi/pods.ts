@@ -149,13 +149,17 @@ export function allocate(core: MultiCore, nodeName: string, owner: string, optio
     picks.push({ g, c });
   }
   const fresh: Chunk[] = [];
+  const cursors: [PoolCidr, number][] = [];
   const undo = (): void => {
     for (const c of fresh) dropChunk(core, c);
     core.chunksTaken -= fresh.length;
     core.chunksReleased -= fresh.length;
+    // the next-fit cursors as they were: a failed call changes nothing
+    for (let i = cursors.length - 1; i >= 0; i--) (cursors[i] as [PoolCidr, number])[0].set._setCursor((cursors[i] as [PoolCidr, number])[1]);
   };
   for (const p of picks) {
     if (p.c !== undefined) continue;
+    for (const e of p.g.fam.entries) cursors.push([e, e.set._cursor()]);
     const c = takeChunk(core, p.g);
     if (c === undefined || c instanceof IpamError) {
       undo();

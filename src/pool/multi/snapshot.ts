@@ -41,6 +41,11 @@ function currentPools(core: MultiCore): ResolvedPool[] {
 /** The whole state as versioned, checksummed bytes (what is due is released first). */
 export function multiSnapshot(core: MultiCore, generation = 0): Uint8Array {
   tick(core);
+  return multiEncode(core, generation);
+}
+
+/** The state as it is, without releasing what is due first (a FileStore's compaction: every change is journaled). */
+export function multiEncode(core: MultiCore, generation = 0): Uint8Array {
   const parts: Uint32Array[] = [];
   let at = 0;
   const put = (w: Uint32Array): number => {
@@ -54,10 +59,14 @@ export function multiSnapshot(core: MultiCore, generation = 0): Uint8Array {
     const fam = core.famOf.get(x) as PoolFamily;
     return { pool: fam.pool.name, family: x.family, cidr: String(x.cidr), maskSize: fam.maskSize, removed: e === undefined, cursor: e === undefined ? 0 : x.set._cursor() };
   });
-  // owners numbered 1.. in id order (ids of forgotten owners leave no gaps); owner arrays renumbered alike
-  const ids = [...core.owners.ids()];
-  const renumber = new Uint32Array((ids[ids.length - 1] ?? 0) + 1);
-  ids.forEach((id, i) => (renumber[id] = i + 1));
+  // Owners as a function of the state alone, not of its history (as single-pool snapshots do): only
+  // owners that hold addresses, numbered 1.. in the order of their lowest address; owner arrays alike.
+  const held = [...core.owners.ids()]
+    .map((id) => ({ id, keys: core.owners.keys(id).sort((a, b) => a - b) }))
+    .filter((o) => o.keys.length > 0)
+    .sort((a, b) => (a.keys[0] as number) - (b.keys[0] as number));
+  const renumber = new Uint32Array(held.reduce((m, o) => Math.max(m, o.id), 0) + 1);
+  held.forEach((o, i) => (renumber[o.id] = i + 1));
   const chunkMeta = (c: Chunk): ChunkMeta => {
     const saved = c.entry.saveRange(c.entry.range(c.slot));
     if (saved.owners !== undefined) {
@@ -70,7 +79,7 @@ export function multiSnapshot(core: MultiCore, generation = 0): Uint8Array {
       cursor: saved.cursor, rng: String(saved.rng), excessSince: c.excessSince,
     };
   };
-  const owners = ids.map((id, i) => ({ id: i + 1, name: core.owners.nameOf(id) as string, keys: core.owners.keys(id).sort((a, b) => a - b) }));
+  const owners = held.map((o, i) => ({ id: i + 1, name: core.owners.nameOf(o.id) as string, keys: o.keys }));
   const meta: MultiSnapshotMeta = {
     kind: MULTIPOOL_KIND,
     options: multiOptionsJson(core.o, currentPools(core)),

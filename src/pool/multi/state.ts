@@ -168,8 +168,11 @@ export class MultiCore {
     return this.chunkAt.get(addressKey(e.index, slot));
   }
 
+  /** The time of the call in progress (one reading of the clock per call, so that a journal can replay it), or undefined between calls. */
+  fixed: number | undefined = undefined;
+
   now(): number {
-    return this.o.clock();
+    return this.fixed ?? this.o.clock();
   }
 
   /** Gives back what the pool holds in its engine (see PoolCore.release). */
