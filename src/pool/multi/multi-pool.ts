@@ -209,7 +209,9 @@ export class MultiPool {
       c.fixed = undefined;
     }
     if (store !== undefined) {
-      if (!failed || c.chunksTaken + c.chunksReleased !== moved) store._emit({ op: "mcall", m, a: JSON.parse(JSON.stringify(a.map((v) => (v === undefined ? null : v)))) as unknown[], t });
+      // a tick that gave nothing back changed nothing: no record (a snapshot or stats on a full disk still work)
+      const changed = c.chunksTaken + c.chunksReleased !== moved;
+      if ((!failed && m !== "tick") || changed) store._emit({ op: "mcall", m, a: JSON.parse(JSON.stringify(a.map((v) => (v === undefined ? null : v)))) as unknown[], t });
       store._commit(); // throws IO_ERROR after putting the pool back
     }
     if (failed) throw error;
