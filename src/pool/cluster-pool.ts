@@ -67,12 +67,13 @@ export type {
   NodeAllocation, PodAddresses, LookupResult, NodeStatus, RangeUsage, NodeDetail, PoolStats, ClusterStats, RemoveNodeOptions,
 } from "./types.js";
 export { MAX_POOL_CIDRS } from "./core.js";
+export type { MultiPoolOptions, IpPoolSpec } from "./multi/options.js";
 
 /** How a FileStore keeps ClusterPools (built in the class's static block, where it may use private parts). */
-let durableOf: (options: ClusterPoolOptions) => Durable<ClusterPool>;
+let durableOf: (options: ClusterPoolOptions | MultiPoolOptions) => Durable<ClusterPool>;
 
 /** @internal What a FileStore needs to keep pools made from `options` (src/pool/file-store.ts). */
-export function durablePools(options: ClusterPoolOptions): Durable<ClusterPool> {
+export function durablePools(options: ClusterPoolOptions | MultiPoolOptions): Durable<ClusterPool> {
   return durableOf(options);
 }
 
@@ -584,7 +585,7 @@ export class ClusterPool {
    * the pool as it was before the call. `{ readOnly: true }` opens without
    * the lock and without writing; calls that would change it throw READ_ONLY.
    */
-  static open(path: string, options: ClusterPoolOptions, store: FileStoreOptions = {}): ClusterPool {
+  static open(path: string, options: ClusterPoolOptions | MultiPoolOptions, store: FileStoreOptions = {}): ClusterPool {
     if (typeof options !== "object" || options === null) throw errors.invalidOption("options", `must be an object (got ${show(options)})`);
     return new FileStore<ClusterPool>(path, store).openWith(durableOf(options));
   }
