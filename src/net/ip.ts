@@ -20,8 +20,8 @@ for (let i = 0; i < 256; i++) {
   DIGIT_COUNT[i] = t.length;
   for (let j = 0; j < t.length; j++) (DIGITS[i] as number) |= t.charCodeAt(j) << (8 * j);
 }
-/** "255.255.255.255/32" is 18 chars; one more so that the fixed call below never reads past it. */
-const CHARS: number[] = new Array<number>(19).fill(0);
+/** "255.255.255.255/32" is 18 chars. */
+const CHARS: number[] = new Array<number>(18).fill(0);
 const fromCodes = String.fromCharCode;
 
 /** Writes the dotted quad of a u32 to CHARS; returns its length. */
@@ -39,15 +39,27 @@ function quadChars(ip: number): number {
   return n;
 }
 
-/** CHARS[0, n) as a string. */
+/**
+ * CHARS[0, n) (7 <= n <= 18) as a string: one fromCharCode call with exactly
+ * n arguments, so the result is a flat string of its own (a slice of a longer
+ * one would keep the longer one alive: pool subnets keep these texts).
+ */
 function charsText(n: number): string {
-  const c = CHARS;
-  const s = fromCodes(
-    c[0] as number, c[1] as number, c[2] as number, c[3] as number, c[4] as number, c[5] as number,
-    c[6] as number, c[7] as number, c[8] as number, c[9] as number, c[10] as number, c[11] as number,
-    c[12] as number, c[13] as number, c[14] as number, c[15] as number, c[16] as number, c[17] as number,
-  );
-  return n === 18 ? s : s.slice(0, n);
+  const [c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17] = CHARS as [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
+  switch (n) {
+    case 7: return fromCodes(c0, c1, c2, c3, c4, c5, c6);
+    case 8: return fromCodes(c0, c1, c2, c3, c4, c5, c6, c7);
+    case 9: return fromCodes(c0, c1, c2, c3, c4, c5, c6, c7, c8);
+    case 10: return fromCodes(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9);
+    case 11: return fromCodes(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10);
+    case 12: return fromCodes(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11);
+    case 13: return fromCodes(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12);
+    case 14: return fromCodes(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13);
+    case 15: return fromCodes(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14);
+    case 16: return fromCodes(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15);
+    case 17: return fromCodes(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16);
+    default: return fromCodes(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17);
+  }
 }
 
 /** Formats a u32 as dotted quad. */

@@ -66,8 +66,12 @@ export interface NodeState {
   status: NodeStatus;
   error: string | undefined;
   deadline: number;
-  /** The placement that made the node ready (journal and snapshots). */
-  placed: readonly PlacedSubnet[];
+  /**
+   * The placement that made the node ready (snapshots), when a family
+   * shares ('share' overflow: its place in the list is kept); undefined
+   * when it is the subnets in order (placementOf).
+   */
+  placed: readonly PlacedSubnet[] | undefined;
 }
 
 export interface FamilyState extends ResolvedFamily {
@@ -253,6 +257,11 @@ export function checkName(what: string, name: unknown): void {
   nameArg(what, name);
 }
 
+
+/** The placement that made the node ready: pool index, slot and log2 run per family, pool -1 for 'share'. */
+export function placementOf(node: NodeState): readonly PlacedSubnet[] {
+  return node.placed ?? node.subnets.map((s) => ({ pool: s.pool.index, slot: s.slot, k: s.k }));
+}
 
 export function allocationOf(node: NodeState): NodeAllocation {
   return { name: node.name, podCIDRs: node.subnets.map((s) => s.cidr) };

@@ -92,7 +92,7 @@ export function newNode(core: PoolCore, name: string): NodeState {
   const id = core.freeIds.pop() ?? core.byId.length;
   const node: NodeState = {
     id, name, epoch: ++core.epoch, subnets: [], v4: undefined, v6: undefined, share4: false, share6: false,
-    borrowed: undefined, status: "pending", error: undefined, deadline: 0, placed: [],
+    borrowed: undefined, status: "pending", error: undefined, deadline: 0, placed: undefined,
   };
   core.byId[id] = node;
   return node;
@@ -200,8 +200,11 @@ export function applyPlace(core: PoolCore, node: NodeState, placed: readonly Pla
     if (pool.family === 4) v4 ??= sub;
     else v6 ??= sub;
   }
-  node.subnets = subnets;
-  node.placed = placed; // a fresh array from place() or claim(), or a journal record's (never changed)
+  // exact-size copies: an array grown by push() keeps room for 17 elements (152 bytes), and a
+  // node keeps these two for its lifetime
+  node.subnets = subnets.slice();
+  // the placement is the subnets in order unless a family shares (snapshots rebuild it then)
+  node.placed = share4 || share6 ? placed.slice() : undefined;
   node.v4 = v4;
   node.v6 = v6;
   node.share4 = share4;

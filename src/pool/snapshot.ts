@@ -4,7 +4,7 @@ import { keyPool, keyRel } from "./owners.js";
 import { type ClusterPoolOptions, optionsFromJson, writeMs, readMs } from "./options.js";
 import { type PlacedSubnet } from "./records.js";
 import { encodeSnapshot } from "../state/snapshot.js";
-import { PoolCore, withPlannedPools, type NodeState } from "./core.js";
+import { PoolCore, withPlannedPools, placementOf, type NodeState } from "./core.js";
 import { type NodeStatus } from "./types.js";
 import { tick } from "./nodes.js";
 import { lend } from "./pods.js";
@@ -52,7 +52,7 @@ export function encode(core: PoolCore, generation = 0): Uint8Array {
     cursors: core.pools.map((p) => (p ? p.set._cursor() : -1)),
     reservations: [...core.reservations],
     nodes: [...core.nodes.values()].map((n) => ({
-      name: n.name, status: n.status, error: n.error ?? null, deadline: writeMs(n.deadline), placed: n.placed, borrowed: [...(n.borrowed ?? [])],
+      name: n.name, status: n.status, error: n.error ?? null, deadline: writeMs(n.deadline), placed: placementOf(n), borrowed: [...(n.borrowed ?? [])],
       subnets: n.subnets.map((sub) => {
         const saved = sub.pool.saveRange(sub.pool.range(sub.slot));
         return {
