@@ -15,14 +15,7 @@ import { tick, groupOf, serves, refill, evaluate, takeChunk, dropChunk, hasRoom,
 
 /** The node's CIDRs per pool (pools in name order, IPv4 chunks first, each family in address order), as CiliumNode spec.ipam.pools.allocated. */
 export function poolAllocations(node: MNode): PoolAllocation[] {
-  const out = new Map<string, string[]>();
-  for (const g of node.groups.values()) {
-    if (g.chunks.length === 0) continue;
-    const name = g.fam.pool.name;
-    const list = out.get(name) ?? [];
-    out.set(name, list);
-  }
-  const names = [...out.keys()].sort();
+  const names = [...new Set([...node.groups.values()].filter((g) => g.chunks.length > 0).map((g) => g.fam.pool.name))].sort();
   return names.map((name) => {
     const cidrs: string[] = [];
     for (const fam of [4, 6] as const) {
