@@ -57,6 +57,8 @@ describe("one table: each config key feeds its ClusterPool option", () => {
     ["ClusterPoolConfig", "  clusterPoolIPv4PodCIDR: 192.168.0.0/20\n  allocator:\n    numBigHoleIPAMs: 4\n", "maxNodeSubnets", 4],
     ["ClusterPoolConfig", "  clusterPoolIPv4PodCIDR: 192.168.0.0/20\n  allocator:\n    type: ipam\n    clusterPoolIPAM:\n      numBigHoleIPAMs: 2\n", "maxNodeSubnets", 2],
     ["helm-values", "    clusterPoolIPv4PodCIDRList: [10.16.0.0/14]\n", "ipv4.cidrs", ["10.16.0.0/14"]],
+    ["helm-values", "    clusterPoolIPv4PodCIDR: 10.16.0.0/14\n", "ipv4.cidrs", ["10.16.0.0/14"]], // Cilium <= 1.10's key (deprecated: a warning)
+    ["helm-values", "    clusterPoolIPv6PodCIDR: fd01::/104\n", "ipv6.cidrs", ["fd01::/104"]],
     ["helm-values", "    clusterPoolIPv4MaskSize: 25\n", "ipv4.maskSize", 25],
     ["helm-values", "    clusterPoolIPv6PodCIDRList: [fd01::/104]\n", "ipv6.cidrs", ["fd01::/104"]],
     ["helm-values", "    clusterPoolIPv6MaskSize: 112\n", "ipv6.maskSize", 112],

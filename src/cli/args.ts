@@ -29,10 +29,11 @@ export function duration(v: string): number {
   return d;
 }
 
-/** A CIDR, canonical; repeatable flags collect into a list. */
+/** A CIDR, checked but as written (the command notes host bits it clears); repeatable flags collect into a list. */
 export function cidr(v: string, prev: string[] = []): string[] {
   try {
-    return [...prev, String(parseCidr(v))];
+    parseCidr(v);
+    return [...prev, v.trim()];
   } catch (e) {
     if (!isIpamError(e)) throw e;
     throw new InvalidArgumentError(`${e.detail}.`);

@@ -31,6 +31,7 @@ export const CARVE_DEFAULT_MAX = 256;
 
 export function carve(io: Io, f: CarveFlags): { rows: CarveRow[]; notes: string[]; capacity: number } {
   const cfg = loadConfig(pathIn(io, f.config));
+  for (const w of cfg.warnings) io.err(`ipcarve: warning: ${w}\n`);
   const pool = createPool(cfg);
   const capacity = subnetCapacity(cfg.pool);
   const n = f.nodes ?? cfg.pool.maxNodeSubnets ?? Math.min(capacity, CARVE_DEFAULT_MAX);

@@ -6,7 +6,7 @@
 import { loadConfig, HELM_DEFAULTS, type FamilyConfig, type PoolConfig } from "../config/load.js";
 import { parseCidr } from "../net/ip.js";
 import { checkNodeMask } from "../alloc/cidr-set.js";
-import { isIpamError } from "../errors.js";
+import { errors, isIpamError } from "../errors.js";
 import { rangeGeometry } from "../net/range.js";
 import { formatDuration } from "../sim/scenario.js";
 import { textTable, int } from "../report/summary.js";
@@ -113,14 +113,34 @@ function planFamily(family: 4 | 6, f: FamilyConfig, limit: number | undefined, f
   return out;
 }
 
+/**
+ * The --cidr flags as the pool reads them: host bits masked (a note says so),
+ * one family, no two overlapping (CIDR_COLLISION, as the pool would refuse them).
+ */
+export function cidrFlags(list: readonly string[]): { cidrs: string[]; notes: string[] } {
+  const parsed = list.map((c) => parseCidr(c));
+  const first = parsed[0] as ReturnType<typeof parseCidr>;
+  if (parsed.some((c) => c.family !== first.family)) throw new UsageError("--cidr: all CIDRs must be of one family");
+  const notes: string[] = [];
+  parsed.forEach((c, i) => {
+    const text = list[i] as string;
+    if (String(c) !== text.trim()) notes.push(`--cidr ${text} was read as ${String(c)} (host bits cleared, as Cilium does)`);
+    for (let j = 0; j < i; j++) {
+      const o = parsed[j] as typeof c;
+      if (o.overlaps(c)) throw errors.collision("--cidr", String(c), `--cidr ${String(o)}`);
+    }
+  });
+  return { cidrs: parsed.map(String), notes };
+}
+
 /** The pool a plan uses: --cidr/--mask flags, else the config, else Cilium's defaults. */
-function planPool(io: Io, f: PlanFlags): { pool: PoolConfig; source: string } {
+function planPool(io: Io, f: PlanFlags): { pool: PoolConfig; source: string; notes: string[] } {
   if (f.cidr && f.cidr.length > 0) {
     if (f.config !== undefined) throw new UsageError("give either --config or --cidr, not both");
-    const first = parseCidr(f.cidr[0]);
-    if (f.cidr.some((c) => parseCidr(c).family !== first.family)) throw new UsageError("--cidr: all CIDRs must be of one family");
+    const { cidrs, notes } = cidrFlags(f.cidr);
+    const first = parseCidr(cidrs[0] as string);
     const mask = f.mask ?? (first.family === 4 ? 24 : 120);
-    for (const c of f.cidr) {
+    for (const c of cidrs) {
       try {
         checkNodeMask(parseCidr(c), mask);
       } catch (e) {
@@ -128,24 +148,28 @@ function planPool(io: Io, f: PlanFlags): { pool: PoolConfig; source: string } {
         throw new UsageError(`--mask ${mask}: ${e.detail}`);
       }
     }
-    const fam = { cidrs: f.cidr, maskSize: mask };
-    return { pool: first.family === 4 ? { ipv4: fam } : { ipv6: fam }, source: "--cidr" };
+    const fam = { cidrs, maskSize: mask };
+    return { pool: first.family === 4 ? { ipv4: fam } : { ipv6: fam }, source: "--cidr", notes };
   }
   if (f.mask !== undefined) throw new UsageError("--mask needs --cidr");
-  if (f.config !== undefined) return { pool: loadConfig(pathIn(io, f.config)).pool, source: f.config };
-  return { pool: { ipv4: { cidrs: [...HELM_DEFAULTS.ipv4.cidrs], maskSize: HELM_DEFAULTS.ipv4.maskSize } }, source: "Cilium's default 10.0.0.0/8 with /24" };
+  if (f.config !== undefined) {
+    const cfg = loadConfig(pathIn(io, f.config));
+    return { pool: cfg.pool, source: f.config, notes: [...cfg.notes, ...cfg.warnings.map((w) => `warning: ${w}`)] };
+  }
+  return { pool: { ipv4: { cidrs: [...HELM_DEFAULTS.ipv4.cidrs], maskSize: HELM_DEFAULTS.ipv4.maskSize } }, source: "Cilium's default 10.0.0.0/8 with /24", notes: [] };
 }
 
-export function plan(io: Io, f: PlanFlags): { source: string; families: FamilyPlan[] } {
-  const { pool, source } = planPool(io, f);
+export function plan(io: Io, f: PlanFlags): { source: string; notes: string[]; families: FamilyPlan[] } {
+  const { pool, source, notes } = planPool(io, f);
   const families: FamilyPlan[] = [];
   if (pool.ipv4) families.push(planFamily(4, pool.ipv4, pool.maxNodeSubnets, f));
   if (pool.ipv6) families.push(planFamily(6, pool.ipv6, pool.maxNodeSubnets, f));
-  return { source, families };
+  return { source, notes, families };
 }
 
 export function planCommand(io: Io, f: PlanFlags): number {
   const p = plan(io, f);
+  for (const n of p.notes) io.err(n.startsWith("warning: ") ? `ipcarve: ${n}\n` : `note: ${n}\n`);
   if (f.json) {
     io.out(JSON.stringify(p, null, 2) + "\n");
     return 0;
@@ -160,7 +184,10 @@ export function planCommand(io: Io, f: PlanFlags): number {
     lines.push(`  IPs per node        ${int(fp.ipsPerNode)}`);
     lines.push(`  pods per node       ${int(fp.podsPerNode)} (maxPods ${f.podsPerNode ?? 110})`);
     lines.push(`  pod capacity        ${int(fp.podCapacity)}`);
-    if (fp.current) lines.push(`  nodes now           ${int(fp.current.nodes)} (${int(fp.current.free)} more fit)`);
+    if (fp.current) {
+      const free = fp.current.free;
+      lines.push(`  nodes now           ${int(fp.current.nodes)} (${free >= 0 ? `${int(free)} more fit` : `${int(-free)} more than fit`})`);
+    }
     if (fp.exhaustion) lines.push(`  exhaustion          ${fp.exhaustion.text}`);
     if (fp.target) lines.push(`  ${int(fp.target.nodes)} nodes: ${fp.target.fits ? "" : "does not fit: "}${fp.target.advice}`);
     for (const w of fp.warnings) lines.push(`  warning: ${w}`);

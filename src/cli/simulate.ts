@@ -14,6 +14,7 @@ import { CILIUM_DEFAULT_POOL, applyOverrides, defaultScenario, type Scenario, ty
 import { renderReport } from "../report/html.js";
 import { CHARTS_HINT, loadVega } from "../report/vega.js";
 import { summaryRows, poolRows, textTable, int, pct } from "../report/summary.js";
+import { headline } from "../report/headline.js";
 import { createProgress } from "./progress.js";
 import { CliError, UsageError, pathIn, type Io } from "./io.js";
 import { VERSION } from "./version.js";
@@ -53,6 +54,7 @@ export function resolveRun(io: Io, f: SimulateFlags): { pool: SimPool; scenario:
   let source = "embedded default (Cilium 10.0.0.0/8, /24 per node)";
   if (f.config !== undefined) {
     const cfg = loadConfig(pathIn(io, f.config));
+    for (const w of cfg.warnings) io.err(`ipcarve: warning: ${w}\n`);
     pool = cfg.pool;
     source = f.config;
     if (cfg.scenario) scenario = cfg.scenario;
@@ -93,11 +95,12 @@ export async function simulateCommand(io: Io, f: SimulateFlags): Promise<number>
   const pools = poolRows(result);
   const jsonToStdout = f.json === "-";
   if (!jsonToStdout) {
-    io.out(`\n${textTable(["parameter", "value"], rows.parameters)}\n\n${textTable(["result", "value"], rows.results)}\n\n${textTable(pools.head, pools.rows)}\n`);
+    const answer = headline(result).lines.map((l) => `  ${l}`).join("\n");
+    io.out(`\nCapacity answer\n${answer}\n\n${textTable(["parameter", "value"], rows.parameters)}\n\n${textTable(["result", "value"], rows.results)}\n\n${textTable(pools.head, pools.rows)}\n`);
   }
   const reportPath = f.report === false ? undefined : pathIn(io, f.report ?? DEFAULT_REPORT);
   const jsonPath = f.json !== undefined && !jsonToStdout ? pathIn(io, f.json) : reportPath ? reportPath.replace(/\.html?$/i, "") + ".json" : undefined;
-  const doc = { ipcarve: VERSION, source, ...result };
+  const doc = { ipcarve: VERSION, source, answer: headline(result), ...result };
   const json = JSON.stringify(doc, (_k, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? null : typeof v === "bigint" ? String(v) : v), 2);
   if (reportPath) {
     write(reportPath, await renderReport(result, { source, version: VERSION }));

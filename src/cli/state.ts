@@ -2,8 +2,9 @@
  * State-file commands over ClusterPool.open (a FileStore: snapshot plus
  * journal): `import FILE` of CiliumNode lists, `export`, `lookup IP`.
  */
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { ClusterPool } from "../pool/cluster-pool.js";
+import { isCiliumNodeTable } from "../pool/cilium-table.js";
 import type { ClusterPoolOptions } from "../pool/options.js";
 import { parseIp } from "../net/ip.js";
 import { IpamError, isIpamError } from "../errors.js";
@@ -46,20 +47,34 @@ export interface ImportFlags {
   readonly json?: boolean;
 }
 
-/** `import FILE`: CiliumNodes (kubectl get ciliumnodes -o json|yaml) into a state file; conflicts per node. */
+/**
+ * `import FILE`: CiliumNodes into a state file; conflicts per node. FILE is
+ * `kubectl get ciliumnodes -o json|yaml` (a List), one CiliumNode (`kubectl
+ * get cn X -o yaml`), or the table `kubectl get ciliumnodes` prints.
+ */
 export function importCommand(io: Io, file: string, f: ImportFlags): number {
-  const src = Source.read(pathIn(io, file));
+  const path = pathIn(io, file);
+  let text: string | undefined;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    text = undefined; // Source.read reports it
+  }
+  const table = text !== undefined && isCiliumNodeTable(text);
+  const src = table ? undefined : Source.read(path);
   const statePath = pathIn(io, f.state);
-  const options = f.config !== undefined ? loadConfig(pathIn(io, f.config)).options : undefined;
+  const cfg = f.config !== undefined ? loadConfig(pathIn(io, f.config)) : undefined;
+  for (const w of cfg?.warnings ?? []) io.err(`ipcarve: warning: ${w}\n`);
+  const options = cfg?.options;
   if (!existsSync(statePath) && options === undefined) {
     throw new UsageError(`--state ${f.state} does not exist yet: give --config FILE with the pool to create it`);
   }
   const pool = openState(statePath, existsSync(statePath) ? undefined : options);
   let results: { name: string; podCIDRs: string[]; outcome: string; error?: string }[];
   try {
-    results = pool.importCiliumNodes(src.data);
+    results = pool.importCiliumNodes(src === undefined ? text : src.data);
   } catch (e) {
-    if (isIpamError(e)) {
+    if (isIpamError(e) && src !== undefined) {
       // "CiliumNode list items[2].metadata.name": the error's path, located in the file
       const at = e.path?.startsWith(LIST) ? yamlPath(e.path.slice(LIST.length)) : undefined;
       throw at !== undefined ? src.error(at, e.reason, e) : new CliError(`ipcarve: ${file}: ${e.detail}`);

@@ -12,7 +12,7 @@ import { parseCidr } from "../net/ip.js";
 import type { Strategy } from "../alloc/strategy.js";
 import type { OverflowPolicy, ResolvedOptions, ClusterPoolOptions } from "../pool/options.js";
 import { Source, ConfigError, type Path } from "./source.js";
-import { HELM_DEFAULTS, mapOptions, type ConfigFormat } from "./table.js";
+import { HELM_DEFAULTS, HELM_IPAM_OTHER_KEYS, mapOptions, rowsOf, type ConfigFormat } from "./table.js";
 import type { Scenario, NodePhase, PoolGrowth, Lifetime, SimPool } from "../sim/scenario.js";
 import { defaultScenario } from "../sim/scenario.js";
 
@@ -46,6 +46,12 @@ export interface LoadedConfig {
   readonly scenario?: Scenario;
   /** How values were derived, for display ("node mask /24 derived from numBigHoleIPAMs 16"). */
   readonly notes: readonly string[];
+  /**
+   * What the file gives that is probably not what its author meant, each naming
+   * the file, line and key: a deprecated key (read anyway), an unknown key under
+   * `ipam` (ignored). The CLI prints them on stderr; a library caller decides.
+   */
+  readonly warnings: readonly string[];
 }
 
 /** Reads and validates a config file of any of the three formats. Throws ConfigError. */
@@ -63,11 +69,21 @@ function fromSource(src: Source): LoadedConfig {
   if (d === null || d === undefined) throw src.error([], "is empty; expected a ClusterPoolConfig, Cilium Helm values or an ipcarve config");
   if (typeof d !== "object" || Array.isArray(d)) throw src.error([], "must be a YAML mapping at the top level");
   const top = d as Record<string, unknown>;
+  const items = Array.isArray(top.items) ? (top.items as unknown[]) : [];
+  if (top.kind === "CiliumNode" || (top.kind === "List" && items.some((i) => (i as { kind?: unknown } | null)?.kind === "CiliumNode"))) {
+    throw src.error(["kind"], `is ${String(top.kind)}: CiliumNode objects are a cluster's node allocations, not a pool config; import them with \`ipcarve import FILE --state S --config POOL\` (ClusterPool.importCiliumNodes)`);
+  }
   if (top.kind === "ClusterPoolConfig" || (typeof top.apiVersion === "string" && top.apiVersion.startsWith("cilium.io/"))) {
     return clusterPoolConfig(src);
   }
   if ("pool" in top || "scenario" in top) return ipcarveConfig(src);
   if ("ipam" in top || "ipv4" in top || "ipv6" in top) return helmValues(src);
+  // An umbrella chart's values: Cilium's under its dependency key.
+  const sub = top.cilium;
+  if (sub !== null && typeof sub === "object" && !Array.isArray(sub) && ("ipam" in sub || "ipv4" in sub || "ipv6" in sub)) {
+    const c = helmValues(src.at(["cilium"]));
+    return { ...c, notes: ["Cilium values nested under cilium: (an umbrella chart)", ...c.notes] };
+  }
   throw src.error([], "cannot tell the format: expected `kind: ClusterPoolConfig`, Cilium Helm values with an `ipam:` section, or an ipcarve config with `pool:`/`scenario:`");
 }
 
@@ -104,7 +120,7 @@ function clusterPoolConfig(src: Source): LoadedConfig {
   const allocType = src.string(["spec", "allocator", "type"]);
   if (allocType !== undefined && allocType !== "ipam") throw src.error(["spec", "allocator", "type"], `must be ipam (got ${JSON.stringify(allocType)})`);
   const m = mapOptions(src, "ClusterPoolConfig");
-  return { file: src.file, format: "ClusterPoolConfig", pool: poolConfig(m.options, m.resolved), options: m.options, notes: m.notes };
+  return { file: src.file, format: "ClusterPoolConfig", pool: poolConfig(m.options, m.resolved), options: m.options, notes: m.notes, warnings: m.warnings };
 }
 
 // ------------------------------------------------------------ 2. Helm values
@@ -119,7 +135,26 @@ function helmValues(src: Source): LoadedConfig {
   const v6on = src.boolean(["ipv6", "enabled"]) ?? false;
   if (!v4on && !v6on) throw src.error(["ipv4", "enabled"], "and ipv6.enabled are both false: no pod addresses to manage");
   const m = mapOptions(src, "helm-values");
-  return { file: src.file, format: "helm-values", pool: poolConfig(m.options, m.resolved), options: m.options, notes: m.notes };
+  return {
+    file: src.file, format: "helm-values", pool: poolConfig(m.options, m.resolved), options: m.options, notes: m.notes,
+    warnings: [...m.warnings, ...unknownIpamKeys(src)],
+  };
+}
+
+/** A warning for each key under `ipam` and `ipam.operator` that neither the table nor Cilium's chart has. */
+function unknownIpamKeys(src: Source): string[] {
+  const out: string[] = [];
+  const rows = rowsOf("helm-values");
+  for (const [at, others] of Object.entries(HELM_IPAM_OTHER_KEYS)) {
+    const path = at.split(".");
+    const known = [...others, ...rows.filter((r) => r.key.length === path.length + 1 && r.key.slice(0, -1).join(".") === at).map((r) => String(r.key[path.length]))];
+    for (const k of Object.keys(src.map(path))) {
+      if (known.includes(k)) continue;
+      const near = known.find((x) => x.toLowerCase() === k.toLowerCase());
+      out.push(src.warning([...path, k], `is not a key of Cilium's ${at} values and is ignored${near !== undefined ? ` (did you mean ${near}?)` : ""}`));
+    }
+  }
+  return out;
 }
 
 // ------------------------------------------------------------ 3. ipcarve's own YAML
@@ -138,9 +173,10 @@ function ipcarveConfig(src: Source): LoadedConfig {
   }
   const m = mapOptions(src, "ipcarve", base);
   notes.push(...m.notes);
+  const warnings = m.warnings;
   const pool = poolConfig(m.options, m.resolved);
   const scenario = src.get(["scenario"]) === undefined ? undefined : ipcarveScenario(src, pool);
-  return { file: src.file, format: "ipcarve", pool, options: m.options, ...(scenario ? { scenario } : {}), notes };
+  return { file: src.file, format: "ipcarve", pool, options: m.options, ...(scenario ? { scenario } : {}), notes, warnings };
 }
 
 function ipcarveScenario(src: Source, pool: PoolConfig): Scenario {

@@ -46,15 +46,24 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "obj
 
 export class Source {
   readonly file: string;
+  /** The data below `prefix` (the whole document when the prefix is empty). */
   readonly data: unknown;
+  /** Where this view starts in the document (["cilium"]: values of an umbrella chart); every path is below it. */
+  readonly prefix: Path;
   readonly #doc: Document;
   readonly #lines: LineCounter;
 
-  private constructor(file: string, doc: Document, lines: LineCounter) {
+  private constructor(file: string, doc: Document, lines: LineCounter, prefix: Path = [], data?: unknown) {
     this.file = file;
     this.#doc = doc;
     this.#lines = lines;
-    this.data = doc.toJS({ maxAliasCount: 100 }) as unknown;
+    this.prefix = prefix;
+    this.data = prefix.length === 0 ? (doc.toJS({ maxAliasCount: 100 }) as unknown) : data;
+  }
+
+  /** The same file seen from the mapping at `path`: paths, positions and messages keep the full path. */
+  at(path: Path): Source {
+    return new Source(this.file, this.#doc, this.#lines, [...this.prefix, ...path], this.get(path));
   }
 
   /** Reads and parses a file; a missing file or malformed YAML is a ConfigError with its line. */
@@ -103,7 +112,8 @@ export class Source {
   }
 
   /** Line and column of the value at a path; for a missing value, of the key of its nearest existing parent. */
-  position(path: Path): { line: number; col: number } | undefined {
+  position(rel: Path): { line: number; col: number } | undefined {
+    const path = [...this.prefix, ...rel];
     const exact = nodeStart(path.length === 0 ? this.#doc.contents : (this.#doc.getIn(path, true) as Node | undefined));
     if (exact !== undefined) return this.#lines.linePos(exact);
     for (let n = path.length; n >= 1; n--) {
@@ -126,7 +136,13 @@ export class Source {
   error(path: Path, reason: string, cause?: unknown): ConfigError {
     const pos = this.position(path);
     const code = cause instanceof IpamError ? cause.code : "INVALID_CONFIG";
-    return new ConfigError(this.file, pos?.line, pos?.col, pathText(path), reason, { cause, code });
+    return new ConfigError(this.file, pos?.line, pos?.col, pathText([...this.prefix, ...path]), reason, { cause, code });
+  }
+
+  /** A warning at a path, as text: "values.yaml:4:5: ipam.operator.x: reason". */
+  warning(path: Path, reason: string): string {
+    const pos = this.position(path);
+    return `${this.file}${pos ? `:${pos.line}:${pos.col}` : ""}: ${pathText([...this.prefix, ...path])}: ${reason}`;
   }
 
   // ------------------------------------------------------------ typed reads

@@ -34,6 +34,8 @@ export interface KeyRow {
   readonly when?: (src: Source) => boolean;
   /** Not given, the option is derived from this option (the node mask from maxNodeSubnets). */
   readonly derivedFrom?: string;
+  /** A key Cilium deprecated: it is read, with a warning naming the key that replaced it and when. */
+  readonly deprecated?: { readonly by: string; readonly since: string };
 }
 
 // ------------------------------------------------------------ converters: spelling only, no checks
@@ -75,8 +77,14 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { format: "ClusterPoolConfig", key: ["spec", "allocator", "clusterPoolIPAM", "numBigHoleIPAMs"], option: "maxNodeSubnets", convert: asIs },
 
   // 2. Cilium Helm values: ipam.operator.*, with Cilium's defaults; a family counts when ipvN.enabled.
+  //    The single-CIDR keys of Cilium <= 1.10 come first: deprecated in 1.11 (cilium/cilium#17780) for the
+  //    *List keys, removed from the chart in 1.14; read with a warning (a List key with another value is an error).
   { format: "helm-values", key: ["ipam", "operator"], option: "" },
   ...([4, 6] as const).flatMap((n): KeyRow[] => [
+    {
+      format: "helm-values", key: ["ipam", "operator", `clusterPoolIPv${n}PodCIDR`], option: `${fam(n)}.cidrs`, convert: cidrList, when: helmOn(n),
+      deprecated: { by: `ipam.operator.clusterPoolIPv${n}PodCIDRList`, since: "Cilium 1.11 (removed from the chart in 1.14)" },
+    },
     {
       format: "helm-values", key: ["ipam", "operator", `clusterPoolIPv${n}PodCIDRList`], option: `${fam(n)}.cidrs`, convert: cidrList, when: helmOn(n),
       default: { value: HELM_DEFAULTS[fam(n)].cidrs, text: HELM_DEFAULTS[fam(n)].cidrs.join(", ") },
@@ -106,6 +114,16 @@ export const KEY_TABLE: readonly KeyRow[] = [
 
 export const rowsOf = (format: ConfigFormat): readonly KeyRow[] => KEY_TABLE.filter((r) => r.format === format);
 
+/**
+ * Keys Cilium's chart has under `ipam` (and `ipam.operator`) that do not size
+ * a cluster pool: known, so not warned about, and not read. Any other key
+ * there is a warning naming it (a typo must not fall back to a default silently).
+ */
+export const HELM_IPAM_OTHER_KEYS: Readonly<Record<string, readonly string[]>> = {
+  ipam: ["mode", "operator", "ciliumNodeUpdateRate", "multiPoolPreAllocation", "installUplinkRoutesForDelegatedIPAM"],
+  "ipam.operator": ["autoCreateCiliumPodIPPools", "externalAPILimitBurstSize", "externalAPILimitQPS"],
+};
+
 // ------------------------------------------------------------ walking the table
 
 /** A row whose key the file gives (or whose default applies), with the option value it fed. */
@@ -123,6 +141,8 @@ export interface MappedOptions {
   /** Option path ("ipv4.maskSize") to the row that fed it. */
   readonly fed: ReadonlyMap<string, Fed>;
   readonly notes: readonly string[];
+  /** What the file gives that is probably not what its author meant (deprecated keys), located in the file. */
+  readonly warnings: readonly string[];
 }
 
 const valueText = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? String(x) : x));
@@ -145,6 +165,7 @@ export function mapOptions(src: Source, format: ConfigFormat, base: Record<strin
   const options: Record<string, unknown> = structuredClone(base);
   const fed = new Map<string, Fed>();
   const notes: string[] = [];
+  const warnings: string[] = [];
   for (const row of rows) {
     for (let n = 1; n < row.key.length; n++) src.map(row.key.slice(0, n)); // parents are mappings (or absent)
     if (row.convert === undefined) {
@@ -172,6 +193,9 @@ export function mapOptions(src: Source, format: ConfigFormat, base: Record<strin
     }
     fed.set(row.option, { row, value, defaulted: false });
     setOption(options, row.option, value);
+    if (row.deprecated !== undefined) {
+      warnings.push(src.warning(row.key, `is deprecated since ${row.deprecated.since}: use ${row.deprecated.by}; read as ${valueText(value)}`));
+    }
   }
   let resolved: ResolvedOptions;
   try {
@@ -187,7 +211,7 @@ export function mapOptions(src: Source, format: ConfigFormat, base: Record<strin
     const name = String(holes.row.key[holes.row.key.length - 1]);
     notes.push(`IPv${f.family} node mask /${f.maskSize} derived from ${name} ${valueText(holes.value)} and ${String(first)} (/${first?.prefix} + ceil(log2 ${valueText(holes.value)}))`);
   }
-  return { options: options as ClusterPoolOptions, resolved, fed, notes };
+  return { options: options as ClusterPoolOptions, resolved, fed, notes, warnings };
 }
 
 /** "ipv4.cidrs[1]" as path segments: ["ipv4", "cidrs", 1]. */

@@ -34,10 +34,14 @@ export const ciliumErrors = {
   allocated: (cidr: string) => `requested CIDR (${cidr}) is already allocated`,
 };
 
-/** Reads the items of a List or an array; validates the parts we use, naming the item (INVALID_ARGUMENT). */
+/**
+ * Reads the items of a List, an array, or one CiliumNode object (`kubectl get
+ * cn X -o yaml`); validates the parts we use, naming the item (INVALID_ARGUMENT).
+ */
 export function ciliumItems(list: unknown): { name: string; podCIDRs: string[] }[] {
-  const items = Array.isArray(list) ? list : (list as { items?: unknown } | null)?.items;
-  if (!Array.isArray(items)) throw errors.invalidArgument("CiliumNode list", list, "an array or an object with items[]");
+  const one = (list as { kind?: unknown } | null)?.kind === "CiliumNode";
+  const items = Array.isArray(list) ? list : one ? [list] : (list as { items?: unknown } | null)?.items;
+  if (!Array.isArray(items)) throw errors.invalidArgument("CiliumNode list", list, "an array, an object with items[], a CiliumNode or kubectl's table text");
   // Array.from, not map: a hole in a sparse array is an item too (undefined), refused below
   return Array.from(items, (it: unknown, i) => {
     const o = it as CiliumNode | null;

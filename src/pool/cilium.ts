@@ -3,18 +3,23 @@ import { Cidr, parseCidr, isValidCidr } from "../net/ip.js";
 import { IpamError } from "../errors.js";
 import { PoolCidr } from "../alloc/pool-cidr.js";
 import { ciliumErrors, ciliumItems, type CiliumNode, type CiliumNodeList, type ImportResult } from "./cilium-node.js";
+import { isCiliumNodeTable, parseCiliumNodeTable } from "./cilium-table.js";
 import { type PlacedSubnet } from "./records.js";
 import { PoolCore, allocationOf } from "./core.js";
 import { addNode, applyPlace, forgetNew, idMark, newNode, releaseSlots, tick } from "./nodes.js";
 
 /**
- * Restores nodes from `kubectl get ciliumnodes -o json`, in list order,
+ * Restores nodes from `kubectl get ciliumnodes -o json` (a List, an array,
+ * one CiliumNode, or the text of `kubectl get ciliumnodes`: see
+ * cilium-table.ts), in list order,
  * occupying their podCIDRs before any node without CIDRs is served, as
  * Cilium's operator does. A CIDR outside every pool or already taken fails
  * its node (never reassigned) with Cilium's message.
  */
 export function importCiliumNodes(core: PoolCore, list: unknown): ImportResult[] {
-  const items = ciliumItems(list);
+  const items = ciliumItems(typeof list === "string" && isCiliumNodeTable(list)
+    ? parseCiliumNodeTable(list, Object.fromEntries(core.families.map((f) => [f.family, f.maskSize])))
+    : list);
   tick(core);
   const results = new Map<string, ImportResult>();
   for (const it of items) {

@@ -432,7 +432,7 @@ export class ClusterPool {
   // ------------------------------------------------------------------ CiliumNode import / export
 
   /** A pool built from options, then restored from CiliumNodes (see importCiliumNodes). */
-  static fromCiliumNodes(list: unknown, options: ClusterPoolOptions): ClusterPool {
+  static fromCiliumNodes(list: unknown, options: ClusterPoolOptions | MultiPoolOptions): ClusterPool {
     const pool = new ClusterPool(options);
     pool.importCiliumNodes(list);
     return pool;

@@ -9,6 +9,7 @@ import { formatDuration, meanLifetime } from "../sim/scenario.js";
 import { chartsFor, renderSvg } from "./charts.js";
 import { CHARTS_HINT, loadVega } from "./vega.js";
 import { summaryRows, poolRows } from "./summary.js";
+import { headline } from "./headline.js";
 
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] as string);
 
@@ -25,6 +26,7 @@ export async function renderReport(r: SimResult, meta: ReportMeta): Promise<stri
   const charts = modules ? chartsFor(r) : [];
   const svgs = modules ? await Promise.all(charts.map((c) => renderSvg(modules, c.spec))) : [];
   const rows = summaryRows(r);
+  const answer = headline(r);
   const table = (title: string, list: readonly (readonly [string, string])[]): string => `
     <table class="kv"><caption>${esc(title)}</caption><tbody>
       ${list.map(([k, v]) => `<tr><th scope="row">${esc(k)}</th><td>${esc(v)}</td></tr>`).join("\n      ")}
@@ -53,6 +55,11 @@ export async function renderReport(r: SimResult, meta: ReportMeta): Promise<stri
   th, td { padding: 4px 10px; border-top: 1px solid var(--line); text-align: left; vertical-align: top; font-size: 13px; }
   table.kv th { font-weight: 500; color: var(--muted); width: 48%; }
   td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+  section.answer { background: white; border: 1px solid var(--line); border-left: 4px solid var(--accent); border-radius: 8px; padding: 10px 16px; margin: 16px 0; }
+  section.answer.out { border-left-color: #dc2626; }
+  section.answer h2 { margin: 4px 0 6px; }
+  section.answer p { margin: 4px 0; }
+  section.answer p.lead { font-size: 16px; font-weight: 600; }
   footer { color: var(--muted); font-size: 12px; margin-top: 28px; }
   @media (max-width: 760px) { .tables { grid-template-columns: 1fr; } }
 </style>
@@ -61,6 +68,10 @@ export async function renderReport(r: SimResult, meta: ReportMeta): Promise<stri
 <main>
   <h1>ipcarve simulation report</h1>
   <p class="sub">${esc(sc.name)} &middot; ${esc(formatDuration(sc.duration))} of virtual time, seed ${sc.seed}, ${r.threads} thread${r.threads === 1 ? "" : "s"} &middot; pool from ${esc(meta.source)}</p>
+  <section class="answer${answer.ranOutAt !== undefined ? " out" : ""}" id="answer">
+    <h2>Capacity answer</h2>
+    ${answer.lines.map((l, i) => `<p${i === 0 ? ' class="lead"' : ""}>${esc(l)}</p>`).join("\n    ")}
+  </section>
   <section class="tables" id="summary">
     ${table("Parameters", rows.parameters)}
     ${table("Results", rows.results)}

@@ -3,6 +3,7 @@
  * summary table and the HTML report.
  */
 import type { SimResult } from "../sim/simulate.js";
+import type { Forecast } from "../sim/forecast.js";
 import { formatDuration, type Lifetime } from "../sim/scenario.js";
 
 export const int = (n: number): string => Math.round(n).toLocaleString("en-US");
@@ -18,6 +19,17 @@ function lifetimeText(l: Lifetime): string {
 }
 
 export type Row = readonly [string, string];
+
+/** The forecast in words: a past time for what happened, a future one only for a projection. */
+export function forecastText(fc: Forecast): string {
+  switch (fc.status) {
+    case "exhausted": return fc.basis.startsWith("full")
+      ? `full since ${formatDuration(fc.exhaustedAt)}, every subnet taken at the end`
+      : `out since ${formatDuration(fc.exhaustedAt)}, nodes still waiting at the end`;
+    case "projected": return `runs out at ${formatDuration(fc.exhaustedAt)} (${(fc.slope * 3600).toFixed(1)} subnets/h, ${fc.basis})`;
+    case "not projected": return `not projected (${fc.basis})`;
+  }
+}
 
 export function summaryRows(r: SimResult): { parameters: Row[]; results: Row[] } {
   const sc = r.scenario;
@@ -66,7 +78,7 @@ export function summaryRows(r: SimResult): { parameters: Row[]; results: Row[] }
     ["final pod IP utilization", `${pct(f.ipUtilization)} (${int(f.ipsUsed)} of ${int(f.ipCapacity)})`],
     ["final per-node utilization", `mean ${pct(f.nodeUtilizationMean)}, p95 ${pct(f.nodeUtilizationP95)}, max ${pct(f.nodeUtilizationMax)}`],
     ["final fragmentation (free subnets)", pct(f.fragmentation)],
-    ["exhaustion forecast", Number.isFinite(fc.exhaustedAt) ? `at ${formatDuration(fc.exhaustedAt)} (${(fc.slope * 3600).toFixed(1)} subnets/h, ${fc.basis})` : `not projected (${fc.basis})`],
+    ["exhaustion forecast", forecastText(fc)],
     ["events (pods + nodes)", int(t.events)],
     ["wall time", `${(r.wallMs / 1000).toFixed(2)} s`],
     ["events per second", rate(r.eventsPerSec)],

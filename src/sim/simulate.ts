@@ -41,7 +41,7 @@ import { Partition, type PartitionParams, type Borrower, BORROW, CHANGE_WORDS, C
   S_NODES, S_MAX_UTIL, S_UTIL_SUM, S_STEP_MS, S_HEAD, statsLength } from "./partition.js";
 import { Rng, mix32, streamSeed } from "./rng.js";
 import { meanLifetime, targetNodes, type Scenario, type SimPool } from "./scenario.js";
-import { forecastExhaustion, type Forecast } from "./forecast.js";
+import { forecastExhaustion, type Forecast, type Outage, type RegimeChange } from "./forecast.js";
 
 const BINS = 50;
 
@@ -140,6 +140,22 @@ export interface SimTotals {
   readonly events: number;
 }
 
+/** When and for how long nodes waited for a subnet, from the pool's clock (virtual seconds, exact to the epoch). */
+export interface SimShortage {
+  /** Stretches in which at least one node waited for a subnet; the last has no end if nodes still waited at the end. */
+  readonly outages: readonly Outage[];
+  /** Nodes that had to wait for a subnet (each node joins once). */
+  readonly nodesWaited: number;
+  /** The longest a node waited (still waiting at the end: until the end). */
+  readonly maxWait: number;
+  /** Nodes still waiting at the end. */
+  readonly waitingAtEnd: number;
+  /** Most node subnets of the first family wanted at once: held (by ready and draining nodes) plus waiting nodes. */
+  readonly peakDemand: number;
+  /** Virtual time of that peak. */
+  readonly peakDemandAt: number;
+}
+
 export interface SimResult {
   readonly scenario: Scenario;
   readonly pool: SimPool;
@@ -152,6 +168,7 @@ export interface SimResult {
   /** Same for a seed whatever the thread count: a hash of every node subnet and pod address handed out. */
   readonly digest: string;
   readonly forecast: Forecast;
+  readonly shortage: SimShortage;
   readonly wallMs: number;
   readonly eventsPerSec: number;
 }
@@ -423,6 +440,7 @@ async function run(
   let where = new Int32Array(cap * 6); // per family (IPv4, IPv6): pool entry, slot, slots taken
   let sizes = new Float64Array(cap * 2); // usable addresses per family
   let owner = new Int32Array(cap * 2); // partition, local index
+  let waitStart = new Float64Array(cap); // ms on the pool clock a waiting node started to wait
   // Balancing: a new node goes to the partition with the least projected work.
   const partNodes = new Float64Array(threads);
   const partCost = new Float64Array(threads).fill(1); // ms per node per epoch (EWMA)
@@ -440,6 +458,9 @@ async function run(
   let changes: number[] = [];
   let coordDigest = 0x811c9dc5;
   const carved = { 4: 0, 6: 0 };
+  // Shortage: stretches with waiting nodes, the longest wait, the peak of subnets wanted.
+  const outages: { start: number; end?: number }[] = [];
+  let maxWaitMs = 0, peakDemand = 0, peakDemandAt = 0;
 
   const grow = (): void => {
     const n = cap * 2;
@@ -447,6 +468,7 @@ async function run(
     const w = new Int32Array(n * 6); w.set(where); where = w;
     const z = new Float64Array(n * 2); z.set(sizes); sizes = z;
     const ow = new Int32Array(n * 2); ow.set(owner); owner = ow;
+    const ws = new Float64Array(n); ws.set(waitStart); waitStart = ws;
     cap = n;
   };
 
@@ -518,6 +540,12 @@ async function run(
     dropped = true;
   };
 
+  /** Node `id` stops waiting now (served, or gone). */
+  const waited = (id: number): void => {
+    const w = nowMs - (waitStart[id] as number);
+    if (w > maxWaitMs) maxWaitMs = w;
+  };
+
   /** Pending nodes the pool served (it serves them in arrival order, a prefix of the queue). */
   const served = (): void => {
     while (pendingHead < pending.n) {
@@ -527,6 +555,7 @@ async function run(
       if (d === undefined || d.status !== "ready") break;
       waitingCount--;
       pendingHead++;
+      waited(id);
       activate(id, d.podCIDRs);
     }
     if (pendingHead > 4096 && pendingHead * 2 > pending.n) {
@@ -558,6 +587,7 @@ async function run(
     } else {
       cp.removeNode(name);
       waitingCount--;
+      waited(id);
       status[id] = GONE;
     }
     served();
@@ -574,6 +604,7 @@ async function run(
       if (!(e instanceof IpamError && e.code === "FULL" && cp.node(name)?.status === "pending")) throw e;
       pending.push(id);
       waitingCount++;
+      waitStart[id] = nowMs;
       T.nodeAllocFailures++;
       iv.allocFail++;
       return;
@@ -647,6 +678,11 @@ async function run(
         join(id);
       }
       if (waitingCount > T.maxNodesWithoutSubnet) T.maxNodesWithoutSubnet = waitingCount;
+      const open = outages.length > 0 && outages[outages.length - 1]?.end === undefined;
+      if (waitingCount > 0 && !open) outages.push({ start: tStart });
+      if (waitingCount === 0 && open) (outages[outages.length - 1] as { end?: number }).end = tStart;
+      const demand = carved[families[0] as 4 | 6] + waitingCount;
+      if (demand > peakDemand) { peakDemand = demand; peakDemandAt = tStart; }
       if (live.n > T.peakNodes) T.peakNodes = live.n;
 
       // 4. Pods: the partitions on their slots, then the borrowing nodes through the pool.
@@ -774,12 +810,21 @@ async function run(
         fragmentation: free > 0 ? 1 - run / free : 0,
       };
     });
-    const capacityAll = live4().filter((p) => p.family === families[0]).reduce((n, p) => n + p.capacity, 0);
-    const fc = forecastExhaustion(series.map((s) => s.t), series.map((s) => s.subnetsUsed),
-      Number.isFinite(maxSubnets) ? Math.min(maxSubnets, capacityAll) : capacityAll);
+    // Nodes still waiting at the end waited until the end.
+    nowMs = sc.duration * 1000;
+    for (let i = pendingHead; i < pending.n; i++) if (status[pending.a[i] as number] === WAITING) waited(pending.a[i] as number);
+    const regimes: RegimeChange[] = [
+      ...sc.nodes.phases.filter((p) => p.at > 0).map((p) => ({ at: p.at, reason: "node curve bends" })),
+      ...growth.map((g) => ({ at: g.at, reason: `pool growth ${String(g.cidr)}` })),
+    ];
+    const fc = forecastExhaustion(series.map((s) => ({ t: s.t, used: s.subnetsUsed, capacity: Math.min(maxSubnets, s.subnetCapacity) })), regimes, outages);
+    const shortage: SimShortage = {
+      outages: outages.map((o) => ({ ...o })), nodesWaited: T.nodeAllocFailures, maxWait: maxWaitMs / 1000,
+      waitingAtEnd: waitingCount, peakDemand, peakDemandAt,
+    };
     return {
       scenario: sc, pool: sp, threads, epochs, series, pools: poolSummaries, totals: { ...T }, final,
-      digest: d.toString(16).padStart(8, "0"), forecast: fc, wallMs, eventsPerSec: (T.events * 1000) / wallMs,
+      digest: d.toString(16).padStart(8, "0"), forecast: fc, shortage, wallMs, eventsPerSec: (T.events * 1000) / wallMs,
     };
   } finally {
     await runr.close();

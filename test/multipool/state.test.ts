@@ -76,6 +76,10 @@ describe("CiliumNode spec.ipam.pools", () => {
       list.items.map((i) => ({ ...(i.spec?.ipam?.pools as object), requested: (fresh.exportCiliumNodes().items.find((x) => x.metadata.name === i.metadata.name)?.spec?.ipam?.pools as { requested: unknown }).requested })),
     );
     expect(fresh.node("g1")?.labels).toEqual({ gpu: "true" });
+    // one CiliumNode object (kubectl get cn X -o yaml) is a list of one
+    const single = new ClusterPool(options(() => 0));
+    expect(single.importCiliumNodes(list.items[1]).map((r) => [r.name, r.outcome])).toEqual([["g1", "restored"]]);
+    expect(err(() => single.importCiliumNodes("NAME   CILIUMINTERNALIP\ng1  10.0.0.1\n")).code).toBe("INVALID_ARGUMENT");
     const bad = fresh.importCiliumNodes({ items: [
       { metadata: { name: "x" }, spec: { ipam: { pools: { allocated: [{ pool: "nope", cidrs: ["10.9.0.0/28"] }] } } } },
       { metadata: { name: "y" }, spec: { ipam: { pools: { allocated: [{ pool: "default", cidrs: ["10.0.0.64/27"] }] } } } },

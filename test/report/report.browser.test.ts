@@ -8,6 +8,7 @@ import { chromium, type Browser } from "playwright-core";
 import { simulate, type SimResult } from "../../src/sim/simulate.js";
 import { applyOverrides, defaultScenario } from "../../src/sim/scenario.js";
 import { renderReport } from "../../src/report/html.js";
+import { headline } from "../../src/report/headline.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
@@ -38,6 +39,9 @@ describe("report HTML", () => {
     expect(html).toContain(result.digest);
   });
 });
+
+// Not silent when Chromium is missing: say why (CI installs Debian's chromium).
+if (!existsSync(CHROMIUM)) console.warn(`report.browser.test: ${CHROMIUM} not found, the headless-Chromium checks are skipped (apt-get install chromium)`);
 
 describe.runIf(existsSync(CHROMIUM))("report in headless Chromium", () => {
   let browser: Browser;
@@ -70,6 +74,28 @@ describe.runIf(existsSync(CHROMIUM))("report in headless Chromium", () => {
     expect(await page.locator("figure[data-chart='utilization'] .mark-line path").count()).toBe(5);
     expect(await page.locator("figure[data-chart='nodes'] .mark-area path").count()).toBe(2);
     expect(await page.locator("#summary th").count()).toBeGreaterThan(20);
+    // The answer comes first, above the tables, in words from the run's data.
+    const lead = await page.locator("#answer p.lead").textContent();
+    expect(lead).toBe(headline(result).lines[0]);
+    const order = (await page.evaluate(`[...document.querySelectorAll("main > section")].map((e) => e.id)`)) as string[];
+    expect(order[0]).toBe("answer");
+    // Allocations and failures: the three panels draw their vertical (x) grid lines at the same pixels.
+    const gridXs = (await page.evaluate(`[0, 1, 2].map((i) => {
+      const g = document.querySelector('figure[data-chart="allocations"] g.concat_' + i + '_group');
+      const xs = [...(g ? g.querySelectorAll(".role-axis-grid line, .role-axis-grid path") : [])]
+        .map((e) => e.getBoundingClientRect())
+        .filter((b) => b.width < 1 && b.height > 5)
+        .map((b) => Math.round(b.x));
+      return [...new Set(xs)].sort((a, b) => a - b);
+    })`)) as number[][];
+    expect((gridXs[0] as number[]).length).toBeGreaterThan(3);
+    expect(gridXs[1]).toEqual(gridXs[0]);
+    expect(gridXs[2]).toEqual(gridXs[0]);
+    // Per-node and pool utilization are split into two panels: 2 + 3 lines.
+    expect(await page.locator("figure[data-chart='utilization'] g.concat_0_group .mark-line path").count()).toBe(2);
+    expect(await page.locator("figure[data-chart='utilization'] g.concat_1_group .mark-line path").count()).toBe(3);
+    // The forecast shades the stretch in which nodes waited.
+    expect(await page.locator("figure[data-chart='forecast'] .mark-rect path").count()).toBe(result.shortage.outages.length);
     await page.screenshot({ path: join(ARTIFACTS, "report.png"), fullPage: true });
     expect(errors).toEqual([]);
     expect(requests).toEqual([]);

@@ -5,7 +5,6 @@ import { describe, it, expect } from "vitest";
 import { simulate } from "../../src/sim/simulate.js";
 import { applyOverrides, defaultScenario } from "../../src/sim/scenario.js";
 import { Calendar } from "../../src/sim/calendar.js";
-import { forecastExhaustion } from "../../src/sim/forecast.js";
 
 describe("simulation counters", () => {
   it("creates = allocations + failures; IPs used = running + cooldown; nodes = with + without subnet", async () => {
@@ -35,16 +34,5 @@ describe("Calendar", () => {
     c.drain(1, (d, o) => { seen.push(d[o] as number); expect(d[o + 1]).toBe(-(d[o] as number)); });
     expect(seen).toEqual(Array.from({ length: 750 }, (_, k) => 2 * k + 1));
     expect(c.size).toBe(750);
-  });
-});
-
-describe("forecastExhaustion", () => {
-  it.each([
-    // t, used, capacity -> exhaustedAt
-    [[0, 10, 20], [0, 10, 20], 100, 100], // slope 1: (100 - 20) / 1 + 20
-    [[0, 10, 20], [50, 50, 50], 100, Infinity], // flat
-    [[0, 10, 20], [0, 100, 100], 100, 20], // already full
-  ])("case %#", (t, used, cap, at) => {
-    expect(forecastExhaustion(t, used, cap, 1).exhaustedAt).toBeCloseTo(at);
   });
 });

@@ -16,8 +16,9 @@ interface PoolItem {
 }
 
 function items(list: unknown): PoolItem[] {
-  const arr = Array.isArray(list) ? list : (list as { items?: unknown } | null)?.items;
-  if (!Array.isArray(arr)) throw errors.invalidArgument("CiliumNode list", list, "an array or an object with items[]");
+  const one = (list as { kind?: unknown } | null)?.kind === "CiliumNode";
+  const arr = Array.isArray(list) ? list : one ? [list] : (list as { items?: unknown } | null)?.items;
+  if (!Array.isArray(arr)) throw errors.invalidArgument("CiliumNode list", list, "an array, an object with items[] or a CiliumNode (with named pools: spec.ipam.pools, which kubectl's table text does not show)");
   return Array.from(arr, (it: unknown, i) => {
     const o = it as CiliumNode | null;
     const name = o?.metadata?.name;
