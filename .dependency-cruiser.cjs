@@ -2,6 +2,7 @@
  * The layers of src/, checked by `npm test` (npm run lint:layers):
  *
  *   cli/                          the command line
+ *   shared/                       SharedPool: one pool shared by many processes through etcd
  *   config/  report/              outer rooms: talk to pool/, alloc/ and sim/, never to core/
  *   sim/                          simulations: ClusterPool for nodes, PoolView for pods
  *   pool/                         ClusterPool: names, owners, policy, lifecycle, its FileStore
@@ -23,7 +24,8 @@ const below = {
   sim: ["net", "alloc", "pool"],
   config: ["net", "alloc", "pool", "sim"],
   report: ["net", "pool", "sim"],
-  cli: ["net", "alloc", "pool", "state", "config", "sim", "report"],
+  shared: ["net", "alloc", "pool"],
+  cli: ["net", "alloc", "pool", "state", "config", "sim", "report", "shared"],
 };
 const leaves = "^src/(errors|args|disposable)\\.ts$";
 const all = Object.keys(below);

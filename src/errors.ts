@@ -22,7 +22,9 @@ export type IpamErrorCode =
   | "IO_ERROR"
   | "READ_ONLY"
   | "INVALID_CONFIG"
-  | "UNKNOWN_POOL";
+  | "UNKNOWN_POOL"
+  | "UNAVAILABLE"
+  | "CONFLICT";
 
 export interface IpamErrorOptions {
   readonly cause?: unknown;
@@ -136,6 +138,14 @@ export const errors = {
   locked: (path: string, holder: string) => new IpamError("LOCKED", `store ${path} is locked by ${holder}`),
   /** A call that would change a pool opened read-only. */
   readOnly: (path: string, call: string) => new IpamError("READ_ONLY", `${call}: store ${path} was opened read-only`),
+  /** A shared store (etcd) cannot be reached or has no quorum: names the endpoints; `what` says what was tried. */
+  unavailable: (endpoints: readonly string[], what: string, cause?: unknown) => {
+    const why = cause === undefined ? "" : ` (${cause instanceof Error ? cause.message : String(cause)})`;
+    return new IpamError("UNAVAILABLE", `etcd at ${endpoints.join(", ")} is unavailable: ${what}${why}`, { cause });
+  },
+  /** A shared-store call lost its compare-and-swap `attempts` times in a row to other writers. */
+  conflict: (call: string, attempts: number, keys: string) =>
+    new IpamError("CONFLICT", `${call}: gave up after ${attempts} conflicting attempts (other processes kept changing ${keys})`),
   /** A filesystem call failed: names the path and the errno code. */
   io: (op: string, path: string, cause: unknown) => {
     const code = (cause as { code?: unknown } | null)?.code;

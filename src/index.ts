@@ -6,6 +6,7 @@ export { PodRange } from "./alloc/pod-range.js";
 export { ClusterPool, MAX_POOL_CIDRS } from "./pool/cluster-pool.js";
 export { PoolView } from "./alloc/pool-view.js";
 export { FileStore } from "./pool/file-store.js";
+export { SharedPool } from "./shared/shared-pool.js";
 export { Engine } from "./core/engine.js";
 export { loadPodIPPools, parsePodIPPools, parsePreAllocation } from "./config/pod-ip-pool.js";
 
@@ -27,4 +28,5 @@ export type {
 export type { MultiClusterStats } from "./pool/multi/stats.js";
 export type { LoadedPodIPPools, PodIPPoolOptions } from "./config/pod-ip-pool.js";
 export type { FileStoreOptions } from "./pool/file-store.js";
+export type { SharedStoreOptions } from "./shared/shared-pool.js";
 export type { PoolDescriptor, PoolEntryDescriptor } from "./alloc/pool-view.js";

@@ -90,33 +90,36 @@ Examples:
     .command("import")
     .description("import a CiliumNode list (kubectl get ciliumnodes -o json|yaml) into a state file; conflicts per node (exit 1 if any)")
     .argument("<file>", "CiliumNode list, JSON or YAML")
-    .requiredOption("--state <file>", "state file (created with --config if absent)")
-    .option("--config <file>", "pool config, to create the state file")
+    .option("--state <file>", "state file (created with --config if absent)")
+    .option("--store <url>", "shared pool on etcd instead: etcd://HOST:PORT[,HOST:PORT]/PREFIX (created with --config if absent)")
+    .option("--config <file>", "pool config, to create the state file or store")
     .option("--json", "print JSON")
     .action(async (file: string, o) => {
       const { importCommand } = await import("./state.js");
-      setCode(importCommand(io, file, o));
+      setCode(await importCommand(io, file, o));
     });
 
   program
     .command("export")
     .description("print a state file's nodes as a CiliumNode List (JSON)")
-    .requiredOption("--state <file>", "state file")
+    .option("--state <file>", "state file")
+    .option("--store <url>", "shared pool on etcd instead: etcd://HOST:PORT[,HOST:PORT]/PREFIX")
     .option("-o, --output <file>", "write to a file instead of stdout")
     .action(async (o) => {
       const { exportCommand } = await import("./state.js");
-      setCode(exportCommand(io, o));
+      setCode(await exportCommand(io, o));
     });
 
   program
     .command("lookup")
     .description("which node and pod hold an IP (exit 1 if no node subnet holds it)")
     .argument("<ip>", "IPv4 or IPv6 address")
-    .requiredOption("--state <file>", "state file")
+    .option("--state <file>", "state file")
+    .option("--store <url>", "shared pool on etcd instead: etcd://HOST:PORT[,HOST:PORT]/PREFIX")
     .option("--json", "print JSON")
     .action(async (ip: string, o) => {
       const { lookupCommand } = await import("./state.js");
-      setCode(lookupCommand(io, ip, o));
+      setCode(await lookupCommand(io, ip, o));
     });
 
   program

@@ -1,6 +1,7 @@
 /**
- * State-file commands over ClusterPool.open (a FileStore: snapshot plus
- * journal): `import FILE` of CiliumNode lists, `export`, `lookup IP`.
+ * State commands over ClusterPool.open (a FileStore: snapshot plus journal,
+ * `--state FILE`) or a SharedPool on etcd (`--store etcd://HOST:PORT/PREFIX`):
+ * `import FILE` of CiliumNode lists, `export`, `lookup IP`.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { ClusterPool } from "../pool/cluster-pool.js";
@@ -12,6 +13,22 @@ import { loadConfig } from "../config/load.js";
 import { Source } from "../config/source.js";
 import { textTable } from "../report/summary.js";
 import { CliError, UsageError, pathIn, type Io } from "./io.js";
+import { openStore, type Backend } from "./store.js";
+
+/** The pool behind --state or --store (exactly one of them): UsageError otherwise. */
+async function backend(io: Io, f: { state?: string; store?: string }, options: ClusterPoolOptions | undefined, readOnly: boolean): Promise<Backend> {
+  if ((f.state === undefined) === (f.store === undefined)) throw new UsageError("give exactly one of --state FILE and --store etcd://HOST:PORT/PREFIX");
+  if (f.store !== undefined) return openStore(f.store, options);
+  const statePath = pathIn(io, f.state as string);
+  const pool = openState(statePath, existsSync(statePath) ? undefined : options, readOnly);
+  return {
+    label: statePath,
+    importCiliumNodes: async (list) => pool.importCiliumNodes(list),
+    exportCiliumNodes: async () => pool.exportCiliumNodes(),
+    lookup: async (ip) => pool.lookup(ip),
+    close: async () => close(pool),
+  };
+}
 
 /**
  * Opens (or, with options, creates) a state file. `readOnly`: no lock, no
@@ -42,17 +59,18 @@ function close(pool: ClusterPool): void {
 }
 
 export interface ImportFlags {
-  readonly state: string;
+  readonly state?: string;
+  readonly store?: string;
   readonly config?: string;
   readonly json?: boolean;
 }
 
 /**
- * `import FILE`: CiliumNodes into a state file; conflicts per node. FILE is
+ * `import FILE`: CiliumNodes into a state file or store; conflicts per node. FILE is
  * `kubectl get ciliumnodes -o json|yaml` (a List), one CiliumNode (`kubectl
  * get cn X -o yaml`), or the table `kubectl get ciliumnodes` prints.
  */
-export function importCommand(io: Io, file: string, f: ImportFlags): number {
+export async function importCommand(io: Io, file: string, f: ImportFlags): Promise<number> {
   const path = pathIn(io, file);
   let text: string | undefined;
   try {
@@ -62,17 +80,17 @@ export function importCommand(io: Io, file: string, f: ImportFlags): number {
   }
   const table = text !== undefined && isCiliumNodeTable(text);
   const src = table ? undefined : Source.read(path);
-  const statePath = pathIn(io, f.state);
   const cfg = f.config !== undefined ? loadConfig(pathIn(io, f.config)) : undefined;
   for (const w of cfg?.warnings ?? []) io.err(`ipcarve: warning: ${w}\n`);
   const options = cfg?.options;
-  if (!existsSync(statePath) && options === undefined) {
+  if (f.state !== undefined && !existsSync(pathIn(io, f.state)) && options === undefined) {
     throw new UsageError(`--state ${f.state} does not exist yet: give --config FILE with the pool to create it`);
   }
-  const pool = openState(statePath, existsSync(statePath) ? undefined : options);
+  const pool = await backend(io, f, options, false);
+  const statePath = pool.label;
   let results: { name: string; podCIDRs: string[]; outcome: string; error?: string }[];
   try {
-    results = pool.importCiliumNodes(src === undefined ? text : src.data);
+    results = await pool.importCiliumNodes(src === undefined ? text : src.data);
   } catch (e) {
     if (isIpamError(e) && src !== undefined) {
       // "CiliumNode list items[2].metadata.name": the error's path, located in the file
@@ -81,7 +99,7 @@ export function importCommand(io: Io, file: string, f: ImportFlags): number {
     }
     throw e;
   } finally {
-    close(pool);
+    await pool.close();
   }
   const failed = results.filter((r) => r.outcome === "failed").length;
   if (f.json) io.out(JSON.stringify({ state: statePath, results }, null, 2) + "\n");
@@ -93,18 +111,19 @@ export function importCommand(io: Io, file: string, f: ImportFlags): number {
 }
 
 export interface ExportFlags {
-  readonly state: string;
+  readonly state?: string;
+  readonly store?: string;
   readonly output?: string;
 }
 
 /** `export`: the state file's nodes as a CiliumNode List (JSON). */
-export function exportCommand(io: Io, f: ExportFlags): number {
-  const pool = openState(pathIn(io, f.state), undefined, true);
+export async function exportCommand(io: Io, f: ExportFlags): Promise<number> {
+  const pool = await backend(io, f, undefined, true);
   let list: unknown;
   try {
-    list = pool.exportCiliumNodes();
+    list = await pool.exportCiliumNodes();
   } finally {
-    close(pool);
+    await pool.close();
   }
   const json = JSON.stringify(list, null, 2) + "\n";
   if (f.output !== undefined) {
@@ -118,26 +137,27 @@ export function exportCommand(io: Io, f: ExportFlags): number {
 }
 
 export interface LookupFlags {
-  readonly state: string;
+  readonly state?: string;
+  readonly store?: string;
   readonly json?: boolean;
 }
 
 /** `lookup IP`: which node (and pod) holds an address. Exit 1 if no node subnet holds it. */
-export function lookupCommand(io: Io, ip: string, f: LookupFlags): number {
+export async function lookupCommand(io: Io, ip: string, f: LookupFlags): Promise<number> {
   try {
     parseIp(ip);
   } catch (e) {
     throw new UsageError(`IP argument: ${e instanceof IpamError ? e.detail : String(e)}`);
   }
-  const pool = openState(pathIn(io, f.state), undefined, true);
+  const pool = await backend(io, f, undefined, true);
   let r: ReturnType<ClusterPool["lookup"]>;
   try {
-    r = pool.lookup(ip);
+    r = await pool.lookup(ip);
   } finally {
-    close(pool);
+    await pool.close();
   }
   if (f.json) io.out(JSON.stringify(r === undefined ? { ip, found: false } : { ip, found: true, ...r }, null, 2) + "\n");
-  else if (r === undefined) io.err(`ipcarve: ${ip} is not in any node subnet of ${f.state}\n`);
+  else if (r === undefined) io.err(`ipcarve: ${ip} is not in any node subnet of ${f.state ?? f.store}\n`);
   else io.out(`${ip}: node ${r.node} (${r.podCIDR}), ${r.owner !== undefined ? `pod ${r.owner}` : r.allocated ? "allocated, no owner recorded" : "free"}\n`);
   return r === undefined ? 1 : 0;
 }

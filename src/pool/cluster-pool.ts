@@ -77,6 +77,14 @@ export function durablePools(options: ClusterPoolOptions | MultiPoolOptions): Du
   return durableOf(options);
 }
 
+/** The state of a pool, for src/pool/effects.ts (built in the class's static block). */
+let coreOf: (pool: ClusterPool) => PoolCore;
+
+/** @internal The state of a live pool, for the effect adapter of src/pool/effects.ts (SharedPool's cache). */
+export function poolCore(pool: ClusterPool): PoolCore {
+  return coreOf(pool);
+}
+
 /** A core for the next constructor call (restore and rollback build the core first). */
 let adopting: PoolCore | undefined;
 
@@ -126,6 +134,7 @@ export class ClusterPool {
   }
 
   static {
+    coreOf = (p) => p.#core("shared");
     durableOf = (options) => {
       // the clock and engine of `options` also hold for a pool restored from the files
       const own = { ...(options?.clock ? { clock: options.clock } : {}), ...(options?.engine ? { engine: options.engine } : {}) };

@@ -1,0 +1,248 @@
+/**
+ * SharedPool's cache: a ClusterPool with the same options, plus a mirror of
+ * the keys it was built from (value and mod revision of each). Keys read
+ * from etcd (a ranged read, a watch event, the failure branch of a
+ * transaction) are applied only when newer than the mirror's revision, so a
+ * key is never applied twice or backwards, whatever the order they come in.
+ *
+ * Applying is state-based: a block's entries are made equal to the value
+ * read (addresses freed and allocated in the cache through the effect
+ * records of src/pool/records.ts), a node is placed, made pending or
+ * dropped as its key says. Blocks are applied lazily: a block read is kept
+ * in the mirror and marked stale, and settled into the cache before a call
+ * that may touch it runs (SharedPool settles the blocks of the nodes a batch
+ * allocates on, or all of them), so a process allocating on its own nodes
+ * does not decode every other process's blocks. What cannot be applied key by key (a node whose
+ * slots the cache still gives to another node, a block whose node the
+ * cache does not have) marks the cache dirty: SharedPool then rebuilds it
+ * from one ranged read.
+ */
+import { ClusterPool } from "../pool/cluster-pool.js";
+import type { ClusterPoolOptions } from "../pool/options.js";
+import * as fx from "../pool/effects.js";
+import type { NodeRecord } from "../pool/effects.js";
+import type { KeyValue } from "./etcd.js";
+import { Keys, decodeNode, decodeBlock, entriesOf } from "./keys.js";
+
+/** What the mirror knows of one key: its mod revision (0: absent) and the value's text. */
+export interface Known {
+  readonly rev: number;
+  readonly text: string | undefined;
+}
+
+export class Cache {
+  pool: ClusterPool;
+  readonly keys: Keys;
+  readonly #options: ClusterPoolOptions;
+  /** key -> what was applied. An absent key with rev > 0 is a tombstone (deleted at that revision or later). */
+  readonly mirror = new Map<string, Known>();
+  /** Set when a key could not be applied on its own: rebuild from a ranged read. */
+  dirty = false;
+  /** Revision of the last full read: anything at or below it is in the mirror already (or was deleted before it). */
+  floor = 0;
+  /** Block keys whose mirror value is newer than the cache's entries (see settle). */
+  readonly #stale = new Set<string>();
+
+  constructor(options: ClusterPoolOptions, keys: Keys) {
+    this.#options = options;
+    this.keys = keys;
+    this.pool = new ClusterPool(options);
+  }
+
+  /** Mod revision of a key as known (0: absent): what a transaction compares. */
+  rev(key: string): number {
+    const k = this.mirror.get(key);
+    return k === undefined || k.text === undefined ? 0 : k.rev;
+  }
+
+  text(key: string): string | undefined {
+    return this.mirror.get(key)?.text;
+  }
+
+  /** Records a key this process wrote (its transaction committed at `rev`): the cache has it already. */
+  wrote(key: string, text: string | undefined, rev: number): void {
+    this.mirror.set(key, { rev, text });
+    this.#stale.delete(key);
+  }
+
+  /** Applies the mirror's value of a stale block to the cache. */
+  settle(key: string): void {
+    if (!this.#stale.delete(key)) return;
+    const kind = this.keys.parse(key);
+    if (kind.kind !== "block") return;
+    const text = this.text(key);
+    const b = text === undefined ? undefined : decodeBlock(text);
+    const at = fx.blockAt(this.pool, kind.pool, kind.slot);
+    if (text === undefined) {
+      if (at !== undefined) this.setBlock(kind.pool, kind.slot, new Map());
+    } else if (b === undefined || at === undefined || at.node !== b.node) this.dirty = true;
+    else this.setBlock(kind.pool, kind.slot, entriesOf(b));
+  }
+
+  /** Settles every stale block. */
+  settleAll(): void {
+    for (const key of [...this.#stale]) this.settle(key);
+  }
+
+  /** Settles the blocks of node `name` (the ones an allocation on it touches). */
+  settleNode(name: string): void {
+    if (this.#stale.size === 0) return;
+    for (const p of fx.nodeRecord(this.pool, name)?.placed ?? []) this.settle(this.keys.block(p.pool, p.slot));
+  }
+
+  /** Starts over from the keys of one ranged read at `revision`. */
+  rebuild(kvs: readonly KeyValue[], revision: number): void {
+    this.pool.dispose();
+    this.pool = new ClusterPool(this.#options);
+    this.mirror.clear();
+    this.#stale.clear();
+    this.dirty = false;
+    this.floor = revision;
+    const nodes: { kv: KeyValue; name: string; rec: NodeRecord }[] = [];
+    const rest: KeyValue[] = [];
+    for (const kv of kvs) {
+      const kind = this.keys.parse(kv.key.toString());
+      if (kind.kind === "node") {
+        const rec = decodeNode(kv.value.toString());
+        if (rec !== undefined) nodes.push({ kv, name: kind.name, rec });
+        else this.mirror.set(kv.key.toString(), { rev: Number(kv.mod_revision), text: kv.value.toString() });
+      } else rest.push(kv);
+    }
+    // ready nodes in the order they were placed (the next-fit cursor ends after the last), then the pending queue
+    const ready = nodes.filter((n) => n.rec.status === "ready").sort((a, b) => Number(a.kv.mod_revision) - Number(b.kv.mod_revision));
+    const pending = nodes.filter((n) => n.rec.status !== "ready").sort((a, b) => Number(a.kv.create_revision) - Number(b.kv.create_revision));
+    // a key that cannot be applied (damaged by hand) leaves the cache dirty; verify() names it
+    const put = (kv: KeyValue): void => {
+      try {
+        this.#put(kv.key.toString(), kv.value.toString(), Number(kv.mod_revision));
+      } catch {
+        this.dirty = true;
+      }
+    };
+    for (const n of [...ready, ...pending]) put(n.kv);
+    for (const kv of rest) put(kv);
+  }
+
+  /** Applies a key read from etcd, if newer than what the mirror has. `text` undefined: deleted (at `rev`). */
+  applyKey(key: string, text: string | undefined, rev: number): void {
+    const known = this.mirror.get(key);
+    if (rev <= this.floor || (known !== undefined && known.rev >= rev)) return;
+    if (text === undefined) this.#delete(key, rev);
+    else this.#put(key, text, rev);
+  }
+
+  /** Applies a watch event or a read key-value. */
+  applyKv(kv: KeyValue, deleted: boolean): void {
+    this.applyKey(kv.key.toString(), deleted ? undefined : kv.value.toString(), Number(kv.mod_revision));
+  }
+
+  #put(key: string, text: string, rev: number): void {
+    const kind = this.keys.parse(key);
+    if (kind.kind === "node") this.#node(kind.name, decodeNode(text));
+    this.mirror.set(key, { rev, text });
+    if (kind.kind === "block") this.#stale.add(key); // applied by settle()
+  }
+
+  #delete(key: string, rev: number): void {
+    const kind = this.keys.parse(key);
+    if (kind.kind === "node") this.#node(kind.name, undefined);
+    else if (kind.kind === "block" && fx.blockAt(this.pool, kind.pool, kind.slot) !== undefined) {
+      // the node still holds the subnet (its key goes in the same transaction, or was damaged): empty it
+      this.#stale.delete(key);
+      this.setBlock(kind.pool, kind.slot, new Map());
+    }
+    this.mirror.set(key, { rev, text: undefined });
+    this.#stale.delete(key);
+  }
+
+  /** Makes the cache's node `name` what the key says (undefined: no such node). */
+  #node(name: string, rec: NodeRecord | undefined): void {
+    const cur = fx.nodeRecord(this.pool, name);
+    if (rec === undefined) {
+      if (cur !== undefined) this.#drop(name, cur);
+      return;
+    }
+    if (rec.status === "ready") {
+      if (cur?.status === "ready" && samePlaced(cur.placed, rec.placed)) return;
+      if (cur !== undefined && cur.status !== "pending") this.#drop(name, cur);
+      if (!fx.slotsFree(this.pool, rec.placed)) {
+        this.dirty = true;
+        return;
+      }
+      try {
+        fx.apply(this.pool, { op: "node", name, placed: rec.placed });
+      } catch {
+        this.dirty = true;
+      }
+      return;
+    }
+    // pending, or failed (a CiliumNode import whose CIDRs were taken)
+    if (cur?.status === rec.status) return;
+    if (cur !== undefined) this.#drop(name, cur);
+    fx.apply(this.pool, rec.status === "failed" ? { op: "failed", name, error: rec.error ?? "" } : { op: "pending", name, error: rec.error ?? "" });
+  }
+
+  #drop(name: string, cur: NodeRecord): void {
+    fx.apply(this.pool, { op: "drop", name });
+    // the node's blocks are empty in the cache now; so are their mirrored entries
+    for (const p of cur.placed) {
+      const key = this.keys.block(p.pool, p.slot);
+      const k = this.mirror.get(key);
+      if (k?.text !== undefined) this.mirror.set(key, { rev: k.rev, text: undefined });
+      this.#stale.delete(key);
+    }
+  }
+
+  /** Makes the cache's entries of the block at (pool, slot) equal to `target` (offset -> owner). */
+  setBlock(poolIndex: number, slot: number, target: ReadonlyMap<number, string>): void {
+    const at = fx.blockAt(this.pool, poolIndex, slot);
+    if (at === undefined) {
+      if (target.size > 0) this.dirty = true;
+      return;
+    }
+    const cur = fx.blockEntries(this.pool, poolIndex, slot);
+    const frees: number[] = [];
+    const allocs: { key: number; owner: string }[] = [];
+    for (const [off, owner] of cur) {
+      if (target.get(off) !== owner) frees.push(fx.keyInBlock(this.pool, poolIndex, slot, off) as number);
+    }
+    for (const [off, owner] of target) {
+      if (cur.get(off) === owner) continue;
+      const key = fx.keyInBlock(this.pool, poolIndex, slot, off);
+      if (key === undefined) {
+        this.dirty = true;
+        continue;
+      }
+      allocs.push({ key, owner });
+    }
+    if (frees.length > 0) fx.apply(this.pool, { op: "free", keys: frees });
+    for (const a of allocs) {
+      if (fx.ownerOfKey(this.pool, a.key) !== undefined) {
+        this.dirty = true; // reserved in this cache (a router IP), or not freed above
+        continue;
+      }
+      fx.apply(this.pool, { op: "alloc", node: at.node, owner: a.owner, keys: [a.key], wanted: true });
+    }
+  }
+
+  /** The entries the mirror holds for a block (empty when absent). */
+  mirrorEntries(poolIndex: number, slot: number): Map<number, string> {
+    const text = this.text(this.keys.block(poolIndex, slot));
+    const b = text === undefined ? undefined : decodeBlock(text);
+    return b === undefined ? new Map() : entriesOf(b);
+  }
+
+  /** The node record the mirror holds. */
+  mirrorNode(name: string): NodeRecord | undefined {
+    const text = this.text(this.keys.node(name));
+    return text === undefined ? undefined : decodeNode(text);
+  }
+
+  dispose(): void {
+    this.pool.dispose();
+  }
+}
+
+export function samePlaced(a: NodeRecord["placed"], b: NodeRecord["placed"]): boolean {
+  return a.length === b.length && a.every((p, i) => p.pool === b[i]?.pool && p.slot === b[i]?.slot && p.k === b[i]?.k);
+}

@@ -1,0 +1,121 @@
+/**
+ * The keys of a shared pool under its prefix, and their values (JSON):
+ *
+ *   <prefix>/options               the pool options (optionsJson), stored by the first connect
+ *   <prefix>/nodes/<name>          { status: ready|pending|failed, placed: [{ pool, slot, k }], error? }
+ *                                  (name URI-encoded; pending nodes are served in create-revision order)
+ *   <prefix>/claims/<pool>/<slot>  the node name: one key per slot a node holds, created only if absent
+ *   <prefix>/blocks/<pool>/<slot>  { node, n, a: { <offset>: <owner> } }: the pod addresses of the
+ *                                  node subnet starting at that slot; the compare-and-swap unit
+ *   <prefix>/clients/<id>          a process's marker: every transaction of the process compares and
+ *                                  writes it, so a transaction whose answer was lost can be fenced
+ *
+ * `pool` is the pool table index (the order of the option CIDRs), `slot`
+ * the first slot of the subnet, `offset` the address minus the subnet's
+ * first usable pod address (.1 of an IPv4 /24), `n` the count of entries
+ * (verify() checks it).
+ */
+import type { NodeRecord } from "../pool/effects.js";
+import type { PlacedSubnet } from "../pool/records.js";
+
+export interface BlockValue {
+  readonly node: string;
+  readonly n: number;
+  /** offset -> owner ("" for none). */
+  readonly a: Readonly<Record<string, string>>;
+}
+
+export type KeyKind =
+  | { readonly kind: "options" }
+  | { readonly kind: "node"; readonly name: string }
+  | { readonly kind: "claim"; readonly pool: number; readonly slot: number }
+  | { readonly kind: "block"; readonly pool: number; readonly slot: number }
+  | { readonly kind: "client"; readonly id: string }
+  | { readonly kind: "other" };
+
+export class Keys {
+  /** The prefix with one trailing slash. */
+  readonly root: string;
+  constructor(prefix: string) {
+    this.root = prefix.endsWith("/") ? prefix : `${prefix}/`;
+  }
+  get options(): string { return `${this.root}options`; }
+  node(name: string): string { return `${this.root}nodes/${encodeURIComponent(name)}`; }
+  claim(pool: number, slot: number): string { return `${this.root}claims/${pool}/${slot}`; }
+  block(pool: number, slot: number): string { return `${this.root}blocks/${pool}/${slot}`; }
+  client(id: string): string { return `${this.root}clients/${id}`; }
+
+  /** What a key under the prefix is. */
+  parse(key: string): KeyKind {
+    if (!key.startsWith(this.root)) return { kind: "other" };
+    const rest = key.slice(this.root.length);
+    if (rest === "options") return { kind: "options" };
+    const [head, a, b, more] = rest.split("/");
+    if (head === "nodes" && a !== undefined && b === undefined) {
+      try {
+        return { kind: "node", name: decodeURIComponent(a) };
+      } catch {
+        return { kind: "other" };
+      }
+    }
+    if ((head === "claims" || head === "blocks") && a !== undefined && b !== undefined && more === undefined && /^\d+$/.test(a) && /^\d+$/.test(b)) {
+      return { kind: head === "claims" ? "claim" : "block", pool: Number(a), slot: Number(b) };
+    }
+    if (head === "clients" && a !== undefined && b === undefined) return { kind: "client", id: a };
+    return { kind: "other" };
+  }
+}
+
+/** Slots a placement holds, as (pool, slot) pairs. */
+export function slotsOf(placed: readonly PlacedSubnet[]): { pool: number; slot: number }[] {
+  const out: { pool: number; slot: number }[] = [];
+  for (const p of placed) if (p.pool >= 0) for (let s = p.slot; s < p.slot + (1 << p.k); s++) out.push({ pool: p.pool, slot: s });
+  return out;
+}
+
+export const encodeNode = (r: NodeRecord): string =>
+  JSON.stringify({ status: r.status, placed: r.placed.map((p) => ({ pool: p.pool, slot: p.slot, k: p.k })), ...(r.error !== undefined ? { error: r.error } : {}) });
+
+/** A node value, or undefined when it does not have the shape. */
+export function decodeNode(text: string): NodeRecord | undefined {
+  try {
+    const v = JSON.parse(text) as Record<string, unknown>;
+    if (typeof v !== "object" || v === null) return undefined;
+    if (v.status !== "ready" && v.status !== "pending" && v.status !== "failed") return undefined;
+    if (!Array.isArray(v.placed)) return undefined;
+    for (const p of v.placed as Record<string, unknown>[]) {
+      if (typeof p !== "object" || p === null || !Number.isInteger(p.pool) || !Number.isInteger(p.slot) || !Number.isInteger(p.k)) return undefined;
+      if ((p.pool as number) < 0 || (p.slot as number) < 0 || (p.k as number) < 0 || (p.k as number) > 16) return undefined;
+    }
+    if (v.error !== undefined && typeof v.error !== "string") return undefined;
+    return v as unknown as NodeRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+export function encodeBlock(node: string, entries: ReadonlyMap<number, string>): string {
+  const a: Record<string, string> = {};
+  for (const [off, owner] of [...entries].sort((x, y) => x[0] - y[0])) a[off] = owner;
+  return JSON.stringify({ node, n: entries.size, a });
+}
+
+/** A block value, or undefined when it does not have the shape. */
+export function decodeBlock(text: string): BlockValue | undefined {
+  try {
+    const v = JSON.parse(text) as Record<string, unknown>;
+    if (typeof v !== "object" || v === null || typeof v.node !== "string" || !Number.isInteger(v.n)) return undefined;
+    if (typeof v.a !== "object" || v.a === null || Array.isArray(v.a)) return undefined;
+    for (const [k, o] of Object.entries(v.a)) if (!/^\d+$/.test(k) || typeof o !== "string") return undefined;
+    return v as unknown as BlockValue;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Block entries as a map offset -> owner. */
+export function entriesOf(b: BlockValue): Map<number, string> {
+  const m = new Map<number, string>();
+  for (const [k, o] of Object.entries(b.a)) m.set(Number(k), o);
+  return m;
+}

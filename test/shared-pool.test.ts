@@ -1,0 +1,315 @@
+// SharedPool, one process: the table-driven ClusterPool semantics (test/cluster-pool.test.ts)
+// run against both ClusterPool and SharedPool on a real etcd member; every step's
+// result or error must be the same. Plus what only SharedPool has: options stored
+// under the prefix, UNAVAILABLE, verify() on keys damaged by hand, a rebuild from the keys.
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { ClusterPool, SharedPool, IpamError, type ClusterPoolOptions } from "../src/index.js";
+import { EtcdCluster, etcdBinary } from "../bench/lib/etcd-cluster.js";
+import { Etcd3 } from "etcd3";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const bin = etcdBinary();
+if ("missing" in bin) console.warn(`test/shared-pool.test.ts skipped: ${bin.missing}`);
+
+type Step = readonly [string, ...unknown[]];
+type Outcome = { ok: unknown } | { code: string; message: string };
+
+/** ClusterPool and SharedPool behind one async face. */
+interface Target { call(method: string, args: readonly unknown[]): Promise<unknown> }
+const local = (p: ClusterPool): Target => ({
+  call: async (m, a) => (p as unknown as Record<string, (...x: unknown[]) => unknown>)[m]?.(...a),
+});
+const shared = (p: SharedPool): Target => ({
+  call: (m, a) => (p as unknown as Record<string, (...x: unknown[]) => Promise<unknown>>)[m]?.(...a) as Promise<unknown>,
+});
+
+async function run(t: Target, steps: readonly Step[]): Promise<Outcome[]> {
+  const out: Outcome[] = [];
+  for (const [m, ...args] of steps) {
+    try {
+      out.push({ ok: await t.call(m, args) });
+    } catch (e) {
+      if (!(e instanceof IpamError)) throw e;
+      out.push({ code: e.code, message: e.message });
+    }
+  }
+  return out;
+}
+
+const seed: ClusterPoolOptions = { ipv4: { cidrs: ["192.168.0.0/20"], maskSize: 24 } };
+const dual: ClusterPoolOptions = { ipv4: { cidrs: ["10.0.0.0/16"], maskSize: 24 }, ipv6: { cidrs: ["fd00::/104"], maskSize: 120 } };
+const nodes = (n: number, from = 1): Step[] => Array.from({ length: n }, (_, i) => ["addNode", `node-${i + from}`] as const);
+const pods = (node: string, n: number, tag = "p"): Step[] => Array.from({ length: n }, (_, i) => ["allocate", node, `default/${tag}-${i}`] as const);
+
+// Each case: options, steps, and checks on the outcomes (indexes into the step list) with their derivation.
+const cases: { name: string; options: ClusterPoolOptions; steps: Step[]; check?: (o: Outcome[]) => void }[] = [
+  {
+    name: "seed: 16 nodes in order, node 17 FULL and pending, served when node-3 goes",
+    options: seed,
+    steps: [...nodes(16), ["addNode", "node-17"], ["pendingNodes"], ["removeNode", "node-3"], ["node", "node-17"], ["pendingNodes"], ["stats"]],
+    check: (o) => {
+      expect(o[15]).toEqual({ ok: { name: "node-16", podCIDRs: ["192.168.15.0/24"] } }); // 2^(24-20) = 16 subnets
+      expect(o[16]).toMatchObject({ code: "FULL" });
+      expect(o[17]).toEqual({ ok: ["node-17"] });
+      expect(o[19]).toMatchObject({ ok: { status: "ready", podCIDRs: ["192.168.2.0/24"] } });
+    },
+  },
+  {
+    name: "a pod on the first node; the 255th pod on a node is FULL",
+    options: seed,
+    steps: [...nodes(2), ["allocate", "node-1", "default/web-0"], ...pods("node-2", 254), ["allocate", "node-2", "default/p-254"], ["node", "node-2"]],
+    check: (o) => {
+      expect(o[2]).toEqual({ ok: { ipv4: "192.168.0.1" } });
+      expect(o[3 + 253]).toEqual({ ok: { ipv4: "192.168.1.254" } }); // 2^8 - 2 usable: .1 .. .254
+      expect(o[3 + 254]).toMatchObject({ code: "FULL" });
+    },
+  },
+  {
+    name: "lookup names the fourth node; wanted address",
+    options: seed,
+    steps: [...nodes(16), ["lookup", "192.168.3.7"], ["allocate", "node-4", "kube-system/dns", "192.168.3.7"], ["lookup", "192.168.3.7"], ["lookup", "10.0.0.1"]],
+    check: (o) => {
+      expect(o[18]).toEqual({ ok: { node: "node-4", podCIDR: "192.168.3.0/24", owner: "kube-system/dns", allocated: true } });
+      expect(o[19]).toEqual({ ok: undefined });
+    },
+  },
+  {
+    name: "Cilium's defaults, dual stack",
+    options: { ipv4: { cidrs: ["10.0.0.0/8"], maskSize: 24 }, ipv6: { cidrs: ["fd00::/104"], maskSize: 120 } },
+    steps: [["addNode", "a"], ["addNode", "b"], ["allocate", "b", "ns/p"], ["lookup", "fd00::101"], ["stats"]],
+    check: (o) => {
+      expect(o[1]).toEqual({ ok: { name: "b", podCIDRs: ["10.0.1.0/24", "fd00::100/120"] } }); // 2^(128-120) = 0x100
+      expect(o[2]).toEqual({ ok: { ipv4: "10.0.1.1", ipv6: "fd00::101" } });
+    },
+  },
+  {
+    name: "addNode is idempotent and takes the first pool CIDR that is not full; next-fit wraps",
+    options: { ipv4: { cidrs: ["10.0.0.0/23", "10.1.0.0/24"], maskSize: 24 } },
+    steps: [["addNode", "a"], ["addNode", "a"], ["addNode", "b"], ["addNode", "c"], ["removeNode", "a"], ["addNode", "d"], ["addNode", "e"], ["addNode", ""]],
+    check: (o) => {
+      expect(o[3]).toEqual({ ok: { name: "c", podCIDRs: ["10.1.0.0/24"] } });
+      expect(o[5]).toEqual({ ok: { name: "d", podCIDRs: ["10.0.0.0/24"] } }); // the first CIDR's cursor wrapped to 0
+      expect(o[6]).toMatchObject({ code: "FULL" });
+      expect(o[7]).toMatchObject({ code: "INVALID_ARGUMENT" });
+    },
+  },
+  {
+    name: "dual stack: IPv6 full rolls the IPv4 subnet back; the pending node is served later",
+    options: { ipv4: { cidrs: ["10.0.0.0/16"], maskSize: 24 }, ipv6: { cidrs: ["fd00::/118"], maskSize: 120 } },
+    steps: [["addNode", "a"], ["addNode", "b"], ["addNode", "c"], ["addNode", "d"], ["addNode", "e"], ["stats"], ["removeNode", "a"], ["node", "e"], ["addNode", "e"]],
+    check: (o) => {
+      expect(o[4]).toMatchObject({ code: "FULL" }); // 2^(120-118) = 4 IPv6 subnets
+      expect(o[8]).toEqual({ ok: { name: "e", podCIDRs: ["10.0.5.0/24", "fd00::/120"] } }); // the rolled-back IPv4 cursor moved 4 -> 5
+    },
+  },
+  {
+    name: "removeNode releases subnets, pods and owners; a recycled range starts empty",
+    options: seed,
+    steps: [["addNode", "a"], ["allocate", "a", "ns/p1"], ["allocate", "a", "ns/p2"], ["removeNode", "a"], ["removeNode", "a"], ["stats"], ["addressesOf", "ns/p1"], ["lookup", "192.168.0.1"],
+      ["addNode", "b"], ...Array.from({ length: 15 }, (_, i) => ["addNode", `n${i}`] as const), ["lookup", "192.168.0.1"], ["allocate", "n14", "x/y"]],
+    check: (o) => {
+      expect(o[4]).toEqual({ ok: false });
+      expect(o[7]).toEqual({ ok: undefined });
+      expect(o[24]).toMatchObject({ ok: { node: "n14", allocated: false } }); // steps 8..23: b, n0..n14; n14 wrapped onto a's old subnet
+      expect(o[25]).toEqual({ ok: { ipv4: "192.168.0.1" } });
+    },
+  },
+  {
+    name: "wanted addresses, and bad ones that take nothing",
+    options: dual,
+    steps: [["addNode", "a"], ["addNode", "b"], ["allocate", "a", "ns/p", ["10.0.0.9", "fd00::9"]], ["allocate", "a", "ns/q", "10.0.0.10"],
+      ["allocate", "a", "ns/x", "10.0.0.9"], ["allocate", "a", "ns/x", "10.0.1.9"], ["allocate", "a", "ns/x", "10.0.0.0"], ["allocate", "a", "ns/x", "10.0.0.255"],
+      ["allocate", "a", "ns/x", "nope"], ["allocate", "a", "ns/x", ["10.0.0.20", "10.0.0.21"]], ["allocate", "a", "ns/x", ["10.0.0.20", "fd00::100"]],
+      ["addressesOf", "ns/x"], ["stats"]],
+    check: (o) => {
+      expect(o[3]).toEqual({ ok: { ipv4: "10.0.0.10", ipv6: "fd00::1" } });
+      expect(o.slice(4, 11).map((x) => ("code" in x ? x.code : "ok"))).toEqual(["ALREADY_ALLOCATED", "NOT_IN_RANGE", "NOT_IN_RANGE", "NOT_IN_RANGE", "INVALID_IP", "INVALID_ARGUMENT", "NOT_IN_RANGE"]);
+      expect(o[11]).toEqual({ ok: [] });
+    },
+  },
+  {
+    name: "unknown node, bad owner, release and releaseOwner",
+    options: dual,
+    steps: [["allocate", "ghost", "ns/p"], ["addNode", "a"], ["allocate", "a", ""], ["allocate", "a", "ns/p"], ["allocate", "a", "ns/p"], ["allocate", "a", "ns/q"],
+      ["release", "10.0.0.3", "ns/p"], ["release", "10.0.0.3"], ["release", "10.0.0.3"], ["release", "8.8.8.8"], ["release", "nope"],
+      ["releaseOwner", "ns/p"], ["releaseOwner", "ns/p"], ["lookup", "10.0.0.1"], ["stats"]],
+    check: (o) => {
+      expect(o[0]).toEqual({ code: "UNKNOWN_NODE", message: 'ipcarve: unknown node "ghost"' });
+      expect(o[6]).toMatchObject({ code: "OWNER_MISMATCH" }); // 10.0.0.3 is ns/q's
+      expect(o[7]).toEqual({ ok: true });
+      expect(o[8]).toEqual({ ok: false });
+      expect(o[11]).toEqual({ ok: ["10.0.0.1", "10.0.0.2", "fd00::1", "fd00::2"] });
+      expect(o[12]).toEqual({ ok: [] });
+    },
+  },
+  {
+    name: "router IPs reserved, smaller overflow subnets",
+    options: { ipv4: { cidrs: ["10.0.0.0/23"], maskSize: 24 }, maxNodeSubnets: 1, overflow: { smaller: 26 }, reserveRouterIP: "first" },
+    steps: [["addNode", "a"], ["addNode", "b"], ["addNode", "c"], ["allocate", "a", "ns/p"], ["allocate", "b", "ns/q"], ["node", "b"], ["lookup", "10.0.0.1"]],
+    check: (o) => {
+      expect(o[1]).toEqual({ ok: { name: "b", podCIDRs: ["10.0.1.0/26"] } }); // one big /24, then /26 holes
+      expect(o[3]).toEqual({ ok: { ipv4: "10.0.0.2" } }); // .1 is a's router
+    },
+  },
+];
+
+describe("SharedPool without the etcd3 package", () => {
+  it("the library loads; connect throws an IpamError saying npm install etcd3", () => {
+    // a child whose module resolution cannot find etcd3 (runs the compiled dist/)
+    const fixtures = new URL("./fixtures/", import.meta.url);
+    const r = spawnSync(process.execPath, ["--import", fileURLToPath(new URL("no-etcd3.mjs", fixtures)), fileURLToPath(new URL("no-etcd3-child.mjs", fixtures))], { encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { name: string; code: string; message: string; ok: string };
+    expect(out).toMatchObject({ name: "IpamError", code: "INVALID_OPTION", ok: "10.0.0.1" });
+    expect(out.message).toMatch(/^ipcarve: SharedPool\.connect .*npm install etcd3/);
+  });
+});
+
+describe.skipIf("missing" in bin)("SharedPool, one process, gives ClusterPool's results", () => {
+  let etcd: EtcdCluster;
+  beforeAll(async () => {
+    etcd = await EtcdCluster.start(1);
+  });
+  afterAll(async () => {
+    await etcd?.close();
+  });
+  let n = 0;
+  const store = (): { endpoints: string[]; prefix: string } => ({ endpoints: etcd.endpoints, prefix: `/t/${process.pid}/${++n}` });
+
+  it.each(cases)("$name", async (c) => {
+    const want = await run(local(new ClusterPool(c.options)), c.steps);
+    const sp = await SharedPool.connect(store(), c.options);
+    try {
+      const got = await run(shared(sp), c.steps);
+      expect(got).toEqual(want);
+      c.check?.(got);
+      expect(await sp.verify()).toEqual([]);
+    } finally {
+      await sp.close();
+    }
+  });
+
+  it("a second process rebuilds the same pool from the keys (one ranged read plus a watch)", async () => {
+    const s = store();
+    const a = await SharedPool.connect(s, dual);
+    const b = await SharedPool.connect(s, dual);
+    try {
+      await a.addNode("n1");
+      await a.allocate("n1", "ns/a");
+      // b learnt of n1 from its watch or its barrier: its answers are a's
+      expect(await b.lookup("10.0.0.1")).toEqual({ node: "n1", podCIDR: "10.0.0.0/24", owner: "ns/a", allocated: true });
+      expect(await b.allocate("n1", "ns/b")).toEqual({ ipv4: "10.0.0.2", ipv6: "fd00::2" });
+      expect(await a.addressesOf("ns/b")).toEqual(["10.0.0.2", "fd00::2"]);
+      const c = await SharedPool.connect(s, dual); // a cold start: one ranged read
+      expect(await c.stats()).toEqual(await a.stats());
+      expect(await c.releaseOwner("ns/a")).toEqual(["10.0.0.1", "fd00::1"]);
+      expect(await a.lookup("10.0.0.1")).toMatchObject({ allocated: false });
+      await c.close();
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it("group commit: concurrent calls share one transaction; a lost race past the budget is CONFLICT, with no effect", async () => {
+    const s = store();
+    const a = await SharedPool.connect({ ...s, maxAttempts: 1 }, seed);
+    const b = await SharedPool.connect({ ...s, maxAttempts: 1 }, seed);
+    try {
+      await a.addNode("n");
+      await b.node("n"); // b has seen it
+      const before = { a: { ...a.counters }, b: { ...b.counters } };
+      // both processes compute on the same block revision before either transaction is sent: one of them loses
+      const calls = [...Array.from({ length: 10 }, (_, i) => a.allocate("n", `a/${i}`)), ...Array.from({ length: 10 }, (_, i) => b.allocate("n", `b/${i}`))];
+      const out = await Promise.all(calls.map((p) => p.then((r) => r.ipv4 as string, (e: unknown) => e as IpamError)));
+      const won = out.filter((x): x is string => typeof x === "string");
+      const lost = out.filter((x): x is IpamError => typeof x !== "string");
+      expect(won).toHaveLength(10); // one side's batch of 10 committed in one transaction
+      expect(new Set(won).size).toBe(10);
+      expect(lost.map((e) => e.code)).toEqual(Array(10).fill("CONFLICT"));
+      expect(lost[0]?.message).toMatch(/gave up after 1 conflicting attempts .*192\.168\.0\.0\/24/);
+      expect(a.counters.txns - before.a.txns + b.counters.txns - before.b.txns).toBe(1);
+      const loser = won[0]?.startsWith("192.168.0.") && out.indexOf(won[0]) < 10 ? "b" : "a";
+      for (let i = 0; i < 10; i++) expect(await a.addressesOf(`${loser}/${i}`)).toEqual([]);
+      // with a budget, the loser retries on the fresh block and gets the next ten addresses
+      const c = await SharedPool.connect(s, seed);
+      const more = await Promise.all(Array.from({ length: 10 }, (_, i) => c.allocate("n", `c/${i}`)));
+      expect(more.map((r) => r.ipv4)).toEqual(Array.from({ length: 10 }, (_, i) => `192.168.0.${11 + i}`)); // .1-.10 taken above
+      await c.close();
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it("the options are stored by the first connect; a different one is INVALID_OPTION naming the field", async () => {
+    const s = store();
+    const a = await SharedPool.connect(s, seed);
+    try {
+      const cases: [ClusterPoolOptions, string][] = [
+        [{ ipv4: { cidrs: ["192.168.0.0/20"], maskSize: 25 } }, "options.ipv4.maskSize"],
+        [{ ipv4: { cidrs: ["192.168.0.0/21"], maskSize: 24 } }, "options.ipv4.cidrs[0]"],
+        [{ ...seed, reserveRouterIP: "last" }, "options.reserveRouterIP"],
+      ];
+      for (const [o, path] of cases) {
+        const e = await SharedPool.connect(s, o).then(() => undefined, (x: unknown) => x);
+        expect(e).toBeInstanceOf(IpamError);
+        expect((e as IpamError).code).toBe("INVALID_OPTION");
+        expect((e as IpamError).path).toBe(path);
+      }
+      const e = await SharedPool.connect(s, { ...seed, reuse: { cooldownMs: 10 } }).catch((x: unknown) => x);
+      expect((e as IpamError).path).toBe("options.reuse");
+    } finally {
+      await a.close();
+    }
+  });
+
+  it("etcd unreachable: UNAVAILABLE naming the endpoint", async () => {
+    const e = await SharedPool.connect({ endpoints: ["http://127.0.0.1:9"], prefix: "/x", timeoutMs: 300, attemptMs: 100 }, seed).catch((x: unknown) => x);
+    expect((e as IpamError).code).toBe("UNAVAILABLE");
+    expect((e as IpamError).message).toContain("http://127.0.0.1:9");
+  });
+
+  it("verify() finds each inconsistency injected by hand into the keys", async () => {
+    const s = store();
+    const pool = await SharedPool.connect(s, seed);
+    const raw = new Etcd3({ hosts: etcd.endpoints });
+    const root = pool.prefix;
+    try {
+      await pool.addNode("a"); // 192.168.0.0/24: pool 0, slot 0
+      await pool.addNode("b"); // slot 1
+      await pool.allocate("a", "ns/p"); // offset 1
+      expect(await pool.verify()).toEqual([]);
+      const block0 = (await raw.get(`${root}blocks/0/0`).string()) as string;
+      const node0 = (await raw.get(`${root}nodes/a`).string()) as string;
+      const claim1 = (await raw.get(`${root}claims/0/1`).string()) as string;
+      // each injection, the problem it must produce, then the key put back
+      const injections: { name: string; put: [string, string | null][]; want: RegExp }[] = [
+        { name: "a subnet held by two nodes", put: [[`${root}nodes/b`, JSON.stringify({ status: "ready", placed: [{ pool: 0, slot: 0, k: 0 }] })]], want: /held by two nodes/ },
+        { name: "a claim without its node", put: [[`${root}claims/0/5`, "ghost"]], want: /claimed by "ghost", which does not hold it/ },
+        { name: "a node without its claim", put: [[`${root}claims/0/1`, null]], want: /holds slot 0\/1 without its claim/ },
+        { name: "an address without its block's node", put: [[`${root}blocks/0/7`, JSON.stringify({ node: "ghost", n: 1, a: { 3: "ns/z" } })]], want: /names node "ghost", which does not hold/ },
+        { name: "a counter that does not match", put: [[`${root}blocks/0/0`, JSON.stringify({ node: "a", n: 2, a: { 1: "ns/p" } })]], want: /counts 2 addresses but lists 1/ },
+        { name: "an address outside its subnet", put: [[`${root}blocks/0/0`, JSON.stringify({ node: "a", n: 2, a: { 1: "ns/p", 300: "ns/q" } })]], want: /offset 300 is outside its subnet/ },
+        { name: "a node without its block", put: [[`${root}blocks/0/0`, null]], want: /has no block/ },
+        { name: "a damaged node record", put: [[`${root}nodes/a`, "{not json"]], want: /not a node record/ },
+      ];
+      for (const inj of injections) {
+        for (const [k, v] of inj.put) v === null ? await raw.delete().key(k) : await raw.put(k).value(v);
+        const problems = await pool.verify();
+        expect(problems.join("\n"), inj.name).toMatch(inj.want);
+        await raw.put(`${root}blocks/0/0`).value(block0);
+        await raw.put(`${root}nodes/a`).value(node0);
+        await raw.put(`${root}nodes/b`).value(JSON.stringify({ status: "ready", placed: [{ pool: 0, slot: 1, k: 0 }] }));
+        await raw.put(`${root}claims/0/1`).value(claim1);
+        await raw.delete().key(`${root}claims/0/5`);
+        await raw.delete().key(`${root}blocks/0/7`);
+        expect(await pool.verify(), `${inj.name}, put back`).toEqual([]);
+      }
+    } finally {
+      raw.close();
+      await pool.close();
+    }
+  });
+});
