@@ -48,6 +48,20 @@ module.exports = {
       from: { path: leaves },
       to: { path: "^src/", pathNot: leaves },
     },
+    {
+      name: "multi-pool-is-routed-by-the-facade",
+      severity: "error",
+      comment: "src/pool/multi/ (named pools) is reached through ClusterPool (cluster-pool.ts) only; the single-pool modules of src/pool/ do not know it",
+      from: { path: "^src/pool/", pathNot: ["^src/pool/multi/", "^src/pool/cluster-pool\\.ts$"] },
+      to: { path: "^src/pool/multi/" },
+    },
+    {
+      name: "multi-pool-stays-beside-the-single-pool-state",
+      severity: "error",
+      comment: "src/pool/multi/ reuses alloc/ (PoolTable, PoolCidr, CidrSet) and the owner registry, not the single-pool state (core.ts, nodes.ts, pods.ts, ...)",
+      from: { path: "^src/pool/multi/" },
+      to: { path: "^src/pool/", pathNot: ["^src/pool/multi/", "^src/pool/(owners|options|memory|types|cilium-node)\\.ts$"] },
+    },
     ...all.map((dir) => ({
       name: `${dir}-imports-only-downward`,
       severity: "error",

@@ -22,6 +22,7 @@ export type IpamErrorCode =
   | "IO_ERROR"
   | "READ_ONLY"
   | "INVALID_CONFIG"
+  | "UNKNOWN_POOL"
   | "UNAVAILABLE"
   | "CONFLICT"
   | "MISSING_DEPENDENCY";
@@ -125,6 +126,8 @@ export const errors = {
   within: (path: string, e: IpamError) => new IpamError(e.code, e.detail, { path, sep: ": ", cause: e }),
   ownerMismatch: (ip: string, holder: string | undefined, claimed: string) =>
     new IpamError("OWNER_MISMATCH", `${show(ip)} is held by ${holder === undefined ? "no owner" : show(holder)}, not ${show(claimed)}`),
+  /** A named IP pool (multi-pool) that does not exist, or (`why`) that does not serve the node. */
+  unknownPool: (pool: unknown, why?: string) => new IpamError("UNKNOWN_POOL", `unknown IP pool ${show(pool)}${why === undefined ? "" : ` (${why})`}`),
   inUse: (what: string, by: string) => new IpamError("IN_USE", `${what} is in use by ${by}`),
   corrupt: (what: string, why: string, cause?: unknown) => new IpamError("CORRUPT_STATE", `${what} is corrupt: ${why}`, { cause }),
   /** A method argument of the wrong type or shape: `what` names the argument, e.g. "release(ip)". */

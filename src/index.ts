@@ -8,6 +8,7 @@ export { PoolView } from "./alloc/pool-view.js";
 export { FileStore } from "./pool/file-store.js";
 export { SharedPool } from "./shared/shared-pool.js";
 export { Engine } from "./core/engine.js";
+export { loadPodIPPools, parsePodIPPools, parsePreAllocation } from "./config/pod-ip-pool.js";
 export { registerMetrics } from "./metrics/prometheus.js";
 
 export type { IpamErrorCode } from "./errors.js";
@@ -21,6 +22,12 @@ export type {
   NodeAllocation, PodAddresses, LookupResult, NodeStatus, NodeDetail, RangeUsage, PoolStats, ClusterStats, RemoveNodeOptions,
 } from "./pool/cluster-pool.js";
 export type { CiliumNode, CiliumNodeList, ImportResult } from "./pool/cilium-node.js";
+export type { MultiPoolOptions, IpPoolSpec, IpPoolFamily, LabelSelector } from "./pool/multi/options.js";
+export type {
+  MultiNodeAllocation, MultiLookupResult, MultiNodeDetail, PoolAllocation, AddNodeOptions, AllocateOptions, PoolCidrOptions, IpPoolStats, NodePoolUsage,
+} from "./pool/multi/types.js";
+export type { MultiClusterStats } from "./pool/multi/stats.js";
+export type { LoadedPodIPPools, PodIPPoolOptions } from "./config/pod-ip-pool.js";
 export type { FileStoreOptions } from "./pool/file-store.js";
 export type { SharedStoreOptions } from "./shared/shared-pool.js";
 export type { CheckOptions, CheckReport, StaleNode, StaleOwner, OrphanAddress, CounterMismatch } from "./pool/cluster-pool.js";

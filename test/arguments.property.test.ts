@@ -116,7 +116,7 @@ const notString = (v: unknown): boolean => typeof v !== "string";
 const ALL: IpamErrorCode[] = [
   "INVALID_CIDR", "INVALID_IP", "INVALID_MASK", "SUBNET_TOO_BIG", "CIDR_COLLISION", "FAMILY_MISMATCH", "NOT_IN_RANGE",
   "ALREADY_ALLOCATED", "FULL", "UNKNOWN_NODE", "INVALID_OPTION", "OWNER_MISMATCH", "IN_USE", "CORRUPT_STATE",
-  "INVALID_ARGUMENT", "LOCKED", "IO_ERROR",
+  "INVALID_ARGUMENT", "LOCKED", "IO_ERROR", "UNKNOWN_POOL",
 ];
 const POOL_CODES = new Set<IpamErrorCode>(ALL);
 const SET_CODES = new Set<IpamErrorCode>(["INVALID_ARGUMENT", "INVALID_OPTION", "INVALID_CIDR", "INVALID_MASK", "SUBNET_TOO_BIG", "FAMILY_MISMATCH", "NOT_IN_RANGE", "FULL"]);
@@ -185,6 +185,30 @@ function runPoolCalls(p: ClusterPool, ops: readonly { m: string; a: unknown[] }[
   expect(p.verify()).toEqual([]);
 }
 
+// the values above, and some that name the pools, labels and CIDRs of MULTI
+const multiArgs = fc.array(fc.oneof(
+  { weight: 3, arbitrary: value },
+  { weight: 1, arbitrary: fc.constantFrom<unknown>({ pool: "blue" }, { pool: "default" }, { pool: "ds" }, { labels: { tier: "blue" } }, "blue", "ds", "10.1.0.0/29", "10.1.0.8/29", "10.2.0.0/28", "fd02::/124", { ipv4: { cidrs: ["10.5.0.0/28"], maskSize: 29 } }) },
+), { maxLength: 4 });
+const MULTI = {
+  pools: {
+    default: { ipv4: { cidrs: ["10.0.0.0/26"], maskSize: 28 }, preAllocate: 4, releaseDelayMs: 0 },
+    blue: { ipv4: { cidrs: ["10.1.0.0/28"], maskSize: 29 }, preAllocate: 0, releaseDelayMs: 5, nodeSelector: { matchLabels: { tier: "blue" } } },
+    ds: { ipv4: { cidrs: ["10.2.0.0/27"], maskSize: 28 }, ipv6: { cidrs: ["fd02::/124"], maskSize: 124 }, preAllocate: 0 },
+  },
+  clock: () => 1e3,
+};
+const multiCalls = (names: readonly string[]): fc.Arbitrary<{ m: string; a: unknown[] }[]> =>
+  fc.array(fc.record({ m: fc.constantFrom(...names), a: multiArgs }), { minLength: 1, maxLength: 30 });
+
+function setupMulti(p: ClusterPool): void {
+  p.addNode("a");
+  p.addNode("b", { labels: { tier: "blue" } });
+  p.allocate("a", "ns/p");
+  p.allocate("b", "ns/q", { pool: "blue" });
+  p.allocate("b", "ns/r", { pool: "ds" });
+}
+
 describe("arguments: every public method with arbitrary values", () => {
   it("ClusterPool: only IpamErrors with documented codes; a failed call leaves snapshot() bytes unchanged", () => {
     const names = methodsOf(ClusterPool.prototype);
@@ -194,6 +218,19 @@ describe("arguments: every public method with arbitrary values", () => {
         const p = new ClusterPool(cfg);
         setupPool(p);
         runPoolCalls(p, ops);
+      }),
+      RUNS,
+    );
+  });
+
+  it("ClusterPool with named pools: only IpamErrors with documented codes; a failed call leaves snapshot() bytes unchanged", () => {
+    const names = methodsOf(ClusterPool.prototype);
+    fc.assert(
+      fc.property(multiCalls(names), (ops) => {
+        const p = new ClusterPool(MULTI);
+        setupMulti(p);
+        runPoolCalls(p, ops);
+        p.dispose();
       }),
       RUNS,
     );
@@ -241,6 +278,29 @@ describe("arguments: every public method with arbitrary values", () => {
         }
         const q = ClusterPool.open(path, CONFIGS[0]!, { fsync: "never" }); // what was journaled replays
         expect(q.verify()).toEqual([]);
+        q.close();
+      }),
+      { numRuns: 15, seed: 8 },
+    );
+  });
+
+  it("ClusterPool with named pools on a FileStore: a failed call neither changes the snapshot nor writes to the journal", () => {
+    const names = methodsOf(ClusterPool.prototype, ["close"]);
+    fc.assert(
+      fc.property(multiCalls(names), (ops) => {
+        const path = freshPath();
+        const p = ClusterPool.open(path, MULTI, { fsync: "never" });
+        let live: Uint8Array;
+        try {
+          setupMulti(p);
+          runPoolCalls(p, ops, `${path}.journal`);
+          live = p.snapshot();
+        } finally {
+          p.close();
+        }
+        const q = ClusterPool.open(path, MULTI, { fsync: "never" }); // what was journaled replays to the same state
+        expect(q.verify()).toEqual([]);
+        expect(Buffer.from(q.snapshot()).equals(Buffer.from(live))).toBe(true);
         q.close();
       }),
       { numRuns: 15, seed: 8 },

@@ -179,6 +179,13 @@ describe("check() arguments", () => {
     pool.dispose();
   });
 
+  it("a ClusterPool with named pools: INVALID_OPTION naming options.pools (not available there yet)", () => {
+    const pool = new ClusterPool({ pools: { blue: { ipv4: { cidrs: ["10.9.0.0/24"], maskSize: 28 } } } } as never);
+    const e = err(() => pool.check());
+    expect([e.code, e.path]).toEqual(["INVALID_OPTION", "options.pools"]);
+    pool.dispose();
+  });
+
   it("a disposed pool is INVALID_ARGUMENT", () => {
     const pool = cluster();
     pool.dispose();

@@ -74,6 +74,7 @@ describe("use after dispose", () => {
       importCiliumNodes: [{ items: [] }], exportCiliumNodes: [], handle: ["node-1"], nodeName: [1],
       allocateIPv4: [1], allocateIPv4Batch: [1, ips], releaseIPv4: [0x0a000001], releaseIPv4Batch: [ips],
       lookupIPv4: [0x0a000001], lookupIPv4Batch: [ips, ips], stats: [], verify: [], snapshot: [], compact: [],
+      multiPool: [], multiOptions: [], ipPools: [], addPool: ["blue", { ipv4: { cidrs: ["10.9.0.0/24"], maskSize: 28 } }], removePool: ["blue"],
       check: [], _usage: [], _countAllocations: [],
     }, ["close", "_stopCounting"]);
   });

@@ -7,7 +7,10 @@ import { join } from "node:path";
 
 const root = join(import.meta.dirname, "..");
 const poolDir = join(root, "src", "pool");
-const poolFiles = readdirSync(poolDir).filter((f) => f.endsWith(".ts")).sort();
+const poolFiles = [
+  ...readdirSync(poolDir).filter((f) => f.endsWith(".ts")),
+  ...readdirSync(join(poolDir, "multi")).filter((f) => f.endsWith(".ts")).map((f) => `multi/${f}`),
+].sort();
 
 /** Imports of a file: the module specifiers of import/export ... from and import(). */
 function importsOf(text: string): string[] {
@@ -18,7 +21,7 @@ function importsOf(text: string): string[] {
 
 describe("src/pool/ reaches the core only through src/alloc/", () => {
   it("finds the pool modules", () => {
-    expect(poolFiles).toEqual(expect.arrayContaining(["core.ts", "fast-path.ts", "nodes.ts", "pods.ts", "replay.ts", "reservations.ts", "snapshot.ts", "stats.ts"]));
+    expect(poolFiles).toEqual(expect.arrayContaining(["core.ts", "fast-path.ts", "nodes.ts", "pods.ts", "replay.ts", "reservations.ts", "snapshot.ts", "stats.ts", "multi/chunks.ts", "multi/pods.ts"]));
   });
 
   it.each(poolFiles)("%s mentions no `.wasm` / `wasm.` and imports neither core/wasm nor core/bitmap", (file) => {

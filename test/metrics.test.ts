@@ -245,6 +245,15 @@ describe("registerMetrics arguments", () => {
     expect(err(() => registerMetrics(q, new Registry())).code).toBe("INVALID_ARGUMENT");
   });
 
+  it("a ClusterPool with named pools: INVALID_OPTION naming options.pools, nothing registered", async () => {
+    const p = pool({ pools: { blue: { ipv4: { cidrs: ["10.9.0.0/24"], maskSize: 28 } } } } as never);
+    const registry = new Registry();
+    const e = err(() => registerMetrics(p, registry));
+    expect(e.code).toBe("INVALID_OPTION");
+    expect(e.path).toBe("options.pools");
+    expect(await registry.metrics()).toBe("\n");
+  });
+
   it("a second registration in one registry is IN_USE and registers nothing more", async () => {
     const p = pool({ ipv4: { cidrs: ["10.0.0.0/16"], maskSize: 24 } });
     const registry = new Registry();

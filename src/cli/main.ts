@@ -49,6 +49,18 @@ Examples:
     });
 
   program
+    .command("simulate-pools")
+    .description("run the multi-pool scenario (named pools per node group, watermarks, release delay) over virtual time: per-pool use and CIDRs moved")
+    .option("--nodes <n>", "nodes at the peak (75% general on pool 'default', 25% GPU on pool 'gpu')", arg.int(1, 100_000))
+    .option("--duration <t>", "virtual duration, e.g. 2h (all scenario times scale)", arg.duration)
+    .option("--seed <s>", "random seed", arg.int(0, 2 ** 32 - 1))
+    .option("--json", "print the whole result as JSON")
+    .action(async (o) => {
+      const { simulatePoolsCommand } = await import("./simulate-pools.js");
+      setCode(simulatePoolsCommand(io, o));
+    });
+
+  program
     .command("plan")
     .description("capacity planning from the config alone: nodes and pods that fit, exhaustion under growth, mask for a target")
     .option("--config <file>", "config file (any of the three formats)")

@@ -42,12 +42,13 @@ export function ciliumItems(list: unknown): { name: string; podCIDRs: string[] }
   const one = (list as { kind?: unknown } | null)?.kind === "CiliumNode";
   const items = Array.isArray(list) ? list : one ? [list] : (list as { items?: unknown } | null)?.items;
   if (!Array.isArray(items)) throw errors.invalidArgument("CiliumNode list", list, "an array, an object with items[], a CiliumNode or kubectl's table text");
-  return items.map((it: unknown, i) => {
+  // Array.from, not map: a hole in a sparse array is an item too (undefined), refused below
+  return Array.from(items, (it: unknown, i) => {
     const o = it as CiliumNode | null;
     const name = o?.metadata?.name;
     if (typeof name !== "string" || name === "") throw errors.invalidArgument(`CiliumNode list items[${i}].metadata.name`, name, "a non-empty string");
     const cidrs = o?.spec?.ipam?.podCIDRs ?? [];
-    if (!Array.isArray(cidrs) || cidrs.some((c) => typeof c !== "string")) {
+    if (!Array.isArray(cidrs) || Array.from(cidrs).some((c) => typeof c !== "string")) {
       throw errors.invalidArgument(`CiliumNode list items[${i}].spec.ipam.podCIDRs`, cidrs, "an array of CIDR strings");
     }
     return { name, podCIDRs: cidrs as string[] };

@@ -53,6 +53,12 @@ import { allocateIPv4, allocateIPv4Batch, releaseIPv4, releaseIPv4Batch, lookupI
 import { stats, verify, describe } from "./stats.js";
 import { snapshot, encode, rebuild, type SnapshotMeta } from "./snapshot.js";
 import { replay } from "./replay.js";
+import { MultiPool, isMultiCallRecord, type MultiCallRecord } from "./multi/multi-pool.js";
+import { isMultiPoolOptions, type MultiPoolOptions, type IpPoolSpec, type ResolvedMultiOptions } from "./multi/options.js";
+import { isMultiSnapshot } from "./multi/snapshot.js";
+import { labelsArg } from "./multi/pods.js";
+import type { AddNodeOptions, AllocateOptions, PoolCidrOptions } from "./multi/types.js";
+import { optionsObject, name as nameArg } from "../args.js";
 import { check, checkOptions, type CheckOptions, type CheckReport } from "./check.js";
 import { usage, type PoolUsage } from "./usage.js";
 import { AllocationCounters } from "./counters.js";
@@ -64,14 +70,15 @@ export type {
   NodeAllocation, PodAddresses, LookupResult, NodeStatus, RangeUsage, NodeDetail, PoolStats, ClusterStats, RemoveNodeOptions,
 } from "./types.js";
 export { MAX_POOL_CIDRS } from "./core.js";
+export type { MultiPoolOptions, IpPoolSpec } from "./multi/options.js";
 export type { CheckOptions, CheckReport, StaleNode, StaleOwner, OrphanAddress, CounterMismatch } from "./check.js";
 export type { PoolUsage, CidrUsage } from "./usage.js";
 
 /** How a FileStore keeps ClusterPools (built in the class's static block, where it may use private parts). */
-let durableOf: (options: ClusterPoolOptions) => Durable<ClusterPool>;
+let durableOf: (options: ClusterPoolOptions | MultiPoolOptions) => Durable<ClusterPool>;
 
 /** @internal What a FileStore needs to keep pools made from `options` (src/pool/file-store.ts). */
-export function durablePools(options: ClusterPoolOptions): Durable<ClusterPool> {
+export function durablePools(options: ClusterPoolOptions | MultiPoolOptions): Durable<ClusterPool> {
   return durableOf(options);
 }
 
@@ -89,17 +96,51 @@ let adopting: PoolCore | undefined;
 /** A pool function with up to three arguments after the core. */
 type Op<R> = (c: PoolCore, a?: any, b?: any, d?: any) => R;
 
+/** A multi-pool side for the next constructor call (restore). */
+let adoptingMulti: MultiPool | undefined;
+
+/** The pool named by `options.pool` of a single-pool ClusterPool: only `default` (the shorthand's name) exists. */
+function defaultPoolOnly(what: string, options: unknown): void {
+  const o = optionsObject(`${what}(options)`, options, ["pool"]);
+  if (o.pool !== undefined && nameArg(`${what}(options.pool)`, o.pool) !== "default") {
+    throw errors.unknownPool(o.pool, "this pool has only 'default': give options.pools for named pools");
+  }
+}
+
+const isPlainObject = (v: unknown): boolean => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** allocate's `wanted` of a single-pool ClusterPool: addresses, or { pool: "default" } (no addresses). */
+function singleWanted(wanted: string | readonly string[] | AllocateOptions | undefined): string | readonly string[] | undefined {
+  if (typeof wanted === "object" && isPlainObject(wanted)) {
+    defaultPoolOnly("allocate", wanted);
+    return undefined;
+  }
+  return wanted as string | readonly string[] | undefined;
+}
+
 export class ClusterPool {
   /** undefined once disposed. */
   #c: PoolCore | undefined;
+  /** The named pools (options.pools), routed to src/pool/multi/; undefined for a single-pool ClusterPool and once disposed. */
+  #m: MultiPool | undefined;
   /** Allocation counters while metrics read them (registerMetrics), else undefined: one field test per call. */
   #counts: AllocationCounters | undefined;
   /** How many readers asked for #counts. */
   #countReaders = 0;
 
-  /** Validates options (IpamError naming the option) and lays the pools out in a shared memory. */
-  constructor(options: ClusterPoolOptions) {
-    const c = adopting ?? new PoolCore(options);
+  /**
+   * Validates options (IpamError naming the option) and lays the pools out
+   * in a shared memory. With `pools`, a multi-pool ClusterPool (Cilium's
+   * multi-pool IPAM: named pools, per-node chunks, watermarks); without, the
+   * cluster-pool one, whose single pool is named `default`.
+   */
+  constructor(options: ClusterPoolOptions | MultiPoolOptions) {
+    if (adoptingMulti !== undefined || (adopting === undefined && isMultiPoolOptions(options))) {
+      this.#m = adoptingMulti ?? new MultiPool(options);
+      adoptingMulti = undefined;
+      return;
+    }
+    const c = adopting ?? new PoolCore(options as ClusterPoolOptions);
     adopting = undefined;
     this.#c = c;
   }
@@ -115,9 +156,41 @@ export class ClusterPool {
     durableOf = (options) => {
       // the clock and engine of `options` also hold for a pool restored from the files
       const own = { ...(options?.clock ? { clock: options.clock } : {}), ...(options?.engine ? { engine: options.engine } : {}) };
+      const multi = isMultiPoolOptions(options);
+      /** A store keeps the kind of pool it was made with: named pools or a single pool. */
+      const restore = (bytes: Uint8Array, runtime: Runtime): ClusterPool => {
+        const p = ClusterPool.restore(bytes, { ...runtime, ...own } as Pick<ClusterPoolOptions, "clock" | "engine">);
+        if ((p.#m !== undefined) !== multi) {
+          p.dispose();
+          throw errors.invalidOption("options.pools", multi
+            ? "is set, but the store holds a single-pool ClusterPool: open it with single-pool options"
+            : "is not set, but the store holds a ClusterPool with named pools: open it with options.pools");
+        }
+        return p;
+      };
+      if (multi) {
+        return {
+          create: () => new ClusterPool(options),
+          restore,
+          replay: (p: ClusterPool, r: unknown) => (p.#m as MultiPool).replay(r as MultiCallRecord),
+          verify: (p: ClusterPool) => p.verify(),
+          encode: (p: ClusterPool, generation: number) => (p.#m as MultiPool).encode(generation),
+          isRecord: isMultiCallRecord,
+          attach: (p: ClusterPool, store: FileStore<ClusterPool> | undefined) => (p.#m as MultiPool).attach(store as FileStore<unknown> | undefined),
+          afterRecovery: (p: ClusterPool) => p.tick(),
+          adopt: (p: ClusterPool, fresh: ClusterPool) => {
+            const old = p.#m;
+            p.#m = fresh.#m;
+            fresh.#m = undefined;
+            old?.attach(undefined);
+            old?.free();
+          },
+          dispose: (p: ClusterPool) => p.dispose(),
+        };
+      }
       return {
         create: () => new ClusterPool(options),
-        restore: (bytes: Uint8Array, runtime: Runtime) => ClusterPool.restore(bytes, { ...runtime, ...own } as Pick<ClusterPoolOptions, "clock" | "engine">),
+        restore,
         replay: (p: ClusterPool, r: unknown) => p.#replay(r as JournalRecord),
         verify: (p: ClusterPool) => p.verify(),
         encode: (p: ClusterPool, generation: number) => encode(p.#core("compact"), generation),
@@ -132,19 +205,48 @@ export class ClusterPool {
 
   /** The engine (shared memory) holding this pool's state. */
   get engine(): Engine {
+    if (this.#m) return this.#m.engine;
     const c = this.#core("engine");
     c.escaped = true; // an engine the caller has seen is never reused for another pool
     return c.engine;
   }
   /** Nodes that hold subnets (ready or draining). */
   get nodeCount(): number {
+    if (this.#m) return this.#m.nodeCount;
     const c = this.#core("nodeCount");
     return c.nodes.size - c.pending.length - failedCount(c);
   }
   /** Pod strategy in use. */
-  get podStrategy(): Strategy { return this.#core("podStrategy").o.podStrategy; }
-  /** The options this pool was made with: validated, copied and frozen at construction. */
-  get options(): ResolvedOptions { return this.#core("options").o; }
+  get podStrategy(): Strategy { return this.#m ? this.#m.options.podStrategy : this.#core("podStrategy").o.podStrategy; }
+  /**
+   * The options this pool was made with: validated, copied and frozen at
+   * construction. With named pools, the options they share (clock, pod
+   * strategy, seed, engine) and no single-pool families: see multiOptions
+   * and ipPools().
+   */
+  get options(): ResolvedOptions {
+    if (this.#m) {
+      const o = this.#m.options;
+      return Object.freeze({
+        families: Object.freeze([]), maxNodeSubnets: undefined, overflowOption: "reject", reuse: undefined,
+        clock: o.clock, reserveRouterIP: false, podStrategy: o.podStrategy, seed: o.seed, engine: o.engine,
+      });
+    }
+    return this.#core("options").o;
+  }
+
+  /** The named pools' options as made (options.pools), or undefined for a single-pool ClusterPool; ipPools() has the pools as they are now. */
+  get multiOptions(): ResolvedMultiOptions | undefined {
+    if (this.#m) return this.#m.options;
+    this.#core("multiOptions");
+    return undefined;
+  }
+
+  /** True if the pool was made with named pools (options.pools). */
+  get multiPool(): boolean {
+    this.#m ?? this.#core("multiPool");
+    return this.#m !== undefined;
+  }
 
   /**
    * Releases what is due: quarantined addresses past their cooldown (or
@@ -152,6 +254,7 @@ export class ClusterPool {
    * mutating call does this first; it costs nothing while nothing waits.
    */
   tick(): void {
+    if (this.#m) return this.#m.tick();
     const c = this.#core("tick");
     c.store === undefined ? tick(c) : this.#durable(tick);
   }
@@ -161,6 +264,7 @@ export class ClusterPool {
    * Structured-cloneable: post it to a worker; the memory is shared, not copied.
    */
   describe(): PoolDescriptor {
+    if (this.#m) throw MultiPool.unsupported("describe");
     const c = this.#core("describe");
     c.escaped = true;
     return describe(c);
@@ -177,14 +281,17 @@ export class ClusterPool {
    * the node's pod ranges: FULL, and nothing of the call stays (no pending
    * node, no handle). `name`: a non-empty string (INVALID_ARGUMENT).
    */
-  addNode(name: string): NodeAllocation {
+  addNode(name: string, options?: AddNodeOptions): NodeAllocation {
+    if (this.#m) return this.#m.addNode(name, options);
     const c = this.#core("addNode");
-    if (this.#counts !== undefined) return this.#countedAddNode(c, name, this.#counts);
+    if (this.#counts !== undefined) return this.#countedAddNode(c, name, options, this.#counts);
+    if (options !== undefined) labelsArg(options); // labels only select named pools
     return c.store === undefined ? addNode(c, name) : this.#mutate("addNode", addNode, name);
   }
 
-  #countedAddNode(c: PoolCore, name: string, n: AllocationCounters): NodeAllocation {
+  #countedAddNode(c: PoolCore, name: string, options: AddNodeOptions | undefined, n: AllocationCounters): NodeAllocation {
     try {
+      if (options !== undefined) labelsArg(options);
       const r = c.store === undefined ? addNode(c, name) : this.#mutate("addNode", addNode, name);
       n.nodes++;
       return r;
@@ -201,22 +308,24 @@ export class ClusterPool {
    * (a no-op). `options`: undefined or { graceMs } (INVALID_OPTION).
    */
   removeNode(name: string, options?: RemoveNodeOptions): boolean {
+    if (this.#m) return this.#m.removeNode(name, options);
     const c = this.#core("removeNode");
     return c.store === undefined ? removeNode(c, name, options) : this.#mutate("removeNode", removeNode, name, options);
   }
 
   /** The node's subnets, status and usage, or undefined. */
   node(name: string): NodeDetail | undefined {
+    if (this.#m) return this.#m.node(name);
     const c = this.#core("node");
     const node = c.nodes.get(str("node(name)", name));
     return node && nodeDetail(c, node);
   }
 
   /** Names of all known nodes (pending and failed included), in the order they were added. */
-  nodeNames(): string[] { return [...this.#core("nodeNames").nodes.keys()]; }
+  nodeNames(): string[] { return this.#m ? this.#m.nodeNames() : [...this.#core("nodeNames").nodes.keys()]; }
 
   /** Names of nodes waiting for a subnet, in the order they will be served. */
-  pendingNodes(): string[] { return [...this.#core("pendingNodes").pending]; }
+  pendingNodes(): string[] { return this.#m ? [] : [...this.#core("pendingNodes").pending]; }
 
   // ------------------------------------------------------------------ pods
 
@@ -231,15 +340,21 @@ export class ClusterPool {
    * string, wanted not a string or an array of at most one per family); a
    * failed call takes nothing and moves no cursor.
    */
-  allocate(node: string, owner: string, wanted?: string | readonly string[]): PodAddresses {
+  allocate(node: string, owner: string, wanted?: string | readonly string[] | AllocateOptions): PodAddresses {
+    if (this.#m) {
+      if (wanted !== undefined && !isPlainObject(wanted)) throw errors.invalidArgument("allocate(options)", wanted, "{ pool } (asking for specific addresses is not available with named pools)");
+      return this.#m.allocate(node, owner, wanted as AllocateOptions | undefined);
+    }
     const c = this.#core("allocate");
     if (this.#counts !== undefined) return this.#countedAllocate(c, node, owner, wanted, this.#counts);
-    return c.store === undefined ? allocate(c, node, owner, wanted) : this.#mutate("allocate", allocate, node, owner, wanted);
+    const want = singleWanted(wanted);
+    return c.store === undefined ? allocate(c, node, owner, want) : this.#mutate("allocate", allocate, node, owner, want);
   }
 
-  #countedAllocate(c: PoolCore, node: string, owner: string, wanted: string | readonly string[] | undefined, n: AllocationCounters): PodAddresses {
+  #countedAllocate(c: PoolCore, node: string, owner: string, wanted: string | readonly string[] | AllocateOptions | undefined, n: AllocationCounters): PodAddresses {
     try {
-      const r = c.store === undefined ? allocate(c, node, owner, wanted) : this.#mutate("allocate", allocate, node, owner, wanted);
+      const want = singleWanted(wanted);
+      const r = c.store === undefined ? allocate(c, node, owner, want) : this.#mutate("allocate", allocate, node, owner, want);
       n.pods++;
       return r;
     } catch (e) {
@@ -256,21 +371,23 @@ export class ClusterPool {
    * INVALID_ARGUMENT for a non-string ip or an owner that is not a non-empty string.
    */
   release(ip: string, owner?: string): boolean {
+    if (this.#m) return this.#m.release(ip, owner);
     const c = this.#core("release");
     return c.store === undefined ? release(c, ip, owner) : this.#mutate("release", release, ip, owner);
   }
 
   /** Releases every address of an owner, in address order; returns them. An unknown owner has none. */
   releaseOwner(owner: string): string[] {
+    if (this.#m) return this.#m.releaseOwner(owner);
     const c = this.#core("releaseOwner");
     return c.store === undefined ? releaseOwner(c, owner) : this.#mutate("releaseOwner", releaseOwner, owner);
   }
 
   /** Addresses an owner holds. */
-  addressesOf(owner: string): string[] { return addressesOf(this.#core("addressesOf"), owner); }
+  addressesOf(owner: string): string[] { return this.#m ? this.#m.addressesOf(owner) : addressesOf(this.#core("addressesOf"), owner); }
 
   /** Which node (and owner) holds an address; undefined outside every node subnet. Throws INVALID_IP. */
-  lookup(ip: string): LookupResult | undefined { return lookup(this.#core("lookup"), ip); }
+  lookup(ip: string): LookupResult | undefined { return this.#m ? this.#m.lookup(ip) : lookup(this.#core("lookup"), ip); }
 
   // ------------------------------------------------------------------ reservations and pool growth
 
@@ -283,12 +400,14 @@ export class ClusterPool {
    * ALREADY_ALLOCATED (a pod holds the address).
    */
   reserve(cidr: string): void {
+    if (this.#m) throw MultiPool.unsupported("reserve");
     const c = this.#core("reserve");
     c.store === undefined ? reserve(c, cidr) : this.#mutate("reserve", reserve, cidr);
   }
 
   /** Makes a reserved CIDR allocatable again. Unreserving what is not reserved is a no-op. */
   unreserve(cidr: string): void {
+    if (this.#m) throw MultiPool.unsupported("unreserve");
     const c = this.#core("unreserve");
     c.store === undefined ? unreserve(c, cidr) : this.#mutate("unreserve", unreserve, cidr);
   }
@@ -302,28 +421,67 @@ export class ClusterPool {
   addPoolCidr(cidr: string): void;
   /** The earlier form, still accepted: `family` must be 4 or 6 (else INVALID_ARGUMENT) and the CIDR's own (else FAMILY_MISMATCH). */
   addPoolCidr(family: 4 | 6, cidr: string): void;
+  /** With named pools: adds the CIDR to pool `options.pool` (default `default`); nodes below their watermark are topped up from it. UNKNOWN_POOL, FAMILY_MISMATCH (the pool has no such family), CIDR_COLLISION (any pool). */
+  addPoolCidr(cidr: string, options: PoolCidrOptions): void;
   addPoolCidr(a: unknown, b?: unknown): void {
+    if (this.#m) {
+      if (typeof a === "number") throw errors.invalidArgument("addPoolCidr(cidr)", a, "a CIDR string (with named pools: addPoolCidr(cidr, { pool }))");
+      return this.#m.addPoolCidr(a as string, b as PoolCidrOptions | undefined);
+    }
     const c = this.#core("addPoolCidr");
+    if (isPlainObject(b)) {
+      defaultPoolOnly("addPoolCidr", b);
+      b = undefined;
+    }
     if (b !== undefined && a !== 4 && a !== 6) throw errors.invalidArgument("addPoolCidr(family, cidr)", a, "4 or 6 (or leave it out: addPoolCidr(cidr))");
     const [cidr, family] = b === undefined ? [a, undefined] : [b, a];
     c.store === undefined ? addPoolCidr(c, cidr, family as 4 | 6 | undefined) : this.#mutate("addPoolCidr", addPoolCidr, cidr, family);
   }
 
   /** Removes an empty pool CIDR. Refused (IN_USE, naming the nodes) while any node holds a subnet in it. */
-  removePoolCidr(cidr: string): void {
+  removePoolCidr(cidr: string, options?: PoolCidrOptions): void {
+    if (this.#m) return this.#m.removePoolCidr(cidr, options);
     const c = this.#core("removePoolCidr");
+    if (options !== undefined) defaultPoolOnly("removePoolCidr", options);
     c.store === undefined ? removePoolCidr(c, cidr) : this.#mutate("removePoolCidr", removePoolCidr, cidr);
   }
 
   /** The pool CIDRs in use, per family. */
   poolCidrs(): { family: 4 | 6; cidrs: string[] }[] {
+    if (this.#m) return this.#m.poolCidrs();
     return this.#core("poolCidrs").families.map((f) => ({ family: f.family, cidrs: f.pools.map((p) => String(p.cidr)) }));
+  }
+
+  /**
+   * The named pools: name, pre-allocation and CIDRs per family. A
+   * single-pool ClusterPool has one, `default` (preAllocate 0: its nodes take
+   * one subnet each at addNode).
+   */
+  ipPools(): { name: string; preAllocate: number; families: { family: 4 | 6; cidrs: string[]; maskSize: number }[] }[] {
+    if (this.#m) return this.#m.ipPools();
+    const c = this.#core("ipPools");
+    return [{ name: "default", preAllocate: 0, families: c.families.map((f) => ({ family: f.family, cidrs: f.pools.map((p) => String(p.cidr)), maskSize: f.maskSize })) }];
+  }
+
+  /**
+   * Adds a named pool at runtime (a new CiliumPodIPPool): nodes it selects
+   * take their pre-allocation from it at once. INVALID_OPTION (a bad spec, a
+   * name in use), CIDR_COLLISION (a CIDR of another pool). Only on a pool
+   * made with options.pools.
+   */
+  addPool(name: string, spec: IpPoolSpec): void {
+    this.#multi("addPool").addPool(name, spec);
+  }
+
+  /** Removes a named pool. Refused (IN_USE, naming nodes and owners) while any of its addresses is allocated; UNKNOWN_POOL if there is none. */
+  removePool(name: string): void {
+    this.#multi("removePool").removePool(name);
   }
 
   // ------------------------------------------------------------------ CiliumNode import / export
 
   /** A pool built from options, then restored from CiliumNodes (see importCiliumNodes). */
-  static fromCiliumNodes(list: unknown, options: ClusterPoolOptions): ClusterPool {
+  static fromCiliumNodes(list: unknown, options: ClusterPoolOptions | MultiPoolOptions): ClusterPool {
     const pool = new ClusterPool(options);
     pool.importCiliumNodes(list);
     return pool;
@@ -336,17 +494,19 @@ export class ClusterPool {
    * its node (never reassigned) with Cilium's message.
    */
   importCiliumNodes(list: unknown): ImportResult[] {
+    if (this.#m) return this.#m.importCiliumNodes(list);
     const c = this.#core("importCiliumNodes");
     return c.store === undefined ? importCiliumNodes(c, list) : this.#mutate("importCiliumNodes", importCiliumNodes, list);
   }
 
   /** CiliumNode objects for every node, with spec.ipam.podCIDRs and, for failed or pending nodes, status.ipam.operator-status.error. */
-  exportCiliumNodes(): CiliumNodeList { return exportCiliumNodes(this.#core("exportCiliumNodes")); }
+  exportCiliumNodes(): CiliumNodeList { return this.#m ? this.#m.exportCiliumNodes() : exportCiliumNodes(this.#core("exportCiliumNodes")); }
 
   // ------------------------------------------------------------------ numeric fast path
 
   /** Integer handle of a node for the numeric fast path. Throws UNKNOWN_NODE. Handles of removed nodes are reused. */
   handle(name: string): number {
+    if (this.#m) return this.#m.handle(name);
     const n = this.#core("handle").nodes.get(str("handle(name)", name));
     if (n === undefined) throw errors.unknownNode(name);
     return n.id;
@@ -358,6 +518,7 @@ export class ClusterPool {
    * (NaN, 1.5, "1") is INVALID_ARGUMENT.
    */
   nodeName(handle: number): string | undefined {
+    if (this.#m) return this.#m.nodeName(handle);
     const c = this.#core("nodeName");
     if (isU32(handle)) return c.byId[handle]?.name;
     if (typeof handle === "number" && Number.isInteger(handle)) return undefined;
@@ -371,6 +532,7 @@ export class ClusterPool {
 
   /** Allocates an IPv4 pod address (no owner) on the node; returns it as u32, or -1 when the range is full. */
   allocateIPv4(handle: number): number {
+    if (this.#m) throw MultiPool.unsupported("allocateIPv4");
     const c = this.#core("allocateIPv4");
     const n = this.#counts;
     if (n === undefined) return c.store === undefined ? allocateIPv4(c, handle) : this.#mutate("allocateIPv4", allocateIPv4, handle);
@@ -388,6 +550,7 @@ export class ClusterPool {
 
   /** Allocates up to `count` IPv4 pod addresses on the node into out (a Uint32Array). Returns how many (fewer: full). */
   allocateIPv4Batch(handle: number, out: Uint32Array, count?: number): number {
+    if (this.#m) throw MultiPool.unsupported("allocateIPv4Batch");
     const c = this.#core("allocateIPv4Batch");
     const n = this.#counts;
     if (n === undefined) {
@@ -407,21 +570,24 @@ export class ClusterPool {
 
   /** Releases an IPv4 pod address given as u32. Returns true if it was allocated (false also outside every pool). */
   releaseIPv4(ip: number): boolean {
+    if (this.#m) return this.#m.releaseIPv4(ip);
     const c = this.#core("releaseIPv4");
     return c.store === undefined ? releaseIPv4(c, ip) : this.#mutate("releaseIPv4", releaseIPv4, ip);
   }
 
   /** Releases the u32 IPv4 addresses in[0..count). Returns how many were allocated. */
   releaseIPv4Batch(ips: Uint32Array, count?: number): number {
+    if (this.#m) return this.#m.releaseIPv4Batch(ips, count);
     const c = this.#core("releaseIPv4Batch");
     return c.store === undefined ? releaseIPv4Batch(c, ips, count) : this.#mutate("releaseIPv4Batch", releaseIPv4Batch, ips, count);
   }
 
   /** Handle of the node whose subnet holds the u32 IPv4 address, or 0. */
-  lookupIPv4(ip: number): number { return lookupIPv4(this.#core("lookupIPv4"), ip); }
+  lookupIPv4(ip: number): number { return this.#m ? this.#m.lookupIPv4(ip) : lookupIPv4(this.#core("lookupIPv4"), ip); }
 
   /** Writes the node handle (0 = none) of each u32 address ips[k] to out[k] (count: at most both lengths). */
   lookupIPv4Batch(ips: Uint32Array, out: Uint32Array | Int32Array, count?: number): void {
+    if (this.#m) return this.#m.lookupIPv4Batch(ips, out, count);
     lookupIPv4Batch(this.#core("lookupIPv4Batch"), ips, out, count);
   }
 
@@ -429,6 +595,7 @@ export class ClusterPool {
 
   /** Used and free subnets and pod addresses per pool CIDR and per node. */
   stats(): ClusterStats {
+    if (this.#m) return this.#m.stats();
     const c = this.#core("stats");
     return c.store === undefined ? stats(c) : this.#durable(stats);
   }
@@ -438,7 +605,7 @@ export class ClusterPool {
    * slot a node holds points at it, and that every owned address is
    * allocated. Returns the problems found (empty when consistent).
    */
-  verify(): string[] { return verify(this.#core("verify")); }
+  verify(): string[] { return this.#m ? this.#m.verify() : verify(this.#core("verify")); }
 
   /**
    * Leaks and consistency, as `calicoctl ipam check` does it: given the
@@ -452,19 +619,19 @@ export class ClusterPool {
    * non-empty strings (else INVALID_ARGUMENT naming it).
    */
   check(options?: CheckOptions): CheckReport {
-    const c = this.#core("check");
+    const c = this.#single("check");
     return check(c, checkOptions(options));
   }
 
   /** @internal Usage per pool CIDR for metrics (src/metrics/), read at scrape time; releases what is due first, as stats() does. */
   _usage(): PoolUsage {
-    const c = this.#core("_usage");
+    const c = this.#single("_usage");
     return c.store === undefined ? usage(c) : this.#durable(usage);
   }
 
   /** @internal Starts counting allocations for a metrics reader; the same counters for every reader. */
   _countAllocations(): AllocationCounters {
-    this.#core("_countAllocations");
+    this.#single("_countAllocations");
     this.#countReaders++;
     return (this.#counts ??= new AllocationCounters());
   }
@@ -482,8 +649,9 @@ export class ClusterPool {
    * names, reservations and the reuse cooldown.
    */
   snapshot(generation = 0): Uint8Array {
-    const c = this.#core("snapshot");
     if (!isU32(generation)) throw errors.invalidArgument("snapshot(generation)", generation, "an integer from 0 to 2^32-1");
+    if (this.#m) return this.#m.snapshot(generation);
+    const c = this.#core("snapshot");
     return c.store === undefined ? snapshot(c, generation) : this.#durable(snapshot, generation);
   }
 
@@ -500,6 +668,10 @@ export class ClusterPool {
     const runtime = resolveRuntime(options);
     const { meta, data } = decodeSnapshot(bytes);
     try {
+      if (isMultiSnapshot(meta)) {
+        adoptingMulti = MultiPool.rebuild(meta, data, runtime);
+        return new ClusterPool(undefined as never);
+      }
       return ClusterPool.#of(rebuild(meta as SnapshotMeta, data, runtime));
     } catch (e) {
       // FULL: the engine's shared memory cannot hold the pool (nothing in the bytes is wrong)
@@ -520,18 +692,30 @@ export class ClusterPool {
    * the pool as it was before the call. `{ readOnly: true }` opens without
    * the lock and without writing; calls that would change it throw READ_ONLY.
    */
-  static open(path: string, options: ClusterPoolOptions, store: FileStoreOptions = {}): ClusterPool {
+  static open(path: string, options: ClusterPoolOptions | MultiPoolOptions, store: FileStoreOptions = {}): ClusterPool {
     if (typeof options !== "object" || options === null) throw errors.invalidOption("options", `must be an object (got ${show(options)})`);
     return new FileStore<ClusterPool>(path, store).openWith(durableOf(options));
   }
 
   /** Writes a fresh snapshot and empties the journal (FileStore-backed pools). Throws IO_ERROR; the pool is unchanged. */
   compact(): void {
+    if (this.#m) {
+      (this.#m.store as FileStore<ClusterPool> | undefined)?.compact(this);
+      return;
+    }
     this.#core("compact").store?.compact(this);
   }
 
   /** Flushes and closes the FileStore of a pool made by ClusterPool.open and gives its lock up. A no-op otherwise. */
   close(): void {
+    const m = this.#m;
+    if (m !== undefined) {
+      const s = m.store;
+      if (s === undefined) return;
+      m.attach(undefined);
+      s.close();
+      return;
+    }
     const store = this.#c?.store;
     if (store === undefined) return;
     this.#attach(undefined);
@@ -570,6 +754,16 @@ export class ClusterPool {
    * Any later call throws INVALID_ARGUMENT; disposing again is a no-op.
    */
   dispose(): void {
+    const m = this.#m;
+    if (m !== undefined) {
+      try {
+        this.close();
+      } finally {
+        this.#m = undefined;
+        m.free();
+      }
+      return;
+    }
     const c = this.#c;
     if (c === undefined) return;
     try {
@@ -582,6 +776,19 @@ export class ClusterPool {
 
   /** dispose(), for `using pool = new ClusterPool(...)`. */
   [disposeSymbol](): void { this.dispose(); }
+
+  /** The named pools, or INVALID_ARGUMENT naming `method` once disposed, INVALID_OPTION for a single-pool ClusterPool. */
+  #multi(method: string): MultiPool {
+    if (this.#m) return this.#m;
+    this.#core(method);
+    throw errors.invalidOption("options.pools", `is not set: ${method} needs a ClusterPool made with named pools (new ClusterPool({ pools: { ... } }))`);
+  }
+
+  /** The single pool's state; for named pools INVALID_OPTION (`method` is not available there yet), once disposed INVALID_ARGUMENT. */
+  #single(method: string): PoolCore {
+    if (this.#m) throw errors.invalidOption("options.pools", `is set: ${method} is not available with named pools yet (single-pool ClusterPools only)`);
+    return this.#core(method);
+  }
 
   /** The state, or INVALID_ARGUMENT naming `method` once the pool is disposed. */
   #core(method: string): PoolCore {

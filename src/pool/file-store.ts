@@ -7,6 +7,7 @@
 import { FileStore as Files, type FileStoreOptions } from "../state/file-store.js";
 import { ClusterPool, durablePools } from "./cluster-pool.js";
 import type { ClusterPoolOptions } from "./options.js";
+import type { MultiPoolOptions } from "./cluster-pool.js";
 import { errors, show } from "../errors.js";
 
 export type { FileStoreOptions };
@@ -18,7 +19,7 @@ export class FileStore extends Files<ClusterPool> {
    * clock and engine), and journals it from now on. Throws LOCKED,
    * CORRUPT_STATE or IO_ERROR; then nothing was written and no lock is held.
    */
-  open(options: ClusterPoolOptions): ClusterPool {
+  open(options: ClusterPoolOptions | MultiPoolOptions): ClusterPool {
     if (typeof options !== "object" || options === null) throw errors.invalidOption("options", `must be an object (got ${show(options)})`);
     return this.openWith(durablePools(options));
   }

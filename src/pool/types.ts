@@ -3,6 +3,8 @@
 export interface NodeAllocation {
   readonly name: string;
   readonly podCIDRs: string[];
+  /** Named pools only (options.pools): the CIDRs per pool, as CiliumNode spec.ipam.pools.allocated. */
+  readonly pools?: { readonly pool: string; readonly cidrs: string[] }[];
 }
 
 /** Pod addresses handed to one owner by allocate(). */
@@ -20,6 +22,8 @@ export interface LookupResult {
   readonly owner?: string;
   /** True if the address is taken (allocated, reserved or in reuse cooldown). */
   readonly allocated: boolean;
+  /** Named pools only: the pool the address belongs to. */
+  readonly pool?: string;
 }
 
 export type NodeStatus = "ready" | "pending" | "failed" | "draining";
@@ -50,6 +54,10 @@ export interface NodeDetail extends NodeAllocation {
   /** Families in which the node borrows addresses ('share' overflow). */
   readonly sharing: (4 | 6)[];
   readonly ranges: RangeUsage[];
+  /** Named pools only: the node's labels (matched by the pools' node selectors). */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** Named pools only: use per pool and family; `short` while below the watermark for want of a chunk. */
+  readonly usage?: { readonly pool: string; readonly family: 4 | 6; readonly cidrs: string[]; readonly used: number; readonly free: number; readonly short: boolean }[];
 }
 
 export interface PoolStats {
@@ -71,9 +79,33 @@ export interface ClusterStats {
   readonly cooldown: number;
   readonly pools: PoolStats[];
   readonly perNode: { readonly name: string; readonly podCIDRs: string[]; readonly used: number; readonly free: number }[];
+  /** Named pools only: per pool and family (see IpPoolStats). */
+  readonly ipPools?: IpPoolStats[];
+  /** Named pools only: chunks taken from and given back to the pools so far. */
+  readonly chunksTaken?: number;
+  readonly chunksReleased?: number;
 }
 
 export interface RemoveNodeOptions {
   /** Keep the node's subnets and pods this long (clock ms) before releasing them. @default 0 */
   readonly graceMs?: number;
+}
+
+/** Per pool and family: chunks and addresses. */
+export interface IpPoolStats {
+  readonly pool: string;
+  readonly family: 4 | 6;
+  readonly cidrs: string[];
+  readonly maskSize: number;
+  readonly preAllocate: number;
+  /** Chunks held by nodes, free in the pool CIDRs, and all of them. */
+  readonly chunks: { readonly used: number; readonly free: number; readonly capacity: number };
+  /** Addresses allocated to pods; free in held chunks; usable in all chunks of the pool. */
+  readonly addresses: { readonly used: number; readonly free: number; readonly capacity: number };
+  /** Nodes that hold at least one chunk of it. */
+  readonly nodes: number;
+  /** Chunks completely free beyond a watermark, waiting for their release delay. */
+  readonly releasing: number;
+  /** Nodes below the watermark because the pool had no free chunk. */
+  readonly short: number;
 }

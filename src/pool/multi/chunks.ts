@@ -1,0 +1,165 @@
+// Chunks: a node takes CIDRs of a pool's maskSize (next-fit in the pool's
+// first CIDR that has one free), keeps at least preAllocate addresses free per
+// pool family (the watermark), and gives back a chunk that has been completely
+// free beyond the watermark for the pool's releaseDelayMs.
+import { errors, show } from "../../errors.js";
+import { addressKey } from "../owners.js";
+import type { MultiCore, Group, Chunk, MNode, PoolFamily, IpPool } from "./state.js";
+import { selects } from "./options.js";
+
+/** Free addresses of a group: the sum over its chunks. */
+export function freeOf(core: MultiCore, g: Group): number {
+  let free = 0;
+  for (const c of g.chunks) free += c.size - c.entry.used(c.slot);
+  return free;
+}
+
+/** True if some pool CIDR of the family has a free chunk. */
+export function hasRoom(fam: PoolFamily): boolean {
+  return fam.entries.some((e) => !e.set.isFull());
+}
+
+/** The node's group in `fam`, made empty if it has none yet. */
+export function groupOf(node: MNode, fam: PoolFamily): Group {
+  let g = node.groups.get(fam);
+  if (g === undefined) node.groups.set(fam, (g = { node, fam, chunks: [] }));
+  return g;
+}
+
+/** True if the pool may serve the node (its node selector matches the node's labels). */
+export function serves(pool: IpPool, node: MNode): boolean {
+  return selects(pool.nodeSelector, node.labels);
+}
+
+/**
+ * Takes the next free chunk of the family for the group's node: the first
+ * pool CIDR with a free one, next-fit inside it (Cilium's cidrset). Returns
+ * the chunk, undefined when the family has no free chunk, or the FULL error
+ * when the shared memory cannot hold its pod range (nothing taken then).
+ */
+export function takeChunk(core: MultiCore, g: Group): Chunk | undefined | ReturnType<typeof errors.full> {
+  for (const e of g.fam.entries) {
+    if (e.set.isFull()) continue;
+    const slot = e.set.allocateNextIndex();
+    if (slot < 0) continue;
+    return attachChunk(core, g, e, slot);
+  }
+  return undefined;
+}
+
+/** Gives the (already taken) slot to the group's node with an empty pod range; FULL when the memory cannot grow (the slot is given back). */
+export function attachChunk(core: MultiCore, g: Group, e: Chunk["entry"], slot: number): Chunk | ReturnType<typeof errors.full> {
+  const geo = e.subnet(slot, 0);
+  const node = g.node;
+  const seed = core.o.podStrategy === "random" ? BigInt.asUintN(64, core.o.seed + BigInt(node.epoch) * 0x9e3779b97f4a7c15n + BigInt(e.index * 65536 + slot)) : 0n;
+  if (!core.ownEngine) e.reuseRegion(0, geo.size);
+  const region = e.attach(slot, 1, node.id, geo.size, geo.base, 0, seed);
+  if (region === 0) {
+    e.set.releaseIndex(slot);
+    return errors.full(`shared memory (${core.engine.memory.buffer.byteLength / 65536} pages)`, `cannot give node ${show(node.name)} a chunk of pool ${show(g.fam.pool.name)}`);
+  }
+  const c: Chunk = { group: g, entry: e, slot, cidr: geo.cidr, size: geo.size, base: geo.base, format: e.formatter(slot, geo.hostBits), excessSince: -1 };
+  g.chunks.push(c);
+  core.chunkAt.set(addressKey(e.index, slot), c);
+  core.chunksTaken++;
+  return c;
+}
+
+/** Gives a chunk back to its pool: its addresses (and their owners' keys) go with it. */
+export function dropChunk(core: MultiCore, c: Chunk): void {
+  const e = c.entry;
+  const owners = e.owners(e.range(c.slot));
+  if (owners !== undefined) {
+    for (let off = 0; off < c.size; off++) {
+      const o = owners[off] as number;
+      if (o !== 0) core.owners.removeKey(o, addressKey(e.index, c.base + off));
+    }
+  }
+  e.detach(c.slot, 1, 0);
+  e.set.releaseIndex(c.slot);
+  const list = c.group.chunks;
+  list.splice(list.indexOf(c), 1);
+  core.chunkAt.delete(addressKey(e.index, c.slot));
+  core.excess.delete(c);
+  core.chunksReleased++;
+}
+
+/**
+ * Tops the group up to its watermark: takes chunks while fewer than
+ * preAllocate addresses are free and the family has room. Returns true if
+ * the watermark is met (a family without room leaves it short; a later
+ * addPoolCidr or released chunk tops it up).
+ */
+export function refill(core: MultiCore, g: Group): boolean {
+  const pre = g.fam.pool.preAllocate;
+  core.short.delete(g);
+  if (pre === 0) return true;
+  let free = freeOf(core, g);
+  while (free < pre) {
+    const c = takeChunk(core, g);
+    if (c === undefined || !("group" in c)) {
+      core.short.add(g);
+      return false;
+    }
+    free += c.size;
+  }
+  return true;
+}
+
+/**
+ * Marks which chunks of the group are completely free beyond the watermark
+ * (later chunks first, as Cilium's agent releases them): a chunk whose
+ * release would still leave preAllocate addresses free. A chunk that becomes
+ * such starts its release delay now; one that stops being such stops it.
+ */
+export function evaluate(core: MultiCore, g: Group, now: number): void {
+  const pre = g.fam.pool.preAllocate;
+  let free = freeOf(core, g);
+  for (let i = g.chunks.length - 1; i >= 0; i--) {
+    const c = g.chunks[i] as Chunk;
+    if (c.entry.used(c.slot) === 0 && free - c.size >= pre) {
+      free -= c.size;
+      if (c.excessSince < 0) {
+        c.excessSince = now;
+        core.excess.add(c);
+      }
+    } else if (c.excessSince >= 0) {
+      c.excessSince = -1;
+      core.excess.delete(c);
+    }
+  }
+}
+
+/** Gives back every chunk whose release delay ran out. Returns how many went back. */
+export function reclaim(core: MultiCore, now: number): number {
+  if (core.excess.size === 0) return 0;
+  let n = 0;
+  for (const c of [...core.excess]) {
+    if (now - c.excessSince >= c.group.fam.pool.releaseDelayMs) {
+      dropChunk(core, c);
+      n++;
+    }
+  }
+  return n;
+}
+
+/**
+ * What every call that changes the pool does first, and tick() does alone:
+ * chunks whose delay ran out go back, then groups left below their watermark
+ * (a full pool that got room) are topped up.
+ */
+export function tick(core: MultiCore): void {
+  const now = core.now();
+  if (reclaim(core, now) > 0) topUpAll(core);
+}
+
+/** Tops up the groups left below their watermark (in the order they fell short) once their family has room again. */
+export function topUpAll(core: MultiCore): void {
+  if (core.short.size === 0) return;
+  const now = core.now();
+  for (const g of [...core.short]) {
+    if (!hasRoom(g.fam)) continue;
+    refill(core, g);
+    evaluate(core, g, now);
+  }
+}

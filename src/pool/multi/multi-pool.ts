@@ -1,0 +1,223 @@
+/**
+ * The multi-pool side of ClusterPool: what `new ClusterPool({ pools })`
+ * routes to. Thin: each call goes to the module of src/pool/multi/ that
+ * owns it.
+ *
+ *   options.ts   pools, watermarks, release delays, node selectors
+ *   state.ts     MultiCore: pools, table entries, nodes, chunks, owners
+ *   chunks.ts    taking chunks, the watermark, the release delay, tick()
+ *   pods.ts      addNode/removeNode, allocate/release/releaseOwner/lookup
+ *   runtime.ts   addPool/removePool, addPoolCidr/removePoolCidr
+ *   cilium.ts    CiliumNode spec.ipam.pools import and export
+ *   stats.ts     stats(), node(), verify()
+ *   snapshot.ts  snapshot() and restore
+ */
+import { errors } from "../../errors.js";
+import { isU32, badU32, str, u32Array, count as countArg } from "../../args.js";
+import type { Engine } from "../../core/engine.js";
+import type { PodAddresses } from "../types.js";
+import type { CiliumNodeList, ImportResult } from "../cilium-node.js";
+import { MultiCore } from "./state.js";
+import { resolveMultiOptions, type ResolvedMultiOptions, type IpPoolSpec } from "./options.js";
+import { tick } from "./chunks.js";
+import { addNode, removeNode, allocate, release, releaseIPv4, releaseOwner, addressesOf, lookup } from "./pods.js";
+import { addPool, removePool, addPoolCidr, removePoolCidr, poolList } from "./runtime.js";
+import { importPools, exportPools } from "./cilium.js";
+import { multiStats, multiNodeDetail, multiVerify, type MultiClusterStats } from "./stats.js";
+import { multiSnapshot, multiEncode, multiRebuild, type MultiSnapshotMeta } from "./snapshot.js";
+import type { FileStore } from "../../state/file-store.js";
+import { IpamError } from "../../errors.js";
+import type { AddNodeOptions, AllocateOptions, MultiNodeAllocation, MultiLookupResult, MultiNodeDetail, PoolCidrOptions } from "./types.js";
+
+/**
+ * A journal record of a multi-pool call: the method, its arguments (JSON)
+ * and the one clock reading the call ran at. Replaying the calls in order on
+ * the snapshot they follow rebuilds the state exactly: every choice is
+ * deterministic given the state and the time.
+ */
+export interface MultiCallRecord {
+  readonly op: "mcall";
+  readonly m: string;
+  readonly a: readonly unknown[];
+  readonly t: number;
+}
+
+export function isMultiCallRecord(r: unknown): r is MultiCallRecord {
+  const x = r as MultiCallRecord | null;
+  return typeof x === "object" && x !== null && x.op === "mcall" && typeof x.m === "string" && Array.isArray(x.a) && typeof x.t === "number" && CALLS.has(x.m);
+}
+
+/** The calls that change a multi-pool state, which the journal records. */
+const CALLS = new Set(["tick", "addNode", "removeNode", "allocate", "release", "releaseOwner", "addPool", "removePool", "addPoolCidr", "removePoolCidr", "importCiliumNodes", "releaseIPv4", "releaseIPv4Batch"]);
+
+export class MultiPool {
+  readonly #c: MultiCore;
+  /** The FileStore journaling this pool (ClusterPool.open), if any. */
+  #store: FileStore<unknown> | undefined;
+
+  constructor(options: unknown, core?: MultiCore) {
+    this.#c = core ?? new MultiCore(resolveMultiOptions(options));
+  }
+
+  /** A pool rebuilt from a multi-pool snapshot's parts. */
+  static rebuild(meta: MultiSnapshotMeta, data: Uint32Array, runtime: { clock?: () => number; engine?: Engine }): MultiPool {
+    return new MultiPool(undefined, multiRebuild(meta, data, runtime));
+  }
+
+  /** The error for a ClusterPool method that has no multi-pool form. */
+  static unsupported(method: string): ReturnType<typeof errors.invalidOption> {
+    return errors.invalidOption("options.pools", `is set: ClusterPool.${method} is not available on a pool with named pools`);
+  }
+
+  get engine(): Engine {
+    this.#c.escaped = true;
+    return this.#c.engine;
+  }
+  get nodeCount(): number { return this.#c.nodes.size; }
+  get options(): ResolvedMultiOptions { return this.#c.o; }
+
+  tick(): void { this.#run("tick", [], () => tick(this.#c), true); }
+
+  addNode(name: string, options?: AddNodeOptions): MultiNodeAllocation { return this.#run("addNode", [name, options], () => addNode(this.#c, name, options)); }
+  removeNode(name: string, options?: unknown): boolean { return this.#run("removeNode", [name, options], () => removeNode(this.#c, name, options)); }
+  node(name: string): MultiNodeDetail | undefined {
+    const n = this.#c.nodes.get(str("node(name)", name));
+    return n && multiNodeDetail(this.#c, n);
+  }
+  nodeNames(): string[] { return [...this.#c.nodes.keys()]; }
+
+  allocate(node: string, owner: string, options?: AllocateOptions): PodAddresses { return this.#run("allocate", [node, owner, options], () => allocate(this.#c, node, owner, options)); }
+  release(ip: string, owner?: string): boolean { return this.#run("release", [ip, owner], () => release(this.#c, ip, owner)); }
+  releaseOwner(owner: string): string[] { return this.#run("releaseOwner", [owner], () => releaseOwner(this.#c, owner)); }
+  addressesOf(owner: string): string[] { return addressesOf(this.#c, owner); }
+  lookup(ip: string): MultiLookupResult | undefined { return lookup(this.#c, ip); }
+
+  addPool(name: string, spec: IpPoolSpec): void { this.#run("addPool", [name, spec], () => addPool(this.#c, name, spec)); }
+  removePool(name: string): void { this.#run("removePool", [name], () => removePool(this.#c, name)); }
+  addPoolCidr(cidr: string, options?: PoolCidrOptions): void { this.#run("addPoolCidr", [cidr, options], () => addPoolCidr(this.#c, cidr, options)); }
+  removePoolCidr(cidr: string, options?: PoolCidrOptions): void { this.#run("removePoolCidr", [cidr, options], () => removePoolCidr(this.#c, cidr, options)); }
+  ipPools(): ReturnType<typeof poolList> { return poolList(this.#c); }
+  /** Pool CIDRs per family, all pools together (ClusterPool.poolCidrs). */
+  poolCidrs(): { family: 4 | 6; cidrs: string[] }[] {
+    const out: { family: 4 | 6; cidrs: string[] }[] = [];
+    for (const f of [4, 6] as const) {
+      const cidrs = poolList(this.#c).flatMap((p) => p.families.filter((x) => x.family === f).flatMap((x) => x.cidrs));
+      if (cidrs.length > 0) out.push({ family: f, cidrs });
+    }
+    return out;
+  }
+
+  importCiliumNodes(list: unknown): ImportResult[] { return this.#run("importCiliumNodes", [list], () => importPools(this.#c, list)); }
+  exportCiliumNodes(): CiliumNodeList { return exportPools(this.#c); }
+
+  handle(name: string): number {
+    const n = this.#c.nodes.get(str("handle(name)", name));
+    if (n === undefined) throw errors.unknownNode(name);
+    return n.id;
+  }
+  nodeName(handle: number): string | undefined {
+    if (isU32(handle)) return this.#c.byId[handle]?.name;
+    if (typeof handle === "number" && Number.isInteger(handle)) return undefined;
+    throw errors.invalidArgument("nodeName(handle)", handle, "a node handle (an integer)");
+  }
+  lookupIPv4(ip: number): number {
+    if (!isU32(ip)) throw badU32("lookupIPv4(ip)", ip);
+    return this.#c.table.lookupIPv4(ip);
+  }
+  lookupIPv4Batch(ips: Uint32Array, out: Uint32Array | Int32Array, count?: number): void {
+    u32Array("lookupIPv4Batch(ips)", ips);
+    if (!(out instanceof Uint32Array || out instanceof Int32Array)) throw errors.invalidArgument("lookupIPv4Batch(out)", out, "a Uint32Array or Int32Array");
+    const n = countArg("lookupIPv4Batch(count)", count, Math.min(ips.length, out.length));
+    this.#c.table.lookupIPv4Batch(ips, out, n);
+  }
+  releaseIPv4(ip: number): boolean {
+    if (!isU32(ip)) throw badU32("releaseIPv4(ip)", ip);
+    return this.#run("releaseIPv4", [ip], () => releaseIPv4(this.#c, ip));
+  }
+  releaseIPv4Batch(ips: Uint32Array, count?: number): number {
+    u32Array("releaseIPv4Batch(ips)", ips);
+    const n = countArg("releaseIPv4Batch(count)", count, ips.length);
+    const list = Array.from(ips.subarray(0, n));
+    return this.#run("releaseIPv4Batch", [list], () => {
+      let freed = 0;
+      for (const ip of list) if (releaseIPv4(this.#c, ip)) freed++;
+      return freed;
+    });
+  }
+
+  stats(): MultiClusterStats {
+    this.#run("tick", [], () => tick(this.#c), true);
+    return multiStats(this.#c);
+  }
+  verify(): string[] { return multiVerify(this.#c); }
+  snapshot(generation = 0): Uint8Array {
+    if (this.#store !== undefined) this.#run("tick", [], () => tick(this.#c), true); // journaled like any change
+    return this.#store !== undefined ? multiEncode(this.#c, generation) : multiSnapshot(this.#c, generation);
+  }
+
+  // ------------------------------------------------------------------ journal (ClusterPool.open)
+
+  /** The store journaling this pool from now on (undefined: none). */
+  attach(store: FileStore<unknown> | undefined): void { this.#store = store; }
+  get store(): FileStore<unknown> | undefined { return this.#store; }
+  /** The state as snapshot bytes, as it is (compaction). */
+  encode(generation: number): Uint8Array { return multiEncode(this.#c, generation); }
+
+  /** Re-applies a journal record at its time; a call that failed live fails again (and changes what it changed then). */
+  replay(r: MultiCallRecord): void {
+    const c = this.#c;
+    c.fixed = r.t;
+    // arguments left out were written as null (no call takes null: such a call fails before it changes anything)
+    const a = r.m === "releaseIPv4Batch" ? [Uint32Array.from(r.a[0] as number[])] : r.a.map((v) => (v === null ? undefined : v));
+    try {
+      (this as unknown as Record<string, (...x: unknown[]) => unknown>)[r.m]!(...a);
+    } catch (e) {
+      if (!(e instanceof IpamError)) throw e;
+    } finally {
+      c.fixed = undefined;
+    }
+  }
+
+  /**
+   * Runs one call at one clock reading. With a store: READ_ONLY on a
+   * read-only one; the call is journaled when it succeeded, or when it failed
+   * after changing something (what was due went back first), in one write
+   * before it returns (IO_ERROR puts the pool back as on disk).
+   */
+  #run<R>(m: string, a: unknown[], fn: () => R, implicit = false): R {
+    const c = this.#c;
+    if (c.fixed !== undefined) return fn(); // inside a call or a replay: one time, one record
+    let store = this.#store;
+    if (store?.readOnly) {
+      // a read-only store changes nothing on disk: only what is due is released, in memory (stats, snapshot)
+      if (!implicit) throw errors.readOnly(store.path, m);
+      store = undefined;
+    }
+    c.fixed = c.o.clock();
+    const t = c.fixed;
+    const moved = c.chunksTaken + c.chunksReleased;
+    let out: R | undefined;
+    let failed = false;
+    let error: unknown;
+    store?._begin();
+    try {
+      out = fn();
+    } catch (e) {
+      failed = true;
+      error = e;
+    } finally {
+      c.fixed = undefined;
+    }
+    if (store !== undefined) {
+      // a tick that gave nothing back changed nothing: no record (a snapshot or stats on a full disk still work)
+      const changed = c.chunksTaken + c.chunksReleased !== moved;
+      if ((!failed && m !== "tick") || changed) store._emit({ op: "mcall", m, a: JSON.parse(JSON.stringify(a.map((v) => (v === undefined ? null : v)))) as unknown[], t });
+      store._commit(); // throws IO_ERROR after putting the pool back
+    }
+    if (failed) throw error;
+    return out as R;
+  }
+
+  /** Gives the memory back (see ClusterPool.dispose). */
+  free(): void { this.#c.release(); }
+}

@@ -1,0 +1,308 @@
+// Nodes and pods with named pools: addNode (labels, pre-allocation),
+// removeNode, allocate from a pool (a chunk on demand), release,
+// releaseOwner, lookup.
+import { parseIPv4, parseIPv6Groups, parseIp } from "../../net/ip.js";
+import { errors, IpamError, show } from "../../errors.js";
+import { addressKey, keyPool, keyRel } from "../owners.js";
+import { NONE } from "../../core/layout.js";
+import { name as nameArg, optionsObject, str } from "../../args.js";
+import type { PoolCidr } from "../../alloc/pool-cidr.js";
+import type { PodAddresses } from "../types.js";
+import type { MultiCore, MNode, Group, Chunk, IpPool } from "./state.js";
+import type { AddNodeOptions, AllocateOptions, MultiNodeAllocation, MultiLookupResult, PoolAllocation } from "./types.js";
+import { DEFAULT_POOL } from "./options.js";
+import { tick, groupOf, serves, refill, evaluate, takeChunk, dropChunk, hasRoom, topUpAll } from "./chunks.js";
+
+/** The node's CIDRs per pool (pools in name order, IPv4 chunks first, each family in address order), as CiliumNode spec.ipam.pools.allocated. */
+export function poolAllocations(node: MNode): PoolAllocation[] {
+  const names = [...new Set([...node.groups.values()].filter((g) => g.chunks.length > 0).map((g) => g.fam.pool.name))].sort();
+  return names.map((name) => {
+    const cidrs: string[] = [];
+    for (const fam of [4, 6] as const) {
+      const cs: Chunk[] = [];
+      for (const g of node.groups.values()) if (g.fam.pool.name === name && g.fam.family === fam) cs.push(...g.chunks);
+      cs.sort((a, b) => a.entry.index - b.entry.index || a.slot - b.slot);
+      cidrs.push(...cs.map((c) => c.cidr));
+    }
+    return { pool: name, cidrs };
+  });
+}
+
+export function allocationOf(node: MNode): MultiNodeAllocation {
+  const pools = poolAllocations(node);
+  const v4 = pools.flatMap((p) => p.cidrs.filter((c) => !c.includes(":")));
+  const v6 = pools.flatMap((p) => p.cidrs.filter((c) => c.includes(":")));
+  return { name: node.name, podCIDRs: [...v4, ...v6], pools };
+}
+
+/** Validates addNode's options: { labels?: { [key]: string } }. */
+export function labelsArg(options: unknown): Readonly<Record<string, string>> {
+  if (options === undefined) return Object.freeze({});
+  const o = optionsObject("addNode(options)", options, ["labels"]);
+  if (o.labels === undefined) return Object.freeze({});
+  if (typeof o.labels !== "object" || o.labels === null || Array.isArray(o.labels)) {
+    throw errors.invalidArgument("addNode(options.labels)", o.labels, "an object of label: value strings");
+  }
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(o.labels)) {
+    if (typeof v !== "string") throw errors.invalidArgument(`addNode(options.labels.${k})`, v, "a string");
+    out[k] = v;
+  }
+  return Object.freeze(out);
+}
+
+/**
+ * Adds a node with its labels: it is ready at once. For each pool that
+ * selects it with a pre-allocation, it takes chunks until that many
+ * addresses are free per family; a pool without a free chunk leaves it short
+ * (never an error, never a wait: Cilium #46867), and it is topped up when
+ * the pool gains room. A pool with preAllocate 0 gives it nothing until an
+ * allocation needs it. Idempotent: a known node is returned as it is.
+ */
+export function addNode(core: MultiCore, name: string, options?: AddNodeOptions): MultiNodeAllocation {
+  nameArg("addNode(name)", name);
+  const labels = labelsArg(options);
+  tick(core);
+  const known = core.nodes.get(name);
+  if (known !== undefined) return allocationOf(known);
+  const id = core.freeIds.pop() ?? core.byId.length;
+  const node: MNode = { id, name, labels, epoch: ++core.epoch, groups: new Map() };
+  core.byId[id] = node;
+  core.nodes.set(name, node);
+  const now = core.now();
+  for (const pool of core.pools.values()) {
+    if (!serves(pool, node)) continue;
+    for (const fam of pool.families) {
+      const g = groupOf(node, fam);
+      refill(core, g);
+      evaluate(core, g, now);
+    }
+  }
+  return allocationOf(node);
+}
+
+/** Releases all of a node's chunks and addresses. Returns false for an unknown node (a no-op). */
+export function removeNode(core: MultiCore, name: string, options?: unknown): boolean {
+  nameArg("removeNode(name)", name);
+  if (options !== undefined) {
+    const o = optionsObject("options", options, ["graceMs"]);
+    if (o.graceMs !== undefined && o.graceMs !== 0) {
+      throw errors.invalidOption("options.graceMs", `is not supported with options.pools (got ${show(o.graceMs)}): remove the node when it is drained`);
+    }
+  }
+  tick(core);
+  const node = core.nodes.get(name);
+  if (node === undefined) return false;
+  for (const g of node.groups.values()) {
+    for (const c of [...g.chunks]) dropChunk(core, c);
+    core.short.delete(g);
+  }
+  core.nodes.delete(name);
+  core.byId[node.id] = undefined;
+  core.freeIds.push(node.id);
+  topUpAll(core);
+  return true;
+}
+
+/** The pool named by allocate's options, for the node: UNKNOWN_POOL if there is none or its selector does not match. */
+export function poolFor(core: MultiCore, node: MNode, options: unknown, what: string): IpPool {
+  let name = DEFAULT_POOL;
+  if (options !== undefined) {
+    const o = optionsObject(`${what}(options)`, options, ["pool"]);
+    if (o.pool !== undefined) name = nameArg(`${what}(options.pool)`, o.pool);
+  }
+  const pool = core.pools.get(name);
+  if (pool === undefined) throw errors.unknownPool(name);
+  if (!serves(pool, node)) throw errors.unknownPool(name, `its node selector does not select node ${show(node.name)}`);
+  return pool;
+}
+
+/**
+ * Allocates one address per family of the pool to `owner` on the node. A
+ * node with no free address in the pool takes another chunk on the spot
+ * (Cilium's agent asks the operator and retries); then it tops up to the
+ * watermark. Throws UNKNOWN_NODE, UNKNOWN_POOL, FULL (the pool has no free
+ * chunk, or the memory cannot grow); a failed call takes nothing.
+ */
+export function allocate(core: MultiCore, nodeName: string, owner: string, options?: AllocateOptions): PodAddresses {
+  str("allocate(node)", nodeName);
+  if (typeof owner !== "string" || owner === "") throw errors.invalidArgument("allocate(owner)", owner, "a non-empty string");
+  const node = core.nodes.get(nodeName);
+  if (node === undefined) throw errors.unknownNode(nodeName);
+  const pool = poolFor(core, node, options, "allocate");
+  tick(core);
+  // decide every family first: a chunk with a free address, or room for a new one
+  const picks: { g: Group; c: Chunk | undefined }[] = [];
+  for (const fam of pool.families) {
+    const g = groupOf(node, fam);
+    const c = g.chunks.find((x) => x.entry.used(x.slot) < x.size);
+    if (c === undefined && !hasRoom(fam)) {
+      throw errors.full(`IP pool ${show(pool.name)} (IPv${fam.family} ${fam.entries.map((e) => String(e.cidr)).join(", ") || "no CIDRs"})`, `no free /${fam.maskSize} for node ${show(node.name)}`);
+    }
+    picks.push({ g, c });
+  }
+  const fresh: Chunk[] = [];
+  const cursors: [PoolCidr, number][] = [];
+  const undo = (): void => {
+    for (const c of fresh) dropChunk(core, c);
+    core.chunksTaken -= fresh.length;
+    core.chunksReleased -= fresh.length;
+    // the next-fit cursors as they were: a failed call changes nothing
+    for (let i = cursors.length - 1; i >= 0; i--) (cursors[i] as [PoolCidr, number])[0].set._setCursor((cursors[i] as [PoolCidr, number])[1]);
+  };
+  for (const p of picks) {
+    if (p.c !== undefined) continue;
+    for (const e of p.g.fam.entries) cursors.push([e, e.set._cursor()]);
+    const c = takeChunk(core, p.g);
+    if (c === undefined || c instanceof IpamError) {
+      undo();
+      throw c ?? errors.full(`IP pool ${show(pool.name)}`, `no free chunk for node ${show(node.name)}`);
+    }
+    fresh.push(c);
+    p.c = c;
+  }
+  const o = core.owners.ensure(owner);
+  const taken: { c: Chunk; rel: number }[] = [];
+  for (const p of picks) {
+    const c = p.c as Chunk;
+    const rel = c.entry.allocateNext(c.slot, core.strategy, o);
+    if (rel === NONE) {
+      for (const t of taken) t.c.entry.release(t.rel, false);
+      core.owners.dropIfEmpty(o);
+      undo();
+      throw errors.full(`shared memory (${core.engine.memory.buffer.byteLength / 65536} pages)`, `cannot record the owner of a pod of node ${show(node.name)}`);
+    }
+    taken.push({ c, rel: rel >>> 0 });
+  }
+  const out: PodAddresses = {};
+  for (const t of taken) {
+    core.owners.add(o, addressKey(t.c.entry.index, t.rel));
+    if (t.c.entry.family === 4) out.ipv4 = t.c.format(t.rel);
+    else out.ipv6 = t.c.format(t.rel);
+  }
+  const now = core.now();
+  for (const p of picks) {
+    refill(core, p.g);
+    evaluate(core, p.g, now);
+  }
+  return out;
+}
+
+/** Entry and rel of an address (rel NONE past an IPv6 range cap), or undefined outside every pool CIDR. Throws INVALID_IP. */
+export function locate(core: MultiCore, ip: string): { entry: PoolCidr; slot: number; rel: number } | undefined {
+  const v4 = parseIPv4(ip);
+  if (v4 >= 0) {
+    const entry = core.table.poolOfIPv4(v4);
+    if (entry === undefined) return undefined;
+    const rel = v4 - entry.base4;
+    return { entry, slot: entry.slotOfRel(rel), rel };
+  }
+  const g = ip.includes(":") ? parseIPv6Groups(ip) : undefined;
+  if (g === undefined) {
+    parseIp(ip); // throws INVALID_IP
+    return undefined;
+  }
+  for (const entry of core.entries) {
+    if (entry === undefined || entry.family !== 6) continue;
+    const at = entry.locate6(g);
+    if (at !== undefined) return { entry, slot: at.slot, rel: at.rel };
+  }
+  return undefined;
+}
+
+/** The held chunk an address lies in, with its rel, or undefined (outside every chunk, or not a usable address of it). */
+export function chunkOfAddress(core: MultiCore, ip: string): { c: Chunk; rel: number } | undefined {
+  const loc = locate(core, ip);
+  if (loc === undefined || loc.rel === NONE) return undefined;
+  const c = core.chunkOf(loc.entry, loc.slot);
+  if (c === undefined || loc.rel < c.base || loc.rel >= c.base + c.size) return undefined;
+  return { c, rel: loc.rel };
+}
+
+/** Releases one held address by chunk and rel; the chunk's group is re-evaluated against its watermark. */
+function releaseAt(core: MultiCore, c: Chunk, rel: number, now: number): boolean {
+  const o = c.entry.release(rel, false);
+  if (o === NONE) return false;
+  if (o > 0) core.owners.removeKey(o, addressKey(c.entry.index, rel));
+  evaluate(core, c.group, now);
+  return true;
+}
+
+/**
+ * Releases an address. With `owner`, refuses (OWNER_MISMATCH) unless that
+ * owner holds it. Returns true if it was allocated; an address that is free
+ * or outside every held chunk is a no-op. A chunk left completely free
+ * beyond the watermark goes back after its pool's releaseDelayMs.
+ */
+export function release(core: MultiCore, ip: string, owner?: string): boolean {
+  str("release(ip)", ip);
+  if (owner !== undefined && (typeof owner !== "string" || owner === "")) throw errors.invalidArgument("release(owner)", owner, "a non-empty string or undefined");
+  tick(core);
+  const at = chunkOfAddress(core, ip);
+  if (at === undefined) return false;
+  if (owner !== undefined) {
+    const held = at.c.entry.owner(at.rel);
+    if (held === NONE) return false;
+    const holder = held > 0 ? core.owners.nameOf(held) : undefined;
+    if (holder !== owner) throw errors.ownerMismatch(ip, holder, owner);
+  }
+  const now = core.now();
+  const done = releaseAt(core, at.c, at.rel, now);
+  tick(core); // a release delay of 0 gives the chunk back now
+  return done;
+}
+
+/** Releases the u32 IPv4 address (as release without owner). */
+export function releaseIPv4(core: MultiCore, ip: number): boolean {
+  tick(core);
+  const entry = core.table.poolOfIPv4(ip);
+  if (entry === undefined) return false;
+  const rel = ip - entry.base4;
+  const c = core.chunkOf(entry, entry.slotOfRel(rel));
+  if (c === undefined || rel < c.base || rel >= c.base + c.size) return false;
+  const done = releaseAt(core, c, rel, core.now());
+  tick(core);
+  return done;
+}
+
+/** Releases every address of an owner, in address order (pool CIDR, then address); returns them. */
+export function releaseOwner(core: MultiCore, owner: string): string[] {
+  nameArg("releaseOwner(owner)", owner);
+  tick(core);
+  const id = core.owners.idOf(owner);
+  if (id === undefined) return [];
+  const now = core.now();
+  const out: string[] = [];
+  for (const key of core.owners.keys(id).sort((a, b) => a - b)) {
+    const entry = core.entries[keyPool(key)] as PoolCidr;
+    const rel = keyRel(key);
+    const c = core.chunkOf(entry, entry.slotOfRel(rel)) as Chunk;
+    out.push(c.format(rel));
+    releaseAt(core, c, rel, now);
+  }
+  tick(core);
+  return out;
+}
+
+/** Addresses an owner holds, in the order releaseOwner releases them. */
+export function addressesOf(core: MultiCore, owner: string): string[] {
+  nameArg("addressesOf(owner)", owner);
+  const id = core.owners.idOf(owner);
+  if (id === undefined) return [];
+  return core.owners.keys(id).sort((a, b) => a - b).map((k) => (core.entries[keyPool(k)] as PoolCidr).addressOf(keyRel(k)));
+}
+
+/** Which node, pool and owner hold an address; undefined outside every held chunk. Throws INVALID_IP. */
+export function lookup(core: MultiCore, ip: string): MultiLookupResult | undefined {
+  str("lookup(ip)", ip);
+  const loc = locate(core, ip);
+  if (loc === undefined) return undefined;
+  const c = core.chunkOf(loc.entry, loc.slot);
+  if (c === undefined) return undefined;
+  // an IPv6 address past a chunk's capped range (rel NONE) lies in the chunk but is never allocated
+  const inRange = loc.rel !== NONE && loc.rel >= c.base && loc.rel < c.base + c.size;
+  const o = inRange ? c.entry.owner(loc.rel) : NONE;
+  const base = { node: c.group.node.name, pool: c.group.fam.pool.name, podCIDR: c.cidr };
+  const holder = o > 0 ? core.owners.nameOf(o) : undefined;
+  return holder !== undefined ? { ...base, owner: holder, allocated: true } : { ...base, allocated: o !== NONE };
+}

@@ -1,0 +1,190 @@
+// Snapshots of a multi-pool ClusterPool: the same framing as single-pool ones
+// (src/state/snapshot.ts), with a description of kind "multipool": the pools,
+// the table entries in table order (removed ones included, so address keys
+// keep their meaning), every node with its chunks in the order it took them,
+// each chunk's pod bitmap, owner array, cursor and random state, and the owners.
+import { parseCidr } from "../../net/ip.js";
+import { errors, IpamError } from "../../errors.js";
+import { encodeSnapshot } from "../../state/snapshot.js";
+import type { PoolCidr } from "../../alloc/pool-cidr.js";
+import { MultiCore, type MNode, type PoolFamily, type Chunk } from "./state.js";
+import { resolveMultiOptions, multiOptionsJson, type ResolvedPool, type IpPoolSpec } from "./options.js";
+import { groupOf, attachChunk, tick } from "./chunks.js";
+import { multiVerify } from "./stats.js";
+
+export const MULTIPOOL_KIND = "multipool";
+
+interface ChunkMeta { entry: number; slot: number; words: number; owners: number; cursor: number; rng: string; excessSince: number }
+export interface MultiSnapshotMeta {
+  kind: typeof MULTIPOOL_KIND;
+  options: Record<string, unknown>;
+  /** Pool names in the order they were added. */
+  order: string[];
+  entries: { pool: string; family: 4 | 6; cidr: string; maskSize: number; removed: boolean; cursor: number }[];
+  nodes: { name: string; labels: Record<string, string>; epoch: number; groups: { pool: string; family: 4 | 6; chunks: ChunkMeta[] }[] }[];
+  /** Groups below their watermark, [node, pool, family], in the order they are topped up. */
+  short: [string, string, 4 | 6][];
+  owners: { id: number; name: string; keys: number[] }[];
+  epoch: number;
+  chunksTaken: number;
+  chunksReleased: number;
+}
+
+/** The pools as they are now, as resolved pools (CIDRs in use, in order). */
+function currentPools(core: MultiCore): ResolvedPool[] {
+  return [...core.pools.values()].map((p) => ({
+    name: p.name, preAllocate: p.preAllocate, releaseDelayMs: p.releaseDelayMs, nodeSelector: p.nodeSelector,
+    families: p.families.map((f) => ({ family: f.family, maskSize: f.maskSize, cidrs: f.entries.map((e) => e.cidr) })),
+  }));
+}
+
+/** The whole state as versioned, checksummed bytes (what is due is released first). */
+export function multiSnapshot(core: MultiCore, generation = 0): Uint8Array {
+  tick(core);
+  return multiEncode(core, generation);
+}
+
+/** The state as it is, without releasing what is due first (a FileStore's compaction: every change is journaled). */
+export function multiEncode(core: MultiCore, generation = 0): Uint8Array {
+  const parts: Uint32Array[] = [];
+  let at = 0;
+  const put = (w: Uint32Array): number => {
+    parts.push(w);
+    const start = at;
+    at += w.length;
+    return start;
+  };
+  const entryMeta = core.entries.map((e, i) => {
+    const x = core.allEntries[i] as PoolCidr;
+    const fam = core.famOf.get(x) as PoolFamily;
+    return { pool: fam.pool.name, family: x.family, cidr: String(x.cidr), maskSize: fam.maskSize, removed: e === undefined, cursor: e === undefined ? 0 : x.set._cursor() };
+  });
+  // Owners as a function of the state alone, not of its history (as single-pool snapshots do): only
+  // owners that hold addresses, numbered 1.. in the order of their lowest address; owner arrays alike.
+  const held = [...core.owners.ids()]
+    .map((id) => ({ id, keys: core.owners.keys(id).sort((a, b) => a - b) }))
+    .filter((o) => o.keys.length > 0)
+    .sort((a, b) => (a.keys[0] as number) - (b.keys[0] as number));
+  const renumber = new Uint32Array(held.reduce((m, o) => Math.max(m, o.id), 0) + 1);
+  held.forEach((o, i) => (renumber[o.id] = i + 1));
+  const chunkMeta = (c: Chunk): ChunkMeta => {
+    const saved = c.entry.saveRange(c.entry.range(c.slot));
+    if (saved.owners !== undefined) {
+      const w = saved.owners;
+      // an owner slot of a free address may keep a stale id: only allocated addresses keep theirs
+      for (let i = 0; i < w.length; i++) w[i] = w[i] !== 0 && c.entry.owner(c.base + i) === w[i] ? (renumber[w[i] as number] ?? 0) : 0;
+    }
+    return {
+      entry: c.entry.index, slot: c.slot, words: put(saved.words), owners: saved.owners === undefined ? -1 : put(saved.owners),
+      cursor: saved.cursor, rng: String(saved.rng), excessSince: c.excessSince,
+    };
+  };
+  const owners = held.map((o, i) => ({ id: i + 1, name: core.owners.nameOf(o.id) as string, keys: o.keys }));
+  const meta: MultiSnapshotMeta = {
+    kind: MULTIPOOL_KIND,
+    options: multiOptionsJson(core.o, currentPools(core)),
+    order: [...core.pools.keys()],
+    entries: entryMeta,
+    nodes: [...core.nodes.values()].map((n) => ({
+      name: n.name, labels: { ...n.labels }, epoch: n.epoch,
+      groups: [...n.groups.values()].map((g) => ({ pool: g.fam.pool.name, family: g.fam.family, chunks: g.chunks.map(chunkMeta) })),
+    })),
+    short: [...core.short].map((g) => [g.node.name, g.fam.pool.name, g.fam.family]),
+    owners,
+    epoch: core.epoch,
+    chunksTaken: core.chunksTaken,
+    chunksReleased: core.chunksReleased,
+  };
+  const data = new Uint32Array(at);
+  let o = 0;
+  for (const p of parts) {
+    data.set(p, o);
+    o += p.length;
+  }
+  return encodeSnapshot(meta, data, generation);
+}
+
+/** True if a decoded snapshot description is a multi-pool one. */
+export function isMultiSnapshot(meta: unknown): meta is MultiSnapshotMeta {
+  return typeof meta === "object" && meta !== null && (meta as { kind?: unknown }).kind === MULTIPOOL_KIND;
+}
+
+/**
+ * Rebuilds a MultiCore from a snapshot description and its data; `runtime`
+ * holds clock and engine. Throws CORRUPT_STATE when the parts do not fit
+ * together (FULL when the engine's memory cannot hold the pool).
+ */
+export function multiRebuild(meta: MultiSnapshotMeta, data: Uint32Array, runtime: { clock?: () => number; engine?: unknown }): MultiCore {
+  const opts = meta.options as { pools: Record<string, IpPoolSpec> } & Record<string, unknown>;
+  // the pools are laid out from the entries below, in table order: start with none
+  const o = resolveMultiOptions({
+    pools: {}, ...(opts.releaseDelayMs !== undefined ? { releaseDelayMs: opts.releaseDelayMs } : {}),
+    ...(opts.podStrategy !== undefined ? { podStrategy: opts.podStrategy } : {}),
+    ...(opts.seed !== undefined ? { seed: BigInt(opts.seed as string) } : {}),
+    ...runtime,
+  }, { allowNoPools: true });
+  const all = resolveMultiOptions({ pools: opts.pools, ...(opts.releaseDelayMs !== undefined ? { releaseDelayMs: opts.releaseDelayMs } : {}) });
+  const byName = new Map(all.pools.map((p) => [p.name, p]));
+  const planned = meta.entries.map((e) => ({ family: e.family, cidr: parseCidr(e.cidr), maskSize: e.maskSize }));
+  const core = new MultiCore(o, planned);
+  try {
+    // pools in the order they were added, each with no CIDRs yet; then every entry in table order
+    for (const name of meta.order) {
+      const p = byName.get(name);
+      if (p === undefined) throw errors.corrupt("snapshot", `pool ${JSON.stringify(name)} has no spec`);
+      core.addPool({ ...p, families: p.families.map((f) => ({ ...f, cidrs: [] })) });
+    }
+    const removed: PoolCidr[] = [];
+    for (const e of meta.entries) {
+      let fam = core.pools.get(e.pool)?.families.find((f) => f.family === e.family);
+      if (fam === undefined) {
+        // a removed pool's entry: a stand-in family that belongs to no pool
+        fam = { pool: { name: e.pool, families: [], preAllocate: 0, releaseDelayMs: 0, nodeSelector: undefined }, family: e.family, maskSize: e.maskSize, entries: [] };
+      }
+      const x = core.addEntry(fam, parseCidr(e.cidr));
+      x.set._setCursor(e.cursor);
+      if (e.removed) removed.push(x);
+    }
+    for (const x of removed) core.removeEntry(x);
+    for (const w of meta.owners) core.owners.adopt(w.id, w.name, w.keys);
+    for (const n of meta.nodes) {
+      const id = core.byId.length;
+      const node: MNode = { id, name: n.name, labels: Object.freeze({ ...n.labels }), epoch: n.epoch, groups: new Map() };
+      core.byId[id] = node;
+      core.nodes.set(n.name, node);
+      for (const g of n.groups) {
+        const fam = core.pools.get(g.pool)?.families.find((f) => f.family === g.family);
+        if (fam === undefined) throw errors.corrupt("snapshot", `node ${JSON.stringify(n.name)} holds chunks of unknown pool ${JSON.stringify(g.pool)}`);
+        const group = groupOf(node, fam);
+        for (const c of g.chunks) {
+          const entry = core.entries[c.entry];
+          if (entry === undefined || !entry.set.allocateIndex(c.slot)) throw errors.corrupt("snapshot", `chunk ${c.slot} of entry ${c.entry} is not free`);
+          const chunk = attachChunk(core, group, entry, c.slot);
+          if (chunk instanceof IpamError) throw chunk;
+          const r = entry.range(c.slot);
+          const words = data.subarray(c.words, c.words + entry.rangeWords(r));
+          if (words.length !== entry.rangeWords(r)) throw errors.corrupt("snapshot", "its data is shorter than its description");
+          entry.loadRange(r, words, c.cursor, BigInt(c.rng));
+          if (c.owners >= 0) entry.loadOwners(r, data.subarray(c.owners, c.owners + chunk.size));
+          chunk.excessSince = c.excessSince;
+        }
+      }
+      for (const g of node.groups.values()) for (const c of g.chunks) if (c.excessSince >= 0) core.excess.add(c);
+    }
+    for (const [name, pool, family] of meta.short) {
+      const fam = core.pools.get(pool)?.families.find((f) => f.family === family);
+      const node = core.nodes.get(name);
+      if (fam === undefined || node === undefined) throw errors.corrupt("snapshot", `short group of node ${JSON.stringify(name)} in pool ${JSON.stringify(pool)} is unknown`);
+      core.short.add(groupOf(node, fam));
+    }
+    core.epoch = meta.epoch;
+    core.chunksTaken = meta.chunksTaken;
+    core.chunksReleased = meta.chunksReleased;
+    const problems = multiVerify(core);
+    if (problems.length > 0) throw errors.corrupt("snapshot", problems.slice(0, 3).join("; "));
+    return core;
+  } catch (e) {
+    core.release();
+    throw e;
+  }
+}

@@ -1,0 +1,191 @@
+// The state of a multi-pool ClusterPool (MultiCore), shared by the modules of
+// src/pool/multi/. Every pool CIDR of every named pool is one entry of one
+// pool table (PoolCidr: a CidrSet of chunk slots, and a WASM pod range per
+// held chunk, with its owner array); owners live in the core's owner
+// registry, keyed by addressKey(entry, rel). Nothing per pod is on the JS heap:
+// the JS side holds pools, nodes and chunks (one object per node CIDR).
+import { Engine } from "../../core/engine.js";
+import { PoolCidr } from "../../alloc/pool-cidr.js";
+import { PoolTable } from "../../alloc/pool-table.js";
+import { Owners, addressKey } from "../owners.js";
+import { POOL_BYTES, STRATEGY_CODE } from "../../core/layout.js";
+import { poolCidrBytes, engineBytes, poolPages, MAX_BYTES } from "../memory.js";
+import { MAX_POOL_CIDRS } from "../options.js";
+import { errors } from "../../errors.js";
+import type { Cidr } from "../../net/ip.js";
+import type { ResolvedMultiOptions, ResolvedPool, ResolvedSelector } from "./options.js";
+
+/** One family of a named pool: its pool CIDRs (table entries) in order. */
+export interface PoolFamily {
+  readonly pool: IpPool;
+  readonly family: 4 | 6;
+  readonly maskSize: number;
+  readonly entries: PoolCidr[];
+}
+
+/** A named pool (CiliumPodIPPool). */
+export interface IpPool {
+  readonly name: string;
+  readonly families: PoolFamily[];
+  readonly preAllocate: number;
+  readonly releaseDelayMs: number;
+  readonly nodeSelector: ResolvedSelector | undefined;
+}
+
+/** One CIDR of a pool's maskSize held by a node: a slot of its entry with a pod range. */
+export interface Chunk {
+  readonly group: Group;
+  readonly entry: PoolCidr;
+  readonly slot: number;
+  readonly cidr: string;
+  /** Usable addresses. */
+  readonly size: number;
+  /** rel of pod offset 0. */
+  readonly base: number;
+  readonly format: (rel: number) => string;
+  /** Clock ms since when the chunk is completely free beyond the watermark; -1 when it is not. */
+  excessSince: number;
+}
+
+/** The chunks a node holds in one family of one pool, in the order it took them. */
+export interface Group {
+  readonly node: MNode;
+  readonly fam: PoolFamily;
+  readonly chunks: Chunk[];
+}
+
+export interface MNode {
+  readonly id: number;
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly epoch: number;
+  /** Per pool family the node draws from (made when it first draws). */
+  readonly groups: Map<PoolFamily, Group>;
+}
+
+export class MultiCore {
+  readonly o: ResolvedMultiOptions;
+  readonly engine: Engine;
+  readonly ownEngine: boolean;
+  escaped = false;
+  memoryBound: number;
+  readonly memoryCap: number;
+  readonly table: PoolTable;
+  /** Table entries in table order; undefined where a pool CIDR was removed. */
+  readonly entries: (PoolCidr | undefined)[] = [];
+  /** Every entry ever made (regions go back on dispose). */
+  readonly allEntries: PoolCidr[] = [];
+  readonly famOf = new Map<PoolCidr, PoolFamily>();
+  readonly pools = new Map<string, IpPool>();
+  readonly nodes = new Map<string, MNode>();
+  readonly byId: (MNode | undefined)[] = [undefined];
+  readonly freeIds: number[] = [];
+  epoch = 0;
+  readonly owners: Owners;
+  /** Held chunks by addressKey(entry index, slot). */
+  readonly chunkAt = new Map<number, Chunk>();
+  /** Chunks completely free beyond their watermark, waiting for their release delay. */
+  readonly excess = new Set<Chunk>();
+  /** Groups below their watermark because their family had no free chunk. */
+  readonly short = new Set<Group>();
+  readonly strategy: number;
+  /** Chunks taken and given back since the pool was made (simulation reports). */
+  chunksTaken = 0;
+  chunksReleased = 0;
+
+  constructor(o: ResolvedMultiOptions, planned: readonly { family: 4 | 6; cidr: Cidr; maskSize: number }[] = []) {
+    this.o = o;
+    this.ownEngine = o.engine === undefined;
+    this.memoryBound = engineBytes(MAX_POOL_CIDRS * POOL_BYTES);
+    if (o.engine !== undefined) {
+      this.engine = o.engine;
+      this.memoryCap = Infinity;
+    } else {
+      let bytes = 0;
+      for (const p of o.pools) for (const f of p.families) for (const c of f.cidrs) bytes += poolCidrBytes(c, f.maskSize, f.maskSize);
+      for (const p of planned) bytes += poolCidrBytes(p.cidr, p.maskSize, p.maskSize);
+      this.engine = Engine._forPool(poolPages(this.memoryBound, bytes));
+      const cap = (this.engine.maximumPages as number) * 65536;
+      this.memoryCap = cap >= MAX_BYTES ? Infinity : cap;
+    }
+    this.strategy = STRATEGY_CODE[o.podStrategy];
+    this.table = new PoolTable(this.engine, MAX_POOL_CIDRS, this.entries);
+    this.owners = new Owners(this.engine);
+    try {
+      for (const p of o.pools) this.addPool(p);
+    } catch (e) {
+      this.release();
+      throw e;
+    }
+  }
+
+  /** Lays out a validated pool (its CIDRs must not overlap others: checked by the caller). */
+  addPool(p: ResolvedPool): IpPool {
+    const pool: IpPool = { name: p.name, families: [], preAllocate: p.preAllocate, releaseDelayMs: p.releaseDelayMs, nodeSelector: p.nodeSelector };
+    for (const f of p.families) {
+      const fam: PoolFamily = { pool, family: f.family, maskSize: f.maskSize, entries: [] };
+      pool.families.push(fam);
+      for (const c of f.cidrs) this.addEntry(fam, c);
+    }
+    this.pools.set(p.name, pool);
+    return pool;
+  }
+
+  /** Throws (FULL, INVALID_OPTION) if `cidrs` cannot be added as entries; changes nothing. */
+  checkRoom(cidrs: readonly { cidr: Cidr; maskSize: number }[], what: string): void {
+    if (this.entries.length + cidrs.length > MAX_POOL_CIDRS) {
+      throw errors.invalidOption(what, `would make ${this.entries.length + cidrs.length} pool CIDRs; a ClusterPool holds at most ${MAX_POOL_CIDRS} over its life (MAX_POOL_CIDRS)`);
+    }
+    const bytes = cidrs.reduce((n, c) => n + poolCidrBytes(c.cidr, c.maskSize, c.maskSize), 0);
+    if (this.memoryBound + bytes > this.memoryCap) {
+      const mib = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MiB`;
+      throw errors.full(
+        `the pool's own memory (${mib(this.memoryCap)}, sized for its pool CIDRs when it was made)`,
+        `${what} can take ${mib(bytes)} more; give the pool an engine (options.engine: Engine.create()) to let it grow up to 4 GiB`,
+      );
+    }
+  }
+
+  /** A new table entry for pool CIDR `c` in `fam`. */
+  addEntry(fam: PoolFamily, c: Cidr): PoolCidr {
+    const e = this.table.add(c, fam.maskSize);
+    this.memoryBound += poolCidrBytes(c, fam.maskSize, fam.maskSize);
+    this.allEntries.push(e);
+    this.famOf.set(e, fam);
+    fam.entries.push(e);
+    return e;
+  }
+
+  /** Takes an entry out of its family and out of lookups (its chunks must be gone). */
+  removeEntry(e: PoolCidr): void {
+    const fam = this.famOf.get(e) as PoolFamily;
+    e.clear();
+    fam.entries.splice(fam.entries.indexOf(e), 1);
+    this.entries[e.index] = undefined;
+  }
+
+  chunkOf(e: PoolCidr, slot: number): Chunk | undefined {
+    return this.chunkAt.get(addressKey(e.index, slot));
+  }
+
+  /** The time of the call in progress (one reading of the clock per call, so that a journal can replay it), or undefined between calls. */
+  fixed: number | undefined = undefined;
+
+  now(): number {
+    return this.fixed ?? this.o.clock();
+  }
+
+  /** Gives back what the pool holds in its engine (see PoolCore.release). */
+  release(): void {
+    if (this.ownEngine) {
+      if (!this.escaped) this.engine._retire();
+      return;
+    }
+    for (const e of this.allEntries) {
+      const size = e.subnet(0, 0).size; // every chunk of an entry has the entry's mask: one size class
+      e.dispose(this.engine, size, size);
+    }
+    this.table.dispose();
+    this.owners.release();
+  }
+}

@@ -1,0 +1,133 @@
+// stats(), node detail and verify() of a multi-pool ClusterPool.
+import type { ClusterStats, PoolStats } from "../types.js";
+import type { MultiCore, MNode, Chunk } from "./state.js";
+import type { IpPoolStats, MultiNodeDetail } from "./types.js";
+import { allocationOf } from "./pods.js";
+import { freeOf } from "./chunks.js";
+import { keyPool, keyRel } from "../owners.js";
+
+/** Used addresses of a chunk (allocated: multi-pool reserves none). */
+const usedOf = (c: Chunk): number => c.entry.used(c.slot);
+
+export interface MultiClusterStats extends ClusterStats {
+  /** Per named pool and family. */
+  readonly ipPools: IpPoolStats[];
+  /** Chunks taken from and given back to the pools since the pool was made. */
+  readonly chunksTaken: number;
+  readonly chunksReleased: number;
+}
+
+export function multiStats(core: MultiCore): MultiClusterStats {
+  const pools: PoolStats[] = [];
+  let pods = 0;
+  for (const e of core.entries) {
+    if (e === undefined) continue;
+    const held = [...core.chunkAt.values()].filter((c) => c.entry === e);
+    const used = held.reduce((n, c) => n + usedOf(c), 0);
+    pods += used;
+    const size = e.subnet(0, 0).size;
+    pools.push({
+      family: e.family, cidr: String(e.cidr), nodeMaskSize: e.slotMask,
+      subnets: { used: held.length, free: e.set.capacity - held.length, capacity: e.set.capacity, reserved: 0 },
+      pods: { used, capacity: e.set.capacity * size },
+    });
+  }
+  const ipPools: IpPoolStats[] = [];
+  for (const p of core.pools.values()) {
+    for (const f of p.families) {
+      let used = 0, free = 0, chunks = 0, capacity = 0, releasing = 0, short = 0;
+      const nodes = new Set<MNode>();
+      for (const e of f.entries) capacity += e.set.capacity;
+      for (const node of core.nodes.values()) {
+        const g = node.groups.get(f);
+        if (g === undefined) continue;
+        if (core.short.has(g)) short++;
+        if (g.chunks.length > 0) nodes.add(node);
+        for (const c of g.chunks) {
+          chunks++;
+          const u = usedOf(c);
+          used += u;
+          free += c.size - u;
+          if (c.excessSince >= 0) releasing++;
+        }
+      }
+      const size = f.entries[0]?.subnet(0, 0).size ?? 0;
+      ipPools.push({
+        pool: p.name, family: f.family, cidrs: f.entries.map((e) => String(e.cidr)), maskSize: f.maskSize, preAllocate: p.preAllocate,
+        chunks: { used: chunks, free: capacity - chunks, capacity },
+        addresses: { used, free, capacity: capacity * size },
+        nodes: nodes.size, releasing, short,
+      });
+    }
+  }
+  const perNode = [...core.nodes.values()].map((n) => {
+    let used = 0, free = 0;
+    for (const g of n.groups.values()) for (const c of g.chunks) { const u = usedOf(c); used += u; free += c.size - u; }
+    return { name: n.name, podCIDRs: allocationOf(n).podCIDRs, used, free };
+  });
+  return {
+    nodes: core.nodes.size, pending: 0, failed: 0, owners: [...core.owners.ids()].length, pods, cooldown: 0,
+    pools, perNode, ipPools, chunksTaken: core.chunksTaken, chunksReleased: core.chunksReleased,
+  };
+}
+
+export function multiNodeDetail(core: MultiCore, node: MNode): MultiNodeDetail {
+  const usage = [...node.groups.values()].map((g) => {
+    const free = freeOf(core, g);
+    const size = g.chunks.reduce((n, c) => n + c.size, 0);
+    return { pool: g.fam.pool.name, family: g.fam.family, cidrs: g.chunks.map((c) => c.cidr), used: size - free, free, short: core.short.has(g) };
+  });
+  const ranges = [...node.groups.values()].flatMap((g) => g.chunks.map((c) => {
+    const u = usedOf(c);
+    return { family: g.fam.family, cidr: c.cidr, used: u, free: c.size - u, size: c.size, reserved: 0, cooldown: 0 };
+  }));
+  return { ...allocationOf(node), handle: node.id, status: "ready", sharing: [], ranges, labels: node.labels, usage };
+}
+
+/**
+ * Checks every chunk's pod range (counter against a recount, summaries),
+ * that every chunk's slot is taken and points at its node, that every slot
+ * taken in a pool CIDR is a chunk, that every owned address is allocated to
+ * that owner and that every owner array entry is known to its owner.
+ * Returns the problems found (empty when consistent).
+ */
+export function multiVerify(core: MultiCore): string[] {
+  const out: string[] = [];
+  const held = new Map<number, number>();
+  for (const c of core.chunkAt.values()) {
+    const e = c.entry;
+    const node = c.group.node;
+    held.set(e.index, (held.get(e.index) ?? 0) + 1);
+    if (core.nodes.get(node.name) !== node) out.push(`chunk ${c.cidr} belongs to node ${node.name}, which is gone`);
+    if (!e.set.hasIndex(c.slot)) out.push(`chunk ${c.cidr} of node ${node.name} is free in ${String(e.cidr)}`);
+    if (e.nodeAt(c.slot) !== node.id) out.push(`chunk ${c.cidr} points at node id ${e.nodeAt(c.slot)}, not ${node.id} (${node.name})`);
+    const r = e.range(c.slot);
+    if (r === 0) {
+      out.push(`chunk ${c.cidr} of node ${node.name} has no pod range`);
+      continue;
+    }
+    const chk = e.checkRange(r);
+    if (!chk.counter) out.push(`chunk ${c.cidr}: used counter differs from a recount`);
+    if (!chk.summaries) out.push(`chunk ${c.cidr}: summary bits differ from the leaves`);
+    const owners = e.owners(r);
+    for (let off = 0; owners !== undefined && off < c.size; off++) {
+      const o = owners[off] as number;
+      if (o === 0 || e.owner(c.base + off) !== o) continue;
+      if (!core.owners.keys(o).includes(e.index * 2 ** 32 + c.base + off)) out.push(`${c.format(c.base + off)} is held by owner id ${o}, who does not list it`);
+    }
+  }
+  for (const e of core.entries) {
+    if (e === undefined) continue;
+    let taken = 0;
+    for (let s = 0; s < e.set.capacity; s++) if (e.set.hasIndex(s)) taken++;
+    if (taken !== (held.get(e.index) ?? 0)) out.push(`${String(e.cidr)}: ${taken} slots taken, ${held.get(e.index) ?? 0} chunks held`);
+  }
+  for (const id of core.owners.ids()) {
+    for (const key of core.owners.keys(id)) {
+      const e = core.entries[keyPool(key)];
+      if (e === undefined || e.owner(keyRel(key)) !== id) out.push(`owner ${core.owners.nameOf(id)} lists an address it does not hold (key ${key})`);
+    }
+  }
+  for (const c of core.excess) if (c.entry.used(c.slot) !== 0) out.push(`chunk ${c.cidr} waits for release but holds addresses`);
+  return out;
+}

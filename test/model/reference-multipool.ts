@@ -1,0 +1,267 @@
+// A reference model of multi-pool ClusterPool for IPv4, written from the
+// documented semantics the slow, obvious way: arrays of flags, linear scans,
+// no WASM. Chunks come next-fit from the first pool CIDR with a free one;
+// addresses next-fit inside a chunk (network and broadcast excluded); a node
+// keeps at least preAllocate addresses free per pool; a chunk completely free
+// beyond that watermark (later chunks first) goes back after releaseDelayMs.
+import { ModelError } from "./reference-pool.js";
+
+export { ModelError };
+
+export interface ModelPool {
+  readonly name: string;
+  readonly cidrs: readonly string[];
+  readonly mask: number;
+  readonly pre: number;
+  readonly delay: number;
+  /** Nodes must have label tier=<selector> to draw from it. */
+  readonly selector?: string;
+}
+
+const ip4 = (s: string): number => s.split(".").reduce((a, o) => a * 256 + Number(o), 0);
+export const fmt4 = (v: number): string => [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join(".");
+
+interface Entry { readonly index: number; readonly net: number; readonly prefix: number; readonly slots: number; readonly taken: Uint8Array; cursor: number; removed: boolean }
+interface Pool { readonly spec: ModelPool; readonly entries: Entry[] }
+interface Chunk { readonly group: Group; readonly entry: Entry; readonly slot: number; readonly net: number; readonly size: number; readonly used: Uint8Array; cursor: number; excessSince: number }
+interface Group { readonly node: Node; readonly pool: Pool; readonly chunks: Chunk[] }
+interface Node { readonly name: string; readonly tier: string | undefined; readonly groups: Map<Pool, Group> }
+
+export class ReferenceMultiPool {
+  now = 0;
+  readonly pools = new Map<string, Pool>();
+  readonly entries: Entry[] = [];
+  readonly nodes = new Map<string, Node>();
+  /** Allocated address -> owner. */
+  readonly addrs = new Map<number, string>();
+  readonly excess = new Set<Chunk>();
+  readonly short = new Set<Group>();
+
+  constructor(pools: readonly ModelPool[]) {
+    for (const p of pools) {
+      const pool: Pool = { spec: p, entries: [] };
+      this.pools.set(p.name, pool);
+      for (const c of p.cidrs) this.#entry(pool, c);
+    }
+  }
+
+  #entry(pool: Pool, cidr: string): void {
+    const [a, b] = cidr.split("/");
+    const prefix = Number(b);
+    const slots = 2 ** (pool.spec.mask - prefix);
+    const e: Entry = { index: this.entries.length, net: ip4(a as string), prefix, slots, taken: new Uint8Array(slots), cursor: 0, removed: false };
+    this.entries.push(e);
+    pool.entries.push(e);
+  }
+
+  #cidrOf(c: Chunk): string { return `${fmt4(c.net)}/${c.group.pool.spec.mask}`; }
+  #free(g: Group): number { return g.chunks.reduce((n, c) => n + c.size - c.used.reduce((a, x) => a + x, 0), 0); }
+  #usedOf(c: Chunk): number { return c.used.reduce((a, x) => a + x, 0); }
+  #room(p: Pool): boolean { return p.entries.some((e) => e.taken.some((t) => t === 0)); }
+  #serves(p: Pool, n: Node): boolean { return p.spec.selector === undefined || n.tier === p.spec.selector; }
+  #group(n: Node, p: Pool): Group {
+    let g = n.groups.get(p);
+    if (!g) n.groups.set(p, (g = { node: n, pool: p, chunks: [] }));
+    return g;
+  }
+
+  /** Next-fit slot in the first pool CIDR with a free one. */
+  #take(g: Group): Chunk | undefined {
+    for (const e of g.pool.entries) {
+      for (let k = 0; k < e.slots; k++) {
+        const s = (e.cursor + k) % e.slots;
+        if (e.taken[s]) continue;
+        e.taken[s] = 1;
+        e.cursor = s + 1 < e.slots ? s + 1 : 0;
+        const hostBits = 32 - g.pool.spec.mask;
+        const size = hostBits <= 1 ? 2 ** hostBits : 2 ** hostBits - 2;
+        const c: Chunk = { group: g, entry: e, slot: s, net: e.net + s * 2 ** hostBits, size, used: new Uint8Array(size), cursor: 0, excessSince: -1 };
+        g.chunks.push(c);
+        return c;
+      }
+    }
+    return undefined;
+  }
+
+  #first(c: Chunk): number { return 32 - c.group.pool.spec.mask <= 1 ? c.net : c.net + 1; }
+
+  #drop(c: Chunk): void {
+    for (let i = 0; i < c.size; i++) if (c.used[i]) this.addrs.delete(this.#first(c) + i);
+    c.entry.taken[c.slot] = 0;
+    c.group.chunks.splice(c.group.chunks.indexOf(c), 1);
+    this.excess.delete(c);
+  }
+
+  #refill(g: Group): void {
+    this.short.delete(g);
+    const pre = g.pool.spec.pre;
+    if (pre === 0) return;
+    let free = this.#free(g);
+    while (free < pre) {
+      const c = this.#take(g);
+      if (!c) {
+        this.short.add(g);
+        return;
+      }
+      free += c.size;
+    }
+  }
+
+  #evaluate(g: Group): void {
+    const pre = g.pool.spec.pre;
+    let free = this.#free(g);
+    for (let i = g.chunks.length - 1; i >= 0; i--) {
+      const c = g.chunks[i] as Chunk;
+      if (this.#usedOf(c) === 0 && free - c.size >= pre) {
+        free -= c.size;
+        if (c.excessSince < 0) {
+          c.excessSince = this.now;
+          this.excess.add(c);
+        }
+      } else if (c.excessSince >= 0) {
+        c.excessSince = -1;
+        this.excess.delete(c);
+      }
+    }
+  }
+
+  #topUp(): void {
+    for (const g of [...this.short]) {
+      if (!this.#room(g.pool)) continue;
+      this.#refill(g);
+      this.#evaluate(g);
+    }
+  }
+
+  tick(): void {
+    let n = 0;
+    for (const c of [...this.excess]) {
+      if (this.now - c.excessSince >= c.group.pool.spec.delay) {
+        this.#drop(c);
+        n++;
+      }
+    }
+    if (n > 0) this.#topUp();
+  }
+
+  /** The node's CIDRs: pools in name order, each pool's chunks in (entry, slot) order. */
+  cidrs(name: string): string[] {
+    const n = this.nodes.get(name);
+    if (!n) return [];
+    const out: string[] = [];
+    for (const p of [...n.groups.keys()].sort((a, b) => (a.spec.name < b.spec.name ? -1 : 1))) {
+      const cs = [...(n.groups.get(p) as Group).chunks].sort((a, b) => a.entry.index - b.entry.index || a.slot - b.slot);
+      out.push(...cs.map((c) => this.#cidrOf(c)));
+    }
+    return out;
+  }
+
+  addNode(name: string, tier: string | undefined): string[] {
+    this.tick();
+    if (!this.nodes.has(name)) {
+      const n: Node = { name, tier, groups: new Map() };
+      this.nodes.set(name, n);
+      for (const p of this.pools.values()) {
+        if (!this.#serves(p, n)) continue;
+        const g = this.#group(n, p);
+        this.#refill(g);
+        this.#evaluate(g);
+      }
+    }
+    return this.cidrs(name);
+  }
+
+  removeNode(name: string): boolean {
+    this.tick();
+    const n = this.nodes.get(name);
+    if (!n) return false;
+    for (const g of n.groups.values()) {
+      for (const c of [...g.chunks]) this.#drop(c);
+      this.short.delete(g);
+    }
+    this.nodes.delete(name);
+    this.#topUp();
+    return true;
+  }
+
+  allocate(node: string, owner: string, pool: string): string {
+    const n = this.nodes.get(node);
+    if (!n) throw new ModelError("UNKNOWN_NODE");
+    const p = this.pools.get(pool);
+    if (!p || !this.#serves(p, n)) throw new ModelError("UNKNOWN_POOL");
+    this.tick();
+    const g = this.#group(n, p);
+    let c = g.chunks.find((x) => this.#usedOf(x) < x.size);
+    if (!c && !this.#room(p)) throw new ModelError("FULL");
+    c ??= this.#take(g) as Chunk;
+    const start = c.cursor < c.size ? c.cursor : 0;
+    let off = -1;
+    for (let k = 0; k < c.size; k++) {
+      const o = (start + k) % c.size;
+      if (!c.used[o]) {
+        off = o;
+        break;
+      }
+    }
+    c.used[off] = 1;
+    c.cursor = off + 1 < c.size ? off + 1 : 0;
+    const ip = this.#first(c) + off;
+    this.addrs.set(ip, owner);
+    this.#refill(g);
+    this.#evaluate(g);
+    return fmt4(ip);
+  }
+
+  #chunkAt(ip: number): Chunk | undefined {
+    for (const n of this.nodes.values()) {
+      for (const g of n.groups.values()) for (const c of g.chunks) if (ip >= c.net && ip < c.net + 2 ** (32 - g.pool.spec.mask)) return c;
+    }
+    return undefined;
+  }
+
+  release(ipText: string, owner?: string): boolean {
+    this.tick();
+    const ip = ip4(ipText);
+    const c = this.#chunkAt(ip);
+    if (!c) return false;
+    const off = ip - this.#first(c);
+    if (off < 0 || off >= c.size || !c.used[off]) return false;
+    if (owner !== undefined && this.addrs.get(ip) !== owner) throw new ModelError("OWNER_MISMATCH");
+    c.used[off] = 0;
+    this.addrs.delete(ip);
+    this.#evaluate(c.group);
+    this.tick();
+    return true;
+  }
+
+  releaseOwner(owner: string): string[] {
+    this.tick();
+    const mine = [...this.addrs.entries()].filter(([, o]) => o === owner).map(([ip]) => ip);
+    const key = (ip: number): number => (this.#chunkAt(ip) as Chunk).entry.index * 2 ** 32 + ip;
+    mine.sort((a, b) => key(a) - key(b));
+    for (const ip of mine) {
+      const c = this.#chunkAt(ip) as Chunk;
+      c.used[ip - this.#first(c)] = 0;
+      this.addrs.delete(ip);
+      this.#evaluate(c.group);
+    }
+    this.tick();
+    return mine.map(fmt4);
+  }
+
+  addPoolCidr(pool: string, cidr: string): void {
+    this.tick();
+    this.#entry(this.pools.get(pool) as Pool, cidr);
+    this.#topUp();
+  }
+
+  lookup(ipText: string): unknown {
+    const ip = ip4(ipText);
+    const c = this.#chunkAt(ip);
+    if (!c) return undefined;
+    const off = ip - this.#first(c);
+    const allocated = off >= 0 && off < c.size && c.used[off] === 1;
+    const base = { node: c.group.node.name, pool: c.group.pool.spec.name, podCIDR: this.#cidrOf(c) };
+    return allocated ? { ...base, owner: this.addrs.get(ip), allocated } : { ...base, allocated };
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * A pool with named pools on a full disk (a real 64 KiB tmpfs, as
+ * test/disk-full.test.ts; root only, else skipped saying why): a call whose
+ * record cannot be written throws IO_ERROR and leaves the pool as it was
+ * (snapshot() bytes); every acknowledged call survives reopen.
+ */
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync, unlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ClusterPool, IpamError } from "../../src/index.js";
+
+let mnt: string | undefined;
+let why = "";
+beforeAll(() => {
+  const dir = mkdtempSync(join(tmpdir(), "ipcarve-mpfull-"));
+  try {
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", dir], { stdio: "pipe" });
+    mnt = dir;
+  } catch (e) {
+    why = `cannot mount a 64 KiB tmpfs here (${(e as Error).message.split("\n")[0]}); run as root, as CI does`;
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+afterAll(() => {
+  if (mnt === undefined) return;
+  execFileSync("umount", [mnt]);
+  rmSync(mnt, { recursive: true, force: true });
+});
+
+const OPTS = {
+  pools: {
+    default: { ipv4: { cidrs: ["10.0.0.0/16"], maskSize: 26 }, preAllocate: 8, releaseDelayMs: 0 },
+    blue: { ipv4: { cidrs: ["10.1.0.0/16"], maskSize: 28 }, preAllocate: 0, releaseDelayMs: 0 },
+  },
+};
+
+describe("named pools on a 64 KiB tmpfs filled until full", () => {
+  it("every failed write is IO_ERROR and changes nothing; every acknowledged call survives reopen", (ctx) => {
+    if (mnt === undefined) {
+      console.warn(`skipped: ${why}`);
+      return ctx.skip();
+    }
+    const path = join(mnt, "pool.ipc");
+    const filler = join(mnt, "filler");
+    writeFileSync(filler, Buffer.alloc(16 * 1024, 1));
+    const pool = ClusterPool.open(path, OPTS, { compactEvery: 40, fsync: "always" });
+    const acked = new Map<string, string>();
+    const nodes = new Set<string>();
+    let failures = 0;
+    try {
+    for (let i = 0; i < 3000 && failures < 20; i++) {
+      const before = pool.snapshot();
+      const owner = `ns/p${i}`;
+      const node = `n${Math.floor(i / 20)}`;
+      try {
+        if (!nodes.has(node)) {
+          pool.addNode(node);
+          nodes.add(node);
+        }
+        const { ipv4 } = pool.allocate(node, owner, { pool: i % 3 === 0 ? "blue" : "default" });
+        acked.set(owner, ipv4 as string);
+        if (i % 7 === 0) {
+          const gone = `ns/p${i - 3}`;
+          if (acked.has(gone)) {
+            pool.releaseOwner(gone);
+            acked.delete(gone);
+          }
+        }
+      } catch (e) {
+        if (!(e instanceof IpamError) || e.code !== "IO_ERROR") throw e;
+        expect(e.message).toContain(mnt);
+        failures++;
+        expect(Buffer.from(pool.snapshot()).equals(Buffer.from(before))).toBe(true);
+      }
+    }
+    } finally {
+      pool.close();
+    }
+    expect(failures).toBeGreaterThan(0); // the disk did fill
+    unlinkSync(filler);
+    const again = ClusterPool.open(path, OPTS);
+    for (const [owner, ip] of acked) expect(again.lookup(ip)?.owner, owner).toBe(owner);
+    expect(again.verify()).toEqual([]);
+    again.close();
+  });
+});
