@@ -333,19 +333,22 @@ export class CidrSet {
     if (p > 32) return false;
     const ip = parseIPv4To(s, slash);
     if (ip < 0) return false;
-    const size = 2 ** (32 - p);
-    const net = ip - (ip % size);
+    // u32 bit arithmetic only (a float % or / costs more than the whole parse)
+    const mask = p === 0 ? 0 : (-1 << (32 - p)) >>> 0;
+    const net = (ip & mask) >>> 0;
     const cp = this.cidr.prefix;
-    const csize = 2 ** (32 - cp);
     if (p <= cp) {
-      if (net !== this.#base4 - (this.#base4 % size)) return false;
+      if (net !== ((this.#base4 & mask) >>> 0)) return false;
       this.#a = 0;
       this.#z = this.capacity - 1;
       return true;
     }
-    if (net - (net % csize) !== this.#base4) return false;
-    this.#a = Math.floor((net - this.#base4) / this.#step4);
-    this.#z = Math.floor((net + size - 1 - this.#base4) / this.#step4);
+    const cmask = cp === 0 ? 0 : (-1 << (32 - cp)) >>> 0;
+    if (((net & cmask) >>> 0) !== this.#base4) return false;
+    const shift = 32 - this.nodeMaskSize; // a node subnet spans 2^shift addresses (shift < 32)
+    const off = net - this.#base4; // < 2^(32 - cp)
+    this.#a = off >>> shift;
+    this.#z = (off + (~mask >>> 0)) >>> shift; // the CIDR's last address; < 2^32 since p > cp
     return true;
   }
 

@@ -45,20 +45,20 @@ function quadChars(ip: number): number {
  * one would keep the longer one alive: pool subnets keep these texts).
  */
 function charsText(n: number): string {
-  const [c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17] = CHARS as [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
+  const c = CHARS;
   switch (n) {
-    case 7: return fromCodes(c0, c1, c2, c3, c4, c5, c6);
-    case 8: return fromCodes(c0, c1, c2, c3, c4, c5, c6, c7);
-    case 9: return fromCodes(c0, c1, c2, c3, c4, c5, c6, c7, c8);
-    case 10: return fromCodes(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9);
-    case 11: return fromCodes(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10);
-    case 12: return fromCodes(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11);
-    case 13: return fromCodes(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12);
-    case 14: return fromCodes(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13);
-    case 15: return fromCodes(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14);
-    case 16: return fromCodes(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15);
-    case 17: return fromCodes(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16);
-    default: return fromCodes(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17);
+    case 7: return fromCodes(c[0] as number, c[1] as number, c[2] as number, c[3] as number, c[4] as number, c[5] as number, c[6] as number);
+    case 8: return fromCodes(c[0] as number, c[1] as number, c[2] as number, c[3] as number, c[4] as number, c[5] as number, c[6] as number, c[7] as number);
+    case 9: return fromCodes(c[0] as number, c[1] as number, c[2] as number, c[3] as number, c[4] as number, c[5] as number, c[6] as number, c[7] as number, c[8] as number);
+    case 10: return fromCodes(c[0] as number, c[1] as number, c[2] as number, c[3] as number, c[4] as number, c[5] as number, c[6] as number, c[7] as number, c[8] as number, c[9] as number);
+    case 11: return fromCodes(c[0] as number, c[1] as number, c[2] as number, c[3] as number, c[4] as number, c[5] as number, c[6] as number, c[7] as number, c[8] as number, c[9] as number, c[10] as number);
+    case 12: return fromCodes(c[0] as number, c[1] as number, c[2] as number, c[3] as number, c[4] as number, c[5] as number, c[6] as number, c[7] as number, c[8] as number, c[9] as number, c[10] as number, c[11] as number);
+    case 13: return fromCodes(c[0] as number, c[1] as number, c[2] as number, c[3] as number, c[4] as number, c[5] as number, c[6] as number, c[7] as number, c[8] as number, c[9] as number, c[10] as number, c[11] as number, c[12] as number);
+    case 14: return fromCodes(c[0] as number, c[1] as number, c[2] as number, c[3] as number, c[4] as number, c[5] as number, c[6] as number, c[7] as number, c[8] as number, c[9] as number, c[10] as number, c[11] as number, c[12] as number, c[13] as number);
+    case 15: return fromCodes(c[0] as number, c[1] as number, c[2] as number, c[3] as number, c[4] as number, c[5] as number, c[6] as number, c[7] as number, c[8] as number, c[9] as number, c[10] as number, c[11] as number, c[12] as number, c[13] as number, c[14] as number);
+    case 16: return fromCodes(c[0] as number, c[1] as number, c[2] as number, c[3] as number, c[4] as number, c[5] as number, c[6] as number, c[7] as number, c[8] as number, c[9] as number, c[10] as number, c[11] as number, c[12] as number, c[13] as number, c[14] as number, c[15] as number);
+    case 17: return fromCodes(c[0] as number, c[1] as number, c[2] as number, c[3] as number, c[4] as number, c[5] as number, c[6] as number, c[7] as number, c[8] as number, c[9] as number, c[10] as number, c[11] as number, c[12] as number, c[13] as number, c[14] as number, c[15] as number, c[16] as number);
+    default: return fromCodes(c[0] as number, c[1] as number, c[2] as number, c[3] as number, c[4] as number, c[5] as number, c[6] as number, c[7] as number, c[8] as number, c[9] as number, c[10] as number, c[11] as number, c[12] as number, c[13] as number, c[14] as number, c[15] as number, c[16] as number, c[17] as number);
   }
 }
 
