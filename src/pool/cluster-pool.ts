@@ -52,7 +52,7 @@ import { importCiliumNodes, exportCiliumNodes } from "./cilium.js";
 import { allocateIPv4, allocateIPv4Batch, releaseIPv4, releaseIPv4Batch, lookupIPv4, lookupIPv4Batch } from "./fast-path.js";
 import { stats, verify, describe } from "./stats.js";
 import { snapshot, encode, rebuild, type SnapshotMeta } from "./snapshot.js";
-import { replay } from "./replay.js";
+import { replayRecord } from "./replay.js";
 import { MultiPool, isMultiCallRecord, type MultiCallRecord } from "./multi/multi-pool.js";
 import { isMultiPoolOptions, type MultiPoolOptions, type IpPoolSpec, type ResolvedMultiOptions } from "./multi/options.js";
 import { isMultiSnapshot } from "./multi/snapshot.js";
@@ -816,16 +816,7 @@ export class ClusterPool {
 
   /** Re-applies a journal record (recovery). */
   #replay(r: JournalRecord): void {
-    const c = this.#core("open");
-    const log = c.log;
-    c.log = undefined;
-    c.replaying = true;
-    try {
-      replay(c, r);
-    } finally {
-      c.log = log;
-      c.replaying = false;
-    }
+    replayRecord(this.#core("open"), r);
   }
 }
 

@@ -12,7 +12,7 @@
 import type { ClusterPool } from "./cluster-pool.js";
 import { poolCore } from "./cluster-pool.js";
 import type { JournalRecord, PlacedSubnet } from "./records.js";
-import { replay } from "./replay.js";
+import { replayRecord } from "./replay.js";
 import { addressKey, keyPool, keyRel } from "./owners.js";
 import { NONE } from "../core/layout.js";
 import { placementOf, type PoolCore, type Subnet } from "./core.js";
@@ -40,16 +40,7 @@ export function capture<R>(pool: ClusterPool, fn: (p: ClusterPool) => R): Effect
 
 /** Re-applies a record made elsewhere, as journal replay does (no implicit serving of pending nodes). */
 export function apply(pool: ClusterPool, r: JournalRecord): void {
-  const c = poolCore(pool);
-  const log = c.log;
-  c.log = undefined;
-  c.replaying = true;
-  try {
-    replay(c, r);
-  } finally {
-    c.log = log;
-    c.replaying = false;
-  }
+  replayRecord(poolCore(pool), r);
 }
 
 /** A node as a store keeps it. */

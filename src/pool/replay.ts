@@ -110,3 +110,20 @@ export function expireThrough(core: PoolCore, key: number): void {
 
 
 // ------------------------------------------------------------------ snapshots and durable state
+
+/**
+ * Re-applies a record made elsewhere (a journal being recovered, another
+ * process's change): journals nothing and serves no pending node by itself
+ * (the records hold each serve as its own "node" record).
+ */
+export function replayRecord(core: PoolCore, r: JournalRecord): void {
+  const log = core.log;
+  core.log = undefined;
+  core.replaying = true;
+  try {
+    replay(core, r);
+  } finally {
+    core.log = log;
+    core.replaying = false;
+  }
+}

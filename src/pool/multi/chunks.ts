@@ -163,3 +163,13 @@ export function topUpAll(core: MultiCore): void {
     evaluate(core, g, now);
   }
 }
+
+/** Takes chunks for `node` in every family of `pool` up to the watermark, and starts or stops each family's release wait (a node that `pool` does not serve: nothing). */
+export function topUpNode(core: MultiCore, node: MNode, pool: IpPool, now: number): void {
+  if (!serves(pool, node)) return;
+  for (const fam of pool.families) {
+    const g = groupOf(node, fam);
+    refill(core, g);
+    evaluate(core, g, now);
+  }
+}

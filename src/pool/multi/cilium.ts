@@ -6,7 +6,7 @@ import { ciliumErrors, type CiliumNode, type CiliumNodeList, type ImportResult }
 import type { PoolCidr } from "../../alloc/pool-cidr.js";
 import type { MultiCore, MNode, Chunk, PoolFamily } from "./state.js";
 import { allocationOf, addNode, labelsArg } from "./pods.js";
-import { tick, groupOf, attachChunk, dropChunk, evaluate, refill, serves, freeOf } from "./chunks.js";
+import { tick, groupOf, attachChunk, dropChunk, serves, freeOf, topUpNode } from "./chunks.js";
 
 /** One CiliumNode item as multi-pool reads it. */
 interface PoolItem {
@@ -129,14 +129,7 @@ export function importPools(core: MultiCore, list: unknown): ImportResult[] {
   }
   const now = core.now();
   for (const node of restored) {
-    for (const pool of core.pools.values()) {
-      if (!serves(pool, node)) continue;
-      for (const fam of pool.families) {
-        const g = groupOf(node, fam);
-        refill(core, g);
-        evaluate(core, g, now);
-      }
-    }
+    for (const pool of core.pools.values()) topUpNode(core, node, pool, now);
     results.set(node.name, { name: node.name, podCIDRs: allocationOf(node).podCIDRs, outcome: "restored" });
   }
   for (const it of all) {

@@ -11,7 +11,7 @@ import type { PodAddresses } from "../types.js";
 import type { MultiCore, MNode, Group, Chunk, IpPool } from "./state.js";
 import type { AddNodeOptions, AllocateOptions, MultiNodeAllocation, MultiLookupResult, PoolAllocation } from "./types.js";
 import { DEFAULT_POOL } from "./options.js";
-import { tick, groupOf, serves, refill, evaluate, takeChunk, dropChunk, hasRoom, topUpAll } from "./chunks.js";
+import { tick, groupOf, serves, refill, evaluate, takeChunk, dropChunk, hasRoom, topUpAll, topUpNode } from "./chunks.js";
 
 /** The node's CIDRs per pool (pools in name order, IPv4 chunks first, each family in address order), as CiliumNode spec.ipam.pools.allocated. */
 export function poolAllocations(node: MNode): PoolAllocation[] {
@@ -70,14 +70,7 @@ export function addNode(core: MultiCore, name: string, options?: AddNodeOptions)
   core.byId[id] = node;
   core.nodes.set(name, node);
   const now = core.now();
-  for (const pool of core.pools.values()) {
-    if (!serves(pool, node)) continue;
-    for (const fam of pool.families) {
-      const g = groupOf(node, fam);
-      refill(core, g);
-      evaluate(core, g, now);
-    }
-  }
+  for (const pool of core.pools.values()) topUpNode(core, node, pool, now);
   return allocationOf(node);
 }
 

@@ -10,7 +10,7 @@ import { at } from "../options.js";
 import type { PoolCidr } from "../../alloc/pool-cidr.js";
 import type { MultiCore, Chunk, PoolFamily, IpPool } from "./state.js";
 import { resolvePool, checkPoolName, checkPoolOverlaps, DEFAULT_POOL, type IpPoolSpec } from "./options.js";
-import { tick, dropChunk, groupOf, serves, refill, evaluate, topUpAll } from "./chunks.js";
+import { tick, dropChunk, refill, evaluate, topUpAll, topUpNode } from "./chunks.js";
 
 /** Every pool CIDR in use, with a path naming its pool, for overlap checks. */
 function inUseCidrs(core: MultiCore): { path: string; cidr: Cidr }[] {
@@ -70,14 +70,7 @@ export function addPool(core: MultiCore, name: string, spec: IpPoolSpec): void {
   core.checkRoom(p.families.flatMap((f) => f.cidrs.map((cidr) => ({ cidr, maskSize: f.maskSize }))), `pool ${show(name)}`);
   const pool = core.addPool(p);
   const now = core.now();
-  for (const node of core.nodes.values()) {
-    if (!serves(pool, node)) continue;
-    for (const fam of pool.families) {
-      const g = groupOf(node, fam);
-      refill(core, g);
-      evaluate(core, g, now);
-    }
-  }
+  for (const node of core.nodes.values()) topUpNode(core, node, pool, now);
 }
 
 /** Removes a pool. Refused (IN_USE, naming nodes and owners) while any address of it is allocated; its empty chunks go back. */
