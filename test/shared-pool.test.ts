@@ -161,7 +161,7 @@ describe("SharedPool without the etcd3 package", () => {
     const r = spawnSync(process.execPath, ["--import", fileURLToPath(new URL("no-etcd3.mjs", fixtures)), fileURLToPath(new URL("no-etcd3-child.mjs", fixtures))], { encoding: "utf8" });
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { name: string; code: string; message: string; ok: string };
-    expect(out).toMatchObject({ name: "IpamError", code: "INVALID_OPTION", ok: "10.0.0.1" });
+    expect(out).toMatchObject({ name: "IpamError", code: "MISSING_DEPENDENCY", ok: "10.0.0.1" });
     expect(out.message).toMatch(/^ipcarve: SharedPool\.connect .*npm install etcd3/);
   });
 });

@@ -7,7 +7,7 @@
  * src/shared/ sees the small interface below.
  */
 import type { Etcd3, IKeyValue, IRequestOp, ICompare, IResponseOp, Watcher, IWatchResponse } from "etcd3";
-import { IpamError } from "../errors.js";
+import { errors } from "../errors.js";
 
 export type KeyValue = IKeyValue;
 export type RequestOp = IRequestOp;
@@ -77,7 +77,7 @@ function unsentError(e: unknown): boolean {
 
 /**
  * Loads etcd3 and connects to `endpoints`; each unary call gets `attemptMs`
- * to answer. Throws INVALID_OPTION naming `npm install etcd3` when the
+ * to answer. Throws MISSING_DEPENDENCY naming `npm install etcd3` when the
  * package is missing.
  */
 export async function connectEtcd(endpoints: readonly string[], attemptMs: number): Promise<EtcdLink> {
@@ -85,7 +85,9 @@ export async function connectEtcd(endpoints: readonly string[], attemptMs: numbe
   try {
     mod = await import("etcd3");
   } catch (e) {
-    throw new IpamError("INVALID_OPTION", "needs the etcd3 package: npm install etcd3", { path: "SharedPool.connect", cause: e });
+    const code = (e as { code?: unknown } | null)?.code;
+    if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") throw errors.missingDependency("etcd3", "SharedPool.connect", e);
+    throw e;
   }
   // no retry, no circuit breaker: a call that fails is reported to SharedPool at once
   // (async: etcd3's markFailed runs a throwing function through it and catches the rejection)

@@ -162,7 +162,7 @@ export class SharedPool {
    * options gets INVALID_OPTION naming the first field that differs. Bad
    * options: as `new ClusterPool(options)`; `reuse` is refused (a cooldown
    * lives in one process). etcd unreachable: UNAVAILABLE naming the
-   * endpoints. Without the etcd3 package: INVALID_OPTION saying `npm install etcd3`.
+   * endpoints. Without the etcd3 package: MISSING_DEPENDENCY saying `npm install etcd3`.
    * Without `options`, opens the pool already stored under the prefix
    * (INVALID_OPTION if there is none).
    */
