@@ -5,7 +5,8 @@
 import { errors, show } from "../../errors.js";
 import { addressKey } from "../owners.js";
 import type { MultiCore, Group, Chunk, MNode, PoolFamily, IpPool } from "./state.js";
-import { selects } from "./options.js";
+import { selects, DEFAULT_POOL } from "./options.js";
+import { name as nameArg, optionsObject } from "../../args.js";
 
 /** Free addresses of a group: the sum over its chunks. */
 export function freeOf(core: MultiCore, g: Group): number {
@@ -172,4 +173,16 @@ export function topUpNode(core: MultiCore, node: MNode, pool: IpPool, now: numbe
     refill(core, g);
     evaluate(core, g, now);
   }
+}
+
+/** The pool named by options.pool (default `default`): UNKNOWN_POOL if there is none. `what` names the call, e.g. "allocate". */
+export function poolNamed(core: MultiCore, options: unknown, what: string): IpPool {
+  let name = DEFAULT_POOL;
+  if (options !== undefined) {
+    const o = optionsObject(`${what}(options)`, options, ["pool"]);
+    if (o.pool !== undefined) name = nameArg(`${what}(options.pool)`, o.pool);
+  }
+  const pool = core.pools.get(name);
+  if (pool === undefined) throw errors.unknownPool(name);
+  return pool;
 }

@@ -10,8 +10,7 @@ import type { PoolCidr } from "../../alloc/pool-cidr.js";
 import type { PodAddresses } from "../types.js";
 import type { MultiCore, MNode, Group, Chunk, IpPool } from "./state.js";
 import type { AddNodeOptions, AllocateOptions, MultiNodeAllocation, MultiLookupResult, PoolAllocation } from "./types.js";
-import { DEFAULT_POOL } from "./options.js";
-import { tick, groupOf, serves, refill, evaluate, takeChunk, dropChunk, hasRoom, topUpAll, topUpNode } from "./chunks.js";
+import { tick, groupOf, serves, refill, evaluate, takeChunk, dropChunk, hasRoom, topUpAll, topUpNode, poolNamed } from "./chunks.js";
 
 /** The node's CIDRs per pool (pools in name order, IPv4 chunks first, each family in address order), as CiliumNode spec.ipam.pools.allocated. */
 export function poolAllocations(node: MNode): PoolAllocation[] {
@@ -99,14 +98,8 @@ export function removeNode(core: MultiCore, name: string, options?: unknown): bo
 
 /** The pool named by allocate's options, for the node: UNKNOWN_POOL if there is none or its selector does not match. */
 export function poolFor(core: MultiCore, node: MNode, options: unknown, what: string): IpPool {
-  let name = DEFAULT_POOL;
-  if (options !== undefined) {
-    const o = optionsObject(`${what}(options)`, options, ["pool"]);
-    if (o.pool !== undefined) name = nameArg(`${what}(options.pool)`, o.pool);
-  }
-  const pool = core.pools.get(name);
-  if (pool === undefined) throw errors.unknownPool(name);
-  if (!serves(pool, node)) throw errors.unknownPool(name, `its node selector does not select node ${show(node.name)}`);
+  const pool = poolNamed(core, options, what);
+  if (!serves(pool, node)) throw errors.unknownPool(pool.name, `its node selector does not select node ${show(node.name)}`);
   return pool;
 }
 

@@ -5,12 +5,12 @@
 import { parseCidr, type Cidr } from "../../net/ip.js";
 import { errors, show } from "../../errors.js";
 import { checkNodeMask } from "../../alloc/cidr-set.js";
-import { name as nameArg, optionsObject, str } from "../../args.js";
+import { name as nameArg, str } from "../../args.js";
 import { at } from "../options.js";
 import type { PoolCidr } from "../../alloc/pool-cidr.js";
-import type { MultiCore, Chunk, PoolFamily, IpPool } from "./state.js";
-import { resolvePool, checkPoolName, checkPoolOverlaps, DEFAULT_POOL, type IpPoolSpec } from "./options.js";
-import { tick, dropChunk, refill, evaluate, topUpAll, topUpNode } from "./chunks.js";
+import type { MultiCore, Chunk, PoolFamily } from "./state.js";
+import { resolvePool, checkPoolName, checkPoolOverlaps, type IpPoolSpec } from "./options.js";
+import { tick, dropChunk, refill, evaluate, topUpAll, topUpNode, poolNamed } from "./chunks.js";
 
 /** Every pool CIDR in use, with a path naming its pool, for overlap checks. */
 function inUseCidrs(core: MultiCore): { path: string; cidr: Cidr }[] {
@@ -19,18 +19,6 @@ function inUseCidrs(core: MultiCore): { path: string; cidr: Cidr }[] {
     for (const f of p.families) for (const e of f.entries) out.push({ path: `pool ${show(p.name)}`, cidr: e.cidr });
   }
   return out;
-}
-
-/** The pool named by options.pool (default `default`): UNKNOWN_POOL if none. */
-function poolArg(core: MultiCore, options: unknown, what: string): IpPool {
-  let name = DEFAULT_POOL;
-  if (options !== undefined) {
-    const o = optionsObject(`${what}(options)`, options, ["pool"]);
-    if (o.pool !== undefined) name = nameArg(`${what}(options.pool)`, o.pool);
-  }
-  const pool = core.pools.get(name);
-  if (pool === undefined) throw errors.unknownPool(name);
-  return pool;
 }
 
 /** Chunks of `entries` that hold allocated addresses: IN_USE naming their nodes and some owners, else undefined. */
@@ -102,7 +90,7 @@ export function removePool(core: MultiCore, name: string): void {
  */
 export function addPoolCidr(core: MultiCore, cidr: string, options?: unknown): void {
   const c = parseCidr(str("addPoolCidr(cidr)", cidr));
-  const pool = poolArg(core, options, "addPoolCidr");
+  const pool = poolNamed(core, options, "addPoolCidr");
   const fam = pool.families.find((f) => f.family === c.family);
   if (fam === undefined) throw errors.familyMismatch(`pool ${show(pool.name)} has no IPv${c.family} CIDRs; pool CIDR`, cidr, c.family === 4 ? 6 : 4);
   at("addPoolCidr(cidr)", () => checkNodeMask(c, fam.maskSize, `chunk mask /${fam.maskSize} of pool ${show(pool.name)}`));
@@ -116,7 +104,7 @@ export function addPoolCidr(core: MultiCore, cidr: string, options?: unknown): v
 /** Removes a CIDR from a pool. Refused (IN_USE, naming nodes and owners) while any address in it is allocated; its empty chunks go back, and the nodes that held them top up from the pool's other CIDRs. */
 export function removePoolCidr(core: MultiCore, cidr: string, options?: unknown): void {
   const c = parseCidr(str("removePoolCidr(cidr)", cidr));
-  const pool = poolArg(core, options, "removePoolCidr");
+  const pool = poolNamed(core, options, "removePoolCidr");
   tick(core);
   const fam = pool.families.find((f) => f.family === c.family);
   const entry = fam?.entries.find((e) => String(e.cidr) === String(c));
