@@ -7,42 +7,26 @@
  * The full disk is real: a 64 KiB tmpfs, mounted by the test (root only;
  * without root the test says why and is skipped; CI runs as root).
  */
-import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import { execFileSync } from "node:child_process";
+import { describe, it, expect } from "vitest";
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readdirSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ClusterPool, IpamError } from "../src/index.js";
 import type { ClusterPoolOptions } from "../src/index.js";
-import { err } from "./helpers.js";
+import { err, tinyTmpfs } from "./helpers.js";
 
 const OPTS: ClusterPoolOptions = {
   ipv4: { cidrs: ["10.0.0.0/16"], maskSize: 24 }, // 256 node subnets of 254 pods
   ipv6: { cidrs: ["fd00::/104"], maskSize: 120 },
 };
 
-let mnt: string | undefined;
-let why = "";
-beforeAll(() => {
-  const dir = mkdtempSync(join(tmpdir(), "ipcarve-full-"));
-  try {
-    execFileSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", dir], { stdio: "pipe" });
-    mnt = dir;
-  } catch (e) {
-    why = `cannot mount a 64 KiB tmpfs here (${(e as Error).message.split("\n")[0]}); run as root, as CI does`;
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
-afterAll(() => {
-  if (mnt === undefined) return;
-  execFileSync("umount", [mnt]);
-  rmSync(mnt, { recursive: true, force: true });
-});
+const disk = tinyTmpfs("ipcarve-full-");
 
 describe("a 64 KiB tmpfs filled until full", () => {
   it("every failed call is IO_ERROR (ENOSPC, naming the path) and changes nothing; every acknowledged call survives reopen", (ctx) => {
+    const mnt = disk.path;
     if (mnt === undefined) {
-      console.warn(`skipped: ${why}`);
+      console.warn(`skipped: ${disk.why}`);
       return ctx.skip();
     }
     const path = join(mnt, "pool.ipc");
@@ -104,8 +88,9 @@ describe("a 64 KiB tmpfs filled until full", () => {
   });
 
   it("a new store on a full disk is IO_ERROR, leaves no lock and no half-made files", (ctx) => {
+    const mnt = disk.path;
     if (mnt === undefined) {
-      console.warn(`skipped: ${why}`);
+      console.warn(`skipped: ${disk.why}`);
       return ctx.skip();
     }
     const dir = join(mnt, "new");

@@ -1,5 +1,6 @@
 // Shared test helpers.
-import { afterEach } from "vitest";
+import { afterEach, beforeAll, afterAll } from "vitest";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -64,4 +65,29 @@ export function tmpStores(prefix: string): () => string {
     dirs.push(d);
     return join(d, "pool.ipc");
   };
+}
+
+/**
+ * A real full disk: a 64 KiB tmpfs mounted for the file's tests (beforeAll)
+ * and unmounted after them. Root only: otherwise `path` stays undefined and
+ * `why` says why (the tests print it and skip; CI runs as root).
+ */
+export function tinyTmpfs(prefix: string): { readonly path: string | undefined; readonly why: string } {
+  const disk = { path: undefined as string | undefined, why: "" };
+  beforeAll(() => {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    try {
+      execFileSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", dir], { stdio: "pipe" });
+      disk.path = dir;
+    } catch (e) {
+      disk.why = `cannot mount a 64 KiB tmpfs here (${(e as Error).message.split("\n")[0]}); run as root, as CI does`;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  afterAll(() => {
+    if (disk.path === undefined) return;
+    execFileSync("umount", [disk.path]);
+    rmSync(disk.path, { recursive: true, force: true });
+  });
+  return disk;
 }

@@ -4,30 +4,13 @@
  * record cannot be written throws IO_ERROR and leaves the pool as it was
  * (snapshot() bytes); every acknowledged call survives reopen.
  */
-import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync, unlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, it, expect } from "vitest";
+import { writeFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { ClusterPool, IpamError } from "../../src/index.js";
+import { tinyTmpfs } from "../helpers.js";
 
-let mnt: string | undefined;
-let why = "";
-beforeAll(() => {
-  const dir = mkdtempSync(join(tmpdir(), "ipcarve-mpfull-"));
-  try {
-    execFileSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", dir], { stdio: "pipe" });
-    mnt = dir;
-  } catch (e) {
-    why = `cannot mount a 64 KiB tmpfs here (${(e as Error).message.split("\n")[0]}); run as root, as CI does`;
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
-afterAll(() => {
-  if (mnt === undefined) return;
-  execFileSync("umount", [mnt]);
-  rmSync(mnt, { recursive: true, force: true });
-});
+const disk = tinyTmpfs("ipcarve-mpfull-");
 
 const OPTS = {
   pools: {
@@ -38,8 +21,9 @@ const OPTS = {
 
 describe("named pools on a 64 KiB tmpfs filled until full", () => {
   it("every failed write is IO_ERROR and changes nothing; every acknowledged call survives reopen", (ctx) => {
+    const mnt = disk.path;
     if (mnt === undefined) {
-      console.warn(`skipped: ${why}`);
+      console.warn(`skipped: ${disk.why}`);
       return ctx.skip();
     }
     const path = join(mnt, "pool.ipc");
