@@ -147,7 +147,7 @@ export function ipcarvePools(src: Source): NamedPools {
  * the same name (with a note). Overlaps across both are CIDR_COLLISION.
  */
 export function withPodIPPools(base: NamedPools | undefined, file: string): NamedPools {
-  const loaded = loadPodIPPools(file, base?.preAllocation !== undefined ? { preAllocation: { ...base.preAllocation } } : {});
+  const loaded = loadPodIPPools(file);
   const pools: Record<string, IpPoolSpec> = { ...(base?.pools ?? {}) };
   const at = new Map(base?.at ?? []);
   const notes = [...(base?.notes ?? []), ...loaded.notes];
