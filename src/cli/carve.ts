@@ -4,7 +4,8 @@
  */
 import { createPool } from "../config/pool.js";
 import type { LoadedConfig } from "../config/load.js";
-import { resolveMultiOptions, type ResolvedSelector } from "../pool/multi/options.js";
+import { resolveMultiOptions } from "../pool/multi/options.js";
+import { labelsFor } from "../sim/multi-scenario.js";
 import { readConfig } from "./config-input.js";
 import { parseCidr } from "../net/ip.js";
 import { isIpamError } from "../errors.js";
@@ -73,17 +74,6 @@ export function carve(io: Io, f: CarveFlags): { rows: CarveRow[]; notes: string[
     });
   }
   return { rows, notes, capacity };
-}
-
-/** Labels a node needs to match a selector (matchLabels; In: its first value; Exists: "true"). */
-export function labelsFor(sel: ResolvedSelector | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of sel?.matchLabels ?? []) out[k] = v;
-  for (const e of sel?.matchExpressions ?? []) {
-    if (e.operator === "In") out[e.key] = e.values[0] as string;
-    else if (e.operator === "Exists") out[e.key] = "true";
-  }
-  return out;
 }
 
 /**
