@@ -11,7 +11,7 @@ import type { IpPoolSpec, LabelSelector, MultiPoolOptions } from "../pool/multi/
 import type { Strategy } from "../alloc/strategy.js";
 import type { NodePhase, Lifetime } from "../sim/scenario.js";
 import type { NodeGroup, GroupPods } from "../sim/multi-pool.js";
-import { ConfigError, describe, type Path, type Source } from "./source.js";
+import { describe, type Path, type Source } from "./source.js";
 import { readFamily, unknownKeys, checkPools, type PoolAt } from "./pools.js";
 import { parsePreAllocation, loadPodIPPools } from "./pod-ip-pool.js";
 import { rowsOf } from "./table.js";
@@ -159,11 +159,6 @@ export function withPodIPPools(base: NamedPools | undefined, file: string): Name
   }
   checkPools(pools, at);
   return { ...(base ?? { warnings: [] }), pools, at, notes };
-}
-
-/** ConfigError when a config gives no named pool at all. */
-export function noPools(file: string, reason: string): ConfigError {
-  return new ConfigError(file, undefined, undefined, "", reason);
 }
 
 // ------------------------------------------------------------ scenario: node groups
