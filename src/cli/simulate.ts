@@ -104,13 +104,21 @@ export async function poolsRun(io: Io, f: SimulateFlags, scenario: MultiPoolScen
     if (e instanceof Error && e.name === "IpamError") throw new CliError(e.message);
     throw e;
   }
+  return writeOutputs(io, f, `\n${poolsSummary(res)}`, { ipcarve: VERSION, source, answer: poolsHeadline(res), ...res }, () => renderPoolsReport(res, { source, version: VERSION }));
+}
+
+/**
+ * What a run prints and writes: the summary on stdout (unless --json -), the
+ * HTML report (unless --no-report) and the JSON next to it (or at --json).
+ */
+async function writeOutputs(io: Io, f: SimulateFlags, summary: string, doc: object, html: () => Promise<string>): Promise<number> {
   const jsonToStdout = f.json === "-";
-  if (!jsonToStdout) io.out(`\n${poolsSummary(res)}`);
+  if (!jsonToStdout) io.out(summary);
   const reportPath = f.report === false ? undefined : pathIn(io, f.report ?? DEFAULT_REPORT);
   const jsonPath = f.json !== undefined && !jsonToStdout ? pathIn(io, f.json) : reportPath ? reportPath.replace(/\.html?$/i, "") + ".json" : undefined;
-  const json = JSON.stringify({ ipcarve: VERSION, source, answer: poolsHeadline(res), ...res }, null, 2);
+  const json = JSON.stringify(doc, (_k, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? null : typeof v === "bigint" ? String(v) : v), 2);
   if (reportPath) {
-    write(reportPath, await renderPoolsReport(res, { source, version: VERSION }));
+    write(reportPath, await html());
     if (!jsonToStdout) io.out(`\nreport: ${reportPath}\n`);
     if (!(await loadVega())) io.err(`ipcarve: the report has no charts: ${CHARTS_HINT}\n`);
   }
@@ -141,26 +149,9 @@ export async function simulateCommand(io: Io, f: SimulateFlags): Promise<number>
 
   const rows = summaryRows(result);
   const pools = poolRows(result);
-  const jsonToStdout = f.json === "-";
-  if (!jsonToStdout) {
-    const answer = headline(result).lines.map((l) => `  ${l}`).join("\n");
-    io.out(`\nCapacity answer\n${answer}\n\n${textTable(["parameter", "value"], rows.parameters)}\n\n${textTable(["result", "value"], rows.results)}\n\n${textTable(pools.head, pools.rows)}\n`);
-  }
-  const reportPath = f.report === false ? undefined : pathIn(io, f.report ?? DEFAULT_REPORT);
-  const jsonPath = f.json !== undefined && !jsonToStdout ? pathIn(io, f.json) : reportPath ? reportPath.replace(/\.html?$/i, "") + ".json" : undefined;
-  const doc = { ipcarve: VERSION, source, answer: headline(result), ...result };
-  const json = JSON.stringify(doc, (_k, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? null : typeof v === "bigint" ? String(v) : v), 2);
-  if (reportPath) {
-    write(reportPath, await renderReport(result, { source, version: VERSION }));
-    if (!jsonToStdout) io.out(`\nreport: ${reportPath}\n`);
-    if (!(await loadVega())) io.err(`ipcarve: the report has no charts: ${CHARTS_HINT}\n`);
-  }
-  if (jsonPath) {
-    write(jsonPath, json + "\n");
-    if (!jsonToStdout) io.out(`results: ${jsonPath}\n`);
-  }
-  if (jsonToStdout) io.out(json + "\n");
-  return 0;
+  const answer = headline(result);
+  const summary = `\nCapacity answer\n${answer.lines.map((l) => `  ${l}`).join("\n")}\n\n${textTable(["parameter", "value"], rows.parameters)}\n\n${textTable(["result", "value"], rows.results)}\n\n${textTable(pools.head, pools.rows)}\n`;
+  return writeOutputs(io, f, summary, { ipcarve: VERSION, source, answer, ...result }, () => renderReport(result, { source, version: VERSION }));
 }
 
 function write(path: string, text: string): void {

@@ -3,16 +3,13 @@
 // and family in each panel) and the CIDRs moved, on one time axis with the
 // failures; a screenshot is saved to test-artifacts/pool-report.png.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import { mkdirSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
+import { ARGS, ARTIFACTS, CHROMIUM, haveChromium, openReport } from "./browser.js";
 import { simulateMultiPool, defaultMultiPoolScenario, type MultiPoolSimResult } from "../../src/sim/multi-pool.js";
 import { renderPoolsReport } from "../../src/report/pool-report.js";
 import { poolsHeadline } from "../../src/report/pool-headline.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
-const ARTIFACTS = new URL("../../test-artifacts/", import.meta.url).pathname;
 
 let result: MultiPoolSimResult;
 let html: string;
@@ -35,9 +32,9 @@ describe("multi-pool report HTML", () => {
   });
 });
 
-if (!existsSync(CHROMIUM)) console.warn(`pool-report.browser.test: ${CHROMIUM} not found, the headless-Chromium checks are skipped (apt-get install chromium)`);
+const chromiumHere = haveChromium("pool-report.browser.test");
 
-describe.runIf(existsSync(CHROMIUM))("multi-pool report in headless Chromium", () => {
+describe.runIf(chromiumHere)("multi-pool report in headless Chromium", () => {
   let browser: Browser;
   beforeAll(async () => {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
@@ -47,16 +44,7 @@ describe.runIf(existsSync(CHROMIUM))("multi-pool report in headless Chromium", (
   });
 
   it("renders per-pool use and the CIDRs moved, answer first, no errors, no network", async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    const file = join(ARTIFACTS, "pool-report.html");
-    writeFileSync(file, html);
-    const page = await browser.newPage({ viewport: { width: 1000, height: 1000 } });
-    const errors: string[] = [];
-    const requests: string[] = [];
-    page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
-    page.on("pageerror", (e) => errors.push(String(e)));
-    page.on("request", (r) => { if (!r.url().startsWith("file:")) requests.push(r.url()); });
-    await page.goto(`file://${file}`);
+    const { page, errors, requests } = await openReport(browser, "pool-report.html", html);
     const hl = poolsHeadline(result);
     expect(await page.locator("#answer p.lead").textContent()).toBe(hl.lines[0]);
     expect(await page.locator("#answer").getAttribute("class")).toContain("out");
