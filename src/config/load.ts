@@ -112,7 +112,13 @@ function withPools(cfg: LoadedConfig, how: LoadOptions): LoadedConfig {
   }
   const merged = withPodIPPools(n, how.pools);
   const base = n === undefined ? { ...cfg, notes: cfg.notes.filter((x) => !x.startsWith(NO_POOL)) } : cfg;
-  const out = named({ ...base, notes: base.notes.filter((x) => !(n?.notes ?? []).includes(x)), warnings: base.warnings.filter((x) => !(n?.warnings ?? []).includes(x)) }, merged);
+  const out = named({
+    ...base,
+    // the scenario's groups run on the merged pools (an object replaces an auto-created pool of its name)
+    ...(cfg.multiScenario ? { multiScenario: { ...cfg.multiScenario, pools: merged.pools } } : {}),
+    notes: base.notes.filter((x) => !(n?.notes ?? []).includes(x)),
+    warnings: base.warnings.filter((x) => !(n?.warnings ?? []).includes(x)),
+  }, merged);
   if (cfg.scenario !== undefined && n === undefined) {
     throw new ConfigError(cfg.file, undefined, undefined, "", "has a single-pool scenario (nodes:, pods:); with named pools give scenario.groups");
   }
@@ -347,7 +353,7 @@ function ipcarveMultiScenario(src: Source, pools: Readonly<Record<string, IpPool
 function ipcarveScenario(src: Source, pool: PoolConfig): Scenario {
   const S = (...p: (string | number)[]): Path => ["scenario", ...p];
   src.map(S(), true);
-  if (src.has(S("groups"))) throw src.error(S("groups"), "needs named pools: give a pools: section (or --pools FILE) for node groups");
+  if (src.has(S("groups"))) throw src.error(S("groups"), "needs named pools: give a pools: section for node groups");
   src.onlyKeys(S(), SCENARIO_KEYS);
   const def = defaultScenario();
   const { duration, epoch, sample, time } = scenarioTimes(src, S, def);

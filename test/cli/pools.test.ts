@@ -135,6 +135,13 @@ describe("ipcarve's pools: section and node groups", () => {
     expect(s?.groups[1]?.phases[3]).toEqual({ at: 4800, nodes: 9 });
   });
 
+  it("with --pools, the scenario's groups run on the merged pools (the object replaces the config's gpu)", () => {
+    const c = loadConfig(ex("ipcarve-pools.yaml"), { pools: ex("ciliumpodippools.yaml") });
+    // the object's 10.20.0.0/24 (no preAllocate: 0 for a pool not named default), not the config's 10.20.0.0/25
+    expect(c.multiScenario?.pools.gpu).toEqual({ ipv4: { cidrs: ["10.20.0.0/24"], maskSize: 28 }, nodeSelector: { matchLabels: { gpu: "true" } } });
+    expect(c.multiScenario?.pools).toBe(c.pools);
+  });
+
   const bad: [string, string, string, RegExp][] = [
     ["an unknown pool key", "pools:\n  a:\n    ipv4: {cidrs: [10.0.0.0/16], maskSize: 24}\n    preallocate: 3\n", "INVALID_CONFIG", /c\.yaml:4:18: pools\.a\.preallocate: is not a known key \(known: ipv4, ipv6, preAllocate, releaseDelay, nodeSelector\)/],
     ["pool.ipv4 beside pools:", "pool:\n  ipv4: {cidrs: [10.0.0.0/16], maskSize: 24}\npools:\n  a:\n    ipv4: {cidrs: [10.1.0.0/16], maskSize: 24}\n", "INVALID_CONFIG", /c\.yaml:2:\d+: pool\.ipv4: is the single pool's; with pools:, give it as pools\.default\.ipv4/],
