@@ -97,6 +97,7 @@ export function poolsSummary(res: MultiPoolSimResult): string {
 /** A multi-pool run: summary, HTML report and JSON, as a cluster-pool run. */
 export async function poolsRun(io: Io, f: SimulateFlags, scenario: MultiPoolScenario, source: string): Promise<number> {
   if (f.sweep !== undefined) throw new UsageError("--sweep runs cluster-pool scenarios; a multi-pool scenario runs once per seed (use --seed)");
+  if (f.threads !== undefined && f.threads > 1) io.err("ipcarve: note: --threads: a multi-pool run is on one thread\n");
   let res: MultiPoolSimResult;
   try {
     res = simulateMultiPool(scenario);
