@@ -12,7 +12,7 @@ import type { Strategy } from "../alloc/strategy.js";
 import type { NodePhase, Lifetime } from "../sim/scenario.js";
 import type { NodeGroup, GroupPods } from "../sim/multi-pool.js";
 import { describe, type Path, type Source } from "./source.js";
-import { readFamily, unknownKeys, checkPools, type PoolAt } from "./pools.js";
+import { readFamily, unknownKeys, checkPools, applyPreAllocation, type PoolAt } from "./pools.js";
 import { parsePreAllocation, loadPodIPPools } from "./pod-ip-pool.js";
 import { rowsOf } from "./table.js";
 import { IpamError } from "../errors.js";
@@ -41,12 +41,6 @@ export function multiOptions(n: NamedPools): MultiPoolOptions {
 
 const POOLS_KEY: Path = ["ipam", "operator", "autoCreateCiliumPodIPPools"];
 const PRE_KEY: Path = ["ipam", "multiPoolPreAllocation"];
-
-/** Pre-allocation as Cilium's agent reads it: the setting replaces default=8 (a pool it does not name pre-allocates 0). */
-function applyPreAllocation(spec: IpPoolSpec, name: string, pre: Readonly<Record<string, number>> | undefined): IpPoolSpec {
-  if (pre === undefined) return spec;
-  return { ...spec, preAllocate: pre[name] ?? 0 };
-}
 
 /** Helm values with ipam.mode: multi-pool. */
 export function helmMultiPool(src: Source, v4on: boolean, v6on: boolean): NamedPools {

@@ -20,7 +20,7 @@ import { readFileSync } from "node:fs";
 import { IpamError } from "../errors.js";
 import { Source, ConfigError, type Path } from "./source.js";
 import type { IpPoolSpec, LabelSelector } from "../pool/multi/options.js";
-import { readFamily, checkPools, type PoolAt } from "./pools.js";
+import { readFamily, checkPools, applyPreAllocation, type PoolAt } from "./pools.js";
 
 export interface LoadedPodIPPools {
   readonly file: string;
@@ -32,7 +32,10 @@ export interface LoadedPodIPPools {
 }
 
 export interface PodIPPoolOptions {
-  /** Cilium's ipam-multi-pool-pre-allocation: "default=8,blue=4" or { default: 8 }. @default Cilium's: default=8, others 0 */
+  /**
+   * Cilium's ipam-multi-pool-pre-allocation: "default=8,blue=4" or { default: 8 }. As Cilium's agent
+   * reads it, it replaces the default: a pool it does not name pre-allocates 0. @default Cilium's: default=8, others 0
+   */
   readonly preAllocation?: string | Readonly<Record<string, number>>;
   /** Release delay of every pool, ms. @default 120000 */
   readonly releaseDelayMs?: number;
@@ -91,16 +94,15 @@ export function parsePodIPPools(file: string, text: string, how: PodIPPoolOption
     }
   }
   if (found.length === 0) throw new ConfigError(file, undefined, undefined, "", "holds no CiliumPodIPPool");
-  const pre = typeof how.preAllocation === "string" ? parsePreAllocation(how.preAllocation) : how.preAllocation ?? {};
+  const pre = typeof how.preAllocation === "string" ? parsePreAllocation(how.preAllocation) : how.preAllocation;
   const pools: Record<string, IpPoolSpec> = {};
   const at = new Map<string, PoolAt>();
   for (const f of found) {
     if (Object.prototype.hasOwnProperty.call(pools, f.name)) throw f.src.error([...f.path, "metadata", "name"], `names pool ${JSON.stringify(f.name)} a second time`);
-    const n = pre[f.name];
-    pools[f.name] = n === undefined ? f.spec : { ...f.spec, preAllocate: n };
+    pools[f.name] = applyPreAllocation(f.spec, f.name, pre);
     at.set(f.name, { src: f.src, path: [...f.path, "spec"] });
   }
-  for (const name of Object.keys(pre)) if (!(name in pools)) notes.push(`pre-allocation for pool ${JSON.stringify(name)}, which no CiliumPodIPPool defines, is ignored`);
+  for (const name of Object.keys(pre ?? {})) if (!(name in pools)) notes.push(`pre-allocation for pool ${JSON.stringify(name)}, which no CiliumPodIPPool defines, is ignored`);
   checkPools(pools, at, how.releaseDelayMs);
   return { file, pools, notes, at };
 }

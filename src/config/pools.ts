@@ -44,6 +44,12 @@ export function unknownKeys(src: Source, p: Path, known: readonly string[], what
   return out;
 }
 
+/** Pre-allocation as Cilium's agent reads it: the setting replaces default=8 (a pool it does not name pre-allocates 0). */
+export function applyPreAllocation(spec: IpPoolSpec, name: string, pre: Readonly<Record<string, number>> | undefined): IpPoolSpec {
+  if (pre === undefined) return spec;
+  return { ...spec, preAllocate: pre[name] ?? 0 };
+}
+
 /**
  * Validates the pools (names, masks, overlaps across every pool) as
  * new ClusterPool({ pools }) would; an error is located at the pool's key.
