@@ -24,9 +24,19 @@ const shared = (p: SharedPool): Target => ({
   call: (m, a) => (p as unknown as Record<string, (...x: unknown[]) => Promise<unknown>>)[m]?.(...a) as Promise<unknown>,
 });
 
+/** The virtual clock of the cases with options.reuse: ["advance", ms] moves it; each run starts it at 0. */
+const time = { now: 0 };
+const clock = (): number => time.now;
+
 async function run(t: Target, steps: readonly Step[]): Promise<Outcome[]> {
   const out: Outcome[] = [];
+  time.now = 0;
   for (const [m, ...args] of steps) {
+    if (m === "advance") {
+      time.now += args[0] as number;
+      out.push({ ok: time.now });
+      continue;
+    }
     try {
       out.push({ ok: await t.call(m, args) });
     } catch (e) {
@@ -152,6 +162,43 @@ const cases: { name: string; options: ClusterPoolOptions; steps: Step[]; check?:
       expect(o[3]).toEqual({ ok: { ipv4: "10.0.0.2" } }); // .1 is a's router
     },
   },
+  {
+    name: "reuse cooldown: a released address waits cooldownMs, then is handed out again",
+    // 10.0.0.0/24 in /29 node subnets: 2^(29-24) = 32 subnets of 8, pod addresses .1-.6 (network and broadcast out)
+    options: { ipv4: { cidrs: ["10.0.0.0/24"], maskSize: 29 }, reuse: { cooldownMs: 1000 }, clock },
+    steps: [["addNode", "a"], ...pods("a", 6), ["release", "10.0.0.3"], ["allocate", "a", "ns/x"], ["lookup", "10.0.0.3"], ["stats"],
+      ["advance", 999], ["allocate", "a", "ns/x"], ["allocate", "a", "ns/x", "10.0.0.3"], ["advance", 1], ["allocate", "a", "ns/x"], ["node", "a"], ["stats"]],
+    check: (o) => {
+      expect(o[6]).toEqual({ ok: { ipv4: "10.0.0.6" } });
+      expect(o[7]).toEqual({ ok: true });
+      expect(o[8]).toMatchObject({ code: "FULL" }); // .3 cools until t = 0 + 1000
+      expect(o[9]).toEqual({ ok: { node: "a", podCIDR: "10.0.0.0/29", allocated: true } }); // taken, by no owner, while it cools
+      expect(o[12]).toMatchObject({ code: "FULL" }); // t = 999
+      expect(o[13]).toMatchObject({ code: "ALREADY_ALLOCATED" }); // asked for while it cools
+      expect(o[15]).toEqual({ ok: { ipv4: "10.0.0.3" } }); // t = 1000: due
+    },
+  },
+  {
+    name: "reuse minFreeBeforeReuse: an address comes back once that many releases stand behind it",
+    options: { ipv4: { cidrs: ["10.0.0.0/24"], maskSize: 29 }, reuse: { minFreeBeforeReuse: 2 }, clock },
+    steps: [["addNode", "a"], ...pods("a", 6), ["release", "10.0.0.2"], ["release", "10.0.0.5"], ["allocate", "a", "ns/x"],
+      ["release", "10.0.0.4"], ["allocate", "a", "ns/x"], ["allocate", "a", "ns/y"], ["releaseOwner", "default/p-0"], ["stats"]],
+    check: (o) => {
+      expect(o[9]).toMatchObject({ code: "FULL" }); // two in cooldown, none with 2 behind it
+      expect(o[11]).toEqual({ ok: { ipv4: "10.0.0.2" } }); // .4 is the second release after .2
+      expect(o[12]).toMatchObject({ code: "FULL" });
+    },
+  },
+  {
+    name: "reuse: a removed node's cooldowns do not follow its subnet to the next node",
+    options: { ipv4: { cidrs: ["10.0.0.0/28"], maskSize: 29 }, reuse: { cooldownMs: 1000 }, clock },
+    steps: [["addNode", "a"], ["addNode", "b"], ["allocate", "a", "ns/p"], ["allocate", "a", "ns/q"], ["release", "10.0.0.1"], ["stats"],
+      ["removeNode", "a"], ["addNode", "c"], ["allocate", "c", "ns/r"], ["node", "c"], ["stats"], ["advance", 2000], ["allocate", "c", "ns/s"], ["stats"]],
+    check: (o) => {
+      expect(o[7]).toEqual({ ok: { name: "c", podCIDRs: ["10.0.0.0/29"] } }); // 2 subnets: c takes a's
+      expect(o[8]).toEqual({ ok: { ipv4: "10.0.0.1" } }); // a new incarnation starts empty
+    },
+  },
 ];
 
 describe("SharedPool without the etcd3 package", () => {
@@ -212,6 +259,38 @@ describe.skipIf("missing" in bin)("SharedPool, one process, gives ClusterPool's 
     }
   });
 
+  it("reuse: an address cooling in one process is not handed out by another, nor after a cold start; it is once due", async () => {
+    const s = store();
+    // two processes on one virtual clock (the cooldown assumes clocks in step); a /29 has pod addresses .1-.6
+    const o: ClusterPoolOptions = { ipv4: { cidrs: ["10.0.0.0/24"], maskSize: 29 }, reuse: { cooldownMs: 1000 }, clock };
+    time.now = 0;
+    const a = await SharedPool.connect(s, o);
+    const b = await SharedPool.connect(s, o);
+    try {
+      await a.addNode("n");
+      for (let i = 0; i < 6; i++) await b.allocate("n", `ns/${i}`); // b fills n: .1-.6
+      time.now = 100;
+      expect(await a.release("10.0.0.2")).toBe(true); // a's cache: .2 cools until 1100
+      // b's cache learns the cooldown from the block: FULL, and not FULL because of a stale cache
+      await expect(b.allocate("n", "ns/x")).rejects.toMatchObject({ code: "FULL" });
+      expect((await b.stats()).cooldown).toBe(1);
+      const c = await SharedPool.connect(s, o); // cold start: the release time comes from the key
+      time.now = 1099;
+      await expect(c.allocate("n", "ns/x")).rejects.toMatchObject({ code: "FULL" });
+      await expect(b.allocate("n", "ns/x", "10.0.0.2")).rejects.toMatchObject({ code: "ALREADY_ALLOCATED" });
+      time.now = 1100;
+      expect(await c.allocate("n", "ns/x")).toEqual({ ipv4: "10.0.0.2" });
+      await expect(b.allocate("n", "ns/y")).rejects.toMatchObject({ code: "FULL" }); // b's expiry lost to c's allocation
+      expect(await a.lookup("10.0.0.2")).toMatchObject({ owner: "ns/x" });
+      expect((await a.stats()).cooldown).toBe(0);
+      expect(await a.verify()).toEqual([]);
+      await c.close();
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it("group commit: concurrent calls share one transaction; a lost race past the budget is CONFLICT, with no effect", async () => {
     const s = store();
     const a = await SharedPool.connect({ ...s, maxAttempts: 1 }, seed);
@@ -259,7 +338,7 @@ describe.skipIf("missing" in bin)("SharedPool, one process, gives ClusterPool's 
         expect((e as IpamError).path).toBe(path);
       }
       const e = await SharedPool.connect(s, { ...seed, reuse: { cooldownMs: 10 } }).catch((x: unknown) => x);
-      expect((e as IpamError).path).toBe("options.reuse");
+      expect((e as IpamError).path).toBe("options.reuse"); // stored: nothing; given: the cooldown
     } finally {
       await a.close();
     }

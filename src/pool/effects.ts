@@ -13,6 +13,7 @@ import type { ClusterPool } from "./cluster-pool.js";
 import { poolCore } from "./cluster-pool.js";
 import type { JournalRecord, PlacedSubnet } from "./records.js";
 import { replayRecord } from "./replay.js";
+import { endCooldown, inCooldown } from "./release.js";
 import { addressKey, keyPool, keyRel } from "./owners.js";
 import { NONE } from "../core/layout.js";
 import { placementOf, type PoolCore, type Subnet } from "./core.js";
@@ -112,20 +113,40 @@ export function slotsFree(pool: ClusterPool, placed: readonly PlacedSubnet[]): b
   return true;
 }
 
-/** Allocated addresses of the block at (pool, slot) as offset -> owner ("" for none), reserved ones (router IPs) left out. */
-export function blockEntries(pool: ClusterPool, poolIndex: number, slot: number): Map<number, string> {
+/**
+ * Allocated addresses of the block at (pool, slot) as offset -> owner ("" for none), reserved ones
+ * (router IPs) and those in reuse cooldown left out; the latter go into `cooling` as offset -> release time.
+ */
+export function blockEntries(pool: ClusterPool, poolIndex: number, slot: number, cooling?: Map<number, number>): Map<number, string> {
   const c = poolCore(pool);
   const out = new Map<number, string>();
   const at = subnetAt(c, poolIndex, slot);
   if (at === undefined) return out;
   const p = at.s.pool;
+  const q = c.quarantine !== undefined && c.quarantine.size > 0 ? c.quarantine : undefined;
   for (let off = 0; off < at.s.size; off++) {
     const rel = at.s.base + off;
     const o = p.owner(rel);
-    if (o === NONE || c.reservedKeys.has(addressKey(p.index, rel))) continue;
+    if (o === NONE) continue;
+    const key = addressKey(p.index, rel);
+    if (c.reservedKeys.has(key)) continue;
+    if (q !== undefined && o === 0 && inCooldown(c, p, rel, key)) {
+      cooling?.set(off, q.timeOf(key) as number);
+      continue;
+    }
     out.set(off, o > 0 ? (c.owners.nameOf(o) ?? "") : "");
   }
   return out;
+}
+
+/** Ends the reuse cooldown of an address key at once (it leaves the queue and is freed). */
+export function endCooldownOf(pool: ClusterPool, key: number): void {
+  endCooldown(poolCore(pool), key);
+}
+
+/** True if the pool has a reuse cooldown (options.reuse). */
+export function hasCooldown(pool: ClusterPool): boolean {
+  return poolCore(pool).quarantine !== undefined;
 }
 
 /** The owner of a key ("" for none), or undefined when it is free. */

@@ -22,7 +22,7 @@ import type { ClusterPoolOptions } from "../pool/options.js";
 import * as fx from "../pool/effects.js";
 import type { NodeRecord } from "../pool/effects.js";
 import type { KeyValue } from "./etcd.js";
-import { Keys, decodeNode, decodeBlock, entriesOf } from "./keys.js";
+import { Keys, decodeNode, decodeBlock, entriesOf, coolingOf } from "./keys.js";
 
 /** What the mirror knows of one key: its mod revision (0: absent) and the value's text. */
 export interface Known {
@@ -76,7 +76,7 @@ export class Cache {
     if (text === undefined) {
       if (at !== undefined) this.setBlock(kind.pool, kind.slot, new Map());
     } else if (b === undefined || at === undefined || at.node !== b.node) this.dirty = true;
-    else this.setBlock(kind.pool, kind.slot, entriesOf(b));
+    else this.setBlock(kind.pool, kind.slot, entriesOf(b), coolingOf(b));
   }
 
   /** Settles every stale block. */
@@ -193,43 +193,52 @@ export class Cache {
     }
   }
 
-  /** Makes the cache's entries of the block at (pool, slot) equal to `target` (offset -> owner). */
-  setBlock(poolIndex: number, slot: number, target: ReadonlyMap<number, string>): void {
+  /**
+   * Makes the cache's entries of the block at (pool, slot) equal to `target`
+   * (offset -> owner) and its addresses in reuse cooldown equal to `cooling`
+   * (offset -> release time): cooldowns that etcd no longer has end, the
+   * others start with the release time etcd has (the cache's cooldown
+   * queue keeps release-time order).
+   */
+  setBlock(poolIndex: number, slot: number, target: ReadonlyMap<number, string>, cooling: ReadonlyMap<number, number> = NO_COOLING): void {
     const at = fx.blockAt(this.pool, poolIndex, slot);
     if (at === undefined) {
-      if (target.size > 0) this.dirty = true;
+      if (target.size > 0 || cooling.size > 0) this.dirty = true;
       return;
     }
-    const cur = fx.blockEntries(this.pool, poolIndex, slot);
+    const curCooling = new Map<number, number>();
+    const cur = fx.blockEntries(this.pool, poolIndex, slot, curCooling);
+    const key = (off: number): number | undefined => fx.keyInBlock(this.pool, poolIndex, slot, off);
+    for (const [off, t] of curCooling) if (cooling.get(off) !== t) fx.endCooldownOf(this.pool, key(off) as number);
     const frees: number[] = [];
-    const allocs: { key: number; owner: string }[] = [];
-    for (const [off, owner] of cur) {
-      if (target.get(off) !== owner) frees.push(fx.keyInBlock(this.pool, poolIndex, slot, off) as number);
-    }
-    for (const [off, owner] of target) {
-      if (cur.get(off) === owner) continue;
-      const key = fx.keyInBlock(this.pool, poolIndex, slot, off);
-      if (key === undefined) {
-        this.dirty = true;
-        continue;
-      }
-      allocs.push({ key, owner });
-    }
+    for (const [off, owner] of cur) if (target.get(off) !== owner) frees.push(key(off) as number);
     if (frees.length > 0) fx.apply(this.pool, { op: "free", keys: frees });
-    for (const a of allocs) {
-      if (fx.ownerOfKey(this.pool, a.key) !== undefined) {
-        this.dirty = true; // reserved in this cache (a router IP), or not freed above
+    const take = (off: number, owner: string): number | undefined => {
+      const k = key(off);
+      if (k === undefined || fx.ownerOfKey(this.pool, k) !== undefined) {
+        this.dirty = true; // outside the subnet, reserved in this cache (a router IP), or not freed above
+        return undefined;
+      }
+      fx.apply(this.pool, { op: "alloc", node: at.node, owner, keys: [k], wanted: true });
+      return k;
+    };
+    for (const [off, owner] of target) if (cur.get(off) !== owner) take(off, owner);
+    for (const [off, t] of cooling) {
+      if (curCooling.get(off) === t) continue;
+      if (!fx.hasCooldown(this.pool)) {
+        this.dirty = true; // a cooldown in a pool without options.reuse: damaged by hand
         continue;
       }
-      fx.apply(this.pool, { op: "alloc", node: at.node, owner: a.owner, keys: [a.key], wanted: true });
+      const k = take(off, "");
+      if (k !== undefined) fx.apply(this.pool, { op: "free", keys: [k], q: t });
     }
   }
 
-  /** The entries the mirror holds for a block (empty when absent). */
-  mirrorEntries(poolIndex: number, slot: number): Map<number, string> {
+  /** The entries and cooldowns the mirror holds for a block (empty when absent). */
+  mirrorBlock(poolIndex: number, slot: number): { entries: Map<number, string>; cooling: Map<number, number> } {
     const text = this.text(this.keys.block(poolIndex, slot));
     const b = text === undefined ? undefined : decodeBlock(text);
-    return b === undefined ? new Map() : entriesOf(b);
+    return b === undefined ? { entries: new Map(), cooling: new Map() } : { entries: entriesOf(b), cooling: coolingOf(b) };
   }
 
   /** The node record the mirror holds. */
@@ -242,6 +251,8 @@ export class Cache {
     this.pool.dispose();
   }
 }
+
+const NO_COOLING: ReadonlyMap<number, number> = new Map();
 
 export function samePlaced(a: NodeRecord["placed"], b: NodeRecord["placed"]): boolean {
   return a.length === b.length && a.every((p, i) => p.pool === b[i]?.pool && p.slot === b[i]?.slot && p.k === b[i]?.k);

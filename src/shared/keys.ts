@@ -5,15 +5,21 @@
  *   <prefix>/nodes/<name>          { status: ready|pending|failed, placed: [{ pool, slot, k }], error? }
  *                                  (name URI-encoded; pending nodes are served in create-revision order)
  *   <prefix>/claims/<pool>/<slot>  the node name: one key per slot a node holds, created only if absent
- *   <prefix>/blocks/<pool>/<slot>  { node, n, a: { <offset>: <owner> } }: the pod addresses of the
- *                                  node subnet starting at that slot; the compare-and-swap unit
+ *   <prefix>/blocks/<pool>/<slot>  { node, n, a: { <offset>: <owner> }, q?: { <offset>: <ms> } }: the pod
+ *                                  addresses of the node subnet starting at that slot, and (options.reuse)
+ *                                  those in reuse cooldown with their release time; the compare-and-swap unit
  *   <prefix>/clients/<id>          a process's marker: every transaction of the process compares and
  *                                  writes it, so a transaction whose answer was lost can be fenced
  *
  * `pool` is the pool table index (the order of the option CIDRs), `slot`
  * the first slot of the subnet, `offset` the address minus the subnet's
  * first usable pod address (.1 of an IPv4 /24), `n` the count of entries
- * (verify() checks it).
+ * (verify() checks it; `q` is not counted in `n`).
+ *
+ * Release times in `q` are the releasing process's clock (options.clock,
+ * Date.now by default). Another process ends the cooldown by its own
+ * clock: the processes of a pool with a cooldown must keep their clocks
+ * in step (NTP); a clock δ ahead ends cooldowns δ early.
  */
 import type { NodeRecord } from "../pool/effects.js";
 import type { PlacedSubnet } from "../pool/records.js";
@@ -23,6 +29,8 @@ export interface BlockValue {
   readonly n: number;
   /** offset -> owner ("" for none). */
   readonly a: Readonly<Record<string, string>>;
+  /** offset -> release time (clock ms) of the addresses in reuse cooldown. */
+  readonly q?: Readonly<Record<string, number>>;
 }
 
 export type KeyKind =
@@ -94,10 +102,13 @@ export function decodeNode(text: string): NodeRecord | undefined {
   }
 }
 
-export function encodeBlock(node: string, entries: ReadonlyMap<number, string>): string {
+export function encodeBlock(node: string, entries: ReadonlyMap<number, string>, cooling?: ReadonlyMap<number, number>): string {
   const a: Record<string, string> = {};
   for (const [off, owner] of [...entries].sort((x, y) => x[0] - y[0])) a[off] = owner;
-  return JSON.stringify({ node, n: entries.size, a });
+  if (cooling === undefined || cooling.size === 0) return JSON.stringify({ node, n: entries.size, a });
+  const q: Record<string, number> = {};
+  for (const [off, t] of [...cooling].sort((x, y) => x[0] - y[0])) q[off] = t;
+  return JSON.stringify({ node, n: entries.size, a, q });
 }
 
 /** A block value, or undefined when it does not have the shape. */
@@ -107,6 +118,10 @@ export function decodeBlock(text: string): BlockValue | undefined {
     if (typeof v !== "object" || v === null || typeof v.node !== "string" || !Number.isInteger(v.n)) return undefined;
     if (typeof v.a !== "object" || v.a === null || Array.isArray(v.a)) return undefined;
     for (const [k, o] of Object.entries(v.a)) if (!/^\d+$/.test(k) || typeof o !== "string") return undefined;
+    if (v.q !== undefined) {
+      if (typeof v.q !== "object" || v.q === null || Array.isArray(v.q)) return undefined;
+      for (const [k, t] of Object.entries(v.q)) if (!/^\d+$/.test(k) || typeof t !== "number" || !Number.isFinite(t) || k in v.a) return undefined;
+    }
     return v as unknown as BlockValue;
   } catch {
     return undefined;
@@ -117,5 +132,12 @@ export function decodeBlock(text: string): BlockValue | undefined {
 export function entriesOf(b: BlockValue): Map<number, string> {
   const m = new Map<number, string>();
   for (const [k, o] of Object.entries(b.a)) m.set(Number(k), o);
+  return m;
+}
+
+/** Block addresses in reuse cooldown as a map offset -> release time. */
+export function coolingOf(b: BlockValue): Map<number, number> {
+  const m = new Map<number, number>();
+  for (const [k, t] of Object.entries(b.q ?? {})) m.set(Number(k), t);
   return m;
 }

@@ -106,10 +106,6 @@ type Outcome =
 /** Errors that depend only on the arguments: answered at once, whatever the cache. */
 const STATELESS = new Set(["INVALID_ARGUMENT", "INVALID_IP", "INVALID_OPTION", "INVALID_CIDR"]);
 const STORE_KNOWN = ["endpoints", "prefix", "timeoutMs", "attemptMs", "maxAttempts", "maxBatch"];
-/** Pool options a shared pool cannot honour: they hold state that lives in one process. */
-const UNSUPPORTED: Record<string, string> = {
-  reuse: "a reuse cooldown is kept in one process's memory; SharedPool does not support it",
-};
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 /** Keys one transaction may write: etcd's default --max-txn-ops is 128, less the marker and a margin. */
@@ -160,8 +156,7 @@ export class SharedPool {
    * Connects to etcd and opens the pool under `store.prefix`. The first
    * process to connect stores `options` there; a later one with other pool
    * options gets INVALID_OPTION naming the first field that differs. Bad
-   * options: as `new ClusterPool(options)`; `reuse` is refused (a cooldown
-   * lives in one process). etcd unreachable: UNAVAILABLE naming the
+   * options: as `new ClusterPool(options)`. etcd unreachable: UNAVAILABLE naming the
    * endpoints. Without the etcd3 package: MISSING_DEPENDENCY saying `npm install etcd3`.
    * Without `options`, opens the pool already stored under the prefix
    * (INVALID_OPTION if there is none).
@@ -182,7 +177,6 @@ export class SharedPool {
     const knobs = { timeoutMs: num("timeoutMs", 5000, 1), attemptMs: num("attemptMs", 1000, 1), maxAttempts: num("maxAttempts", 64, 1), maxBatch: num("maxBatch", 64, 1) };
     if (knobs.maxBatch > 100) throw errors.invalidOption("store.maxBatch", `must be at most 100: etcd takes 128 operations per transaction (got ${knobs.maxBatch})`);
     if (typeof options === "object" && options !== null) {
-      for (const [k, why] of Object.entries(UNSUPPORTED)) if ((options as Record<string, unknown>)[k] !== undefined) throw errors.invalidOption(`options.${k}`, why);
       if ((options as { overflow?: unknown }).overflow === "share") throw errors.invalidOption("options.overflow", "'share' lends addresses across node subnets; SharedPool supports 'reject' and { smaller }");
     }
     const keys = new Keys(s.prefix);
@@ -451,7 +445,12 @@ export class SharedPool {
     }
     // not committed: put the cache back as etcd has it
     if (plan.nodeLevel) this.#cache.dirty = true;
-    else for (const b of plan.blocks) this.#cache.setBlock(b.pool, b.slot, this.#cache.mirrorEntries(b.pool, b.slot));
+    else {
+      for (const b of plan.blocks) {
+        const m = this.#cache.mirrorBlock(b.pool, b.slot);
+        this.#cache.setBlock(b.pool, b.slot, m.entries, m.cooling);
+      }
+    }
     const now = Date.now();
     const retry: Call[] = [];
     if (out.kind === "conflict") {
@@ -527,7 +526,8 @@ export class SharedPool {
     const blockWrites: [string, string | undefined][] = [];
     for (const [key, b] of blocks) {
       const at = fx.blockAt(pool, b.pool, b.slot);
-      blockWrites.push([key, at === undefined ? undefined : encodeBlock(at.node, fx.blockEntries(pool, b.pool, b.slot))]);
+      const cooling = new Map<number, number>();
+      blockWrites.push([key, at === undefined ? undefined : encodeBlock(at.node, fx.blockEntries(pool, b.pool, b.slot, cooling), cooling)]);
     }
     const all: [string, string | undefined][] = [...nodeWrites, ...claims, ...blockWrites];
     const compares: Compare[] = [];
