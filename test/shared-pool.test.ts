@@ -199,6 +199,40 @@ const cases: { name: string; options: ClusterPoolOptions; steps: Step[]; check?:
       expect(o[8]).toEqual({ ok: { ipv4: "10.0.0.1" } }); // a new incarnation starts empty
     },
   },
+  {
+    name: "removeNode with graceMs: the node drains (no new pods, keeps its subnet and pods), then goes at its deadline; the pending node is served",
+    // 10.0.0.0/23 in /24s: 2 subnets, so c waits until a's goes
+    options: { ipv4: { cidrs: ["10.0.0.0/23"], maskSize: 24 }, clock },
+    steps: [["addNode", "a"], ["addNode", "b"], ["allocate", "a", "ns/p"], ["addNode", "c"], ["removeNode", "a", { graceMs: 1000 }],
+      ["allocate", "a", "ns/q"], ["node", "a"], ["lookup", "10.0.0.1"], ["addNode", "a"], ["stats"], ["advance", 999], ["stats"], ["addNode", "c"],
+      ["advance", 1], ["stats"], ["node", "c"], ["lookup", "10.0.0.1"], ["addressesOf", "ns/p"], ["removeNode", "a"], ["allocate", "c", "ns/r"]],
+    check: (o) => {
+      expect(o[4]).toEqual({ ok: true });
+      expect(o[5]).toMatchObject({ code: "UNKNOWN_NODE" }); // being removed
+      expect(o[6]).toMatchObject({ ok: { status: "draining", podCIDRs: ["10.0.0.0/24"] } });
+      expect(o[7]).toEqual({ ok: { node: "a", podCIDR: "10.0.0.0/24", owner: "ns/p", allocated: true } });
+      expect(o[12]).toMatchObject({ code: "FULL" }); // t = 999: a still holds 10.0.0.0/24
+      expect(o[15]).toMatchObject({ ok: { status: "ready", podCIDRs: ["10.0.0.0/24"] } }); // t = 1000: a went, c took its subnet
+      expect(o[16]).toEqual({ ok: { node: "c", podCIDR: "10.0.0.0/24", allocated: false } });
+      expect(o[17]).toEqual({ ok: [] });
+      expect(o[18]).toEqual({ ok: false });
+      expect(o[19]).toEqual({ ok: { ipv4: "10.0.0.1" } }); // a recycled range starts empty
+    },
+  },
+  {
+    name: "removeNode with graceMs: again removes at once; pending or unknown nodes go at once; bad grace periods",
+    options: { ipv4: { cidrs: ["10.0.0.0/23"], maskSize: 24 }, clock },
+    steps: [["addNode", "a"], ["addNode", "b"], ["addNode", "c"], ["removeNode", "a", { graceMs: 500 }], ["removeNode", "a", { graceMs: 500 }], ["node", "c"],
+      ["removeNode", "b", { graceMs: Infinity }], ["advance", 1e9], ["stats"], ["removeNode", "c", { graceMs: 10 }], ["removeNode", "ghost", { graceMs: 10 }],
+      ["removeNode", "b", { graceMs: -1 }], ["removeNode", "b", { graceMs: "1s" }], ["removeNode", "b", { grace: 1 }], ["removeNode", "", { graceMs: 1 }], ["node", "b"]],
+    check: (o) => {
+      expect(o[4]).toEqual({ ok: true }); // a draining node removed again: at once
+      expect(o[5]).toMatchObject({ ok: { status: "ready", podCIDRs: ["10.0.0.0/24"] } });
+      expect(o[10]).toEqual({ ok: false });
+      expect(o.slice(11, 15).map((x) => ("code" in x ? x.code : "ok"))).toEqual(["INVALID_OPTION", "INVALID_OPTION", "INVALID_OPTION", "INVALID_ARGUMENT"]);
+      expect(o[15]).toMatchObject({ ok: { status: "draining" } }); // a grace period that never ends
+    },
+  },
 ];
 
 describe("SharedPool without the etcd3 package", () => {

@@ -58,6 +58,17 @@ export function nodeRecord(pool: ClusterPool, name: string): NodeRecord | undefi
   return { status: n.status, placed: placementOf(n), ...(n.error !== undefined ? { error: n.error } : {}) };
 }
 
+/**
+ * Keeps draining node `name` until it is removed by hand (its deadline set
+ * to never): a store that completes drains itself (SharedPool: one
+ * transaction per node, by whichever process sees the deadline pass) holds
+ * the real deadline, so that tick() in a cache never drops a node as a side effect.
+ */
+export function holdDrain(pool: ClusterPool, name: string): void {
+  const n = poolCore(pool).nodes.get(name);
+  if (n !== undefined && n.status === "draining") n.deadline = Infinity;
+}
+
 /** Names of pending nodes, in the order they will be served. */
 export function pendingOrder(pool: ClusterPool): readonly string[] {
   return poolCore(pool).pending;

@@ -22,7 +22,7 @@ import type { ClusterPoolOptions } from "../pool/options.js";
 import * as fx from "../pool/effects.js";
 import type { NodeRecord } from "../pool/effects.js";
 import type { KeyValue } from "./etcd.js";
-import { Keys, decodeNode, decodeBlock, entriesOf, coolingOf } from "./keys.js";
+import { Keys, decodeNode, decodeBlock, entriesOf, coolingOf, holdsSubnets, type StoredNode } from "./keys.js";
 
 /** What the mirror knows of one key: its mod revision (0: absent) and the value's text. */
 export interface Known {
@@ -40,6 +40,12 @@ export class Cache {
   dirty = false;
   /** Revision of the last full read: anything at or below it is in the mirror already (or was deleted before it). */
   floor = 0;
+  /**
+   * Draining nodes -> the clock ms their removal completes (Infinity: never
+   * by itself). The cache's ClusterPool holds them with no deadline
+   * (fx.holdDrain): SharedPool completes each in a transaction of its own.
+   */
+  readonly drains = new Map<string, number>();
   /** Block keys whose mirror value is newer than the cache's entries (see settle). */
   readonly #stale = new Set<string>();
 
@@ -95,10 +101,11 @@ export class Cache {
     this.pool.dispose();
     this.pool = new ClusterPool(this.#options);
     this.mirror.clear();
+    this.drains.clear();
     this.#stale.clear();
     this.dirty = false;
     this.floor = revision;
-    const nodes: { kv: KeyValue; name: string; rec: NodeRecord }[] = [];
+    const nodes: { kv: KeyValue; name: string; rec: StoredNode }[] = [];
     const rest: KeyValue[] = [];
     for (const kv of kvs) {
       const kind = this.keys.parse(kv.key.toString());
@@ -109,8 +116,13 @@ export class Cache {
       } else rest.push(kv);
     }
     // ready nodes in the order they were placed (the next-fit cursor ends after the last), then the pending queue
-    const ready = nodes.filter((n) => n.rec.status === "ready").sort((a, b) => Number(a.kv.mod_revision) - Number(b.kv.mod_revision));
-    const pending = nodes.filter((n) => n.rec.status !== "ready").sort((a, b) => Number(a.kv.create_revision) - Number(b.kv.create_revision));
+    // (a draining node's key was rewritten when it began to drain: those go first, in the order they were placed)
+    const byCreate = (a: { kv: KeyValue }, b: { kv: KeyValue }): number => Number(a.kv.create_revision) - Number(b.kv.create_revision);
+    const ready = [
+      ...nodes.filter((n) => n.rec.status === "draining").sort(byCreate),
+      ...nodes.filter((n) => n.rec.status === "ready").sort((a, b) => Number(a.kv.mod_revision) - Number(b.kv.mod_revision)),
+    ];
+    const pending = nodes.filter((n) => !holdsSubnets(n.rec)).sort(byCreate);
     // a key that cannot be applied (damaged by hand) leaves the cache dirty; verify() names it
     const put = (kv: KeyValue): void => {
       try {
@@ -156,14 +168,19 @@ export class Cache {
   }
 
   /** Makes the cache's node `name` what the key says (undefined: no such node). */
-  #node(name: string, rec: NodeRecord | undefined): void {
+  #node(name: string, rec: StoredNode | undefined): void {
     const cur = fx.nodeRecord(this.pool, name);
     if (rec === undefined) {
       if (cur !== undefined) this.#drop(name, cur);
       return;
     }
-    if (rec.status === "ready") {
-      if (cur?.status === "ready" && samePlaced(cur.placed, rec.placed)) return;
+    if (holdsSubnets(rec)) {
+      if (holdsSubnets(cur) && samePlaced((cur as NodeRecord).placed, rec.placed)) {
+        if (cur?.status === "draining" && rec.status === "ready") this.dirty = true; // not a ClusterPool transition: damaged by hand
+        else if (cur?.status === "ready" && rec.status === "draining") this.#drain(name, rec);
+        else if (rec.status === "draining") this.drains.set(name, rec.deadline ?? Infinity);
+        return;
+      }
       if (cur !== undefined && cur.status !== "pending") this.#drop(name, cur);
       if (!fx.slotsFree(this.pool, rec.placed)) {
         this.dirty = true;
@@ -171,6 +188,7 @@ export class Cache {
       }
       try {
         fx.apply(this.pool, { op: "node", name, placed: rec.placed });
+        if (rec.status === "draining") this.#drain(name, rec);
       } catch {
         this.dirty = true;
       }
@@ -182,7 +200,20 @@ export class Cache {
     fx.apply(this.pool, rec.status === "failed" ? { op: "failed", name, error: rec.error ?? "" } : { op: "pending", name, error: rec.error ?? "" });
   }
 
+  /** A ready node of the cache begins to drain: held by the cache, its deadline kept in `drains`. */
+  #drain(name: string, rec: StoredNode): void {
+    fx.apply(this.pool, { op: "drain", name, deadline: "Infinity" });
+    this.drained(name, rec.deadline ?? Infinity);
+  }
+
+  /** Node `name` of the cache drains until `deadline` (clock ms): the cache holds it, `drains` has the deadline. */
+  drained(name: string, deadline: number): void {
+    fx.holdDrain(this.pool, name);
+    this.drains.set(name, deadline);
+  }
+
   #drop(name: string, cur: NodeRecord): void {
+    this.drains.delete(name);
     fx.apply(this.pool, { op: "drop", name });
     // the node's blocks are empty in the cache now; so are their mirrored entries
     for (const p of cur.placed) {

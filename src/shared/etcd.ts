@@ -46,9 +46,21 @@ export interface EtcdLink {
   txn(compare: Compare[], success: RequestOp[], failure: RequestOp[]): Promise<TxnResult>;
   /** Every key under `prefix` (a linearizable read) and the revision it was read at. */
   range(prefix: string): Promise<{ kvs: KeyValue[]; revision: number }>;
+  /**
+   * Grants a lease of `ttlS` seconds. keepAlive() renews it once and
+   * resolves false when etcd says it has expired; revoke() ends it (its keys go).
+   */
+  lease(ttlS: number): Promise<LeaseLink>;
   /** Watches every key under `prefix` from `fromRevision` on. */
   watch(prefix: string, fromRevision: number, onData: (res: WatchResponse) => void): Promise<{ cancel(): Promise<void> }>;
   close(): void;
+}
+
+export interface LeaseLink {
+  /** The lease id, as etcd3 passes it in a put. */
+  readonly id: string;
+  keepAlive(): Promise<boolean>;
+  revoke(): Promise<void>;
 }
 
 const enc = (s: string): Buffer => Buffer.from(s, "utf8");
@@ -60,7 +72,7 @@ export function rangeEnd(prefix: string): Buffer {
 }
 
 export const op = {
-  put: (key: string, value: string): RequestOp => ({ request_put: { key: enc(key), value: enc(value) } }),
+  put: (key: string, value: string, lease?: string): RequestOp => ({ request_put: { key: enc(key), value: enc(value), ...(lease !== undefined ? { lease } : {}) } }),
   del: (key: string): RequestOp => ({ request_delete_range: { key: enc(key) } }),
   get: (key: string): RequestOp => ({ request_range: { key: enc(key) } }),
   /** ModRevision(key) == rev; rev 0: the key does not exist. */
@@ -118,6 +130,26 @@ export async function connectEtcd(endpoints: readonly string[], attemptMs: numbe
       call(async () => {
         const r = await client.kv.range({ key: enc(prefix), range_end: rangeEnd(prefix) });
         return { kvs: r.kvs, revision: Number(r.header.revision) };
+      }),
+    lease: (ttlS) =>
+      call(async () => {
+        const l = client.lease(ttlS, { autoKeepAlive: false });
+        l.on("lost", () => undefined); // keepAlive() reports it
+        const id = await l.grant();
+        return {
+          id,
+          keepAlive: () =>
+            call(async () => {
+              try {
+                await l.keepaliveOnce({ deadline: Date.now() + attemptMs });
+                return true;
+              } catch (e) {
+                if ((e as Error | undefined)?.constructor?.name === "EtcdLeaseInvalidError") return false;
+                throw e;
+              }
+            }),
+          revoke: () => call(() => l.revoke({ deadline: Date.now() + attemptMs })),
+        };
       }),
     watch: (prefix, fromRevision, onData) =>
       call(async () => {

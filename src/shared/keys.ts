@@ -2,8 +2,13 @@
  * The keys of a shared pool under its prefix, and their values (JSON):
  *
  *   <prefix>/options               the pool options (optionsJson), stored by the first connect
- *   <prefix>/nodes/<name>          { status: ready|pending|failed, placed: [{ pool, slot, k }], error? }
- *                                  (name URI-encoded; pending nodes are served in create-revision order)
+ *   <prefix>/nodes/<name>          { status: ready|draining|pending|failed, placed: [{ pool, slot, k }], error?,
+ *                                  deadline? }: deadline (draining: clock ms, or "Infinity") is when the
+ *                                  node's removal completes (name URI-encoded; pending nodes are served in
+ *                                  create-revision order)
+ *   <prefix>/leader                the client id of the process that runs background clean-up (completing
+ *                                  drains past their deadline); put with a lease, so it goes when that
+ *                                  process dies, and another takes it
  *   <prefix>/claims/<pool>/<slot>  the node name: one key per slot a node holds, created only if absent
  *   <prefix>/blocks/<pool>/<slot>  { node, n, a: { <offset>: <owner> }, q?: { <offset>: <ms> } }: the pod
  *                                  addresses of the node subnet starting at that slot, and (options.reuse)
@@ -39,6 +44,7 @@ export type KeyKind =
   | { readonly kind: "claim"; readonly pool: number; readonly slot: number }
   | { readonly kind: "block"; readonly pool: number; readonly slot: number }
   | { readonly kind: "client"; readonly id: string }
+  | { readonly kind: "leader" }
   | { readonly kind: "other" };
 
 export class Keys {
@@ -52,12 +58,14 @@ export class Keys {
   claim(pool: number, slot: number): string { return `${this.root}claims/${pool}/${slot}`; }
   block(pool: number, slot: number): string { return `${this.root}blocks/${pool}/${slot}`; }
   client(id: string): string { return `${this.root}clients/${id}`; }
+  get leader(): string { return `${this.root}leader`; }
 
   /** What a key under the prefix is. */
   parse(key: string): KeyKind {
     if (!key.startsWith(this.root)) return { kind: "other" };
     const rest = key.slice(this.root.length);
     if (rest === "options") return { kind: "options" };
+    if (rest === "leader") return { kind: "leader" };
     const [head, a, b, more] = rest.split("/");
     if (head === "nodes" && a !== undefined && b === undefined) {
       try {
@@ -81,22 +89,35 @@ export function slotsOf(placed: readonly PlacedSubnet[]): { pool: number; slot: 
   return out;
 }
 
-export const encodeNode = (r: NodeRecord): string =>
-  JSON.stringify({ status: r.status, placed: r.placed.map((p) => ({ pool: p.pool, slot: p.slot, k: p.k })), ...(r.error !== undefined ? { error: r.error } : {}) });
+/** A node as stored: with `deadline` (clock ms) when it is draining. */
+export type StoredNode = NodeRecord & { readonly deadline?: number };
+
+/** True for a node record that holds its subnets (ready, or draining until its deadline). */
+export const holdsSubnets = (r: NodeRecord | undefined): boolean => r?.status === "ready" || r?.status === "draining";
+
+export const encodeNode = (r: NodeRecord, deadline?: number): string =>
+  JSON.stringify({
+    status: r.status, placed: r.placed.map((p) => ({ pool: p.pool, slot: p.slot, k: p.k })), ...(r.error !== undefined ? { error: r.error } : {}),
+    ...(r.status === "draining" ? { deadline: deadline === undefined || deadline === Infinity ? "Infinity" : deadline } : {}),
+  });
 
 /** A node value, or undefined when it does not have the shape. */
-export function decodeNode(text: string): NodeRecord | undefined {
+export function decodeNode(text: string): StoredNode | undefined {
   try {
     const v = JSON.parse(text) as Record<string, unknown>;
     if (typeof v !== "object" || v === null) return undefined;
-    if (v.status !== "ready" && v.status !== "pending" && v.status !== "failed") return undefined;
+    if (v.status !== "ready" && v.status !== "pending" && v.status !== "failed" && v.status !== "draining") return undefined;
+    if (v.status === "draining") {
+      if (v.deadline === "Infinity") v.deadline = Infinity;
+      else if (typeof v.deadline !== "number" || !Number.isFinite(v.deadline)) return undefined;
+    } else if (v.deadline !== undefined) return undefined;
     if (!Array.isArray(v.placed)) return undefined;
     for (const p of v.placed as Record<string, unknown>[]) {
       if (typeof p !== "object" || p === null || !Number.isInteger(p.pool) || !Number.isInteger(p.slot) || !Number.isInteger(p.k)) return undefined;
       if ((p.pool as number) < 0 || (p.slot as number) < 0 || (p.k as number) < 0 || (p.k as number) > 16) return undefined;
     }
     if (v.error !== undefined && typeof v.error !== "string") return undefined;
-    return v as unknown as NodeRecord;
+    return v as unknown as StoredNode;
   } catch {
     return undefined;
   }

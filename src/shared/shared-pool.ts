@@ -35,12 +35,12 @@ import * as fx from "../pool/effects.js";
 import type { JournalRecord } from "../pool/records.js";
 import { errors, IpamError, show } from "../errors.js";
 import { optionsObject } from "../args.js";
-import { connectEtcd, EtcdCallError, op, type EtcdLink, type Compare, type RequestOp, type WatchResponse, type KeyValue } from "./etcd.js";
-import { Keys, encodeNode, encodeBlock, slotsOf } from "./keys.js";
+import { connectEtcd, EtcdCallError, op, type EtcdLink, type LeaseLink, type Compare, type RequestOp, type WatchResponse, type KeyValue } from "./etcd.js";
+import { Keys, encodeNode, encodeBlock, slotsOf, holdsSubnets } from "./keys.js";
 import { Cache } from "./cache.js";
 import { verifyKeys } from "./verify.js";
 import { firstDifference } from "./options-diff.js";
-import { optionsFromJson } from "../pool/options.js";
+import { optionsFromJson, readMs } from "../pool/options.js";
 import { ciliumItems, type CiliumNodeList, type ImportResult } from "../pool/cilium-node.js";
 import { isCiliumNodeTable, parseCiliumNodeTable } from "../pool/cilium-table.js";
 
@@ -77,6 +77,12 @@ export interface SharedStoreOptions {
   readonly maxAttempts?: number;
   /** Calls carried by one transaction at most, up to 100 (etcd allows 128 operations per transaction). @default 64 */
   readonly maxBatch?: number;
+  /**
+   * Seconds of the lease of the process elected for background clean-up
+   * (completing drains whose grace ended): when it dies, another process
+   * takes over after at most this long. @default 10
+   */
+  readonly leaseTtlS?: number;
 }
 
 interface Call {
@@ -105,7 +111,7 @@ type Outcome =
 
 /** Errors that depend only on the arguments: answered at once, whatever the cache. */
 const STATELESS = new Set(["INVALID_ARGUMENT", "INVALID_IP", "INVALID_OPTION", "INVALID_CIDR"]);
-const STORE_KNOWN = ["endpoints", "prefix", "timeoutMs", "attemptMs", "maxAttempts", "maxBatch"];
+const STORE_KNOWN = ["endpoints", "prefix", "timeoutMs", "attemptMs", "maxAttempts", "maxBatch", "leaseTtlS"];
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 /** Keys one transaction may write: etcd's default --max-txn-ops is 128, less the marker and a margin. */
@@ -120,6 +126,9 @@ export class SharedPool {
   readonly #attemptMs: number;
   readonly #maxAttempts: number;
   readonly #maxBatch: number;
+  readonly #leaseTtlS: number;
+  /** This process's id: its marker key's last part, and the leader key's value while it leads. */
+  readonly #id: string;
   /** Keys an addNode may write: its record, one claim per slot, one block per family. */
   readonly #nodeWeight: number;
   #markerRev = 0;
@@ -137,18 +146,30 @@ export class SharedPool {
   #watchRev = 0;
   #waiters: { rev: number; done: () => void }[] = [];
   #watch: { cancel(): Promise<void> } | undefined;
+  /** Background clean-up: the lease, whether this process holds the leader key, the timers. */
+  #lease: LeaseLink | undefined;
+  #leader = false;
+  #renewed = 0;
+  #campaigning = false;
+  #leaseTimer: ReturnType<typeof setInterval> | undefined;
+  #drainTimer: ReturnType<typeof setTimeout> | undefined;
+  #drainAt = Infinity;
+  /** Draining nodes whose completion is queued or in flight. */
+  readonly #completing = new Set<string>();
   /** Transactions committed and conflicts met (stats for benchmarks and tests). */
-  readonly counters = { txns: 0, calls: 0, conflicts: 0, resyncs: 0, barriers: 0 };
+  readonly counters = { txns: 0, calls: 0, conflicts: 0, resyncs: 0, barriers: 0, drainsCompleted: 0 };
 
   private constructor(link: EtcdLink, cache: Cache, keys: Keys, store: Required<Omit<SharedStoreOptions, "endpoints" | "prefix">>) {
     this.#link = link;
     this.#cache = cache;
     this.#keys = keys;
-    this.#marker = keys.client(randomUUID());
+    this.#id = randomUUID();
+    this.#marker = keys.client(this.#id);
     this.#timeoutMs = store.timeoutMs;
     this.#attemptMs = store.attemptMs;
     this.#maxAttempts = store.maxAttempts;
     this.#maxBatch = store.maxBatch;
+    this.#leaseTtlS = store.leaseTtlS;
     this.#nodeWeight = 1 + cache.pool.options.families.reduce((n, f) => n + 2 ** (f.slotMask - f.maskSize) + 1, 0);
   }
 
@@ -174,7 +195,10 @@ export class SharedPool {
       if (typeof v !== "number" || !Number.isInteger(v) || v < min) throw errors.invalidOption(`store.${k}`, `must be an integer of at least ${min} (got ${show(v)})`);
       return v;
     };
-    const knobs = { timeoutMs: num("timeoutMs", 5000, 1), attemptMs: num("attemptMs", 1000, 1), maxAttempts: num("maxAttempts", 64, 1), maxBatch: num("maxBatch", 64, 1) };
+    const knobs = {
+      timeoutMs: num("timeoutMs", 5000, 1), attemptMs: num("attemptMs", 1000, 1), maxAttempts: num("maxAttempts", 64, 1), maxBatch: num("maxBatch", 64, 1),
+      leaseTtlS: num("leaseTtlS", 10, 1),
+    };
     if (knobs.maxBatch > 100) throw errors.invalidOption("store.maxBatch", `must be at most 100: etcd takes 128 operations per transaction (got ${knobs.maxBatch})`);
     if (typeof options === "object" && options !== null) {
       if ((options as { overflow?: unknown }).overflow === "share") throw errors.invalidOption("options.overflow", "'share' lends addresses across node subnets; SharedPool supports 'reject' and { smaller }");
@@ -223,6 +247,9 @@ export class SharedPool {
     this.#cache.rebuild(read.kvs, read.revision);
     this.#watchRev = read.revision;
     this.#watch = await this.#retry("watch the pool", deadline, () => this.#link.watch(this.#keys.root, read.revision + 1, (res) => this.#onWatch(res)));
+    await this.#campaign();
+    this.#leaseTimer = setInterval(() => void this.#campaign(), (this.#leaseTtlS * 1000) / 3);
+    this.#leaseTimer.unref?.();
   }
 
   /** The etcd endpoints. */
@@ -231,20 +258,25 @@ export class SharedPool {
   get prefix(): string { return this.#keys.root; }
   /** The validated pool options, as ClusterPool has them. */
   get options(): ClusterPool["options"] { return this.#cache.pool.options; }
+  /** True while this process holds the leader key: it runs the background clean-up (never on the allocation path). */
+  get isLeader(): boolean { return this.#leader; }
 
   // ------------------------------------------------------------------ calls
 
   /** As ClusterPool.addNode: the node's subnets, idempotent; FULL leaves it pending (served when space frees, by whichever process frees it). */
   addNode(name: string): Promise<NodeAllocation> { return this.#call("addNode", true, (p) => p.addNode(name), this.#nodeWeight); }
 
-  /** As ClusterPool.removeNode; `options.graceMs` is refused (INVALID_OPTION): a grace period is a timer of one process. */
+  /**
+   * As ClusterPool.removeNode. With `graceMs`, the node drains: its record
+   * says so, with the deadline (this process's clock + graceMs), and every
+   * process refuses new pods on it. The removal completes once the deadline
+   * has passed, in a transaction of its own, made by the first call of any
+   * process that sees it due, or by the elected process's timer (see
+   * isLeader), whichever comes first; removeNode again completes it at once.
+   */
   removeNode(name: string, options?: { readonly graceMs?: number }): Promise<boolean> {
-    if (options !== undefined) {
-      const o = optionsObject("options", options, ["graceMs"]);
-      if (o.graceMs !== undefined && o.graceMs !== 0) return Promise.reject(errors.invalidOption("options.graceMs", "a grace period is a timer of one process; SharedPool removes at once"));
-    }
     // its own keys, and those of the pending node its subnets may serve
-    return this.#call("removeNode", false, (p) => p.removeNode(name), 2 * this.#nodeWeight);
+    return this.#call("removeNode", false, (p) => p.removeNode(name, options), 2 * this.#nodeWeight);
   }
 
   /** As ClusterPool.allocate; returns once the transaction holding the allocation has committed. */
@@ -332,11 +364,16 @@ export class SharedPool {
     if (this.#closed) return;
     while (this.#queue.length > 0 || this.#pumping) await sleep(5);
     this.#closed = true;
+    clearInterval(this.#leaseTimer);
+    clearTimeout(this.#drainTimer);
+    while (this.#campaigning) await sleep(5);
     try {
       await this.#link.txn([], [op.del(this.#marker)], []);
     } catch {
       // best effort: a marker left behind is harmless (verify() ignores markers)
     }
+    // the leader key goes with the lease: another process takes over at once (not after the TTL)
+    await this.#lease?.revoke().catch(() => undefined);
     await this.#watch?.cancel();
     this.#link.close();
     this.#cache.dispose();
@@ -381,6 +418,7 @@ export class SharedPool {
     } finally {
       this.#pumping = false;
       this.#drainWatch();
+      this.#scheduleDrains();
     }
   }
 
@@ -394,6 +432,7 @@ export class SharedPool {
     this.#drainWatch();
     if (this.#cache.dirty) await this.#resync();
     if (this.#queue.some((c) => c.fresh && c.arrived >= this.#confirmed)) await this.#barrier();
+    this.#completeDue();
 
     // a call that must see a fresh cache waits for the next round if it began after the last barrier
     // and a batch writes at most TXN_KEYS keys (a call heavier than that goes alone)
@@ -418,12 +457,17 @@ export class SharedPool {
     }
     const later: Call[] = [];
     const commit: { call: Call; fx: fx.Effects<unknown> }[] = [];
+    /** Answers computed after an earlier call of the batch wrote: given only once that write has committed. */
+    const held: { call: Call; fx: fx.Effects<unknown> }[] = [];
     for (const call of batch) {
       const e = fx.capture(this.#cache.pool, call.run);
+      // a node that began to drain: the cache holds it; its deadline goes into its key (see completeDue)
+      for (const r of e.records) if (r.op === "drain") this.#cache.drained(r.name, readMs(r.deadline));
       const confirmed = call.arrived < this.#confirmed;
       if (e.records.length > 0) commit.push({ call, fx: e });
       else if (!e.ok && e.error instanceof IpamError && STATELESS.has(e.error.code)) call.reject(e.error);
       else if (!e.ok && !(e.error instanceof IpamError)) call.reject(e.error);
+      else if (confirmed && commit.length > 0) held.push({ call, fx: e });
       else if (confirmed) (e.ok ? call.resolve(e.value) : call.reject(e.error));
       else later.push(call); // wrote nothing, so nothing vouches for the cache it ran on: again after a barrier
     }
@@ -439,7 +483,7 @@ export class SharedPool {
       for (const [key, text] of plan.writes) this.#cache.wrote(key, text, out.revision);
       this.counters.txns++;
       this.counters.calls += commit.length;
-      for (const { call, fx: e } of commit) (e.ok ? call.resolve(e.value) : call.reject(e.error));
+      for (const { call, fx: e } of [...commit, ...held]) (e.ok ? call.resolve(e.value) : call.reject(e.error));
       this.#queue.unshift(...later);
       return;
     }
@@ -476,7 +520,7 @@ export class SharedPool {
         call.reject(errors.unavailable(this.#link.endpoints, `SharedPool.${call.name}: etcd did not answer and its outcome is not known yet (whole or nothing; settled before this process's next call)`, out.cause));
       }
     }
-    this.#queue.unshift(...retry, ...later);
+    this.#queue.unshift(...retry, ...held.map((h) => h.call), ...later); // held answers ran on a state that did not commit: again
     if (retry.length > 0) {
       const n = Math.max(...retry.map((c) => c.attempts));
       await sleep(out.kind === "conflict" ? Math.random() * Math.min(2 ** n, 40) : 50 + Math.random() * 50);
@@ -513,12 +557,12 @@ export class SharedPool {
     for (const name of nodes) {
       const before = this.#cache.mirrorNode(name);
       const after = fx.nodeRecord(pool, name);
-      nodeWrites.push([k.node(name), after === undefined ? undefined : encodeNode(after)]);
-      if (before?.status === "ready") {
+      nodeWrites.push([k.node(name), after === undefined ? undefined : encodeNode(after, this.#cache.drains.get(name))]);
+      if (before !== undefined && holdsSubnets(before)) {
         for (const p of before.placed) if (p.pool >= 0) addBlock(p.pool, p.slot);
         for (const s of slotsOf(before.placed)) claims.set(k.claim(s.pool, s.slot), undefined);
       }
-      if (after?.status === "ready") {
+      if (after !== undefined && holdsSubnets(after)) {
         for (const p of after.placed) if (p.pool >= 0) addBlock(p.pool, p.slot);
         for (const s of slotsOf(after.placed)) claims.set(k.claim(s.pool, s.slot), name);
       }
@@ -649,10 +693,111 @@ export class SharedPool {
     }
   }
 
+  // ------------------------------------------------------------------ background clean-up
+
+  /**
+   * Queues, first, one completion per draining node whose deadline has
+   * passed by this process's clock (options.clock, Date.now by default;
+   * the processes of a pool must keep their clocks in step: a clock δ
+   * ahead completes drains δ early). Each completion is its own call (a
+   * dropped node frees its subnets and may serve a pending node: about
+   * twice a node's keys), compared like any other: when two processes
+   * complete the same drain, one commits and the other finds the node gone.
+   */
+  #completeDue(): number {
+    const drains = this.#cache.drains;
+    if (drains.size === 0) return 0;
+    const now = this.#cache.pool.options.clock();
+    const due: Call[] = [];
+    for (const [name, deadline] of drains) {
+      if (deadline > now || this.#completing.has(name)) continue;
+      if (fx.nodeRecord(this.#cache.pool, name)?.status !== "draining") {
+        drains.delete(name); // dropped or replaced since (a removeNode, another process's completion)
+        continue;
+      }
+      this.#completing.add(name);
+      const done = (): void => void this.#completing.delete(name);
+      due.push({
+        name: "removeNode", weight: 2 * this.#nodeWeight, fresh: false, arrived: -1, deadline: Date.now() + this.#timeoutMs, attempts: 0,
+        run: (p) => (fx.nodeRecord(p, name)?.status === "draining" ? p.removeNode(name) : false),
+        resolve: (v) => { done(); if (v === true) this.counters.drainsCompleted++; },
+        reject: done, // the next round (or the leader's timer) tries again
+      });
+    }
+    this.#queue.unshift(...due);
+    return due.length;
+  }
+
+  /** The leader sets a timer for the earliest deadline of a draining node. */
+  #scheduleDrains(): void {
+    if (this.#closed || !this.#leader) {
+      clearTimeout(this.#drainTimer);
+      this.#drainTimer = undefined;
+      this.#drainAt = Infinity;
+      return;
+    }
+    let at = Infinity;
+    for (const d of this.#cache.drains.values()) if (d < at) at = d;
+    if (at === this.#drainAt && this.#drainTimer !== undefined) return;
+    clearTimeout(this.#drainTimer);
+    this.#drainTimer = undefined;
+    this.#drainAt = at;
+    if (at === Infinity) return;
+    const ms = Math.min(Math.max(at - this.#cache.pool.options.clock(), 10), 2 ** 31 - 1);
+    this.#drainTimer = setTimeout(() => {
+      this.#drainTimer = undefined;
+      this.#drainAt = Infinity;
+      if (this.#completeDue() > 0 && !this.#pumping) void this.#pump();
+      this.#scheduleDrains();
+    }, ms);
+    this.#drainTimer.unref?.();
+  }
+
+  /**
+   * Keeps this process's lease alive and stands for leader: the leader key
+   * is created only if absent, with the lease, so it goes when the lease
+   * does. Leading only runs background clean-up; allocation never waits for
+   * it, and two leaders for a moment (an old one that has not yet noticed
+   * its lease ended) only race for the same compare-and-swap.
+   */
+  async #campaign(): Promise<void> {
+    if (this.#closed || this.#campaigning) return;
+    this.#campaigning = true;
+    try {
+      if (this.#lease !== undefined) {
+        const alive = await this.#lease.keepAlive().catch(() => undefined);
+        if (alive === true) this.#renewed = Date.now();
+        else if (alive === false || Date.now() - this.#renewed >= this.#leaseTtlS * 1000) {
+          this.#lease = undefined; // expired, or may have: never act as leader on it
+          this.#leader = false;
+        }
+      }
+      if (!this.#leader && !this.#closed) {
+        if (this.#lease === undefined) {
+          const granted = Date.now();
+          this.#lease = await this.#link.lease(this.#leaseTtlS);
+          this.#renewed = granted;
+        }
+        const leader = this.#keys.leader;
+        const r = await this.#link.txn([op.modIs(leader, 0)], [op.put(leader, this.#id, this.#lease.id)], [op.get(leader)]);
+        this.#leader = r.succeeded || r.responses[0]?.response_range?.kvs[0]?.value.toString() === this.#id;
+      }
+    } catch {
+      // etcd unreachable: stand again at the next renewal
+    } finally {
+      this.#campaigning = false;
+      this.#scheduleDrains();
+    }
+  }
+
   // ------------------------------------------------------------------ the watch
 
   #onWatch(res: WatchResponse): void {
-    for (const ev of res.events) this.#events.push({ kv: ev.kv, deleted: ev.type === "Delete" });
+    for (const ev of res.events) {
+      this.#events.push({ kv: ev.kv, deleted: ev.type === "Delete" });
+      // the leader's lease ended (it closed, or died and its TTL passed): stand at once
+      if (ev.type === "Delete" && !this.#leader && ev.kv.key.toString() === this.#keys.leader) void this.#campaign();
+    }
     const rev = Number(res.header.revision);
     if (rev > this.#watchRev) this.#watchRev = rev;
     if (!this.#pumping) this.#drainWatch();
@@ -674,6 +819,7 @@ export class SharedPool {
     } catch {
       this.#cache.dirty = true; // a key that could not be applied (damaged by hand): rebuild before the next call
     }
+    this.#scheduleDrains();
   }
 
   #waitWatch(rev: number, ms: number): Promise<boolean> {

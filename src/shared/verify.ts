@@ -7,7 +7,7 @@ import { optionsFromJson } from "../pool/options.js";
 import * as fx from "../pool/effects.js";
 import type { NodeRecord } from "../pool/effects.js";
 import type { KeyValue } from "./etcd.js";
-import { Keys, decodeBlock, decodeNode, entriesOf, slotsOf, type BlockValue } from "./keys.js";
+import { Keys, decodeBlock, decodeNode, entriesOf, slotsOf, holdsSubnets, type BlockValue } from "./keys.js";
 import { Cache } from "./cache.js";
 import type { ResolvedOptions } from "../pool/options.js";
 
@@ -36,7 +36,7 @@ export function verifyKeys(keys: Keys, kvs: readonly KeyValue[], _options: Resol
         else blocks.set(`${kind.pool}/${kind.slot}`, { pool: kind.pool, slot: kind.slot, b });
         break;
       }
-      case "client": break;
+      case "client": case "leader": break;
       default: problems.push(`${key}: not a key of a shared pool`);
     }
   }
@@ -45,7 +45,7 @@ export function verifyKeys(keys: Keys, kvs: readonly KeyValue[], _options: Resol
   // every slot a ready node holds: held by it alone, and claimed for it
   const holder = new Map<string, string>();
   for (const [name, r] of nodes) {
-    if (r.status !== "ready") continue;
+    if (!holdsSubnets(r)) continue;
     for (const s of slotsOf(r.placed)) {
       const at = `${s.pool}/${s.slot}`;
       const other = holder.get(at);
@@ -66,7 +66,7 @@ export function verifyKeys(keys: Keys, kvs: readonly KeyValue[], _options: Resol
   }
   for (const [at, { b }] of blocks) {
     const r = nodes.get(b.node);
-    if (r === undefined || r.status !== "ready" || !r.placed.some((p) => `${p.pool}/${p.slot}` === at)) {
+    if (r === undefined || !holdsSubnets(r) || !r.placed.some((p) => `${p.pool}/${p.slot}` === at)) {
       problems.push(`block ${at} names node ${JSON.stringify(b.node)}, which does not hold that subnet`);
     }
     const n = Object.keys(b.a).length;
