@@ -233,6 +233,38 @@ const cases: { name: string; options: ClusterPoolOptions; steps: Step[]; check?:
       expect(o[15]).toMatchObject({ ok: { status: "draining" } }); // a grace period that never ends
     },
   },
+  {
+    name: "reserve and unreserve: subnets carving skips, addresses no pod gets; IN_USE, ALREADY_ALLOCATED, NOT_IN_RANGE",
+    // 10.0.0.0/22 in /24s: slots 0-3
+    options: { ipv4: { cidrs: ["10.0.0.0/22"], maskSize: 24 } },
+    steps: [["addNode", "a"], ["reserve", "10.0.1.0/24"], ["addNode", "b"], ["allocate", "a", "ns/p"], ["reserve", "10.0.0.2/31"], ["allocate", "a", "ns/q"],
+      ["reserve", "10.0.0.1/32"], ["reserve", "10.0.0.0/24"], ["reserve", "10.9.0.0/24"], ["reserve", "nope"], ["lookup", "10.0.0.2"], ["stats"],
+      ["addNode", "c"], ["addNode", "d"], ["unreserve", "10.0.1.0/24"], ["node", "d"], ["unreserve", "10.0.0.2/31"], ["allocate", "a", "ns/r"], ["unreserve", "10.0.3.0/24"], ["stats"]],
+    check: (o) => {
+      expect(o[2]).toEqual({ ok: { name: "b", podCIDRs: ["10.0.2.0/24"] } }); // slot 1 reserved
+      expect(o[5]).toEqual({ ok: { ipv4: "10.0.0.4" } }); // .2 and .3 reserved
+      expect(o.slice(6, 10).map((x) => ("code" in x ? x.code : "ok"))).toEqual(["ALREADY_ALLOCATED", "IN_USE", "NOT_IN_RANGE", "INVALID_CIDR"]);
+      expect(o[13]).toMatchObject({ code: "FULL" }); // slots 0, 2, 3 held, 1 reserved
+      expect(o[15]).toMatchObject({ ok: { status: "ready", podCIDRs: ["10.0.1.0/24"] } }); // served by the unreserve
+      expect(o[17]).toEqual({ ok: { ipv4: "10.0.0.5" } }); // next-fit goes on from .4
+    },
+  },
+  {
+    name: "addPoolCidr serves pending nodes from the new CIDR; removePoolCidr only when empty; errors",
+    options: { ipv4: { cidrs: ["10.0.0.0/24"], maskSize: 24 }, ipv6: { cidrs: ["fd00::/120"], maskSize: 120 } },
+    steps: [["addNode", "a"], ["addNode", "b"], ["addPoolCidr", "10.1.0.0/24"], ["node", "b"], ["addPoolCidr", "fd01::/120"], ["node", "b"], ["poolCidrs"],
+      ["addPoolCidr", "10.0.0.0/16"], ["addPoolCidr", 4, "fd02::/120"], ["addPoolCidr", "10.2.0.0/25"], ["addPoolCidr", "x"], ["addPoolCidr", 5, "10.3.0.0/24"],
+      ["removePoolCidr", "10.1.0.0/24"], ["removeNode", "b"], ["removePoolCidr", "10.1.0.0/24"], ["removePoolCidr", "10.1.0.0/24"], ["addNode", "c"],
+      ["addPoolCidr", 4, "10.4.0.0/24"], ["addNode", "c"], ["allocate", "c", "ns/p"], ["poolCidrs"], ["stats"]],
+    check: (o) => {
+      expect(o[1]).toMatchObject({ code: "FULL" });
+      expect(o[5]).toMatchObject({ ok: { status: "ready", podCIDRs: ["10.1.0.0/24", "fd01::/120"] } });
+      expect(o.slice(7, 12).map((x) => ("code" in x ? x.code : "ok"))).toEqual(["CIDR_COLLISION", "FAMILY_MISMATCH", "INVALID_MASK", "INVALID_CIDR", "INVALID_ARGUMENT"]);
+      expect(o[12]).toMatchObject({ code: "IN_USE" });
+      expect(o[15]).toMatchObject({ code: "NOT_IN_RANGE" });
+      expect(o[18]).toEqual({ ok: { name: "c", podCIDRs: ["10.4.0.0/24", "fd01::/120"] } });
+    },
+  },
 ];
 
 describe("SharedPool without the etcd3 package", () => {
@@ -325,6 +357,59 @@ describe.skipIf("missing" in bin)("SharedPool, one process, gives ClusterPool's 
     }
   });
 
+  it("pool-level changes cross processes: a grown pool serves another's pending node; a later connect compares the original options and sees the grown pool", async () => {
+    const s = store();
+    const o: ClusterPoolOptions = { ipv4: { cidrs: ["10.0.0.0/24"], maskSize: 24 } };
+    const a = await SharedPool.connect(s, o);
+    const b = await SharedPool.connect(s, o);
+    try {
+      await a.addNode("n1");
+      await expect(b.addNode("n2")).rejects.toMatchObject({ code: "FULL" }); // one /24, held by n1
+      await a.addPoolCidr("10.1.0.0/24"); // a's cache has n2 pending (from b's key): served in the same transaction
+      expect(await b.node("n2")).toMatchObject({ status: "ready", podCIDRs: ["10.1.0.0/24"] });
+      await b.reserve("10.1.0.1/32");
+      expect(await a.allocate("n2", "ns/p")).toEqual({ ipv4: "10.1.0.2" }); // b's reservation holds in a
+      const c = await SharedPool.connect(s, o); // the original options: accepted
+      expect(await c.poolCidrs()).toEqual([{ family: 4, cidrs: ["10.0.0.0/24", "10.1.0.0/24"] }]);
+      await expect(c.allocate("n2", "ns/q", "10.1.0.1")).rejects.toMatchObject({ code: "ALREADY_ALLOCATED" }); // reserved: taken, as ClusterPool says
+      const e = await SharedPool.connect(s, { ipv4: { cidrs: ["10.0.0.0/24", "10.1.0.0/24"], maskSize: 24 } }).catch((x: unknown) => x);
+      expect(e).toMatchObject({ code: "INVALID_OPTION", path: "options.ipv4.cidrs[1]" });
+      const d = await SharedPool.connect(s); // the stored options, then the pool key
+      expect(await d.stats()).toEqual(await a.stats());
+      await a.removeNode("n2");
+      await d.removePoolCidr("10.1.0.0/24");
+      expect(await b.poolCidrs()).toEqual([{ family: 4, cidrs: ["10.0.0.0/24"] }]);
+      expect(await a.verify()).toEqual([]);
+      await c.close();
+      await d.close();
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it("a reservation racing allocations in another process: either the address is reserved and no pod has it, or ALREADY_ALLOCATED and a pod has it", async () => {
+    const o: ClusterPoolOptions = { ipv4: { cidrs: ["10.0.0.0/24"], maskSize: 24 } };
+    for (let round = 0; round < 6; round++) {
+      const s = store();
+      const a = await SharedPool.connect(s, o);
+      const b = await SharedPool.connect(s, o);
+      try {
+        await a.addNode("n");
+        await b.node("n");
+        const target = `10.0.0.${3 + round}`;
+        const [r] = await Promise.allSettled([a.reserve(`${target}/32`), ...Array.from({ length: 8 }, (_, i) => b.allocate("n", `ns/${i}`))]);
+        const holder = await b.lookup(target);
+        if (r?.status === "fulfilled") expect(holder?.owner).toBeUndefined();
+        else expect([(r?.reason as IpamError).code, holder?.allocated]).toEqual(["ALREADY_ALLOCATED", true]);
+        expect(await a.verify()).toEqual([]);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    }
+  });
+
   it("group commit: concurrent calls share one transaction; a lost race past the budget is CONFLICT, with no effect", async () => {
     const s = store();
     const a = await SharedPool.connect({ ...s, maxAttempts: 1 }, seed);
@@ -407,6 +492,9 @@ describe.skipIf("missing" in bin)("SharedPool, one process, gives ClusterPool's 
         { name: "an address outside its subnet", put: [[`${root}blocks/0/0`, JSON.stringify({ node: "a", n: 2, a: { 1: "ns/p", 300: "ns/q" } })]], want: /offset 300 is outside its subnet/ },
         { name: "a node without its block", put: [[`${root}blocks/0/0`, null]], want: /has no block/ },
         { name: "a damaged node record", put: [[`${root}nodes/a`, "{not json"]], want: /not a node record/ },
+        { name: "a damaged pool key", put: [[`${root}pool`, JSON.stringify({ ops: [{ op: "reserve" }] })]], want: /pool: not a list of pool-level records/ },
+        { name: "a cooldown without its release time", put: [[`${root}blocks/0/0`, JSON.stringify({ node: "a", n: 1, a: { 1: "ns/p" }, q: { 2: "soon" } })]], want: /blocks\/0\/0: not a block/ },
+        { name: "a draining node without its deadline", put: [[`${root}nodes/b`, JSON.stringify({ status: "draining", placed: [{ pool: 0, slot: 1, k: 0 }] })]], want: /nodes\/b: not a node record/ },
       ];
       for (const inj of injections) {
         for (const [k, v] of inj.put) v === null ? await raw.delete().key(k) : await raw.put(k).value(v);
@@ -418,6 +506,7 @@ describe.skipIf("missing" in bin)("SharedPool, one process, gives ClusterPool's 
         await raw.put(`${root}claims/0/1`).value(claim1);
         await raw.delete().key(`${root}claims/0/5`);
         await raw.delete().key(`${root}blocks/0/7`);
+        await raw.delete().key(`${root}pool`);
         expect(await pool.verify(), `${inj.name}, put back`).toEqual([]);
       }
     } finally {

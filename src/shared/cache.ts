@@ -22,7 +22,7 @@ import type { ClusterPoolOptions } from "../pool/options.js";
 import * as fx from "../pool/effects.js";
 import type { NodeRecord } from "../pool/effects.js";
 import type { KeyValue } from "./etcd.js";
-import { Keys, decodeNode, decodeBlock, entriesOf, coolingOf, holdsSubnets, type StoredNode } from "./keys.js";
+import { Keys, decodeNode, decodeBlock, decodePoolOps, entriesOf, coolingOf, holdsSubnets, type PoolOp, type StoredNode } from "./keys.js";
 
 /** What the mirror knows of one key: its mod revision (0: absent) and the value's text. */
 export interface Known {
@@ -46,6 +46,8 @@ export class Cache {
    * (fx.holdDrain): SharedPool completes each in a transaction of its own.
    */
   readonly drains = new Map<string, number>();
+  /** The pool-level records applied, in order (the pool key's, then this process's own not yet written). */
+  poolOps: PoolOp[] = [];
   /** Block keys whose mirror value is newer than the cache's entries (see settle). */
   readonly #stale = new Set<string>();
 
@@ -102,14 +104,17 @@ export class Cache {
     this.pool = new ClusterPool(this.#options);
     this.mirror.clear();
     this.drains.clear();
+    this.poolOps = [];
     this.#stale.clear();
     this.dirty = false;
     this.floor = revision;
     const nodes: { kv: KeyValue; name: string; rec: StoredNode }[] = [];
     const rest: KeyValue[] = [];
+    let poolKv: KeyValue | undefined;
     for (const kv of kvs) {
       const kind = this.keys.parse(kv.key.toString());
-      if (kind.kind === "node") {
+      if (kind.kind === "pool") poolKv = kv;
+      else if (kind.kind === "node") {
         const rec = decodeNode(kv.value.toString());
         if (rec !== undefined) nodes.push({ kv, name: kind.name, rec });
         else this.mirror.set(kv.key.toString(), { rev: Number(kv.mod_revision), text: kv.value.toString() });
@@ -131,6 +136,8 @@ export class Cache {
         this.dirty = true;
       }
     };
+    // the pool as grown or shrunk since the options first: nodes may hold subnets of added pool CIDRs
+    if (poolKv !== undefined) put(poolKv);
     for (const n of [...ready, ...pending]) put(n.kv);
     for (const kv of rest) put(kv);
   }
@@ -151,6 +158,7 @@ export class Cache {
   #put(key: string, text: string, rev: number): void {
     const kind = this.keys.parse(key);
     if (kind.kind === "node") this.#node(kind.name, decodeNode(text));
+    else if (kind.kind === "pool") this.#applyPoolOps(decodePoolOps(text));
     this.mirror.set(key, { rev, text });
     if (kind.kind === "block") this.#stale.add(key); // applied by settle()
   }
@@ -158,6 +166,7 @@ export class Cache {
   #delete(key: string, rev: number): void {
     const kind = this.keys.parse(key);
     if (kind.kind === "node") this.#node(kind.name, undefined);
+    else if (kind.kind === "pool" && this.poolOps.length > 0) this.dirty = true; // deleted by hand
     else if (kind.kind === "block" && fx.blockAt(this.pool, kind.pool, kind.slot) !== undefined) {
       // the node still holds the subnet (its key goes in the same transaction, or was damaged): empty it
       this.#stale.delete(key);
@@ -198,6 +207,28 @@ export class Cache {
     if (cur?.status === rec.status) return;
     if (cur !== undefined) this.#drop(name, cur);
     fx.apply(this.pool, rec.status === "failed" ? { op: "failed", name, error: rec.error ?? "" } : { op: "pending", name, error: rec.error ?? "" });
+  }
+
+  /**
+   * Replays the pool-level records the cache has not applied yet. The
+   * records applied must be the first ones of the key (it only grows):
+   * anything else (damaged by hand) makes the cache dirty.
+   */
+  #applyPoolOps(ops: PoolOp[] | undefined): void {
+    const have = this.poolOps;
+    if (ops === undefined || ops.length < have.length || have.some((r, i) => JSON.stringify(r) !== JSON.stringify(ops[i]))) {
+      this.dirty = true;
+      return;
+    }
+    for (const r of ops.slice(have.length)) {
+      try {
+        fx.apply(this.pool, r);
+      } catch {
+        this.dirty = true; // contradicts the cache (a node in a reserved subnet): rebuild
+        return;
+      }
+      have.push(r);
+    }
   }
 
   /** A ready node of the cache begins to drain: held by the cache, its deadline kept in `drains`. */

@@ -14,9 +14,10 @@ export type RequestOp = IRequestOp;
 export type Compare = ICompare;
 export type WatchResponse = IWatchResponse;
 
-/** etcd's CompareTarget.Mod and CompareResult.Equal (etcd3 sends the enum numbers). */
+/** etcd's CompareTarget.Mod and CompareResult.Equal and Less (etcd3 sends the enum numbers). */
 const MOD = 2;
 const EQUAL = 0;
+const LESS = 2;
 
 export interface TxnResult {
   readonly succeeded: boolean;
@@ -77,6 +78,8 @@ export const op = {
   get: (key: string): RequestOp => ({ request_range: { key: enc(key) } }),
   /** ModRevision(key) == rev; rev 0: the key does not exist. */
   modIs: (key: string, rev: number): Compare => ({ key: enc(key), target: MOD as never, result: EQUAL as never, mod_revision: String(rev) }),
+  /** No key under `prefix` was put after revision `rev` (deletions are not seen: only what still exists is compared). */
+  unchangedSince: (prefix: string, rev: number): Compare => ({ key: enc(prefix), range_end: rangeEnd(prefix), target: MOD as never, result: LESS as never, mod_revision: String(rev + 1) }),
 };
 
 const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));

@@ -6,6 +6,10 @@
  *                                  deadline? }: deadline (draining: clock ms, or "Infinity") is when the
  *                                  node's removal completes (name URI-encoded; pending nodes are served in
  *                                  create-revision order)
+ *   <prefix>/pool                  { ops: [record] }: the pool-level changes made since the options, in
+ *                                  order (reserve, unreserve, addPool, removePool records of
+ *                                  src/pool/records.ts); every process replays them onto the options, so
+ *                                  pool table indexes agree. Every transaction compares this key.
  *   <prefix>/leader                the client id of the process that runs background clean-up (completing
  *                                  drains past their deadline); put with a lease, so it goes when that
  *                                  process dies, and another takes it
@@ -27,7 +31,7 @@
  * in step (NTP); a clock δ ahead ends cooldowns δ early.
  */
 import type { NodeRecord } from "../pool/effects.js";
-import type { PlacedSubnet } from "../pool/records.js";
+import { isJournalRecord, type JournalRecord, type PlacedSubnet } from "../pool/records.js";
 
 export interface BlockValue {
   readonly node: string;
@@ -45,6 +49,7 @@ export type KeyKind =
   | { readonly kind: "block"; readonly pool: number; readonly slot: number }
   | { readonly kind: "client"; readonly id: string }
   | { readonly kind: "leader" }
+  | { readonly kind: "pool" }
   | { readonly kind: "other" };
 
 export class Keys {
@@ -59,6 +64,7 @@ export class Keys {
   block(pool: number, slot: number): string { return `${this.root}blocks/${pool}/${slot}`; }
   client(id: string): string { return `${this.root}clients/${id}`; }
   get leader(): string { return `${this.root}leader`; }
+  get pool(): string { return `${this.root}pool`; }
 
   /** What a key under the prefix is. */
   parse(key: string): KeyKind {
@@ -66,6 +72,7 @@ export class Keys {
     const rest = key.slice(this.root.length);
     if (rest === "options") return { kind: "options" };
     if (rest === "leader") return { kind: "leader" };
+    if (rest === "pool") return { kind: "pool" };
     const [head, a, b, more] = rest.split("/");
     if (head === "nodes" && a !== undefined && b === undefined) {
       try {
@@ -161,4 +168,22 @@ export function coolingOf(b: BlockValue): Map<number, number> {
   const m = new Map<number, number>();
   for (const [k, t] of Object.entries(b.q ?? {})) m.set(Number(k), t);
   return m;
+}
+
+/** Pool-level records: what the pool key holds. */
+export type PoolOp = Extract<JournalRecord, { op: "reserve" | "unreserve" | "addPool" | "removePool" }>;
+export const isPoolOp = (r: JournalRecord): r is PoolOp => r.op === "reserve" || r.op === "unreserve" || r.op === "addPool" || r.op === "removePool";
+
+export const encodePoolOps = (ops: readonly PoolOp[]): string => JSON.stringify({ ops });
+
+/** The records of a pool key, or undefined when it does not have the shape. */
+export function decodePoolOps(text: string): PoolOp[] | undefined {
+  try {
+    const v = JSON.parse(text) as { ops?: unknown };
+    if (typeof v !== "object" || v === null || !Array.isArray(v.ops)) return undefined;
+    for (const r of v.ops) if (!isJournalRecord(r) || !isPoolOp(r)) return undefined;
+    return v.ops as PoolOp[];
+  } catch {
+    return undefined;
+  }
 }

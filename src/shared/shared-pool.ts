@@ -36,7 +36,7 @@ import type { JournalRecord } from "../pool/records.js";
 import { errors, IpamError, show } from "../errors.js";
 import { optionsObject } from "../args.js";
 import { connectEtcd, EtcdCallError, op, type EtcdLink, type LeaseLink, type Compare, type RequestOp, type WatchResponse, type KeyValue } from "./etcd.js";
-import { Keys, encodeNode, encodeBlock, slotsOf, holdsSubnets } from "./keys.js";
+import { Keys, encodeNode, encodeBlock, encodePoolOps, slotsOf, holdsSubnets, isPoolOp } from "./keys.js";
 import { Cache } from "./cache.js";
 import { verifyKeys } from "./verify.js";
 import { firstDifference } from "./options-diff.js";
@@ -144,6 +144,8 @@ export class SharedPool {
   /** Watch events that came in while a batch was in flight. */
   #events: { kv: KeyValue; deleted: boolean }[] = [];
   #watchRev = 0;
+  /** The cache holds every change up to this revision (watch events applied, or a full read). */
+  #appliedRev = 0;
   #waiters: { rev: number; done: () => void }[] = [];
   #watch: { cancel(): Promise<void> } | undefined;
   /** Background clean-up: the lease, whether this process holds the leader key, the timers. */
@@ -246,6 +248,7 @@ export class SharedPool {
     const read = await this.#retry("read the pool", deadline, () => this.#link.range(this.#keys.root));
     this.#cache.rebuild(read.kvs, read.revision);
     this.#watchRev = read.revision;
+    this.#appliedRev = read.revision;
     this.#watch = await this.#retry("watch the pool", deadline, () => this.#link.watch(this.#keys.root, read.revision + 1, (res) => this.#onWatch(res)));
     await this.#campaign();
     this.#leaseTimer = setInterval(() => void this.#campaign(), (this.#leaseTtlS * 1000) / 3);
@@ -289,6 +292,34 @@ export class SharedPool {
 
   /** As ClusterPool.releaseOwner: every address the owner holds in any process's allocations. */
   releaseOwner(owner: string): Promise<string[]> { return this.#call("releaseOwner", true, (p) => p.releaseOwner(owner), 2 * this.#families); }
+
+  /**
+   * As ClusterPool.reserve. Pool-level changes (reserve, unreserve,
+   * addPoolCidr, removePoolCidr) are records appended to the pool key, which
+   * every transaction compares: a change committed by one process makes
+   * every other one compute again on the changed pool. Each goes in a
+   * transaction of its own, which also checks that no subnet or address was
+   * taken since its cache (it may retry under heavy allocation). The stored
+   * options stay those of the first connect (a later connect compares them).
+   */
+  reserve(cidr: string): Promise<void> { return this.#call("reserve", true, (p) => p.reserve(cidr), TXN_KEYS); }
+
+  /** As ClusterPool.unreserve (pending nodes may be served: see reserve). */
+  unreserve(cidr: string): Promise<void> { return this.#call("unreserve", true, (p) => p.unreserve(cidr), TXN_KEYS); }
+
+  /** As ClusterPool.addPoolCidr(cidr) or addPoolCidr(family, cidr); every process sees the grown pool (see reserve). */
+  addPoolCidr(cidr: string): Promise<void>;
+  addPoolCidr(family: 4 | 6, cidr: string): Promise<void>;
+  addPoolCidr(a: unknown, b?: unknown): Promise<void> {
+    const args = arguments.length > 1 ? [a, b] : [a];
+    return this.#call("addPoolCidr", true, (p) => (p.addPoolCidr as (...x: unknown[]) => void)(...args), TXN_KEYS);
+  }
+
+  /** As ClusterPool.removePoolCidr: IN_USE while any node holds a subnet in it (see reserve). */
+  removePoolCidr(cidr: string): Promise<void> { return this.#call("removePoolCidr", true, (p) => p.removePoolCidr(cidr), TXN_KEYS); }
+
+  /** As ClusterPool.poolCidrs. */
+  poolCidrs(): Promise<{ family: 4 | 6; cidrs: string[] }[]> { return this.#call("poolCidrs", true, (p) => p.poolCidrs()); }
 
   /** As ClusterPool.lookup, answered from a cache no older than the call. */
   lookup(ip: string): Promise<LookupResult | undefined> { return this.#call("lookup", true, (p) => p.lookup(ip)); }
@@ -462,7 +493,10 @@ export class SharedPool {
     for (const call of batch) {
       const e = fx.capture(this.#cache.pool, call.run);
       // a node that began to drain: the cache holds it; its deadline goes into its key (see completeDue)
-      for (const r of e.records) if (r.op === "drain") this.#cache.drained(r.name, readMs(r.deadline));
+      for (const r of e.records) {
+        if (r.op === "drain") this.#cache.drained(r.name, readMs(r.deadline));
+        else if (isPoolOp(r)) this.#cache.poolOps.push(r); // the pool key's value to write (see plan)
+      }
       const confirmed = call.arrived < this.#confirmed;
       if (e.records.length > 0) commit.push({ call, fx: e });
       else if (!e.ok && e.error instanceof IpamError && STATELESS.has(e.error.code)) call.reject(e.error);
@@ -536,6 +570,7 @@ export class SharedPool {
     compares: Compare[]; ops: RequestOp[]; reads: string[]; writes: [string, string | undefined][];
     blocks: { pool: number; slot: number }[]; nodeLevel: boolean; describe: string;
   } {
+    let poolLevel = false;
     const pool = this.#cache.pool;
     const k = this.#keys;
     const nodes = new Set<string>();
@@ -544,6 +579,7 @@ export class SharedPool {
     for (const list of records) {
       for (const r of list) {
         if (r.op === "node" || r.op === "pending" || r.op === "drop" || r.op === "failed" || r.op === "drain") nodes.add(r.name);
+        else if (isPoolOp(r)) poolLevel = true;
         else if (r.op === "alloc" || r.op === "free") {
           for (const key of r.keys) {
             const b = fx.blockOfKey(pool, key);
@@ -573,10 +609,16 @@ export class SharedPool {
       const cooling = new Map<number, number>();
       blockWrites.push([key, at === undefined ? undefined : encodeBlock(at.node, fx.blockEntries(pool, b.pool, b.slot, cooling), cooling)]);
     }
-    const all: [string, string | undefined][] = [...nodeWrites, ...claims, ...blockWrites];
+    // every transaction compares the pool key (a pool-level change makes it compute again); a pool-level one writes it
+    const poolKey: [string, string | undefined] = [k.pool, poolLevel ? encodePoolOps(this.#cache.poolOps) : this.#cache.text(k.pool)];
+    const all: [string, string | undefined][] = [poolKey, ...nodeWrites, ...claims, ...blockWrites];
     const compares: Compare[] = [];
     const reads: string[] = [];
     const writes: [string, string | undefined][] = [];
+    if (poolLevel) {
+      // a reservation or a removal checked which subnets and addresses are held: none may have been taken since the cache
+      compares.push(op.unchangedSince(`${k.root}claims/`, this.#appliedRev), op.unchangedSince(`${k.root}blocks/`, this.#appliedRev));
+    }
     for (const [key, text] of all) {
       compares.push(op.modIs(key, this.#cache.rev(key)));
       reads.push(key);
@@ -585,14 +627,14 @@ export class SharedPool {
     // deletes before puts, nodes before claims before blocks: another process applies them in this order
     const rank = (key: string, text: string | undefined): number => {
       const kind = k.parse(key).kind;
-      const base = kind === "node" ? 0 : kind === "claim" ? 2 : 4;
+      const base = kind === "pool" ? -2 : kind === "node" ? 0 : kind === "claim" ? 2 : 4;
       return base + (text === undefined ? 0 : 1);
     };
     writes.sort((a, b) => rank(a[0], a[1]) - rank(b[0], b[1]));
     const ops = writes.map(([key, text]) => (text === undefined ? op.del(key) : op.put(key, text)));
     const names = [...nodes].map((n) => `node ${show(n)}`);
     const cidrs = [...blocks.values()].map((b) => fx.blockAt(pool, b.pool, b.slot)?.cidr ?? `block ${b.pool}/${b.slot}`);
-    return { compares, ops, reads, writes, blocks: [...blocks.values()], nodeLevel: nodes.size > 0, describe: [...names, ...cidrs].join(", ") || "the pool" };
+    return { compares, ops, reads, writes, blocks: [...blocks.values()], nodeLevel: nodes.size > 0 || poolLevel, describe: [...names, ...cidrs].join(", ") || "the pool" };
   }
 
   /**
@@ -676,6 +718,7 @@ export class SharedPool {
       throw errors.unavailable(this.#link.endpoints, "could not read the pool", e);
     });
     this.#cache.rebuild(read.kvs, read.revision);
+    this.#appliedRev = Math.max(this.#appliedRev, read.revision);
     this.#events = this.#events.filter((e) => Number(e.kv.mod_revision) > read.revision);
     this.#drainWatch();
     this.#confirmed = Math.max(this.#confirmed, mine);
@@ -810,6 +853,8 @@ export class SharedPool {
 
   /** Applies what the watch brought (only between transactions: never under a batch in flight). */
   #drainWatch(): void {
+    // every event up to watchRev has come in (onWatch pushes a response's events before it moves watchRev)
+    if (!this.#closed) this.#appliedRev = Math.max(this.#appliedRev, this.#watchRev);
     if (this.#events.length === 0 || this.#cache.pool === undefined) return;
     const events = this.#events;
     this.#events = [];

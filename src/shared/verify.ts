@@ -7,7 +7,7 @@ import { optionsFromJson } from "../pool/options.js";
 import * as fx from "../pool/effects.js";
 import type { NodeRecord } from "../pool/effects.js";
 import type { KeyValue } from "./etcd.js";
-import { Keys, decodeBlock, decodeNode, entriesOf, slotsOf, holdsSubnets, type BlockValue } from "./keys.js";
+import { Keys, decodeBlock, decodeNode, decodePoolOps, entriesOf, slotsOf, holdsSubnets, type BlockValue } from "./keys.js";
 import { Cache } from "./cache.js";
 import type { ResolvedOptions } from "../pool/options.js";
 
@@ -37,6 +37,7 @@ export function verifyKeys(keys: Keys, kvs: readonly KeyValue[], _options: Resol
         break;
       }
       case "client": case "leader": break;
+      case "pool": if (decodePoolOps(text) === undefined) problems.push(`${key}: not a list of pool-level records`); break;
       default: problems.push(`${key}: not a key of a shared pool`);
     }
   }
