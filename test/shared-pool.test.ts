@@ -265,6 +265,27 @@ const cases: { name: string; options: ClusterPoolOptions; steps: Step[]; check?:
       expect(o[18]).toEqual({ ok: { name: "c", podCIDRs: ["10.4.0.0/24", "fd01::/120"] } });
     },
   },
+  {
+    name: "overflow 'share': past the big holes a node borrows from the subnet with the most free addresses; its removal gives them back",
+    // 10.0.0.0/23 in /24s, 2 big holes: c shares; 2^(32-24) - 2 = 254 pod addresses per subnet
+    options: { ipv4: { cidrs: ["10.0.0.0/23"], maskSize: 24 }, maxNodeSubnets: 2, overflow: "share" },
+    steps: [["addNode", "a"], ["addNode", "b"], ["addNode", "c"], ["node", "c"], ["allocate", "a", "ns/a1"], ["allocate", "a", "ns/a2"],
+      ["allocate", "c", "ns/c1"], ["lookup", "10.0.1.1"], ["allocate", "b", "ns/b1"], ["allocate", "c", "ns/c2"], ["addressesOf", "ns/c2"], ["stats"],
+      ["release", "10.0.1.1", "ns/x"], ["removeNode", "c"], ["lookup", "10.0.1.1"], ["allocate", "b", "ns/b2"], ["addNode", "c"], ["allocate", "c", "ns/c3", "10.0.0.9"],
+      ["releaseOwner", "ns/c3"], ["removeNode", "a"], ["allocate", "c", "ns/c4"], ["node", "c"], ["stats"]],
+    check: (o) => {
+      expect(o[2]).toEqual({ ok: { name: "c", podCIDRs: [] } });
+      expect(o[3]).toMatchObject({ ok: { sharing: [4] } });
+      expect(o[6]).toEqual({ ok: { ipv4: "10.0.1.1" } }); // b has the most free (254 > 252)
+      expect(o[7]).toEqual({ ok: { node: "c", podCIDR: "10.0.1.0/24", owner: "ns/c1", allocated: true } });
+      expect(o[12]).toMatchObject({ code: "OWNER_MISMATCH" });
+      expect(o[14]).toMatchObject({ ok: { node: "b", allocated: false } }); // given back with c
+      expect(o[17]).toMatchObject({ code: "NOT_IN_RANGE" }); // a sharing node has no subnet of its own to ask in
+      expect(o[19]).toEqual({ ok: true });
+      expect(o[9]).toEqual({ ok: { ipv4: "10.0.0.3" } }); // a and b both 252 free: the first
+      expect(o[20]).toEqual({ ok: { ipv4: "10.0.1.4" } }); // only b's subnet is left: its cursor is past b2's .3
+    },
+  },
 ];
 
 describe("SharedPool without the etcd3 package", () => {
@@ -407,6 +428,35 @@ describe.skipIf("missing" in bin)("SharedPool, one process, gives ClusterPool's 
         await a.close();
         await b.close();
       }
+    }
+  });
+
+  it("overflow 'share': an address lent in one process is the borrower's in every other; the lender's removal takes it back everywhere", async () => {
+    const s = store();
+    const o: ClusterPoolOptions = { ipv4: { cidrs: ["10.0.0.0/23"], maskSize: 24 }, maxNodeSubnets: 2, overflow: "share" };
+    const a = await SharedPool.connect(s, o);
+    const b = await SharedPool.connect(s, o);
+    try {
+      await a.addNode("a");
+      await a.addNode("b");
+      await b.addNode("c"); // shares
+      await a.allocate("a", "ns/a1");
+      expect(await b.allocate("c", "ns/c1")).toEqual({ ipv4: "10.0.1.1" }); // from b's subnet (most free), written into b's block
+      expect(await a.lookup("10.0.1.1")).toEqual({ node: "c", podCIDR: "10.0.1.0/24", owner: "ns/c1", allocated: true });
+      expect(await a.allocate("b", "ns/b1")).toEqual({ ipv4: "10.0.1.2" }); // a's cache knows .1 is taken
+      const cold = await SharedPool.connect(s, o);
+      expect(await cold.lookup("10.0.1.1")).toMatchObject({ node: "c", owner: "ns/c1" }); // rebuilt from the block's b: { 0: "c" }
+      expect(await cold.stats()).toEqual(await b.stats());
+      await a.removeNode("b"); // the lender goes: c's borrowed address with it
+      expect(await b.addressesOf("ns/c1")).toEqual([]);
+      expect(await b.allocate("c", "ns/c2")).toEqual({ ipv4: "10.0.0.2" }); // only a's subnet is left
+      await b.removeNode("c"); // the borrower goes: a's block gets .2 back
+      expect(await a.lookup("10.0.0.2")).toMatchObject({ node: "a", allocated: false });
+      expect(await a.verify()).toEqual([]);
+      await cold.close();
+    } finally {
+      await a.close();
+      await b.close();
     }
   });
 

@@ -69,6 +69,19 @@ export function holdDrain(pool: ClusterPool, name: string): void {
   if (n !== undefined && n.status === "draining") n.deadline = Infinity;
 }
 
+/** How many blocks hold addresses node `name` borrowed ('share' overflow): its removal writes each. */
+export function borrowedBlocks(pool: ClusterPool, name: string): number {
+  const c = poolCore(pool);
+  const n = c.nodes.get(name);
+  if (n?.borrowed === undefined || n.borrowed.size === 0) return 0;
+  const seen = new Set<Subnet>();
+  for (const key of n.borrowed) {
+    const at = subnetOfKey(c, key);
+    if (at !== undefined) seen.add(at.s);
+  }
+  return seen.size;
+}
+
 /** Names of pending nodes, in the order they will be served. */
 export function pendingOrder(pool: ClusterPool): readonly string[] {
   return poolCore(pool).pending;
@@ -126,9 +139,11 @@ export function slotsFree(pool: ClusterPool, placed: readonly PlacedSubnet[]): b
 
 /**
  * Allocated addresses of the block at (pool, slot) as offset -> owner ("" for none), reserved ones
- * (router IPs) and those in reuse cooldown left out; the latter go into `cooling` as offset -> release time.
+ * (router IPs) and those in reuse cooldown left out. With `more`: the latter go into `more.cooling`
+ * as offset -> release time, and addresses lent to another node ('share' overflow) into `more.lent`
+ * as offset -> the borrowing node.
  */
-export function blockEntries(pool: ClusterPool, poolIndex: number, slot: number, cooling?: Map<number, number>): Map<number, string> {
+export function blockEntries(pool: ClusterPool, poolIndex: number, slot: number, more?: { cooling: Map<number, number>; lent: Map<number, string> }): Map<number, string> {
   const c = poolCore(pool);
   const out = new Map<number, string>();
   const at = subnetAt(c, poolIndex, slot);
@@ -142,10 +157,12 @@ export function blockEntries(pool: ClusterPool, poolIndex: number, slot: number,
     const key = addressKey(p.index, rel);
     if (c.reservedKeys.has(key)) continue;
     if (q !== undefined && o === 0 && inCooldown(c, p, rel, key)) {
-      cooling?.set(off, q.timeOf(key) as number);
+      more?.cooling.set(off, q.timeOf(key) as number);
       continue;
     }
     out.set(off, o > 0 ? (c.owners.nameOf(o) ?? "") : "");
+    const borrower = c.borrowed.size > 0 ? c.borrowed.get(key) : undefined;
+    if (borrower !== undefined && more !== undefined) more.lent.set(off, c.byId[borrower]?.name ?? "");
   }
   return out;
 }

@@ -22,7 +22,7 @@ import type { ClusterPoolOptions } from "../pool/options.js";
 import * as fx from "../pool/effects.js";
 import type { NodeRecord } from "../pool/effects.js";
 import type { KeyValue } from "./etcd.js";
-import { Keys, decodeNode, decodeBlock, decodePoolOps, entriesOf, coolingOf, holdsSubnets, type PoolOp, type StoredNode } from "./keys.js";
+import { Keys, decodeNode, decodeBlock, decodePoolOps, stateOf, emptyBlockState, holdsSubnets, type BlockState, type PoolOp, type StoredNode } from "./keys.js";
 
 /** What the mirror knows of one key: its mod revision (0: absent) and the value's text. */
 export interface Known {
@@ -82,9 +82,9 @@ export class Cache {
     const b = text === undefined ? undefined : decodeBlock(text);
     const at = fx.blockAt(this.pool, kind.pool, kind.slot);
     if (text === undefined) {
-      if (at !== undefined) this.setBlock(kind.pool, kind.slot, new Map());
+      if (at !== undefined) this.setBlock(kind.pool, kind.slot, emptyBlockState());
     } else if (b === undefined || at === undefined || at.node !== b.node) this.dirty = true;
-    else this.setBlock(kind.pool, kind.slot, entriesOf(b), coolingOf(b));
+    else this.setBlock(kind.pool, kind.slot, stateOf(b));
   }
 
   /** Settles every stale block. */
@@ -95,7 +95,10 @@ export class Cache {
   /** Settles the blocks of node `name` (the ones an allocation on it touches). */
   settleNode(name: string): void {
     if (this.#stale.size === 0) return;
-    for (const p of fx.nodeRecord(this.pool, name)?.placed ?? []) this.settle(this.keys.block(p.pool, p.slot));
+    const placed = fx.nodeRecord(this.pool, name)?.placed ?? [];
+    // a node that shares ('share' overflow) borrows from the subnet with the most free addresses: any block
+    if (placed.some((p) => p.pool < 0)) return this.settleAll();
+    for (const p of placed) this.settle(this.keys.block(p.pool, p.slot));
   }
 
   /** Starts over from the keys of one ranged read at `revision`. */
@@ -170,7 +173,7 @@ export class Cache {
     else if (kind.kind === "block" && fx.blockAt(this.pool, kind.pool, kind.slot) !== undefined) {
       // the node still holds the subnet (its key goes in the same transaction, or was damaged): empty it
       this.#stale.delete(key);
-      this.setBlock(kind.pool, kind.slot, new Map());
+      this.setBlock(kind.pool, kind.slot, emptyBlockState());
     }
     this.mirror.set(key, { rev, text: undefined });
     this.#stale.delete(key);
@@ -256,51 +259,52 @@ export class Cache {
   }
 
   /**
-   * Makes the cache's entries of the block at (pool, slot) equal to `target`
-   * (offset -> owner) and its addresses in reuse cooldown equal to `cooling`
-   * (offset -> release time): cooldowns that etcd no longer has end, the
+   * Makes the cache's block at (pool, slot) what `target` says: its owners
+   * (and, 'share' overflow, the node each lent address is lent to), and its
+   * addresses in reuse cooldown: cooldowns that etcd no longer has end, the
    * others start with the release time etcd has (the cache's cooldown
    * queue keeps release-time order).
    */
-  setBlock(poolIndex: number, slot: number, target: ReadonlyMap<number, string>, cooling: ReadonlyMap<number, number> = NO_COOLING): void {
+  setBlock(poolIndex: number, slot: number, target: BlockState): void {
     const at = fx.blockAt(this.pool, poolIndex, slot);
     if (at === undefined) {
-      if (target.size > 0 || cooling.size > 0) this.dirty = true;
+      if (target.entries.size > 0 || target.cooling.size > 0) this.dirty = true;
       return;
     }
-    const curCooling = new Map<number, number>();
-    const cur = fx.blockEntries(this.pool, poolIndex, slot, curCooling);
+    const cur = emptyBlockState();
+    const entries = fx.blockEntries(this.pool, poolIndex, slot, cur);
     const key = (off: number): number | undefined => fx.keyInBlock(this.pool, poolIndex, slot, off);
-    for (const [off, t] of curCooling) if (cooling.get(off) !== t) fx.endCooldownOf(this.pool, key(off) as number);
+    const same = (off: number): boolean => entries.get(off) === target.entries.get(off) && cur.lent.get(off) === target.lent.get(off);
+    for (const [off, t] of cur.cooling) if (target.cooling.get(off) !== t) fx.endCooldownOf(this.pool, key(off) as number);
     const frees: number[] = [];
-    for (const [off, owner] of cur) if (target.get(off) !== owner) frees.push(key(off) as number);
+    for (const off of entries.keys()) if (!same(off)) frees.push(key(off) as number);
     if (frees.length > 0) fx.apply(this.pool, { op: "free", keys: frees });
-    const take = (off: number, owner: string): number | undefined => {
+    const take = (off: number, owner: string, node: string): number | undefined => {
       const k = key(off);
-      if (k === undefined || fx.ownerOfKey(this.pool, k) !== undefined) {
-        this.dirty = true; // outside the subnet, reserved in this cache (a router IP), or not freed above
+      if (k === undefined || fx.ownerOfKey(this.pool, k) !== undefined || fx.nodeRecord(this.pool, node) === undefined) {
+        this.dirty = true; // outside the subnet, reserved in this cache (a router IP), not freed above, or lent to an unknown node
         return undefined;
       }
-      fx.apply(this.pool, { op: "alloc", node: at.node, owner, keys: [k], wanted: true });
+      fx.apply(this.pool, { op: "alloc", node, owner, keys: [k], wanted: true });
       return k;
     };
-    for (const [off, owner] of target) if (cur.get(off) !== owner) take(off, owner);
-    for (const [off, t] of cooling) {
-      if (curCooling.get(off) === t) continue;
+    for (const [off, owner] of target.entries) if (!same(off) || !entries.has(off)) take(off, owner, target.lent.get(off) ?? at.node);
+    for (const [off, t] of target.cooling) {
+      if (cur.cooling.get(off) === t) continue;
       if (!fx.hasCooldown(this.pool)) {
         this.dirty = true; // a cooldown in a pool without options.reuse: damaged by hand
         continue;
       }
-      const k = take(off, "");
+      const k = take(off, "", at.node);
       if (k !== undefined) fx.apply(this.pool, { op: "free", keys: [k], q: t });
     }
   }
 
-  /** The entries and cooldowns the mirror holds for a block (empty when absent). */
-  mirrorBlock(poolIndex: number, slot: number): { entries: Map<number, string>; cooling: Map<number, number> } {
+  /** What the mirror holds for a block (empty when absent). */
+  mirrorBlock(poolIndex: number, slot: number): BlockState {
     const text = this.text(this.keys.block(poolIndex, slot));
     const b = text === undefined ? undefined : decodeBlock(text);
-    return b === undefined ? { entries: new Map(), cooling: new Map() } : { entries: entriesOf(b), cooling: coolingOf(b) };
+    return b === undefined ? emptyBlockState() : stateOf(b);
   }
 
   /** The node record the mirror holds. */
@@ -313,8 +317,6 @@ export class Cache {
     this.pool.dispose();
   }
 }
-
-const NO_COOLING: ReadonlyMap<number, number> = new Map();
 
 export function samePlaced(a: NodeRecord["placed"], b: NodeRecord["placed"]): boolean {
   return a.length === b.length && a.every((p, i) => p.pool === b[i]?.pool && p.slot === b[i]?.slot && p.k === b[i]?.k);

@@ -14,9 +14,11 @@
  *                                  drains past their deadline); put with a lease, so it goes when that
  *                                  process dies, and another takes it
  *   <prefix>/claims/<pool>/<slot>  the node name: one key per slot a node holds, created only if absent
- *   <prefix>/blocks/<pool>/<slot>  { node, n, a: { <offset>: <owner> }, q?: { <offset>: <ms> } }: the pod
- *                                  addresses of the node subnet starting at that slot, and (options.reuse)
- *                                  those in reuse cooldown with their release time; the compare-and-swap unit
+ *   <prefix>/blocks/<pool>/<slot>  { node, n, a: { <offset>: <owner> }, q?: { <offset>: <ms> },
+ *                                  b?: { <offset>: <node> } }: the pod addresses of the node subnet starting
+ *                                  at that slot; (options.reuse) those in reuse cooldown with their release
+ *                                  time; (overflow 'share') those of `a` lent to another node, with its
+ *                                  name; the compare-and-swap unit
  *   <prefix>/clients/<id>          a process's marker: every transaction of the process compares and
  *                                  writes it, so a transaction whose answer was lost can be fenced
  *
@@ -40,7 +42,18 @@ export interface BlockValue {
   readonly a: Readonly<Record<string, string>>;
   /** offset -> release time (clock ms) of the addresses in reuse cooldown. */
   readonly q?: Readonly<Record<string, number>>;
+  /** offset (one of `a`) -> the node it is lent to ('share' overflow). */
+  readonly b?: Readonly<Record<string, string>>;
 }
+
+/** A block's contents as maps: owners, cooldowns (release times) and lent addresses (borrowing node). */
+export interface BlockState {
+  readonly entries: Map<number, string>;
+  readonly cooling: Map<number, number>;
+  readonly lent: Map<number, string>;
+}
+
+export const emptyBlockState = (): BlockState => ({ entries: new Map(), cooling: new Map(), lent: new Map() });
 
 export type KeyKind =
   | { readonly kind: "options" }
@@ -121,7 +134,7 @@ export function decodeNode(text: string): StoredNode | undefined {
     if (!Array.isArray(v.placed)) return undefined;
     for (const p of v.placed as Record<string, unknown>[]) {
       if (typeof p !== "object" || p === null || !Number.isInteger(p.pool) || !Number.isInteger(p.slot) || !Number.isInteger(p.k)) return undefined;
-      if ((p.pool as number) < 0 || (p.slot as number) < 0 || (p.k as number) < 0 || (p.k as number) > 16) return undefined;
+      if ((p.pool as number) < -1 || (p.slot as number) < 0 || (p.k as number) < 0 || (p.k as number) > 16) return undefined;
     }
     if (v.error !== undefined && typeof v.error !== "string") return undefined;
     return v as unknown as StoredNode;
@@ -130,13 +143,15 @@ export function decodeNode(text: string): StoredNode | undefined {
   }
 }
 
-export function encodeBlock(node: string, entries: ReadonlyMap<number, string>, cooling?: ReadonlyMap<number, number>): string {
-  const a: Record<string, string> = {};
-  for (const [off, owner] of [...entries].sort((x, y) => x[0] - y[0])) a[off] = owner;
-  if (cooling === undefined || cooling.size === 0) return JSON.stringify({ node, n: entries.size, a });
-  const q: Record<string, number> = {};
-  for (const [off, t] of [...cooling].sort((x, y) => x[0] - y[0])) q[off] = t;
-  return JSON.stringify({ node, n: entries.size, a, q });
+export function encodeBlock(node: string, st: BlockState): string {
+  const obj = <T>(m: ReadonlyMap<number, T>): Record<string, T> => {
+    const o: Record<string, T> = {};
+    for (const [off, v] of [...m].sort((x, y) => x[0] - y[0])) o[off] = v;
+    return o;
+  };
+  return JSON.stringify({
+    node, n: st.entries.size, a: obj(st.entries), ...(st.cooling.size > 0 ? { q: obj(st.cooling) } : {}), ...(st.lent.size > 0 ? { b: obj(st.lent) } : {}),
+  });
 }
 
 /** A block value, or undefined when it does not have the shape. */
@@ -149,6 +164,10 @@ export function decodeBlock(text: string): BlockValue | undefined {
     if (v.q !== undefined) {
       if (typeof v.q !== "object" || v.q === null || Array.isArray(v.q)) return undefined;
       for (const [k, t] of Object.entries(v.q)) if (!/^\d+$/.test(k) || typeof t !== "number" || !Number.isFinite(t) || k in v.a) return undefined;
+    }
+    if (v.b !== undefined) {
+      if (typeof v.b !== "object" || v.b === null || Array.isArray(v.b)) return undefined;
+      for (const [k, n] of Object.entries(v.b)) if (typeof n !== "string" || n === "" || !(k in v.a)) return undefined;
     }
     return v as unknown as BlockValue;
   } catch {
@@ -163,11 +182,13 @@ export function entriesOf(b: BlockValue): Map<number, string> {
   return m;
 }
 
-/** Block addresses in reuse cooldown as a map offset -> release time. */
-export function coolingOf(b: BlockValue): Map<number, number> {
-  const m = new Map<number, number>();
-  for (const [k, t] of Object.entries(b.q ?? {})) m.set(Number(k), t);
-  return m;
+/** A block value as maps. */
+export function stateOf(b: BlockValue): BlockState {
+  const cooling = new Map<number, number>();
+  for (const [k, t] of Object.entries(b.q ?? {})) cooling.set(Number(k), t);
+  const lent = new Map<number, string>();
+  for (const [k, n] of Object.entries(b.b ?? {})) lent.set(Number(k), n);
+  return { entries: entriesOf(b), cooling, lent };
 }
 
 /** Pool-level records: what the pool key holds. */

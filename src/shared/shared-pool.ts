@@ -36,7 +36,7 @@ import type { JournalRecord } from "../pool/records.js";
 import { errors, IpamError, show } from "../errors.js";
 import { optionsObject } from "../args.js";
 import { connectEtcd, EtcdCallError, op, type EtcdLink, type LeaseLink, type Compare, type RequestOp, type WatchResponse, type KeyValue } from "./etcd.js";
-import { Keys, encodeNode, encodeBlock, encodePoolOps, slotsOf, holdsSubnets, isPoolOp } from "./keys.js";
+import { Keys, encodeNode, encodeBlock, encodePoolOps, emptyBlockState, slotsOf, holdsSubnets, isPoolOp } from "./keys.js";
 import { Cache } from "./cache.js";
 import { verifyKeys } from "./verify.js";
 import { firstDifference } from "./options-diff.js";
@@ -202,9 +202,6 @@ export class SharedPool {
       leaseTtlS: num("leaseTtlS", 10, 1),
     };
     if (knobs.maxBatch > 100) throw errors.invalidOption("store.maxBatch", `must be at most 100: etcd takes 128 operations per transaction (got ${knobs.maxBatch})`);
-    if (typeof options === "object" && options !== null) {
-      if ((options as { overflow?: unknown }).overflow === "share") throw errors.invalidOption("options.overflow", "'share' lends addresses across node subnets; SharedPool supports 'reject' and { smaller }");
-    }
     const keys = new Keys(s.prefix);
     let link: EtcdLink | undefined;
     let cache: Cache | undefined;
@@ -278,8 +275,18 @@ export class SharedPool {
    * isLeader), whichever comes first; removeNode again completes it at once.
    */
   removeNode(name: string, options?: { readonly graceMs?: number }): Promise<boolean> {
-    // its own keys, and those of the pending node its subnets may serve
-    return this.#call("removeNode", false, (p) => p.removeNode(name, options), 2 * this.#nodeWeight);
+    return this.#call("removeNode", false, (p) => p.removeNode(name, options), this.#dropWeight(name));
+  }
+
+  /**
+   * Keys a node's removal may write: its own, those of the pending node its
+   * subnets may serve, and ('share' overflow) each block it borrowed from.
+   * Past etcd's 128 operations per transaction etcd refuses it (UNAVAILABLE,
+   * no effect): a node that borrowed from more than about 110 blocks needs
+   * a larger --max-txn-ops.
+   */
+  #dropWeight(name: string): number {
+    return 2 * this.#nodeWeight + (typeof name === "string" ? fx.borrowedBlocks(this.#cache.pool, name) : 0);
   }
 
   /** As ClusterPool.allocate; returns once the transaction holding the allocation has committed. */
@@ -525,8 +532,7 @@ export class SharedPool {
     if (plan.nodeLevel) this.#cache.dirty = true;
     else {
       for (const b of plan.blocks) {
-        const m = this.#cache.mirrorBlock(b.pool, b.slot);
-        this.#cache.setBlock(b.pool, b.slot, m.entries, m.cooling);
+        this.#cache.setBlock(b.pool, b.slot, this.#cache.mirrorBlock(b.pool, b.slot));
       }
     }
     const now = Date.now();
@@ -606,8 +612,8 @@ export class SharedPool {
     const blockWrites: [string, string | undefined][] = [];
     for (const [key, b] of blocks) {
       const at = fx.blockAt(pool, b.pool, b.slot);
-      const cooling = new Map<number, number>();
-      blockWrites.push([key, at === undefined ? undefined : encodeBlock(at.node, fx.blockEntries(pool, b.pool, b.slot, cooling), cooling)]);
+      const st = emptyBlockState();
+      blockWrites.push([key, at === undefined ? undefined : encodeBlock(at.node, { ...st, entries: fx.blockEntries(pool, b.pool, b.slot, st) })]);
     }
     // every transaction compares the pool key (a pool-level change makes it compute again); a pool-level one writes it
     const poolKey: [string, string | undefined] = [k.pool, poolLevel ? encodePoolOps(this.#cache.poolOps) : this.#cache.text(k.pool)];
@@ -761,7 +767,7 @@ export class SharedPool {
       this.#completing.add(name);
       const done = (): void => void this.#completing.delete(name);
       due.push({
-        name: "removeNode", weight: 2 * this.#nodeWeight, fresh: false, arrived: -1, deadline: Date.now() + this.#timeoutMs, attempts: 0,
+        name: "removeNode", weight: this.#dropWeight(name), fresh: false, arrived: -1, deadline: Date.now() + this.#timeoutMs, attempts: 0,
         run: (p) => (fx.nodeRecord(p, name)?.status === "draining" ? p.removeNode(name) : false),
         resolve: (v) => { done(); if (v === true) this.counters.drainsCompleted++; },
         reject: done, // the next round (or the leader's timer) tries again

@@ -57,6 +57,7 @@ export function verifyKeys(keys: Keys, kvs: readonly KeyValue[], _options: Resol
       else if (claim !== name && other === undefined) problems.push(`node ${JSON.stringify(name)} holds slot ${at}, claimed by ${JSON.stringify(claim)}`);
     }
     for (const p of r.placed) {
+      if (p.pool < 0) continue; // 'share' overflow: the family borrows, it holds no subnet
       const b = blocks.get(`${p.pool}/${p.slot}`);
       if (b === undefined) problems.push(`node ${JSON.stringify(name)} has no block for its subnet ${p.pool}/${p.slot}`);
       else if (b.b.node !== name) problems.push(`block ${p.pool}/${p.slot} names node ${JSON.stringify(b.b.node)}, but ${JSON.stringify(name)} holds the subnet`);
@@ -72,6 +73,10 @@ export function verifyKeys(keys: Keys, kvs: readonly KeyValue[], _options: Resol
     }
     const n = Object.keys(b.a).length;
     if (b.n !== n) problems.push(`block ${at} counts ${b.n} addresses but lists ${n}`);
+    for (const [off, borrower] of Object.entries(b.b ?? {})) {
+      const r = nodes.get(borrower);
+      if (r === undefined || !holdsSubnets(r) || !r.placed.some((p) => p.pool < 0)) problems.push(`block ${at}: offset ${off} is lent to ${JSON.stringify(borrower)}, which does not share ('share' overflow)`);
+    }
   }
 
   // the keys as a pool: every listed address must land in it, and the pool must verify
