@@ -45,8 +45,12 @@ const REFUSED = /^GRPC(InvalidArgument|FailedPrecondition|OutOfRange|ResourceExh
 export interface EtcdLink {
   readonly endpoints: readonly string[];
   txn(compare: Compare[], success: RequestOp[], failure: RequestOp[]): Promise<TxnResult>;
-  /** Every key under `prefix` (a linearizable read) and the revision it was read at. */
-  range(prefix: string): Promise<{ kvs: KeyValue[]; revision: number }>;
+  /**
+   * Every key under `prefix` and the revision it was read at: a
+   * linearizable read in pages of about PAGE_BYTES, every page after the
+   * first read at the first page's revision, so the pages are one snapshot.
+   */
+  range(prefix: string): Promise<{ kvs: KeyValue[]; revision: number; pages: number }>;
   /**
    * Grants a lease of `ttlS` seconds. keepAlive() renews it once and
    * resolves false when etcd says it has expired; revoke() ends it (its keys go).
@@ -65,6 +69,22 @@ export interface LeaseLink {
 }
 
 const enc = (s: string): Buffer => Buffer.from(s, "utf8");
+
+/** Bytes one page of a ranged read aims at (its key count follows the sizes seen so far). */
+const PAGE_BYTES = 1 << 20;
+/** Keys of the first page, and the bounds of later ones. */
+const PAGE_FIRST = 256;
+const PAGE_MIN = 16;
+const PAGE_MAX = 4096;
+/** A page read at a revision etcd has compacted since the first page: the read starts over (this often at most). */
+const RESTARTS = 3;
+/**
+ * gRPC's receive limit: etcd's Go client takes up to 2^31 - 1 bytes (grpc-js
+ * defaults to 4 MiB). A page stays small; a watch response is not paged
+ * (etcd3 asks for no fragments), and a watch that catches up over many
+ * revisions gets them in one response, which must not be refused.
+ */
+const MAX_RECEIVE = 2 ** 31 - 1;
 /** The end of the range of keys starting with `prefix`. */
 export function rangeEnd(prefix: string): Buffer {
   const b = Buffer.from(prefix, "utf8");
@@ -111,6 +131,7 @@ export async function connectEtcd(endpoints: readonly string[], attemptMs: numbe
   const client: Etcd3 = new mod.Etcd3({
     hosts: [...endpoints],
     dialTimeout: attemptMs,
+    grpcOptions: { "grpc.max_receive_message_length": MAX_RECEIVE },
     faultHandling: { host: () => direct, global: direct, watchBackoff: backoff as never },
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + attemptMs }),
   });
@@ -131,8 +152,33 @@ export async function connectEtcd(endpoints: readonly string[], attemptMs: numbe
       }),
     range: (prefix) =>
       call(async () => {
-        const r = await client.kv.range({ key: enc(prefix), range_end: rangeEnd(prefix) });
-        return { kvs: r.kvs, revision: Number(r.header.revision) };
+        const end = rangeEnd(prefix);
+        for (let restart = 0; ; restart++) {
+          const kvs: KeyValue[] = [];
+          let key = enc(prefix);
+          let revision: string | undefined;
+          let limit = PAGE_FIRST;
+          let bytes = 0;
+          let pages = 0;
+          try {
+            for (;;) {
+              const r = await client.kv.range({ key, range_end: end, limit: String(limit), ...(revision !== undefined ? { revision } : {}) });
+              pages++;
+              revision ??= r.header.revision;
+              for (const kv of r.kvs) {
+                kvs.push(kv);
+                bytes += kv.key.length + kv.value.length;
+              }
+              const last = r.kvs[r.kvs.length - 1];
+              if (!r.more || last === undefined) return { kvs, revision: Number(revision), pages };
+              key = Buffer.concat([last.key, Buffer.from([0])]); // the next key after the last one read
+              limit = Math.min(PAGE_MAX, Math.max(PAGE_MIN, Math.floor(PAGE_BYTES / Math.max(1, bytes / kvs.length))));
+            }
+          } catch (e) {
+            // the first page's revision was compacted while we read: start over at the current one
+            if (revision === undefined || restart >= RESTARTS || !/compacted/i.test(messageOf(e))) throw e;
+          }
+        }
       }),
     lease: (ttlS) =>
       call(async () => {

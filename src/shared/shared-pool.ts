@@ -159,7 +159,7 @@ export class SharedPool {
   /** Draining nodes whose completion is queued or in flight. */
   readonly #completing = new Set<string>();
   /** Transactions committed and conflicts met (stats for benchmarks and tests). */
-  readonly counters = { txns: 0, calls: 0, conflicts: 0, resyncs: 0, barriers: 0, drainsCompleted: 0 };
+  readonly counters = { txns: 0, calls: 0, conflicts: 0, resyncs: 0, barriers: 0, drainsCompleted: 0, pages: 0 };
 
   private constructor(link: EtcdLink, cache: Cache, keys: Keys, store: Required<Omit<SharedStoreOptions, "endpoints" | "prefix">>) {
     this.#link = link;
@@ -243,6 +243,7 @@ export class SharedPool {
     const m = await this.#retry("register this process", deadline, () => this.#link.txn([op.modIs(this.#marker, 0)], [op.put(this.#marker, "open")], []));
     this.#markerRev = m.revision;
     const read = await this.#retry("read the pool", deadline, () => this.#link.range(this.#keys.root));
+    this.counters.pages += read.pages;
     this.#cache.rebuild(read.kvs, read.revision);
     this.#watchRev = read.revision;
     this.#appliedRev = read.revision;
@@ -723,6 +724,7 @@ export class SharedPool {
     const read = await this.#link.range(this.#keys.root).catch((e) => {
       throw errors.unavailable(this.#link.endpoints, "could not read the pool", e);
     });
+    this.counters.pages += read.pages;
     this.#cache.rebuild(read.kvs, read.revision);
     this.#appliedRev = Math.max(this.#appliedRev, read.revision);
     this.#events = this.#events.filter((e) => Number(e.kv.mod_revision) > read.revision);
