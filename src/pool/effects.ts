@@ -44,6 +44,21 @@ export function apply(pool: ClusterPool, r: JournalRecord): void {
   replayRecord(poolCore(pool), r);
 }
 
+/**
+ * Re-applies a "node" record whose placement was occupied (a CiliumNode
+ * import's podCIDRs), not carved: the next-fit cursors stay where they are,
+ * as they did when it was made (replay moves them past a carved placement).
+ */
+export function applyOccupied(pool: ClusterPool, r: Extract<JournalRecord, { op: "node" }>): void {
+  const c = poolCore(pool);
+  const saved = r.placed.filter((p) => p.pool >= 0).map((p) => [p.pool, c.pools[p.pool]?.set._cursor() ?? 0] as const);
+  try {
+    replayRecord(c, r);
+  } finally {
+    for (const [i, at] of saved) c.pools[i]?.set._setCursor(at);
+  }
+}
+
 /** A node as a store keeps it. */
 export interface NodeRecord {
   readonly status: NodeStatus;

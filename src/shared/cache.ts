@@ -199,7 +199,9 @@ export class Cache {
         return;
       }
       try {
-        fx.apply(this.pool, { op: "node", name, placed: rec.placed });
+        const r = { op: "node" as const, name, placed: rec.placed };
+        if (rec.o === true) fx.applyOccupied(this.pool, r);
+        else fx.apply(this.pool, r);
         if (rec.status === "draining") this.#drain(name, rec);
       } catch {
         this.dirty = true;

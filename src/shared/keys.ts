@@ -3,9 +3,10 @@
  *
  *   <prefix>/options               the pool options (optionsJson), stored by the first connect
  *   <prefix>/nodes/<name>          { status: ready|draining|pending|failed, placed: [{ pool, slot, k }], error?,
- *                                  deadline? }: deadline (draining: clock ms, or "Infinity") is when the
- *                                  node's removal completes (name URI-encoded; pending nodes are served in
- *                                  create-revision order)
+ *                                  deadline?, o? }: deadline (draining: clock ms, or "Infinity") is when the
+ *                                  node's removal completes; o: true when its subnets were occupied (a
+ *                                  CiliumNode import's podCIDRs), which moves no next-fit cursor (name
+ *                                  URI-encoded; pending nodes are served in create-revision order)
  *   <prefix>/pool                  { ops: [record] }: the pool-level changes made since the options, in
  *                                  order (reserve, unreserve, addPool, removePool records of
  *                                  src/pool/records.ts); every process replays them onto the options, so
@@ -109,15 +110,16 @@ export function slotsOf(placed: readonly PlacedSubnet[]): { pool: number; slot: 
   return out;
 }
 
-/** A node as stored: with `deadline` (clock ms) when it is draining. */
-export type StoredNode = NodeRecord & { readonly deadline?: number };
+/** A node as stored: with `deadline` (clock ms) when it is draining; `o` when its subnets were occupied (imported), not carved. */
+export type StoredNode = NodeRecord & { readonly deadline?: number; readonly o?: true };
 
 /** True for a node record that holds its subnets (ready, or draining until its deadline). */
 export const holdsSubnets = (r: NodeRecord | undefined): boolean => r?.status === "ready" || r?.status === "draining";
 
-export const encodeNode = (r: NodeRecord, deadline?: number): string =>
+export const encodeNode = (r: NodeRecord, deadline?: number, occupied?: boolean): string =>
   JSON.stringify({
     status: r.status, placed: r.placed.map((p) => ({ pool: p.pool, slot: p.slot, k: p.k })), ...(r.error !== undefined ? { error: r.error } : {}),
+    ...(occupied === true && holdsSubnets(r) ? { o: true } : {}),
     ...(r.status === "draining" ? { deadline: deadline === undefined || deadline === Infinity ? "Infinity" : deadline } : {}),
   });
 
@@ -131,6 +133,7 @@ export function decodeNode(text: string): StoredNode | undefined {
       if (v.deadline === "Infinity") v.deadline = Infinity;
       else if (typeof v.deadline !== "number" || !Number.isFinite(v.deadline)) return undefined;
     } else if (v.deadline !== undefined) return undefined;
+    if (v.o !== undefined && v.o !== true) return undefined;
     if (!Array.isArray(v.placed)) return undefined;
     for (const p of v.placed as Record<string, unknown>[]) {
       if (typeof p !== "object" || p === null || !Number.isInteger(p.pool) || !Number.isInteger(p.slot) || !Number.isInteger(p.k)) return undefined;

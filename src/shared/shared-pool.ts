@@ -36,7 +36,7 @@ import type { JournalRecord } from "../pool/records.js";
 import { errors, IpamError, show } from "../errors.js";
 import { optionsObject } from "../args.js";
 import { connectEtcd, EtcdCallError, op, type EtcdLink, type LeaseLink, type Compare, type RequestOp, type WatchResponse, type KeyValue } from "./etcd.js";
-import { Keys, encodeNode, encodeBlock, encodePoolOps, emptyBlockState, slotsOf, holdsSubnets, isPoolOp } from "./keys.js";
+import { Keys, encodeNode, encodeBlock, encodePoolOps, emptyBlockState, slotsOf, holdsSubnets, isPoolOp, type StoredNode } from "./keys.js";
 import { Cache } from "./cache.js";
 import { verifyKeys } from "./verify.js";
 import { firstDifference } from "./options-diff.js";
@@ -94,6 +94,8 @@ interface Call {
   readonly run: (p: ClusterPool) => unknown;
   /** Must be answered from a cache confirmed after it began (see the module comment). */
   fresh: boolean;
+  /** The nodes it places are occupied (a CiliumNode import's podCIDRs), not carved: their keys say so. */
+  readonly occupies?: true;
   /** Barriers issued before the call began. */
   readonly arrived: number;
   readonly deadline: number;
@@ -349,7 +351,16 @@ export class SharedPool {
    * first, then the others are carved, in list order. Committed in
    * transactions of at most 40 nodes (fewer with smaller overflow subnets:
    * etcd takes 128 operations per transaction), so a large import is not
-   * one atomic step: a failure part-way leaves the nodes of the committed chunks.
+   * one atomic step. A crash or an error part-way leaves exactly the chunks
+   * committed before it: the first nodes with podCIDRs in list order (each
+   * ready, or failed with Cilium's message), then, once all of those are in,
+   * the first nodes without. Running the same import again is idempotent:
+   * committed nodes are "restored" (or "failed", or "allocated" with the
+   * same CIDRs) again, the rest are imported, and the results and the pool
+   * are those of one uninterrupted import (occupied nodes move no next-fit
+   * cursor, also in a process that rebuilds from the keys). Other processes
+   * may carve between chunks: a listed CIDR they took fails its node, as it
+   * would if they had carved before the import.
    */
   async importCiliumNodes(list: unknown): Promise<ImportResult[]> {
     this.#open_("importCiliumNodes");
@@ -371,7 +382,7 @@ export class SharedPool {
       const size = Math.max(1, Math.floor(TXN_KEYS / this.#nodeWeight));
       for (let i = 0; i < group.length; i += size) {
         const chunk = { kind: "List", items: group.slice(i, i + size) };
-        const rs = await this.#call("importCiliumNodes", true, (p) => p.importCiliumNodes(chunk), TXN_KEYS);
+        const rs = await this.#call("importCiliumNodes", true, (p) => p.importCiliumNodes(chunk), TXN_KEYS, undefined, group === withCidrs);
         for (const r of rs) byName.set(r.name, r);
       }
     }
@@ -424,10 +435,10 @@ export class SharedPool {
 
   get #families(): number { return this.#cache.pool.options.families.length; }
 
-  #call<R>(name: string, fresh: boolean, run: (p: ClusterPool) => R, weight = 0, node?: string): Promise<R> {
+  #call<R>(name: string, fresh: boolean, run: (p: ClusterPool) => R, weight = 0, node?: string, occupies = false): Promise<R> {
     if (this.#closed) return Promise.reject(errors.disposed(`SharedPool.${name}`, "pool (closed)"));
     return new Promise<R>((resolve, reject) => {
-      this.#queue.push({ name, weight, run, fresh, ...(node !== undefined ? { node } : {}), arrived: this.#issued, deadline: Date.now() + this.#timeoutMs, attempts: 0, resolve: resolve as (v: unknown) => void, reject });
+      this.#queue.push({ name, weight, run, fresh, ...(node !== undefined ? { node } : {}), ...(occupies ? { occupies: true as const } : {}), arrived: this.#issued, deadline: Date.now() + this.#timeoutMs, attempts: 0, resolve: resolve as (v: unknown) => void, reject });
       // after the current task: calls made together (a loop, Promise.all) go in one transaction
       if (!this.#pumping) queueMicrotask(() => void this.#pump());
     });
@@ -519,7 +530,7 @@ export class SharedPool {
       this.#queue.unshift(...later);
       return;
     }
-    const plan = this.#plan(commit.map((c) => c.fx.records));
+    const plan = this.#plan(commit.map((c) => c.fx.records), commit.filter((c) => c.call.occupies).flatMap((c) => c.fx.records));
     const out = await this.#commit(plan.compares, plan.ops, plan.reads);
     if (out.kind === "committed") {
       for (const [key, text] of plan.writes) this.#cache.wrote(key, text, out.revision);
@@ -573,7 +584,7 @@ export class SharedPool {
    * each key compared with the revision the mirror has and written only if
    * its value changed; etcd forbids a key twice in one transaction.
    */
-  #plan(records: readonly JournalRecord[][]): {
+  #plan(records: readonly JournalRecord[][], occupying: readonly JournalRecord[]): {
     compares: Compare[]; ops: RequestOp[]; reads: string[]; writes: [string, string | undefined][];
     blocks: { pool: number; slot: number }[]; nodeLevel: boolean; describe: string;
   } {
@@ -600,7 +611,8 @@ export class SharedPool {
     for (const name of nodes) {
       const before = this.#cache.mirrorNode(name);
       const after = fx.nodeRecord(pool, name);
-      nodeWrites.push([k.node(name), after === undefined ? undefined : encodeNode(after, this.#cache.drains.get(name))]);
+      const occupied = occupying.some((r) => r.op === "node" && r.name === name) || (before as StoredNode | undefined)?.o === true;
+      nodeWrites.push([k.node(name), after === undefined ? undefined : encodeNode(after, this.#cache.drains.get(name), occupied)]);
       if (before !== undefined && holdsSubnets(before)) {
         for (const p of before.placed) if (p.pool >= 0) addBlock(p.pool, p.slot);
         for (const s of slotsOf(before.placed)) claims.set(k.claim(s.pool, s.slot), undefined);
