@@ -27,6 +27,16 @@
  * marker key. When etcd does not answer, a fence (a transaction that moves
  * the marker unless the lost one already did) decides for good whether the
  * lost transaction committed: after the fence it never can.
+ *
+ * State beyond nodes and blocks lives in keys too, never in one process:
+ * reuse cooldowns in the blocks (release times), lent addresses ('share'
+ * overflow) in the lender's block, a draining node's deadline in its key,
+ * pool-level changes (reserve, addPoolCidr, ...) as records in the pool key,
+ * which every transaction compares. Time-driven work (a drain whose
+ * deadline passed) is done by whichever process's call sees it due first,
+ * or by the timer of the one process holding the leased leader key: an
+ * elected lease used only for background clean-up, as Calico's. Times are
+ * the processes' clocks (options.clock), which must be kept in step.
  */
 import { randomUUID } from "node:crypto";
 import type { ClusterPoolOptions } from "../pool/options.js";
@@ -349,7 +359,7 @@ export class SharedPool {
   /**
    * As ClusterPool.importCiliumNodes: nodes with podCIDRs are occupied
    * first, then the others are carved, in list order. Committed in
-   * transactions of at most 40 nodes (fewer with smaller overflow subnets:
+   * transactions of at most 40 nodes (24 dual-stack, fewer with smaller overflow subnets:
    * etcd takes 128 operations per transaction), so a large import is not
    * one atomic step. A crash or an error part-way leaves exactly the chunks
    * committed before it: the first nodes with podCIDRs in list order (each
