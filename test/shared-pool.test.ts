@@ -378,6 +378,61 @@ describe.skipIf("missing" in bin)("SharedPool, one process, gives ClusterPool's 
     }
   });
 
+  it("reuse, randomized across three processes: no address is handed out twice, nor before cooldownMs after its release", async () => {
+    const s = store();
+    // 10.0.0.0/26 in /28s: 4 nodes of 14 pod addresses; a small pool, so addresses come back often
+    const o: ClusterPoolOptions = { ipv4: { cidrs: ["10.0.0.0/26"], maskSize: 28 }, reuse: { cooldownMs: 100 }, clock };
+    time.now = 0;
+    const ps = [await SharedPool.connect(s, o), await SharedPool.connect(s, o), await SharedPool.connect(s, o)];
+    let seed = 12345;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const held = new Map<string, string>(); // ip -> owner
+    const released = new Map<string, number>(); // ip -> release time
+    let allocations = 0;
+    let reused = 0;
+    try {
+      for (const n of ["a", "b", "c", "d"]) await ps[0]?.addNode(n);
+      for (let step = 0; step < 120; step++) {
+        // up to three calls at once, one per process, at one instant
+        const calls = ps.map(async (p, i) => {
+          if (rand(3) === 0 || held.size === 0) {
+            const owner = `ns/${step}-${i}`;
+            const r = await p.allocate(["a", "b", "c", "d"][rand(4)] as string, owner).catch((e: IpamError) => e);
+            if (r instanceof IpamError) return expect(r.code).toBe("FULL");
+            const ip = r.ipv4 as string;
+            expect(held.has(ip), `${ip} handed out twice`).toBe(false);
+            const at = released.get(ip);
+            if (at !== undefined) {
+              expect(time.now, `${ip} released at ${at}, handed out again at ${time.now}`).toBeGreaterThanOrEqual(at + 100);
+              reused++;
+            }
+            held.set(ip, owner);
+            allocations++;
+          } else {
+            const ips = [...held.keys()];
+            const ip = ips[rand(ips.length)] as string;
+            const owner = held.get(ip) as string;
+            held.delete(ip); // before the await: no other call of this instant picks it
+            expect(await p.release(ip, owner)).toBe(true);
+            released.set(ip, time.now);
+          }
+        });
+        await Promise.all(calls);
+        time.now += rand(40);
+      }
+      expect(allocations).toBeGreaterThan(100);
+      expect(reused).toBeGreaterThan(0); // the test saw addresses come back
+      const stats = await Promise.all(ps.map((p) => p.stats()));
+      expect(stats.map((x) => x.pods)).toEqual(ps.map(() => held.size));
+      expect(await ps[1]?.verify()).toEqual([]);
+    } finally {
+      for (const p of ps) await p.close();
+    }
+  });
+
   it("pool-level changes cross processes: a grown pool serves another's pending node; a later connect compares the original options and sees the grown pool", async () => {
     const s = store();
     const o: ClusterPoolOptions = { ipv4: { cidrs: ["10.0.0.0/24"], maskSize: 24 } };
