@@ -300,6 +300,25 @@ describe("SharedPool without the etcd3 package", () => {
   });
 });
 
+describe("SharedPool.connect checks the store options first (no etcd needed)", () => {
+  const ok = { endpoints: ["http://127.0.0.1:9"], prefix: "/p" };
+  const bad: [string, Record<string, unknown>, RegExp][] = [
+    ["store.endpoints", { ...ok, endpoints: [] }, /non-empty array of URLs/],
+    ["store.endpoints", { ...ok, endpoints: ["127.0.0.1:2379"] }, /non-empty array of URLs/],
+    ["store.prefix", { ...ok, prefix: "/" }, /non-empty key prefix/],
+    ["store.timeoutMs", { ...ok, timeoutMs: 0 }, /integer of at least 1/],
+    ["store.maxBatch", { ...ok, maxBatch: 101 }, /at most 100/],
+    ["store.leaseTtlS", { ...ok, leaseTtlS: 0.5 }, /integer of at least 1 \(got 0\.5\)/],
+    ["store.lease", { ...ok, lease: 3 }, /./],
+  ];
+  it.each(bad)("%s: %j", async (path, store, message) => {
+    const e = await SharedPool.connect(store as never, seed).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(IpamError);
+    expect(e).toMatchObject({ code: "INVALID_OPTION", path });
+    expect((e as IpamError).message).toMatch(message);
+  });
+});
+
 describe.skipIf("missing" in bin)("SharedPool, one process, gives ClusterPool's results", () => {
   let etcd: EtcdCluster;
   beforeAll(async () => {
@@ -512,6 +531,31 @@ describe.skipIf("missing" in bin)("SharedPool, one process, gives ClusterPool's 
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  it("overflow 'share' under concurrency: three processes borrowing at once never get one address twice", async () => {
+    const s = store();
+    const o: ClusterPoolOptions = { ipv4: { cidrs: ["10.0.0.0/23"], maskSize: 24 }, maxNodeSubnets: 2, overflow: "share" };
+    const ps = [await SharedPool.connect(s, o), await SharedPool.connect(s, o), await SharedPool.connect(s, o)];
+    try {
+      await ps[0]?.addNode("a");
+      await ps[0]?.addNode("b");
+      for (const n of ["s0", "s1", "s2"]) await ps[0]?.addNode(n); // share
+      // each process: 60 allocations, 20 in flight, on the sharing nodes and on a and b
+      const nodes = ["s0", "s1", "s2", "a", "b"];
+      const got = await Promise.all(ps.map((p, i) => Promise.all(Array.from({ length: 60 }, (_, j) => p.allocate(nodes[(i + j) % 5] as string, `ns/${i}-${j}`)))));
+      const ips = got.flat().map((r) => r.ipv4 as string);
+      expect(new Set(ips).size).toBe(180);
+      const st = await Promise.all(ps.map((p) => p.stats()));
+      expect(st.map((x) => x.pods)).toEqual([180, 180, 180]);
+      for (const p of ps) expect(await p.lookup(ips[7] as string)).toMatchObject({ owner: "ns/0-7", allocated: true });
+      expect(await ps[2]?.verify()).toEqual([]);
+      await ps[1]?.removeNode("s1"); // gives back what it borrowed, in every block
+      expect((await ps[0]?.stats())?.pods).toBe(180 - 36); // s1 held the calls with (i + j) % 5 = 1: 12 of each process's 60
+      expect(await ps[0]?.verify()).toEqual([]);
+    } finally {
+      for (const p of ps) await p.close();
     }
   });
 
