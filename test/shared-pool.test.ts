@@ -618,6 +618,27 @@ describe.skipIf("missing" in bin)("SharedPool, one process, gives ClusterPool's 
     expect((e as IpamError).message).toContain("http://127.0.0.1:9");
   });
 
+  it("keys that contradict each other (damaged by hand): calls fail with CORRUPT_STATE at their deadline, with no effect, instead of waiting for ever", async () => {
+    const s = store();
+    const pool = await SharedPool.connect({ ...s, timeoutMs: 600 }, seed);
+    const raw = new Etcd3({ hosts: etcd.endpoints });
+    try {
+      await pool.addNode("a");
+      await raw.put(`${pool.prefix}blocks/0/7`).value(JSON.stringify({ node: "ghost", n: 1, a: { 3: "ns/z" } })); // no node holds slot 7
+      const t0 = Date.now();
+      const e = await pool.stats().catch((x: unknown) => x);
+      expect(e).toMatchObject({ code: "CORRUPT_STATE" });
+      expect((e as IpamError).message).toMatch(/do not rebuild into one pool \(verify\(\) names the problems\)/);
+      expect(Date.now() - t0).toBeLessThan(5000);
+      expect((await pool.verify()).join("\n")).toMatch(/names node "ghost"/);
+      await raw.delete().key(`${pool.prefix}blocks/0/7`);
+      expect(await pool.allocate("a", "ns/p")).toEqual({ ipv4: "192.168.0.1" }); // put right: served again
+    } finally {
+      raw.close();
+      await pool.close();
+    }
+  });
+
   it("verify() finds each inconsistency injected by hand into the keys", async () => {
     const s = store();
     const pool = await SharedPool.connect(s, seed);

@@ -168,6 +168,8 @@ export class SharedPool {
   #leaseTimer: ReturnType<typeof setInterval> | undefined;
   #drainTimer: ReturnType<typeof setTimeout> | undefined;
   #drainAt = Infinity;
+  /** True when this round began with a full read (a cache that is dirty again right after contradicts itself). */
+  #rebuilt = false;
   /** Draining nodes whose completion is queued or in flight. */
   readonly #completing = new Set<string>();
   /** Transactions committed and conflicts met (stats for benchmarks and tests). */
@@ -490,6 +492,7 @@ export class SharedPool {
       this.#cache.dirty = true;
     }
     this.#drainWatch();
+    this.#rebuilt = this.#cache.dirty;
     if (this.#cache.dirty) await this.#resync();
     if (this.#queue.some((c) => c.fresh && c.arrived >= this.#confirmed)) await this.#barrier();
     this.#completeDue();
@@ -511,8 +514,15 @@ export class SharedPool {
     if (batch.every((c) => c.node !== undefined)) for (const c of batch) this.#cache.settleNode(c.node as string);
     else this.#cache.settleAll();
     if (this.#cache.dirty) {
-      // a block that contradicts the cache: start over from a full read (the batch waits for the next round)
-      this.#queue.unshift(...batch);
+      // a block that contradicts the cache: start over from a full read (the batch waits for the next round);
+      // keys that contradict each other (damaged by hand) keep it so: calls past their deadline get CORRUPT_STATE
+      const now = Date.now();
+      this.#queue.unshift(...batch.filter((c) => {
+        if (c.deadline > now) return true;
+        c.reject(errors.corrupt(`the pool under ${this.#keys.root}`, `its keys do not rebuild into one pool (verify() names the problems); SharedPool.${c.name} had no effect`));
+        return false;
+      }));
+      if (this.#rebuilt) await sleep(50 + Math.random() * 50); // it was just rebuilt: wait before reading it all again
       return;
     }
     const later: Call[] = [];
