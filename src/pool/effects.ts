@@ -50,13 +50,7 @@ export function apply(pool: ClusterPool, r: JournalRecord): void {
  * as they did when it was made (replay moves them past a carved placement).
  */
 export function applyOccupied(pool: ClusterPool, r: Extract<JournalRecord, { op: "node" }>): void {
-  const c = poolCore(pool);
-  const saved = r.placed.filter((p) => p.pool >= 0).map((p) => [p.pool, c.pools[p.pool]?.set._cursor() ?? 0] as const);
-  try {
-    replayRecord(c, r);
-  } finally {
-    for (const [i, at] of saved) c.pools[i]?.set._setCursor(at);
-  }
+  replayRecord(poolCore(pool), { ...r, occupied: true });
 }
 
 /** A node as a store keeps it. */
