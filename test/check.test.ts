@@ -49,19 +49,19 @@ const rows: Row[] = [
     name: "n3 is gone: it holds 10.0.2.0/24 (third /24 by next-fit) and no pods",
     make: () => cluster(),
     options: { nodes: ["n1", "n2"], owners: ALL_OWNERS },
-    want: { ...clean, ok: false, nodes: [{ name: "n3", status: "ready", podCIDRs: ["10.0.2.0/24"], pods: 0 }] },
+    want: { ...clean, ok: false, nodes: [{ name: "n3", status: "ready", podCIDRs: ["10.0.2.0/24"], pods: 0, pools: [{ pool: "default", cidrs: ["10.0.2.0/24"] }] }] },
   },
   {
     name: "n1 is gone: its two pods count, its owners are still live pods (not reported as owners)",
     make: () => cluster(),
     options: { nodes: ["n2", "n3"], owners: ALL_OWNERS },
-    want: { ...clean, ok: false, nodes: [{ name: "n1", status: "ready", podCIDRs: ["10.0.0.0/24"], pods: 2 }] },
+    want: { ...clean, ok: false, nodes: [{ name: "n1", status: "ready", podCIDRs: ["10.0.0.0/24"], pods: 2, pools: [{ pool: "default", cidrs: ["10.0.0.0/24"] }] }] },
   },
   {
     name: "ns/b is gone: it holds 10.0.0.2 (second pod on n1)",
     make: () => cluster(),
     options: { nodes: ALL_NODES, owners: ["ns/a", "ns/c"] },
-    want: { ...clean, ok: false, owners: [{ owner: "ns/b", addresses: ["10.0.0.2"] }] },
+    want: { ...clean, ok: false, owners: [{ owner: "ns/b", addresses: ["10.0.0.2"], pools: ["default"] }] },
   },
   {
     name: "an address taken without owner (numeric path) on n2: 10.0.1.2, after ns/c's 10.0.1.1",
@@ -71,7 +71,7 @@ const rows: Row[] = [
       return p;
     },
     options: { nodes: ALL_NODES, owners: ALL_OWNERS },
-    want: { ...clean, ok: false, orphans: [{ ip: "10.0.1.2", node: "n2", podCIDR: "10.0.1.0/24", reason: "no owner" }] },
+    want: { ...clean, ok: false, orphans: [{ ip: "10.0.1.2", node: "n2", podCIDR: "10.0.1.0/24", pool: "default", reason: "no owner" }] },
   },
   {
     name: "router addresses (reserveRouterIP) and addresses in reuse cooldown are not orphans",
@@ -91,7 +91,7 @@ const rows: Row[] = [
       return p;
     },
     options: { nodes: ALL_NODES, owners: ALL_OWNERS },
-    want: { ...clean, ok: false, counters: [{ counter: "slots of 10.0.0.0/16", value: 4, recount: 3 }] },
+    want: { ...clean, ok: false, counters: [{ counter: "slots of 10.0.0.0/16", value: 4, recount: 3, pool: "default" }] },
   },
   {
     name: "n1's pod counter says 3, its bitmap holds 2 (ns/a, ns/b)",
@@ -101,7 +101,7 @@ const rows: Row[] = [
       return p;
     },
     options: { nodes: ALL_NODES, owners: ALL_OWNERS },
-    want: { ...clean, ok: false, counters: [{ counter: 'pods of node "n1" (10.0.0.0/24)', value: 3, recount: 2 }] },
+    want: { ...clean, ok: false, counters: [{ counter: 'pods of node "n1" (10.0.0.0/24)', value: 3, recount: 2, pool: "default" }] },
   },
   {
     name: "no lists: nodes and owners are not compared, orphans still are",
@@ -111,7 +111,7 @@ const rows: Row[] = [
       return p;
     },
     options: undefined,
-    want: { ...clean, ok: false, orphans: [{ ip: "10.0.2.1", node: "n3", podCIDR: "10.0.2.0/24", reason: "no owner" }] },
+    want: { ...clean, ok: false, orphans: [{ ip: "10.0.2.1", node: "n3", podCIDR: "10.0.2.0/24", pool: "default", reason: "no owner" }] },
   },
   {
     name: "a pending node that is gone is reported: it would take the next free subnet",
@@ -124,7 +124,7 @@ const rows: Row[] = [
       return p;
     },
     options: { nodes: ["n1", "n2"] },
-    want: { ...clean, ok: false, nodes: [{ name: "n3", status: "pending", podCIDRs: [], pods: 0 }] },
+    want: { ...clean, ok: false, nodes: [{ name: "n3", status: "pending", podCIDRs: [], pods: 0, pools: [] }] },
   },
   {
     name: "every leak at once, dual stack: owners hold one address per family",
@@ -141,8 +141,8 @@ const rows: Row[] = [
     want: {
       ...clean,
       ok: false,
-      nodes: [{ name: "gone", status: "ready", podCIDRs: ["10.0.1.0/24", "fd00::100/120"], pods: 2 }],
-      owners: [{ owner: "ns/dead", addresses: ["10.0.0.2", "fd00::2"] }],
+      nodes: [{ name: "gone", status: "ready", podCIDRs: ["10.0.1.0/24", "fd00::100/120"], pods: 2, pools: [{ pool: "default", cidrs: ["10.0.1.0/24", "fd00::100/120"] }] }],
+      owners: [{ owner: "ns/dead", addresses: ["10.0.0.2", "fd00::2"], pools: ["default"] }],
     },
   },
 ];
@@ -179,10 +179,11 @@ describe("check() arguments", () => {
     pool.dispose();
   });
 
-  it("a ClusterPool with named pools: INVALID_OPTION naming options.pools (not available there yet)", () => {
-    const pool = new ClusterPool({ pools: { blue: { ipv4: { cidrs: ["10.9.0.0/24"], maskSize: 28 } } } } as never);
-    const e = err(() => pool.check());
-    expect([e.code, e.path]).toEqual(["INVALID_OPTION", "options.pools"]);
+  it("a ClusterPool with named pools takes the same options, checked the same way (test/multipool/check.test.ts has its leaks)", () => {
+    const pool = new ClusterPool({ pools: { blue: { ipv4: { cidrs: ["10.9.0.0/24"], maskSize: 28 } } } });
+    expect(pool.check({ nodes: [], owners: new Set<string>() })).toEqual(clean);
+    const e = err(() => pool.check({ nodes: ["n1", 7] } as never));
+    expect([e.code, e.path]).toEqual(["INVALID_ARGUMENT", "check(options.nodes[1])"]);
     pool.dispose();
   });
 

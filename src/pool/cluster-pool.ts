@@ -41,7 +41,7 @@ import type { Strategy } from "../core/layout.js";
 import type { CiliumNodeList, ImportResult } from "./cilium-node.js";
 import type { PoolDescriptor } from "../alloc/pool-view.js";
 import { isJournalRecord, type JournalRecord } from "./records.js";
-import { decodeSnapshot } from "../state/snapshot.js";
+import { decodeSnapshot, readSnapshotMeta } from "../state/snapshot.js";
 import { FileStore, type FileStoreOptions, type Durable, type Runtime } from "../state/file-store.js";
 import { PoolCore } from "./core.js";
 import { disposeSymbol } from "../disposable.js";
@@ -80,6 +80,16 @@ let durableOf: (options: ClusterPoolOptions | MultiPoolOptions) => Durable<Clust
 /** @internal What a FileStore needs to keep pools made from `options` (src/pool/file-store.ts). */
 export function durablePools(options: ClusterPoolOptions | MultiPoolOptions): Durable<ClusterPool> {
   return durableOf(options);
+}
+
+/**
+ * True if the state file at `path` (ClusterPool.open's snapshot) holds a
+ * ClusterPool with named pools: open it with options.pools then (any, e.g.
+ * `{ pools: {} }`: a store keeps the options it was made with). Reads the
+ * snapshot's description only. Throws IO_ERROR, CORRUPT_STATE.
+ */
+export function storedWithPools(path: string): boolean {
+  return isMultiSnapshot(readSnapshotMeta(path));
 }
 
 /** The state of a pool, for src/pool/effects.ts (built in the class's static block). */
@@ -616,11 +626,13 @@ export class ClusterPool {
    * disagrees with a recount, and verify()'s other findings. A list left
    * out is not compared (its category comes back empty). Changes nothing.
    * `options`: undefined or { nodes?, owners? }, each an array or Set of
-   * non-empty strings (else INVALID_ARGUMENT naming it).
+   * non-empty strings (else INVALID_ARGUMENT naming it). With named pools
+   * it walks the chunks each node holds in each pool; every entry names its
+   * pool ("default" for a single-pool ClusterPool).
    */
   check(options?: CheckOptions): CheckReport {
-    const c = this.#single("check");
-    return check(c, checkOptions(options));
+    if (this.#m) return this.#m.check(checkOptions(options));
+    return check(this.#core("check"), checkOptions(options));
   }
 
   /** @internal Usage per pool CIDR for metrics (src/metrics/), read at scrape time; releases what is due first, as stats() does. */

@@ -109,3 +109,69 @@ export interface IpPoolStats {
   /** Nodes below the watermark because the pool had no free chunk. */
   readonly short: number;
 }
+
+// ------------------------------------------------------------------ check() (src/pool/check.ts, src/pool/multi/check.ts)
+
+/** What check() compares the pool with. A category whose list is left out is not checked. */
+export interface CheckOptions {
+  /** Names of the nodes that exist (e.g. from `kubectl get nodes`). */
+  readonly nodes?: Iterable<string>;
+  /** Owners that exist, in the pool's naming (e.g. "namespace/pod" from `kubectl get pods -A`). */
+  readonly owners?: Iterable<string>;
+}
+
+/** A node the pool holds subnets for (or that waits for one) but that is not live. */
+export interface StaleNode {
+  readonly name: string;
+  readonly status: NodeStatus;
+  readonly podCIDRs: string[];
+  /** Pod addresses allocated in its subnets. */
+  readonly pods: number;
+  /** Its CIDRs per pool ("default" for a single-pool ClusterPool), pools in name order. */
+  readonly pools: { readonly pool: string; readonly cidrs: string[] }[];
+}
+
+/** An owner that holds addresses but is not live. */
+export interface StaleOwner {
+  readonly owner: string;
+  /** Its addresses, in the order releaseOwner releases them. */
+  readonly addresses: string[];
+  /** The pools its addresses come from, in name order. */
+  readonly pools: string[];
+}
+
+/** An allocated address that no known owner holds (not reserved, not in reuse cooldown). */
+export interface OrphanAddress {
+  readonly ip: string;
+  readonly node: string;
+  readonly podCIDR: string;
+  /** The pool of the address ("default" for a single-pool ClusterPool). */
+  readonly pool: string;
+  /** "no owner": allocated without one (the numeric fast path); "unknown owner id N": its owner id names no owner. */
+  readonly reason: string;
+}
+
+/** A counter whose value differs from a recount of what it counts. */
+export interface CounterMismatch {
+  /** What it counts, e.g. "slots of 10.0.0.0/8" or "pods of node \"n1\" (10.0.1.0/24)". */
+  readonly counter: string;
+  readonly value: number;
+  readonly recount: number;
+  /** The pool the counter belongs to; absent for counters of the whole ClusterPool (owners, pending nodes). */
+  readonly pool?: string;
+}
+
+export interface CheckReport {
+  /** Nodes holding subnets (or pending) that are not in options.nodes; empty when options.nodes is left out. */
+  readonly nodes: StaleNode[];
+  /** Owners holding addresses that are not in options.owners; empty when options.owners is left out. */
+  readonly owners: StaleOwner[];
+  /** Allocated addresses held by no known owner. */
+  readonly orphans: OrphanAddress[];
+  /** Counters that disagree with a recount. */
+  readonly counters: CounterMismatch[];
+  /** verify()'s other findings: summaries, slot links, owner keys that point at nothing. */
+  readonly problems: string[];
+  /** True when every list above is empty. */
+  readonly ok: boolean;
+}

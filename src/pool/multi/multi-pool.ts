@@ -10,6 +10,7 @@
  *   runtime.ts   addPool/removePool, addPoolCidr/removePoolCidr
  *   cilium.ts    CiliumNode spec.ipam.pools import and export
  *   stats.ts     stats(), node(), verify()
+ *   check.ts     check(): stale nodes and owners, orphans, counters
  *   snapshot.ts  snapshot() and restore
  */
 import { errors } from "../../errors.js";
@@ -24,6 +25,8 @@ import { addNode, removeNode, allocate, release, releaseIPv4, releaseOwner, addr
 import { addPool, removePool, addPoolCidr, removePoolCidr, poolList } from "./runtime.js";
 import { importPools, exportPools } from "./cilium.js";
 import { multiStats, multiNodeDetail, multiVerify, type MultiClusterStats } from "./stats.js";
+import { multiCheck } from "./check.js";
+import type { CheckReport } from "../types.js";
 import { multiSnapshot, multiEncode, multiRebuild, type MultiSnapshotMeta } from "./snapshot.js";
 import type { FileStore } from "../../state/file-store.js";
 import { IpamError } from "../../errors.js";
@@ -150,6 +153,8 @@ export class MultiPool {
     return multiStats(this.#c);
   }
   verify(): string[] { return multiVerify(this.#c); }
+  /** Leaks and counters (ClusterPool.check); changes nothing (a chunk whose release delay ran out is still held: it holds no address). */
+  check(live: { nodes: Set<string> | undefined; owners: Set<string> | undefined }): CheckReport { return multiCheck(this.#c, live); }
   snapshot(generation = 0): Uint8Array {
     if (this.#store !== undefined) this.#run("tick", [], () => tick(this.#c), true); // journaled like any change
     return this.#store !== undefined ? multiEncode(this.#c, generation) : multiSnapshot(this.#c, generation);
