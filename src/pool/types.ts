@@ -175,3 +175,47 @@ export interface CheckReport {
   /** True when every list above is empty. */
   readonly ok: boolean;
 }
+
+// ------------------------------------------------------------------ metrics (src/pool/usage.ts, src/pool/counters.ts, src/pool/multi/usage.ts)
+
+export interface CidrUsage {
+  /** The pool the CIDR belongs to: "default" for a single-pool ClusterPool, else its named pool. */
+  readonly pool: string;
+  readonly family: 4 | 6;
+  readonly cidr: string;
+  /** Node mask size of the family (named pools: the pool's maskSize, one chunk per slot). */
+  readonly nodeMaskSize: number;
+  /** Bitmap slots (node subnets of the slot mask; named pools: chunks), as stats().pools[].subnets: `used` counts reserved slots too. */
+  readonly subnets: { readonly used: number; readonly free: number; readonly reserved: number; readonly capacity: number };
+  /** Pod addresses in the node subnets held now: used by pods, free, in reuse cooldown, reserved (router, reserve()), usable in all. */
+  readonly addresses: { readonly used: number; readonly free: number; readonly cooldown: number; readonly reserved: number; readonly capacity: number };
+  /**
+   * Addresses that can still be handed out: the free ones in held node
+   * subnets, plus those of the node subnets the pool can still carve
+   * (aligned free runs of a node subnet's size, up to maxNodeSubnets; with
+   * the 'smaller' overflow, the remaining free slots as smaller subnets).
+   */
+  readonly remaining: number;
+  /** The largest free aligned run of slots (2^j slots from a multiple of 2^j). */
+  readonly largestFreeRun: number;
+  /** Node subnets of the node mask size that could still be carved here (free aligned runs), before maxNodeSubnets. */
+  readonly freeNodeSubnets: number;
+}
+
+export interface PoolUsage {
+  readonly pool: string;
+  readonly cidrs: CidrUsage[];
+  /**
+   * Nodes by status (ready and draining hold subnets; pending wait for one;
+   * failed were refused on import). Named pools: ready nodes hold a chunk of
+   * the pool, pending ones are below its watermark for want of a free chunk
+   * (stats().ipPools[].short); none drain or fail.
+   */
+  readonly nodes: { readonly ready: number; readonly draining: number; readonly pending: number; readonly failed: number };
+}
+
+/** @internal What named pools count on their hot paths while metrics read them (src/pool/counters.ts's AllocationCounters). */
+export interface OpCounts {
+  pods: number;
+  releases: number;
+}

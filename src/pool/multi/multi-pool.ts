@@ -11,6 +11,7 @@
  *   cilium.ts    CiliumNode spec.ipam.pools import and export
  *   stats.ts     stats(), node(), verify()
  *   check.ts     check(): stale nodes and owners, orphans, counters
+ *   usage.ts     what metrics read at scrape time
  *   snapshot.ts  snapshot() and restore
  */
 import { errors } from "../../errors.js";
@@ -26,6 +27,8 @@ import { addPool, removePool, addPoolCidr, removePoolCidr, poolList } from "./ru
 import { importPools, exportPools } from "./cilium.js";
 import { multiStats, multiNodeDetail, multiVerify, type MultiClusterStats } from "./stats.js";
 import { multiCheck } from "./check.js";
+import { multiUsage } from "./usage.js";
+import type { OpCounts, PoolUsage } from "../types.js";
 import type { CheckReport } from "../types.js";
 import { multiSnapshot, multiEncode, multiRebuild, type MultiSnapshotMeta } from "./snapshot.js";
 import type { FileStore } from "../../state/file-store.js";
@@ -153,6 +156,15 @@ export class MultiPool {
     return multiStats(this.#c);
   }
   verify(): string[] { return multiVerify(this.#c); }
+  /** Usage per named pool for metrics, after releasing what is due (as stats()). */
+  usage(): PoolUsage[] {
+    this.#run("tick", [], () => tick(this.#c), true);
+    return multiUsage(this.#c);
+  }
+  /** Counts allocations and releases per pool into `of(pool)` from now on (undefined: stops). */
+  count(of: ((pool: string) => OpCounts) | undefined): void { this.#c.count(of); }
+  /** True if a pool of that name exists now. */
+  hasPool(name: string): boolean { return this.#c.pools.has(name); }
   /** Leaks and counters (ClusterPool.check); changes nothing (a chunk whose release delay ran out is still held: it holds no address). */
   check(live: { nodes: Set<string> | undefined; owners: Set<string> | undefined }): CheckReport { return multiCheck(this.#c, live); }
   snapshot(generation = 0): Uint8Array {

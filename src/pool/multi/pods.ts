@@ -170,6 +170,8 @@ export function allocate(core: MultiCore, nodeName: string, owner: string, optio
     refill(core, p.g);
     evaluate(core, p.g, now);
   }
+  const k = pool.counts;
+  if (k !== undefined) k.pods++;
   return out;
 }
 
@@ -187,6 +189,8 @@ function releaseAt(core: MultiCore, c: Chunk, rel: number, now: number): boolean
   const o = c.entry.release(rel, false);
   if (o === NONE) return false;
   if (o > 0) core.owners.removeKey(o, addressKey(c.entry.index, rel));
+  const k = c.group.fam.pool.counts;
+  if (k !== undefined) k.releases++;
   evaluate(core, c.group, now);
   return true;
 }
