@@ -7,7 +7,8 @@ import { PoolCore, type Subnet, type NodeState } from "./core.js";
 import { inCooldown } from "./release.js";
 import { verify } from "./stats.js";
 import { DEFAULT_POOL } from "./usage.js";
-import type { CheckReport, StaleNode, StaleOwner, OrphanAddress, CounterMismatch } from "./types.js";
+import type { CheckReport } from "./types.js";
+import { CheckCollector, type LiveLists } from "./check-report.js";
 
 export type { CheckOptions, CheckReport, StaleNode, StaleOwner, OrphanAddress, CounterMismatch } from "./types.js";
 
@@ -50,21 +51,14 @@ function subnetOf(node: NodeState | undefined, poolIndex: number, rel: number): 
  * u32 per address) and bitmap counts; a bit-by-bit pass only over subnets
  * whose taken count exceeds what is reserved, cooling down and owned.
  */
-export function check(core: PoolCore, live: { nodes: Set<string> | undefined; owners: Set<string> | undefined }): CheckReport {
-  const nodes: StaleNode[] = [];
-  const owners: StaleOwner[] = [];
-  const orphans: OrphanAddress[] = [];
-  const counters: CounterMismatch[] = [];
-  // the name is built only for a counter that disagrees (a million owners make a million names otherwise)
-  const mismatch = (counter: () => string, value: number, recount: number, pool?: string): void => {
-    if (value !== recount) counters.push({ counter: counter(), value, recount, ...(pool !== undefined && { pool }) });
-  };
+export function check(core: PoolCore, live: LiveLists): CheckReport {
+  const r = new CheckCollector(core.owners);
 
   // slot counters of every pool CIDR
   for (const p of core.pools) {
     if (p === undefined) continue;
-    const r = p.set._recount();
-    mismatch(() => `slots of ${String(p.cidr)}`, r.used, r.recount, DEFAULT_POOL);
+    const c = p.set._recount();
+    r.mismatch(() => `slots of ${String(p.cidr)}`, c.used, c.recount, DEFAULT_POOL);
   }
 
   // reserved addresses and cooldown entries, per subnet, recounted from their sets
@@ -87,13 +81,7 @@ export function check(core: PoolCore, live: { nodes: Set<string> | undefined; ow
     if (s !== undefined) coolingIn.set(s, (coolingIn.get(s) ?? 0) + 1);
   }
 
-  // the owners known (holding addresses): ids are small and dense
-  const ids = [...core.owners.ids()];
-  const known = new Uint8Array((ids.length > 0 ? (ids[ids.length - 1] as number) : 0) + 1);
-  for (const id of ids) known[id] = 1;
-
   // every node subnet: its pod counter, who holds its addresses, what nobody holds
-  let heldBy = new Uint32Array(1024); // owner id -> addresses found in owner arrays (ids are small and dense)
   const bigByFamily = new Map<4 | 6, number>();
   let pending = 0;
   let draining = 0;
@@ -111,25 +99,12 @@ export function check(core: PoolCore, live: { nodes: Set<string> | undefined; ow
       const cooling = coolingIn.get(s) ?? 0;
       if (c.used !== c.recount || s.reserved !== reserved || s.quarantined !== cooling) {
         const where = `node ${show(n.name)} (${s.cidr})`;
-        mismatch(() => `pods of ${where}`, c.used, c.recount, DEFAULT_POOL);
-        mismatch(() => `reserved addresses of ${where}`, s.reserved, reserved, DEFAULT_POOL);
-        mismatch(() => `addresses in cooldown of ${where}`, s.quarantined, cooling, DEFAULT_POOL);
+        r.mismatch(() => `pods of ${where}`, c.used, c.recount, DEFAULT_POOL);
+        r.mismatch(() => `reserved addresses of ${where}`, s.reserved, reserved, DEFAULT_POOL);
+        r.mismatch(() => `addresses in cooldown of ${where}`, s.quarantined, cooling, DEFAULT_POOL);
       }
       const arr = pool.owners(range);
-      let owned = 0;
-      if (arr !== undefined) {
-        for (let off = 0; off < s.size; off++) {
-          const o = arr[off] as number;
-          if (o === 0) continue;
-          if (known[o] === 1) owned++; // an unknown id is looked at bit by bit below
-          if (o >= heldBy.length) {
-            const grown = new Uint32Array(Math.max(o + 1, heldBy.length * 2));
-            grown.set(heldBy);
-            heldBy = grown;
-          }
-          heldBy[o] = (heldBy[o] as number) + 1;
-        }
-      }
+      const owned = r.census(arr, s.size);
       pods += c.recount - s.reserved - s.quarantined;
       if (c.recount <= s.reserved + s.quarantined + owned) continue; // every taken address is accounted for
       for (let off = 0; off < s.size; off++) {
@@ -138,35 +113,24 @@ export function check(core: PoolCore, live: { nodes: Set<string> | undefined; ow
         const key = addressKey(pool.index, rel);
         const o = arr === undefined ? 0 : (arr[off] as number);
         if (o === 0 && (core.reservedKeys.has(key) || inCooldown(core, pool, rel, key))) continue;
-        if (o !== 0 && known[o] === 1) continue;
+        if (o !== 0 && r.known(o)) continue;
         const holder = core.byId[core.borrowed.get(key) ?? 0] ?? n;
-        orphans.push({ ip: pool.addressOf(rel), node: holder.name, podCIDR: s.cidr, pool: DEFAULT_POOL, reason: o === 0 ? "no owner" : `unknown owner id ${o}` });
+        r.orphans.push({ ip: pool.addressOf(rel), node: holder.name, podCIDR: s.cidr, pool: DEFAULT_POOL, reason: o === 0 ? "no owner" : `unknown owner id ${o}` });
       }
     }
     if (live.nodes !== undefined && !live.nodes.has(n.name) && (n.subnets.length > 0 || n.status === "pending")) {
       const podCIDRs = n.subnets.map((s) => s.cidr);
-      nodes.push({ name: n.name, status: n.status, podCIDRs, pods, pools: podCIDRs.length > 0 ? [{ pool: DEFAULT_POOL, cidrs: podCIDRs }] : [] });
+      r.nodes.push({ name: n.name, status: n.status, podCIDRs, pods, pools: podCIDRs.length > 0 ? [{ pool: DEFAULT_POOL, cidrs: podCIDRs }] : [] });
     }
   }
 
   // owners: those not live, and each one's key count against the addresses found
-  for (const id of ids) {
-    const name = core.owners.nameOf(id) as string;
-    const keys = core.owners.keys(id);
-    const held = heldBy[id] ?? 0;
-    mismatch(() => `addresses of owner ${show(name)}`, keys.length, held);
-    if (live.owners !== undefined && !live.owners.has(name)) {
-      const addresses = keys.sort((a, b) => a - b).map((k) => core.pools[keyPool(k)]?.addressOf(keyRel(k)) ?? String(k));
-      owners.push({ owner: name, addresses, pools: [DEFAULT_POOL] });
-    }
-  }
-  mismatch(() => "owners", core.owners.live, ids.length);
-  for (const f of core.families) mismatch(() => `big subnets of IPv${f.family}`, f.big, bigByFamily.get(f.family) ?? 0, DEFAULT_POOL);
-  mismatch(() => "pending nodes", core.pending.length, pending);
-  mismatch(() => "draining nodes", core.draining, draining);
+  r.closeOwners(live, (k) => ({ address: core.pools[keyPool(k)]?.addressOf(keyRel(k)) ?? String(k), pool: DEFAULT_POOL }));
+  for (const f of core.families) r.mismatch(() => `big subnets of IPv${f.family}`, f.big, bigByFamily.get(f.family) ?? 0, DEFAULT_POOL);
+  r.mismatch(() => "pending nodes", core.pending.length, pending);
+  r.mismatch(() => "draining nodes", core.draining, draining);
 
   // verify()'s counter findings ("slot counter of X != recount", "pod counter of n (X) != recount")
   // are in `counters` above, with their numbers
-  const problems = verify(core).filter((p) => !/ counter of .* != recount$/.test(p));
-  return { nodes, owners, orphans, counters, problems, ok: nodes.length + owners.length + orphans.length + counters.length + problems.length === 0 };
+  return r.report(verify(core).filter((p) => !/ counter of .* != recount$/.test(p)));
 }

@@ -4,7 +4,7 @@ import { describe, it, expect } from "vitest";
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
-import { ClusterPool } from "../../src/index.js";
+import { ClusterPool, type ClusterPoolOptions, type MultiPoolOptions } from "../../src/index.js";
 import { decide, type Candidate, type Leak } from "../../src/cli/leak-candidates.js";
 import { run, tmp, ROOT } from "./helpers.js";
 
@@ -33,20 +33,26 @@ const podList = (owners: string[]): string => JSON.stringify({
  * 10.0.1.2 without owner), n3 (10.0.2.0/24, empty); the cluster has n1, n2 and pods ns/a, ns/c.
  */
 function fixture(): { dir: string; state: string; nodes: string; pods: string } {
+  return stateFixture(OPTIONS, (pool) => {
+    for (const n of ["n1", "n2", "n3"]) pool.addNode(n);
+    pool.allocate("n1", "ns/a");
+    pool.allocate("n1", "ns/b");
+    pool.allocate("n2", "ns/c");
+    pool.allocateIPv4(pool.handle("n2"));
+  }, ["n1", "n2"], ["ns/a", "ns/c"]);
+}
+
+/** A state file made with `options` and filled by `fill`, and kubectl's lists of the live nodes and pods beside it. */
+function stateFixture(options: ClusterPoolOptions | MultiPoolOptions, fill: (pool: ClusterPool) => void, live: string[], pods: string[]): { dir: string; state: string; nodes: string; pods: string } {
   const dir = tmp();
   const state = join(dir, "state");
-  const pool = ClusterPool.open(state, OPTIONS);
-  for (const n of ["n1", "n2", "n3"]) pool.addNode(n);
-  pool.allocate("n1", "ns/a");
-  pool.allocate("n1", "ns/b");
-  pool.allocate("n2", "ns/c");
-  pool.allocateIPv4(pool.handle("n2"));
+  const pool = ClusterPool.open(state, options);
+  fill(pool);
   pool.close();
-  const nodes = join(dir, "nodes.json");
-  const pods = join(dir, "pods.json");
-  writeFileSync(nodes, nodeList(["n1", "n2"]));
-  writeFileSync(pods, podList(["ns/a", "ns/c"]));
-  return { dir, state, nodes, pods };
+  const f = { dir, state, nodes: join(dir, "nodes.json"), pods: join(dir, "pods.json") };
+  writeFileSync(f.nodes, nodeList(live));
+  writeFileSync(f.pods, podList(pods));
+  return f;
 }
 
 interface CheckJson {
@@ -229,20 +235,13 @@ describe("check of a state with named pools", () => {
    * and pods ns/a, ns/c, ns/d: n2 and ns/b are leaks.
    */
   function multiFixture(): { dir: string; state: string; nodes: string; pods: string } {
-    const dir = tmp();
-    const state = join(dir, "state");
-    const pool = ClusterPool.open(state, MULTI);
-    for (const n of ["n1", "n2", "n3"]) pool.addNode(n);
-    pool.allocate("n1", "ns/a");
-    pool.allocate("n1", "ns/b");
-    pool.allocate("n2", "ns/c");
-    pool.allocate("n2", "ns/d", { pool: "blue" });
-    pool.close();
-    const nodes = join(dir, "nodes.json");
-    const pods = join(dir, "pods.json");
-    writeFileSync(nodes, nodeList(["n1", "n3"]));
-    writeFileSync(pods, podList(["ns/a", "ns/c", "ns/d"]));
-    return { dir, state, nodes, pods };
+    return stateFixture(MULTI, (pool) => {
+      for (const n of ["n1", "n2", "n3"]) pool.addNode(n);
+      pool.allocate("n1", "ns/a");
+      pool.allocate("n1", "ns/b");
+      pool.allocate("n2", "ns/c");
+      pool.allocate("n2", "ns/d", { pool: "blue" });
+    }, ["n1", "n3"], ["ns/a", "ns/c", "ns/d"]);
   }
 
   it("reports the stale node with its chunks per pool and the stale owner with its pool (table)", async () => {

@@ -8,6 +8,7 @@ import { MultiCore } from "../../src/pool/multi/state.js";
 import { MultiPool } from "../../src/pool/multi/multi-pool.js";
 import { resolveMultiOptions, type MultiPoolOptions } from "../../src/pool/multi/options.js";
 import { checkOptions } from "../../src/pool/check.js";
+import { expectCheck } from "../helpers.js";
 
 // Two pools, no pre-allocation (a node takes a chunk at its first pod), a clock that stands still
 // (an emptied chunk waits for its release delay forever). Chunks are /28 (IPv4: 14 usable, the
@@ -151,13 +152,7 @@ const rows: Row[] = [
 ];
 
 describe("check() with named pools reports injected leaks with their pool, and nothing else", () => {
-  it.each(rows)("$name", ({ make, options, want }) => {
-    const pool = make();
-    const before = pool.snapshot();
-    expect(pool.check(options)).toEqual(want);
-    expect(pool.snapshot()).toEqual(before); // a check changes nothing
-    pool.dispose();
-  });
+  it.each(rows)("$name", ({ make, options, want }) => expectCheck(make, options, want));
 
   it("a chunk whose release delay ran out is still held by check() (it changes nothing) and is no leak", () => {
     let now = 0;
