@@ -84,6 +84,25 @@ const rows: Row[] = [
     want: clean,
   },
   {
+    // the taken count of n1's subnet (2) equals what its owner array names (2 ids): only the unknown id tells
+    name: "10.0.0.1's owner slot says id 77: an orphan, ns/a lists 1 address but holds 0, and verify() sees the key",
+    make: () => {
+      const p = cluster();
+      const e = p.describe().pools[0]!.entry;
+      const aux = p.engine.wasm.bmAux(p.engine.wasm.poolRegion(e, 0) >>> 0) >>> 0; // n1 holds slot 0; its owner array
+      new Uint32Array(p.engine.memory.buffer)[aux >>> 2] = 77; // offset 0 of 10.0.0.0/24 is 10.0.0.1 (ns/a)
+      return p;
+    },
+    options: { nodes: ALL_NODES, owners: ALL_OWNERS },
+    want: {
+      ...clean,
+      ok: false,
+      orphans: [{ ip: "10.0.0.1", node: "n1", podCIDR: "10.0.0.0/24", pool: "default", reason: "unknown owner id 77" }],
+      counters: [{ counter: 'addresses of owner "ns/a"', value: 1, recount: 0 }],
+      problems: ["owner ns/a does not hold 10.0.0.1"],
+    },
+  },
+  {
     name: "slot counter says 4, the bitmap holds 3 node subnets",
     make: () => {
       const p = cluster();
