@@ -20,6 +20,9 @@
  *   src/pool/stats.ts         stats(), verify(), describe()
  *   src/pool/snapshot.ts      snapshot() and restore
  *   src/pool/replay.ts        journal replay
+ *   src/pool/check.ts         check(): leaks and recounts (check-report.ts: what both walks gather)
+ *   src/pool/usage.ts         what metrics read at scrape time; counters.ts: what they count
+ *   src/pool/multi/           named pools (options.pools), routed from here
  *
  * Every mutation is decided, applied, and handed to the journal hook as an
  * effect record (src/pool/records.ts), so replaying a journal runs the
