@@ -217,6 +217,8 @@ export class MultiPool {
     let failed = false;
     let error: unknown;
     store?._begin();
+    // metrics on a store: what the call counts is taken back if its record cannot be written
+    const counted = store !== undefined && c.countsOf !== undefined && this.#saveCounts(c);
     try {
       out = fn();
     } catch (e) {
@@ -229,7 +231,12 @@ export class MultiPool {
       // a tick that gave nothing back changed nothing: no record (a snapshot or stats on a full disk still work)
       const changed = c.chunksTaken + c.chunksReleased !== moved;
       if ((!failed && m !== "tick") || changed) store._emit({ op: "mcall", m, a: JSON.parse(JSON.stringify(a.map((v) => (v === undefined ? null : v)))) as unknown[], t });
-      store._commit(); // throws IO_ERROR after putting the pool back
+      try {
+        store._commit(); // throws IO_ERROR after putting the pool back
+      } catch (e) {
+        if (counted) this.#restoreCounts(); // what the call counted did not happen
+        throw e;
+      }
     }
     if (failed) throw error;
     return out as R;
@@ -237,4 +244,30 @@ export class MultiPool {
 
   /** Gives the memory back (see ClusterPool.dispose). */
   free(): void { this.#c.release(); }
+
+  /** The pools' counters and their counts before a journaled call (reused: no allocation per call). */
+  readonly #savedOf: OpCounts[] = [];
+  readonly #saved: number[] = [];
+
+  #saveCounts(c: MultiCore): true {
+    const of = this.#savedOf;
+    const s = this.#saved;
+    of.length = 0;
+    s.length = 0;
+    for (const p of c.pools.values()) {
+      if (p.counts === undefined) continue;
+      of.push(p.counts);
+      s.push(p.counts.pods, p.counts.releases);
+    }
+    return true;
+  }
+
+  /** Puts the counts of #saveCounts back (the same counters: a rolled-back pool counts into them too). */
+  #restoreCounts(): void {
+    const s = this.#saved;
+    this.#savedOf.forEach((k, i) => {
+      k.pods = s[2 * i] as number;
+      k.releases = s[2 * i + 1] as number;
+    });
+  }
 }
