@@ -13,6 +13,7 @@ import { carveCase, podCase, podBatchCase, stringCase, nearFullNodesCase, nearFu
 import { lookupCase, fillCase, parallelCase } from "./cases-cluster.js";
 import { scaleCase, cidrSetCase, scaleMemoryCase } from "./cases-scale.js";
 import { metricsAllocateCase, metricsIPv4Case } from "./cases-metrics.js";
+import { multiPoolCase } from "./cases-multipool.js";
 
 export interface BenchRecord {
   name: string;
@@ -47,6 +48,7 @@ export function cases(): CaseSpec[] {
     cidrSetCase,
     scaleMemoryCase,
     metricsAllocateCase, metricsIPv4Case,
+    multiPoolCase("allocate"), multiPoolCase("release"),
   ];
 }
 

@@ -123,6 +123,8 @@ export function evaluate(core: MultiCore, g: Group, now: number): void {
       if (c.excessSince < 0) {
         c.excessSince = now;
         core.excess.add(c);
+        const due = now + c.group.fam.pool.releaseDelayMs;
+        if (due < core.nextReclaim) core.nextReclaim = due;
       }
     } else if (c.excessSince >= 0) {
       c.excessSince = -1;
@@ -133,14 +135,17 @@ export function evaluate(core: MultiCore, g: Group, now: number): void {
 
 /** Gives back every chunk whose release delay ran out. Returns how many went back. */
 export function reclaim(core: MultiCore, now: number): number {
-  if (core.excess.size === 0) return 0;
+  if (core.excess.size === 0 || now < core.nextReclaim) return 0;
   let n = 0;
+  let next = Infinity;
   for (const c of [...core.excess]) {
-    if (now - c.excessSince >= c.group.fam.pool.releaseDelayMs) {
+    const delay = c.group.fam.pool.releaseDelayMs;
+    if (now - c.excessSince >= delay) {
       dropChunk(core, c);
       n++;
-    }
+    } else if (c.excessSince + delay < next) next = c.excessSince + delay;
   }
+  core.nextReclaim = next;
   return n;
 }
 

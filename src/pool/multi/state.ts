@@ -89,6 +89,12 @@ export class MultiCore {
   readonly chunkAt = new Map<number, Chunk>();
   /** Chunks completely free beyond their watermark, waiting for their release delay. */
   readonly excess = new Set<Chunk>();
+  /**
+   * No chunk of `excess` is due (excessSince + its pool's releaseDelayMs)
+   * before this time: a lower bound, so that the tick every call makes costs
+   * one comparison until something may be due. -Infinity: not known yet.
+   */
+  nextReclaim = -Infinity;
   /** Groups below their watermark because their family had no free chunk. */
   readonly short = new Set<Group>();
   readonly strategy: number;
