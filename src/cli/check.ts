@@ -8,8 +8,8 @@
  * Exit 0 when nothing is left reported, 1 otherwise.
  */
 import { existsSync } from "node:fs";
-import { ClusterPool, storedWithPools, type CheckReport } from "../pool/cluster-pool.js";
-import { IpamError } from "../errors.js";
+import type { ClusterPool, CheckReport } from "../pool/cluster-pool.js";
+import { openState } from "./config-input.js";
 import { DEFAULT_GRACE_S } from "./grace.js";
 import { textTable } from "../report/summary.js";
 import { CliError, pathIn, type Io } from "./io.js";
@@ -50,15 +50,8 @@ export function checkCommand(io: Io, f: CheckFlags): number {
   const previous = readCandidates(candFile, candShown);
   const graceMs = (f.grace ?? DEFAULT_GRACE_S) * 1000;
 
-  let pool: ClusterPool;
-  let named = false;
-  try {
-    // the state carries its options; only the kind (named pools or one pool) must match
-    named = storedWithPools(statePath);
-    pool = ClusterPool.open(statePath, named ? { pools: {} } : ({} as never), { readOnly: f.release !== true });
-  } catch (e) {
-    throw new CliError(`ipcarve: --state ${f.state}: ${e instanceof IpamError ? e.detail : e instanceof Error ? e.message : String(e)}`);
-  }
+  const pool: ClusterPool = openState(statePath, undefined, f.release !== true);
+  const named = pool.multiPool;
   const now = Date.now();
   let report: CheckReport;
   const rows: Row[] = [];
