@@ -5,7 +5,7 @@
  */
 import { existsSync } from "node:fs";
 import { loadConfig, loadPodIPPoolConfig, type LoadedConfig } from "../config/load.js";
-import { ClusterPool } from "../pool/cluster-pool.js";
+import { ClusterPool, storedWithPools } from "../pool/cluster-pool.js";
 import type { ClusterPoolOptions } from "../pool/options.js";
 import type { MultiPoolOptions } from "../pool/multi/options.js";
 import { IpamError } from "../errors.js";
@@ -30,9 +30,6 @@ export function poolOptions(cfg: LoadedConfig): ClusterPoolOptions | MultiPoolOp
   return cfg.multi ?? cfg.options;
 }
 
-/** True if the error is open()'s refusal of single-pool options for a store of named pools. */
-const holdsNamedPools = (e: unknown): boolean =>
-  e instanceof IpamError && e.code === "INVALID_OPTION" && e.path === "options.pools" && /holds a ClusterPool with named pools/.test(e.reason);
 
 /**
  * Opens (or, with options, creates) a state file, of either kind: an
@@ -44,14 +41,15 @@ export function openState(path: string, options: ClusterPoolOptions | MultiPoolO
   if (!exists && options === undefined) {
     throw new CliError(`ipcarve: ${flag} ${path}: no such state file (import a CiliumNode list with --config or --pools to create one)`);
   }
+  // an existing file carries its options; only its kind must be given: named pools ({ pools: {} }) or not
+  let named = false;
   try {
-    try {
-      return ClusterPool.open(path, exists ? {} : (options as ClusterPoolOptions), { readOnly });
-    } catch (e) {
-      // an existing file of named pools: open it as one (its pools are in the file)
-      if (exists && holdsNamedPools(e)) return ClusterPool.open(path, { pools: {} }, { readOnly });
-      throw e;
-    }
+    named = exists && storedWithPools(path);
+  } catch {
+    // a file whose description cannot be read: open() says what is wrong with it
+  }
+  try {
+    return ClusterPool.open(path, exists ? (named ? { pools: {} } : ({} as ClusterPoolOptions)) : (options as ClusterPoolOptions | MultiPoolOptions), { readOnly });
   } catch (e) {
     throw new CliError(`ipcarve: ${flag} ${path}: ${e instanceof IpamError ? e.detail : e instanceof Error ? e.message : String(e)}`);
   }

@@ -10,6 +10,8 @@
  *   runtime.ts   addPool/removePool, addPoolCidr/removePoolCidr
  *   cilium.ts    CiliumNode spec.ipam.pools import and export
  *   stats.ts     stats(), node(), verify()
+ *   check.ts     check(): stale nodes and owners, orphans, counters
+ *   usage.ts     what metrics read at scrape time
  *   snapshot.ts  snapshot() and restore
  */
 import { errors } from "../../errors.js";
@@ -24,6 +26,10 @@ import { addNode, removeNode, allocate, release, releaseIPv4, releaseOwner, addr
 import { addPool, removePool, addPoolCidr, removePoolCidr, poolList } from "./runtime.js";
 import { importPools, exportPools } from "./cilium.js";
 import { multiStats, multiNodeDetail, multiVerify, type MultiClusterStats } from "./stats.js";
+import { multiCheck } from "./check.js";
+import { multiUsage } from "./usage.js";
+import type { OpCounts, PoolUsage } from "../types.js";
+import type { CheckReport } from "../types.js";
 import { multiSnapshot, multiEncode, multiRebuild, type MultiSnapshotMeta } from "./snapshot.js";
 import type { FileStore } from "../../state/file-store.js";
 import { IpamError } from "../../errors.js";
@@ -164,6 +170,17 @@ export class MultiPool {
     return multiStats(this.#c);
   }
   verify(): string[] { return multiVerify(this.#c); }
+  /** Usage per named pool for metrics, after releasing what is due (as stats()). */
+  usage(): PoolUsage[] {
+    this.#run("tick", [], () => tick(this.#c), true);
+    return multiUsage(this.#c);
+  }
+  /** Counts allocations and releases per pool into `of(pool)` from now on (undefined: stops). */
+  count(of: ((pool: string) => OpCounts) | undefined): void { this.#c.count(of); }
+  /** True if a pool of that name exists now. */
+  hasPool(name: string): boolean { return this.#c.pools.has(name); }
+  /** Leaks and counters (ClusterPool.check); changes nothing (a chunk whose release delay ran out is still held: it holds no address). */
+  check(live: { nodes: Set<string> | undefined; owners: Set<string> | undefined }): CheckReport { return multiCheck(this.#c, live); }
   snapshot(generation = 0): Uint8Array {
     if (this.#store !== undefined) this.#run("tick", [], () => tick(this.#c), true); // journaled like any change
     return this.#store !== undefined ? multiEncode(this.#c, generation) : multiSnapshot(this.#c, generation);
@@ -226,6 +243,8 @@ export class MultiPool {
     let failed = false;
     let error: unknown;
     store?._begin();
+    // metrics on a store: what the call counts is taken back if its record cannot be written
+    const counted = store !== undefined && c.countsOf !== undefined && this.#saveCounts(c);
     try {
       out = fn();
     } catch (e) {
@@ -238,7 +257,12 @@ export class MultiPool {
       // a tick that gave nothing back changed nothing: no record (a snapshot or stats on a full disk still work)
       const changed = c.chunksTaken + c.chunksReleased !== moved;
       if ((!failed && m !== "tick") || changed) store._emit({ op: "mcall", m, a: JSON.parse(JSON.stringify(a.map((v) => (v === undefined ? null : v)))) as unknown[], t });
-      store._commit(); // throws IO_ERROR after putting the pool back
+      try {
+        store._commit(); // throws IO_ERROR after putting the pool back
+      } catch (e) {
+        if (counted) this.#restoreCounts(); // what the call counted did not happen
+        throw e;
+      }
     }
     if (failed) throw error;
     return out as R;
@@ -246,4 +270,30 @@ export class MultiPool {
 
   /** Gives the memory back (see ClusterPool.dispose). */
   free(): void { this.#c.release(); }
+
+  /** The pools' counters and their counts before a journaled call (reused: no allocation per call). */
+  readonly #savedOf: OpCounts[] = [];
+  readonly #saved: number[] = [];
+
+  #saveCounts(c: MultiCore): true {
+    const of = this.#savedOf;
+    const s = this.#saved;
+    of.length = 0;
+    s.length = 0;
+    for (const p of c.pools.values()) {
+      if (p.counts === undefined) continue;
+      of.push(p.counts);
+      s.push(p.counts.pods, p.counts.releases);
+    }
+    return true;
+  }
+
+  /** Puts the counts of #saveCounts back (the same counters: a rolled-back pool counts into them too). */
+  #restoreCounts(): void {
+    const s = this.#saved;
+    this.#savedOf.forEach((k, i) => {
+      k.pods = s[2 * i] as number;
+      k.releases = s[2 * i + 1] as number;
+    });
+  }
 }

@@ -14,6 +14,7 @@ import { MAX_POOL_CIDRS } from "../options.js";
 import { errors } from "../../errors.js";
 import type { Cidr } from "../../net/ip.js";
 import type { ResolvedMultiOptions, ResolvedPool, ResolvedSelector } from "./options.js";
+import type { OpCounts } from "../types.js";
 
 /** One family of a named pool: its pool CIDRs (table entries) in order. */
 export interface PoolFamily {
@@ -30,6 +31,8 @@ export interface IpPool {
   readonly preAllocate: number;
   readonly releaseDelayMs: number;
   readonly nodeSelector: ResolvedSelector | undefined;
+  /** Allocations and releases of the pool, counted while metrics read them (undefined: not counted, one field test). */
+  counts: OpCounts | undefined;
 }
 
 /** One CIDR of a pool's maskSize held by a node: a slot of its entry with a pod range. */
@@ -98,6 +101,14 @@ export class MultiCore {
   /** Chunks taken and given back since the pool was made (simulation reports). */
   chunksTaken = 0;
   chunksReleased = 0;
+  /** The counters of a pool by name while metrics read them (pools added later get theirs too), else undefined. */
+  countsOf: ((pool: string) => OpCounts) | undefined = undefined;
+
+  /** Counts allocations and releases per pool from now on into `of(pool)`; undefined stops. */
+  count(of: ((pool: string) => OpCounts) | undefined): void {
+    this.countsOf = of;
+    for (const p of this.pools.values()) p.counts = of?.(p.name);
+  }
 
   constructor(o: ResolvedMultiOptions, planned: readonly { family: 4 | 6; cidr: Cidr; maskSize: number }[] = []) {
     this.o = o;
@@ -127,7 +138,7 @@ export class MultiCore {
 
   /** Lays out a validated pool (its CIDRs must not overlap others: checked by the caller). */
   addPool(p: ResolvedPool): IpPool {
-    const pool: IpPool = { name: p.name, families: [], preAllocate: p.preAllocate, releaseDelayMs: p.releaseDelayMs, nodeSelector: p.nodeSelector };
+    const pool: IpPool = { name: p.name, families: [], preAllocate: p.preAllocate, releaseDelayMs: p.releaseDelayMs, nodeSelector: p.nodeSelector, counts: this.countsOf?.(p.name) };
     for (const f of p.families) {
       const fam: PoolFamily = { pool, family: f.family, maskSize: f.maskSize, entries: [] };
       pool.families.push(fam);
