@@ -107,6 +107,13 @@ function defaultPoolOnly(what: string, options: unknown): void {
   }
 }
 
+/** A pool handle given to a single-pool ClusterPool's fast path: only 0 (`default`) exists. */
+function defaultPoolHandle(what: string, pool: unknown): void {
+  if (pool === 0) return;
+  if (typeof pool === "number" && Number.isInteger(pool)) throw errors.unknownPool(`handle ${pool}`, "this pool has only 'default' (handle 0)");
+  throw errors.invalidArgument(`${what}(pool)`, pool, "a pool handle (an integer from poolHandle(name))");
+}
+
 const isPlainObject = (v: unknown): boolean => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** allocate's `wanted` of a single-pool ClusterPool: addresses, or { pool: "default" } (no addresses). */
@@ -530,10 +537,29 @@ export class ClusterPool {
   // INVALID_ARGUMENT, an integer outside 0..2^32-1: NOT_IN_RANGE); batch arrays Uint32Array;
   // a count an integer from 0 to the array length (default: the length).
 
-  /** Allocates an IPv4 pod address (no owner) on the node; returns it as u32, or -1 when the range is full. */
-  allocateIPv4(handle: number): number {
-    if (this.#m) throw MultiPool.unsupported("allocateIPv4");
+  /**
+   * Handle of an IP pool for allocateIPv4 / allocateIPv4Batch (their last
+   * argument), so that a hot path names a pool without a string per call.
+   * Stable while the pool lives, snapshots included. UNKNOWN_POOL if there
+   * is none; a single-pool ClusterPool has one, `default` (handle 0).
+   */
+  poolHandle(name: string): number {
+    if (this.#m) return this.#m.poolHandle(name);
+    this.#core("poolHandle");
+    if (str("poolHandle(name)", name) !== "default") throw errors.unknownPool(name, "this pool has only 'default': give options.pools for named pools");
+    return 0;
+  }
+
+  /**
+   * Allocates an IPv4 pod address (no owner) on the node; returns it as
+   * u32, or -1 when the range is full. With named pools, from pool `pool`
+   * (a poolHandle; default: pool `default`), a chunk on demand and the
+   * watermark as allocate() does; -1 when the pool has no free chunk.
+   */
+  allocateIPv4(handle: number, pool?: number): number {
+    if (this.#m) return this.#m.allocateIPv4(handle, pool);
     const c = this.#core("allocateIPv4");
+    if (pool !== undefined) defaultPoolHandle("allocateIPv4", pool);
     const n = this.#counts;
     if (n === undefined) return c.store === undefined ? allocateIPv4(c, handle) : this.#mutate("allocateIPv4", allocateIPv4, handle);
     let ip: number;
@@ -548,10 +574,11 @@ export class ClusterPool {
     return ip;
   }
 
-  /** Allocates up to `count` IPv4 pod addresses on the node into out (a Uint32Array). Returns how many (fewer: full). */
-  allocateIPv4Batch(handle: number, out: Uint32Array, count?: number): number {
-    if (this.#m) throw MultiPool.unsupported("allocateIPv4Batch");
+  /** Allocates up to `count` IPv4 pod addresses on the node into out (a Uint32Array). Returns how many (fewer: full). With named pools, from pool `pool` (a poolHandle), chunk by chunk as that many allocateIPv4 calls. */
+  allocateIPv4Batch(handle: number, out: Uint32Array, count?: number, pool?: number): number {
+    if (this.#m) return this.#m.allocateIPv4Batch(handle, out, count, pool);
     const c = this.#core("allocateIPv4Batch");
+    if (pool !== undefined) defaultPoolHandle("allocateIPv4Batch", pool);
     const n = this.#counts;
     if (n === undefined) {
       return c.store === undefined ? allocateIPv4Batch(c, handle, out, count) : this.#mutate("allocateIPv4Batch", allocateIPv4Batch, handle, out, count);

@@ -227,8 +227,7 @@ export function applyPlace(core: PoolCore, node: NodeState, placed: readonly Pla
  */
 export function removeNode(core: PoolCore, name: string, options?: RemoveNodeOptions): boolean {
   checkName("removeNode(name)", name);
-  const graceMs = options === undefined ? 0 : (optionsObject("options", options, ["graceMs"]).graceMs ?? 0);
-  if (typeof graceMs !== "number" || !(graceMs >= 0)) throw errors.invalidOption("options.graceMs", `must be a non-negative number (got ${show(graceMs)})`);
+  const graceMs = graceArg(options);
   tick(core);
   const node = core.nodes.get(name);
   if (!node) return false;
@@ -241,6 +240,13 @@ export function removeNode(core: PoolCore, name: string, options?: RemoveNodeOpt
   }
   dropNode(core, node);
   return true;
+}
+
+/** removeNode's options: undefined or { graceMs } (a non-negative number of ms, Infinity included); INVALID_OPTION otherwise. Returns graceMs (0 when left out). */
+export function graceArg(options: unknown): number {
+  const graceMs = options === undefined ? 0 : (optionsObject("options", options, ["graceMs"]).graceMs ?? 0);
+  if (typeof graceMs !== "number" || !(graceMs >= 0)) throw errors.invalidOption("options.graceMs", `must be a non-negative number (got ${show(graceMs)})`);
+  return graceMs;
 }
 
 export function dropNode(core: PoolCore, node: NodeState): void {

@@ -17,7 +17,19 @@ export function freeOf(core: MultiCore, g: Group): number {
 
 /** True if some pool CIDR of the family has a free chunk. */
 export function hasRoom(fam: PoolFamily): boolean {
-  return fam.entries.some((e) => !e.set.isFull());
+  const list = fam.entries;
+  for (let i = 0; i < list.length; i++) if (!(list[i] as Chunk["entry"]).set.isFull()) return true;
+  return false;
+}
+
+/** The group's first chunk (in the order it took them) with a free address, or undefined: where the next allocation goes. */
+export function chunkWithRoom(g: Group): Chunk | undefined {
+  const list = g.chunks;
+  for (let i = 0; i < list.length; i++) {
+    const c = list[i] as Chunk;
+    if (c.entry.used(c.slot) < c.size) return c;
+  }
+  return undefined;
 }
 
 /** The node's group in `fam`, made empty if it has none yet. */
@@ -94,7 +106,7 @@ export function dropChunk(core: MultiCore, c: Chunk): void {
 export function refill(core: MultiCore, g: Group): boolean {
   const pre = g.fam.pool.preAllocate;
   core.short.delete(g);
-  if (pre === 0) return true;
+  if (pre === 0 || g.node.status === "draining") return true; // a draining node takes nothing more
   let free = freeOf(core, g);
   while (free < pre) {
     const c = takeChunk(core, g);
@@ -151,7 +163,28 @@ export function reclaim(core: MultiCore, now: number): number {
  */
 export function tick(core: MultiCore): void {
   const now = core.now();
-  if (reclaim(core, now) > 0) topUpAll(core);
+  let n = reclaim(core, now);
+  if (core.draining > 0) {
+    for (const node of [...core.nodes.values()]) {
+      if (node.status === "draining" && node.deadline <= now) {
+        dropNode(core, node);
+        n++;
+      }
+    }
+  }
+  if (n > 0) topUpAll(core);
+}
+
+/** Forgets a node: its chunks (and their addresses) go back, its handle is free for the next node. The caller tops the others up. */
+export function dropNode(core: MultiCore, node: MNode): void {
+  for (const g of node.groups.values()) {
+    for (const c of [...g.chunks]) dropChunk(core, c);
+    core.short.delete(g);
+  }
+  if (node.status === "draining") core.draining--;
+  core.nodes.delete(node.name);
+  core.byId[node.id] = undefined;
+  core.freeIds.push(node.id);
 }
 
 /** Tops up the groups left below their watermark (in the order they fell short) once their family has room again. */

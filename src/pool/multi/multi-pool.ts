@@ -21,6 +21,7 @@ import { MultiCore } from "./state.js";
 import { resolveMultiOptions, type ResolvedMultiOptions, type IpPoolSpec } from "./options.js";
 import { tick } from "./chunks.js";
 import { addNode, removeNode, allocate, release, releaseIPv4, releaseOwner, addressesOf, lookup } from "./pods.js";
+import { poolHandle, v4Group, allocateIPv4, allocateIPv4Batch, batchArgs } from "./fast-path.js";
 import { addPool, removePool, addPoolCidr, removePoolCidr, poolList } from "./runtime.js";
 import { importPools, exportPools } from "./cilium.js";
 import { multiStats, multiNodeDetail, multiVerify, type MultiClusterStats } from "./stats.js";
@@ -48,7 +49,29 @@ export function isMultiCallRecord(r: unknown): r is MultiCallRecord {
 }
 
 /** The calls that change a multi-pool state, which the journal records. */
-const CALLS = new Set(["tick", "addNode", "removeNode", "allocate", "release", "releaseOwner", "addPool", "removePool", "addPoolCidr", "removePoolCidr", "importCiliumNodes", "releaseIPv4", "releaseIPv4Batch"]);
+const CALLS = new Set(["tick", "addNode", "removeNode", "allocate", "release", "releaseOwner", "addPool", "removePool", "addPoolCidr", "removePoolCidr", "importCiliumNodes", "releaseIPv4", "releaseIPv4Batch", "allocateIPv4", "allocateIPv4Batch"]);
+
+/** Journal arguments as JSON: undefined as null, Infinity (removeNode's graceMs) as "Infinity". */
+const jsonArgs = (a: unknown[]): unknown[] => JSON.parse(JSON.stringify(a.map((v) => (v === undefined ? null : v)), (_k, v: unknown) => (v === Infinity ? "Infinity" : v))) as unknown[];
+
+/**
+ * A record's arguments as the call takes them: null back to undefined,
+ * "Infinity" back to Infinity; the fast path's node and pool names (journaled
+ * by name: handles are the live process's) back to handles.
+ */
+function replayArgs(p: MultiPool, r: MultiCallRecord): unknown[] {
+  const a = r.a.map((v) => (v === null ? undefined : v));
+  switch (r.m) {
+    case "releaseIPv4Batch": return [Uint32Array.from(r.a[0] as number[])];
+    case "allocateIPv4": return [p.handle(a[0] as string), p.poolHandle(a[1] as string)];
+    case "allocateIPv4Batch": return [p.handle(a[0] as string), new Uint32Array(a[1] as number), a[1], p.poolHandle(a[2] as string)];
+    case "removeNode": {
+      const o = a[1] as { graceMs?: unknown } | undefined;
+      return o?.graceMs === "Infinity" ? [a[0], { ...o, graceMs: Infinity }] : a;
+    }
+    default: return a;
+  }
+}
 
 export class MultiPool {
   readonly #c: MultiCore;
@@ -130,6 +153,38 @@ export class MultiPool {
     const n = countArg("lookupIPv4Batch(count)", count, Math.min(ips.length, out.length));
     this.#c.table.lookupIPv4Batch(ips, out, n);
   }
+  /** The handle of pool `name` for allocateIPv4 / allocateIPv4Batch. UNKNOWN_POOL if there is none. */
+  poolHandle(name: string): number { return poolHandle(this.#c, name); }
+
+  /** One IPv4 address (no owner) of pool `pool` (a pool handle; default: pool `default`) on node `handle`: u32, or -1 when the pool has no free chunk. */
+  allocateIPv4(handle: number, pool?: number): number {
+    const c = this.#c;
+    const g = v4Group(c, "allocateIPv4", handle, pool);
+    if (c.fixed !== undefined) return allocateIPv4(c, g); // a replay
+    if (this.#store !== undefined) return this.#run("allocateIPv4", [g.node.name, g.fam.pool.name], () => allocateIPv4(c, g));
+    c.fixed = c.o.clock(); // one clock reading, no closure: the hot path
+    try {
+      return allocateIPv4(c, g);
+    } finally {
+      c.fixed = undefined;
+    }
+  }
+
+  /** Up to `count` IPv4 addresses (no owner) of pool `pool` on node `handle` into out; returns how many (fewer: the pool has no free chunk). */
+  allocateIPv4Batch(handle: number, out: Uint32Array, count?: number, pool?: number): number {
+    const c = this.#c;
+    const n = batchArgs(out, count);
+    const g = v4Group(c, "allocateIPv4Batch", handle, pool);
+    if (c.fixed !== undefined) return allocateIPv4Batch(c, g, out, n);
+    if (this.#store !== undefined) return this.#run("allocateIPv4Batch", [g.node.name, n, g.fam.pool.name], () => allocateIPv4Batch(c, g, out, n));
+    c.fixed = c.o.clock();
+    try {
+      return allocateIPv4Batch(c, g, out, n);
+    } finally {
+      c.fixed = undefined;
+    }
+  }
+
   releaseIPv4(ip: number): boolean {
     if (!isU32(ip)) throw badU32("releaseIPv4(ip)", ip);
     return this.#run("releaseIPv4", [ip], () => releaseIPv4(this.#c, ip));
@@ -168,9 +223,8 @@ export class MultiPool {
     const c = this.#c;
     c.fixed = r.t;
     // arguments left out were written as null (no call takes null: such a call fails before it changes anything)
-    const a = r.m === "releaseIPv4Batch" ? [Uint32Array.from(r.a[0] as number[])] : r.a.map((v) => (v === null ? undefined : v));
     try {
-      (this as unknown as Record<string, (...x: unknown[]) => unknown>)[r.m]!(...a);
+      (this as unknown as Record<string, (...x: unknown[]) => unknown>)[r.m]!(...replayArgs(this, r));
     } catch (e) {
       if (!(e instanceof IpamError)) throw e;
     } finally {
@@ -196,6 +250,7 @@ export class MultiPool {
     c.fixed = c.o.clock();
     const t = c.fixed;
     const moved = c.chunksTaken + c.chunksReleased;
+    const nodes = c.nodes.size; // a tick may drop a drained node that held no chunk
     let out: R | undefined;
     let failed = false;
     let error: unknown;
@@ -210,8 +265,8 @@ export class MultiPool {
     }
     if (store !== undefined) {
       // a tick that gave nothing back changed nothing: no record (a snapshot or stats on a full disk still work)
-      const changed = c.chunksTaken + c.chunksReleased !== moved;
-      if ((!failed && m !== "tick") || changed) store._emit({ op: "mcall", m, a: JSON.parse(JSON.stringify(a.map((v) => (v === undefined ? null : v)))) as unknown[], t });
+      const changed = c.chunksTaken + c.chunksReleased !== moved || c.nodes.size !== nodes;
+      if ((!failed && m !== "tick") || changed) store._emit({ op: "mcall", m, a: jsonArgs(a), t });
       store._commit(); // throws IO_ERROR after putting the pool back
     }
     if (failed) throw error;

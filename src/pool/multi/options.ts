@@ -172,13 +172,14 @@ function resolveSelector(path: string, raw: unknown): ResolvedSelector | undefin
   return Object.freeze({ matchLabels: Object.freeze(labels), matchExpressions: Object.freeze(exprs) });
 }
 
+const hasLabel = (labels: Readonly<Record<string, string>>, k: string): boolean => Object.prototype.hasOwnProperty.call(labels, k);
+
 /** True if a node with `labels` matches the selector (no selector: every node). */
 export function selects(sel: ResolvedSelector | undefined, labels: Readonly<Record<string, string>>): boolean {
   if (sel === undefined) return true;
-  const has = (k: string): boolean => Object.prototype.hasOwnProperty.call(labels, k);
-  for (const [k, v] of sel.matchLabels) if (!has(k) || labels[k] !== v) return false;
+  for (const [k, v] of sel.matchLabels) if (!hasLabel(labels, k) || labels[k] !== v) return false;
   for (const e of sel.matchExpressions) {
-    const v = has(e.key) ? labels[e.key] : undefined;
+    const v = hasLabel(labels, e.key) ? labels[e.key] : undefined;
     if (e.operator === "In" && (v === undefined || !e.values.includes(v))) return false;
     if (e.operator === "NotIn" && v !== undefined && e.values.includes(v)) return false;
     if (e.operator === "Exists" && v === undefined) return false;

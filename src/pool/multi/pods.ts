@@ -10,7 +10,8 @@ import type { PoolCidr } from "../../alloc/pool-cidr.js";
 import type { PodAddresses } from "../types.js";
 import type { MultiCore, MNode, Group, Chunk, IpPool } from "./state.js";
 import type { AddNodeOptions, AllocateOptions, MultiNodeAllocation, MultiLookupResult, PoolAllocation } from "./types.js";
-import { tick, groupOf, serves, refill, evaluate, takeChunk, dropChunk, hasRoom, topUpAll, topUpNode, poolNamed } from "./chunks.js";
+import { tick, groupOf, serves, refill, evaluate, takeChunk, dropChunk, dropNode, hasRoom, chunkWithRoom, topUpAll, topUpNode, poolNamed } from "./chunks.js";
+import { graceArg } from "../nodes.js";
 
 /** The node's CIDRs per pool (pools in name order, IPv4 chunks first, each family in address order), as CiliumNode spec.ipam.pools.allocated. */
 export function poolAllocations(node: MNode): PoolAllocation[] {
@@ -65,33 +66,33 @@ export function addNode(core: MultiCore, name: string, options?: AddNodeOptions)
   const known = core.nodes.get(name);
   if (known !== undefined) return allocationOf(known);
   const id = core.freeIds.pop() ?? core.byId.length;
-  const node: MNode = { id, name, labels, epoch: ++core.epoch, groups: new Map() };
-  core.byId[id] = node;
+  const node = core.newNode(id, name, labels, ++core.epoch);
   core.nodes.set(name, node);
   const now = core.now();
   for (const pool of core.pools.values()) topUpNode(core, node, pool, now);
   return allocationOf(node);
 }
 
-/** Releases all of a node's chunks and addresses. Returns false for an unknown node (a no-op). */
+/**
+ * Releases all of a node's chunks and addresses; with graceMs, only after
+ * that long (as the single pool: the node drains, takes no new allocation
+ * and no top-up; Infinity: until it is removed again without grace).
+ * Returns false for an unknown node (a no-op).
+ */
 export function removeNode(core: MultiCore, name: string, options?: unknown): boolean {
   nameArg("removeNode(name)", name);
-  if (options !== undefined) {
-    const o = optionsObject("options", options, ["graceMs"]);
-    if (o.graceMs !== undefined && o.graceMs !== 0) {
-      throw errors.invalidOption("options.graceMs", `is not supported with options.pools (got ${show(o.graceMs)}): remove the node when it is drained`);
-    }
-  }
+  const graceMs = graceArg(options);
   tick(core);
   const node = core.nodes.get(name);
   if (node === undefined) return false;
-  for (const g of node.groups.values()) {
-    for (const c of [...g.chunks]) dropChunk(core, c);
-    core.short.delete(g);
+  if (graceMs > 0 && node.status === "ready") {
+    node.status = "draining";
+    node.deadline = core.now() + graceMs;
+    core.draining++;
+    for (const g of node.groups.values()) core.short.delete(g);
+    return true;
   }
-  core.nodes.delete(name);
-  core.byId[node.id] = undefined;
-  core.freeIds.push(node.id);
+  dropNode(core, node);
   topUpAll(core);
   return true;
 }
@@ -115,13 +116,14 @@ export function allocate(core: MultiCore, nodeName: string, owner: string, optio
   if (typeof owner !== "string" || owner === "") throw errors.invalidArgument("allocate(owner)", owner, "a non-empty string");
   const node = core.nodes.get(nodeName);
   if (node === undefined) throw errors.unknownNode(nodeName);
+  if (node.status === "draining") throw errors.unknownNode(nodeName, "being removed");
   const pool = poolFor(core, node, options, "allocate");
   tick(core);
   // decide every family first: a chunk with a free address, or room for a new one
   const picks: { g: Group; c: Chunk | undefined }[] = [];
   for (const fam of pool.families) {
     const g = groupOf(node, fam);
-    const c = g.chunks.find((x) => x.entry.used(x.slot) < x.size);
+    const c = chunkWithRoom(g);
     if (c === undefined && !hasRoom(fam)) {
       throw errors.full(`IP pool ${show(pool.name)} (IPv${fam.family} ${fam.entries.map((e) => String(e.cidr)).join(", ") || "no CIDRs"})`, `no free /${fam.maskSize} for node ${show(node.name)}`);
     }

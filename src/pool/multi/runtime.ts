@@ -80,6 +80,7 @@ export function removePool(core: MultiCore, name: string): void {
     }
   }
   core.pools.delete(name);
+  core.poolById[pool.id] = undefined;
 }
 
 /**

@@ -7,7 +7,7 @@ import { parseCidr } from "../../net/ip.js";
 import { errors, IpamError } from "../../errors.js";
 import { encodeSnapshot } from "../../state/snapshot.js";
 import type { PoolCidr } from "../../alloc/pool-cidr.js";
-import { MultiCore, type MNode, type PoolFamily, type Chunk } from "./state.js";
+import { MultiCore, type PoolFamily, type Chunk } from "./state.js";
 import { resolveMultiOptions, multiOptionsJson, type ResolvedPool, type IpPoolSpec } from "./options.js";
 import { groupOf, attachChunk, tick } from "./chunks.js";
 import { multiVerify } from "./stats.js";
@@ -21,7 +21,12 @@ export interface MultiSnapshotMeta {
   /** Pool names in the order they were added. */
   order: string[];
   entries: { pool: string; family: 4 | 6; cidr: string; maskSize: number; removed: boolean; cursor: number }[];
-  nodes: { name: string; labels: Record<string, string>; epoch: number; groups: { pool: string; family: 4 | 6; chunks: ChunkMeta[] }[] }[];
+  /** Pool handles (poolHandle), in `order`'s order; left out by older snapshots (0, 1, ...). */
+  poolIds?: number[];
+  /** Per node: its handle (id; older snapshots: 1, 2, ... in order) and, while it drains, its deadline ("Infinity" for Infinity). */
+  nodes: { name: string; id?: number; drain?: number | "Infinity"; labels: Record<string, string>; epoch: number; groups: { pool: string; family: 4 | 6; chunks: ChunkMeta[] }[] }[];
+  /** Handles of removed nodes, in the order the next nodes take them (a stack). */
+  freeIds?: number[];
   /** Groups below their watermark, [node, pool, family], in the order they are topped up. */
   short: [string, string, 4 | 6][];
   owners: { id: number; name: string; keys: number[] }[];
@@ -84,9 +89,11 @@ export function multiEncode(core: MultiCore, generation = 0): Uint8Array {
     kind: MULTIPOOL_KIND,
     options: multiOptionsJson(core.o, currentPools(core)),
     order: [...core.pools.keys()],
+    poolIds: [...core.pools.values()].map((p) => p.id),
     entries: entryMeta,
+    freeIds: [...core.freeIds],
     nodes: [...core.nodes.values()].map((n) => ({
-      name: n.name, labels: { ...n.labels }, epoch: n.epoch,
+      name: n.name, id: n.id, ...(n.status === "draining" ? { drain: n.deadline === Infinity ? "Infinity" as const : n.deadline } : {}), labels: { ...n.labels }, epoch: n.epoch,
       groups: [...n.groups.values()].map((g) => ({ pool: g.fam.pool.name, family: g.fam.family, chunks: g.chunks.map(chunkMeta) })),
     })),
     short: [...core.short].map((g) => [g.node.name, g.fam.pool.name, g.fam.family]),
@@ -129,17 +136,17 @@ export function multiRebuild(meta: MultiSnapshotMeta, data: Uint32Array, runtime
   const core = new MultiCore(o, planned);
   try {
     // pools in the order they were added, each with no CIDRs yet; then every entry in table order
-    for (const name of meta.order) {
+    meta.order.forEach((name, i) => {
       const p = byName.get(name);
       if (p === undefined) throw errors.corrupt("snapshot", `pool ${JSON.stringify(name)} has no spec`);
-      core.addPool({ ...p, families: p.families.map((f) => ({ ...f, cidrs: [] })) });
-    }
+      core.addPool({ ...p, families: p.families.map((f) => ({ ...f, cidrs: [] })) }, meta.poolIds?.[i] ?? i);
+    });
     const removed: PoolCidr[] = [];
     for (const e of meta.entries) {
       let fam = core.pools.get(e.pool)?.families.find((f) => f.family === e.family);
       if (fam === undefined) {
         // a removed pool's entry: a stand-in family that belongs to no pool
-        fam = { pool: { name: e.pool, families: [], preAllocate: 0, releaseDelayMs: 0, nodeSelector: undefined }, family: e.family, maskSize: e.maskSize, entries: [] };
+        fam = { pool: { id: -1, name: e.pool, families: [], preAllocate: 0, releaseDelayMs: 0, nodeSelector: undefined }, family: e.family, maskSize: e.maskSize, entries: [] };
       }
       const x = core.addEntry(fam, parseCidr(e.cidr));
       x.set._setCursor(e.cursor);
@@ -148,9 +155,14 @@ export function multiRebuild(meta: MultiSnapshotMeta, data: Uint32Array, runtime
     for (const x of removed) core.removeEntry(x);
     for (const w of meta.owners) core.owners.adopt(w.id, w.name, w.keys);
     for (const n of meta.nodes) {
-      const id = core.byId.length;
-      const node: MNode = { id, name: n.name, labels: Object.freeze({ ...n.labels }), epoch: n.epoch, groups: new Map() };
-      core.byId[id] = node;
+      const id = n.id ?? core.byId.length;
+      if (core.byId[id] !== undefined) throw errors.corrupt("snapshot", `node ${JSON.stringify(n.name)} has the handle of another node`);
+      const node = core.newNode(id, n.name, Object.freeze({ ...n.labels }), n.epoch);
+      if (n.drain !== undefined) {
+        node.status = "draining";
+        node.deadline = n.drain === "Infinity" ? Infinity : n.drain;
+        core.draining++;
+      }
       core.nodes.set(n.name, node);
       for (const g of n.groups) {
         const fam = core.pools.get(g.pool)?.families.find((f) => f.family === g.family);
@@ -177,6 +189,8 @@ export function multiRebuild(meta: MultiSnapshotMeta, data: Uint32Array, runtime
       if (fam === undefined || node === undefined) throw errors.corrupt("snapshot", `short group of node ${JSON.stringify(name)} in pool ${JSON.stringify(pool)} is unknown`);
       core.short.add(groupOf(node, fam));
     }
+    if (meta.freeIds !== undefined) core.freeIds.push(...meta.freeIds);
+    else for (let id = 1; id < core.byId.length; id++) if (core.byId[id] === undefined) core.freeIds.push(id);
     core.epoch = meta.epoch;
     core.chunksTaken = meta.chunksTaken;
     core.chunksReleased = meta.chunksReleased;

@@ -25,6 +25,8 @@ export interface PoolFamily {
 
 /** A named pool (CiliumPodIPPool). */
 export interface IpPool {
+  /** The pool's handle (poolHandle): its index in MultiCore.poolById, never reused while the pool lives. */
+  readonly id: number;
   readonly name: string;
   readonly families: PoolFamily[];
   readonly preAllocate: number;
@@ -61,6 +63,10 @@ export interface MNode {
   readonly epoch: number;
   /** Per pool family the node draws from (made when it first draws). */
   readonly groups: Map<PoolFamily, Group>;
+  /** 'draining' after removeNode with graceMs: no new allocations, no top-ups; its chunks go back at `deadline`. */
+  status: "ready" | "draining";
+  /** Clock ms at which a draining node is removed (Infinity: when removed again without grace). */
+  deadline: number;
 }
 
 export class MultiCore {
@@ -77,6 +83,10 @@ export class MultiCore {
   readonly allEntries: PoolCidr[] = [];
   readonly famOf = new Map<PoolCidr, PoolFamily>();
   readonly pools = new Map<string, IpPool>();
+  /** Pools by handle (IpPool.id); undefined where a pool was removed. */
+  readonly poolById: (IpPool | undefined)[] = [];
+  /** Nodes draining (removeNode with graceMs). */
+  draining = 0;
   readonly nodes = new Map<string, MNode>();
   readonly byId: (MNode | undefined)[] = [undefined];
   readonly freeIds: number[] = [];
@@ -120,14 +130,15 @@ export class MultiCore {
   }
 
   /** Lays out a validated pool (its CIDRs must not overlap others: checked by the caller). */
-  addPool(p: ResolvedPool): IpPool {
-    const pool: IpPool = { name: p.name, families: [], preAllocate: p.preAllocate, releaseDelayMs: p.releaseDelayMs, nodeSelector: p.nodeSelector };
+  addPool(p: ResolvedPool, id = this.poolById.length): IpPool {
+    const pool: IpPool = { id, name: p.name, families: [], preAllocate: p.preAllocate, releaseDelayMs: p.releaseDelayMs, nodeSelector: p.nodeSelector };
     for (const f of p.families) {
       const fam: PoolFamily = { pool, family: f.family, maskSize: f.maskSize, entries: [] };
       pool.families.push(fam);
       for (const c of f.cidrs) this.addEntry(fam, c);
     }
     this.pools.set(p.name, pool);
+    this.poolById[id] = pool;
     return pool;
   }
 
@@ -162,6 +173,13 @@ export class MultiCore {
     e.clear();
     fam.entries.splice(fam.entries.indexOf(e), 1);
     this.entries[e.index] = undefined;
+  }
+
+  /** A ready node with handle `id` (not yet in `nodes`: the caller adds it when the call succeeds). */
+  newNode(id: number, name: string, labels: Readonly<Record<string, string>>, epoch: number): MNode {
+    const node: MNode = { id, name, labels, epoch, groups: new Map(), status: "ready", deadline: Infinity };
+    this.byId[id] = node;
+    return node;
   }
 
   chunkOf(e: PoolCidr, slot: number): Chunk | undefined {

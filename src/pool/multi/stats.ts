@@ -81,7 +81,7 @@ export function multiNodeDetail(core: MultiCore, node: MNode): MultiNodeDetail {
     const u = usedOf(c);
     return { family: g.fam.family, cidr: c.cidr, used: u, free: c.size - u, size: c.size, reserved: 0, cooldown: 0 };
   }));
-  return { ...allocationOf(node), handle: node.id, status: "ready", sharing: [], ranges, labels: node.labels, usage };
+  return { ...allocationOf(node), handle: node.id, status: node.status, sharing: [], ranges, labels: node.labels, usage };
 }
 
 /**

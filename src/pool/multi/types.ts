@@ -51,7 +51,7 @@ export interface NodePoolUsage {
 /** node() with pools: NodeDetail (one range per chunk) plus the pools, labels and per-pool usage. */
 export interface MultiNodeDetail extends NodeDetail {
   readonly pools: PoolAllocation[];
-  readonly status: "ready";
+  readonly status: "ready" | "draining";
   readonly labels: Readonly<Record<string, string>>;
   readonly usage: NodePoolUsage[];
 }
