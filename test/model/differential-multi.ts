@@ -1,5 +1,6 @@
 // Drives a multi-pool ClusterPool and ReferenceMultiPool with the same random
-// operations (nodes with labels, allocations per pool, releases with and
+// operations (nodes with labels, removal with and without grace, allocations
+// per pool by name and by handle (allocateIPv4, batched), releases with and
 // without owners, releaseOwner, clock steps and ticks, pool growth, lookups)
 // and throws on the first divergence, naming the seed and the operation.
 import { ClusterPool, IpamError } from "../../src/index.js";
@@ -72,16 +73,32 @@ export function differentialMulti(seed: number, ops: number): { ops: number } {
         want = run(() => model.addNode(n, tier));
       } else if (x < 0.17) {
         const n = pick(nodes);
-        what = `removeNode(${n})`;
-        got = run(() => pool.removeNode(n));
-        want = run(() => model.removeNode(n));
-      } else if (x < 0.55) {
+        const grace = pick([0, 0, 0, 20, 100, Infinity]);
+        what = `removeNode(${n}, ${grace})`;
+        got = run(() => pool.removeNode(n, grace === 0 ? undefined : { graceMs: grace }));
+        want = run(() => model.removeNode(n, grace));
+      } else if (x < 0.45) {
         const n = pick([...nodes, "ghost"]);
         const o = pick(owners);
         const p = pick(["default", "default", "blue", "red", "nope"]);
         what = `allocate(${n}, ${o}, ${p})`;
         got = run(() => pool.allocate(n, o, { pool: p }).ipv4);
         want = run(() => model.allocate(n, o, p));
+      } else if (x < 0.52) {
+        // the numeric fast path: node and pool handles (no pool: default), no owner
+        const n = pick([...nodes, "ghost"]);
+        const p = pick([undefined, "default", "blue", "red", "nope"]);
+        what = `allocateIPv4(${n}, ${p})`;
+        got = run(() => pool.allocateIPv4(pool.handle(n), p === undefined ? undefined : pool.poolHandle(p)));
+        want = run(() => model.allocateIPv4(n, p ?? "default"));
+      } else if (x < 0.55) {
+        const n = pick(nodes);
+        const p = pick(["default", "blue", "red"]);
+        const count = pick([1, 3, 9, 20]);
+        what = `allocateIPv4Batch(${n}, ${count}, ${p})`;
+        const out = new Uint32Array(count);
+        got = run(() => Array.from(out.subarray(0, pool.allocateIPv4Batch(pool.handle(n), out, count, pool.poolHandle(p)))));
+        want = run(() => model.allocateIPv4Batch(n, p, count));
       } else if (x < 0.75) {
         const ip = anyIp();
         const o = r() < 0.3 ? pick(owners) : undefined;

@@ -25,15 +25,15 @@ interface Entry { readonly index: number; readonly net: number; readonly prefix:
 interface Pool { readonly spec: ModelPool; readonly entries: Entry[] }
 interface Chunk { readonly group: Group; readonly entry: Entry; readonly slot: number; readonly net: number; readonly size: number; readonly used: Uint8Array; cursor: number; excessSince: number }
 interface Group { readonly node: Node; readonly pool: Pool; readonly chunks: Chunk[] }
-interface Node { readonly name: string; readonly tier: string | undefined; readonly groups: Map<Pool, Group> }
+interface Node { readonly name: string; readonly tier: string | undefined; readonly groups: Map<Pool, Group>; draining: boolean; deadline: number }
 
 export class ReferenceMultiPool {
   now = 0;
   readonly pools = new Map<string, Pool>();
   readonly entries: Entry[] = [];
   readonly nodes = new Map<string, Node>();
-  /** Allocated address -> owner. */
-  readonly addrs = new Map<number, string>();
+  /** Allocated address -> owner (undefined: allocateIPv4, no owner). */
+  readonly addrs = new Map<number, string | undefined>();
   readonly excess = new Set<Chunk>();
   readonly short = new Set<Group>();
 
@@ -95,7 +95,7 @@ export class ReferenceMultiPool {
   #refill(g: Group): void {
     this.short.delete(g);
     const pre = g.pool.spec.pre;
-    if (pre === 0) return;
+    if (pre === 0 || g.node.draining) return; // a draining node takes nothing more
     let free = this.#free(g);
     while (free < pre) {
       const c = this.#take(g);
@@ -141,7 +141,22 @@ export class ReferenceMultiPool {
         n++;
       }
     }
+    // draining nodes whose grace ran out, in the order nodes were added
+    for (const node of [...this.nodes.values()]) {
+      if (node.draining && node.deadline <= this.now) {
+        this.#forget(node);
+        n++;
+      }
+    }
     if (n > 0) this.#topUp();
+  }
+
+  #forget(n: Node): void {
+    for (const g of n.groups.values()) {
+      for (const c of [...g.chunks]) this.#drop(c);
+      this.short.delete(g);
+    }
+    this.nodes.delete(n.name);
   }
 
   /** The node's CIDRs: pools in name order, each pool's chunks in (entry, slot) order. */
@@ -159,7 +174,7 @@ export class ReferenceMultiPool {
   addNode(name: string, tier: string | undefined): string[] {
     this.tick();
     if (!this.nodes.has(name)) {
-      const n: Node = { name, tier, groups: new Map() };
+      const n: Node = { name, tier, groups: new Map(), draining: false, deadline: Infinity };
       this.nodes.set(name, n);
       for (const p of this.pools.values()) {
         if (!this.#serves(p, n)) continue;
@@ -171,28 +186,54 @@ export class ReferenceMultiPool {
     return this.cidrs(name);
   }
 
-  removeNode(name: string): boolean {
+  removeNode(name: string, graceMs = 0): boolean {
     this.tick();
     const n = this.nodes.get(name);
     if (!n) return false;
-    for (const g of n.groups.values()) {
-      for (const c of [...g.chunks]) this.#drop(c);
-      this.short.delete(g);
+    if (graceMs > 0 && !n.draining) {
+      n.draining = true;
+      n.deadline = this.now + graceMs;
+      for (const g of n.groups.values()) this.short.delete(g);
+      return true;
     }
-    this.nodes.delete(name);
+    this.#forget(n);
     this.#topUp();
     return true;
   }
 
   allocate(node: string, owner: string, pool: string): string {
+    const ip = this.#allocate(node, owner, pool);
+    if (ip === undefined) throw new ModelError("FULL");
+    return fmt4(ip);
+  }
+
+  /** allocateIPv4: no owner; -1 when the pool has no free chunk. */
+  allocateIPv4(node: string, pool: string): number {
+    // the handles are looked up first: handle(node), then poolHandle(pool), then the call checks draining and the selector
+    if (this.nodes.has(node) && !this.pools.has(pool)) throw new ModelError("UNKNOWN_POOL");
+    return this.#allocate(node, undefined, pool) ?? -1;
+  }
+
+  /** allocateIPv4Batch: up to `count` allocateIPv4 calls, stopping at the first -1. */
+  allocateIPv4Batch(node: string, pool: string, count: number): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const ip = this.allocateIPv4(node, pool);
+      if (ip === -1) break;
+      out.push(ip);
+    }
+    return out;
+  }
+
+  #allocate(node: string, owner: string | undefined, pool: string): number | undefined {
     const n = this.nodes.get(node);
-    if (!n) throw new ModelError("UNKNOWN_NODE");
+    if (!n || n.draining) throw new ModelError("UNKNOWN_NODE");
     const p = this.pools.get(pool);
     if (!p || !this.#serves(p, n)) throw new ModelError("UNKNOWN_POOL");
     this.tick();
     const g = this.#group(n, p);
     let c = g.chunks.find((x) => this.#usedOf(x) < x.size);
-    if (!c && !this.#room(p)) throw new ModelError("FULL");
+    if (!c && !this.#room(p)) return undefined;
     c ??= this.#take(g) as Chunk;
     const start = c.cursor < c.size ? c.cursor : 0;
     let off = -1;
@@ -206,10 +247,10 @@ export class ReferenceMultiPool {
     c.used[off] = 1;
     c.cursor = off + 1 < c.size ? off + 1 : 0;
     const ip = this.#first(c) + off;
-    this.addrs.set(ip, owner);
+    this.addrs.set(ip, owner as string);
     this.#refill(g);
     this.#evaluate(g);
-    return fmt4(ip);
+    return ip;
   }
 
   #chunkAt(ip: number): Chunk | undefined {

@@ -16,11 +16,12 @@ const options = (clock: () => number) => ({
 });
 
 /**
- * The same calls on any pool, from a fixed sequence of numbers: the clock moves
+ * The same calls on any pool (the fast path by handles and removal with grace
+ * included), from a fixed sequence of numbers: the clock moves
  * 0..60 ms between calls, so release delays (50 and 100 ms) run out in between;
  * the pools are small, so allocations also fail (FULL) after a tick gave chunks back.
  */
-function work(p: ClusterPool, clock: { now: number }, from: number, to: number, seen: { full: number }): void {
+function work(p: ClusterPool, clock: { now: number }, from: number, to: number, seen: { full: number; fast?: number; drains?: number }): void {
   let x = 12345 + from;
   const next = (n: number): number => ((x = (x * 48271) % 2147483647), x % n); // MINSTD: exact in doubles
   for (let i = from; i < to; i++) {
@@ -33,7 +34,13 @@ function work(p: ClusterPool, clock: { now: number }, from: number, to: number, 
       else if (r < 55) p.allocate(node, `blue/p${next(3)}`, { pool: "blue" }); // few owners: blue chunks empty often
       else if (r < 70) p.releaseOwner(`ns/p${next(23)}`);
       else if (r < 80) p.releaseOwner(`blue/p${next(3)}`);
-      else if (r < 85) p.removeNode(node);
+      else if (r < 83) p.removeNode(node);
+      else if (r < 85) {
+        if (p.node(node)?.status === "ready" && p.removeNode(node, { graceMs: [30, 200, Infinity][next(3)] as number })) seen.drains = (seen.drains ?? 0) + 1; // journaled "Infinity" too
+      } else if (r < 89) {
+        if (p.allocateIPv4(p.handle(node), next(2) === 0 ? undefined : p.poolHandle("blue")) !== -1) seen.fast = (seen.fast ?? 0) + 1; // by name in the journal
+      }
+      else if (r < 91) p.allocateIPv4Batch(p.handle(node), new Uint32Array(9), next(9), p.poolHandle(next(2) === 0 ? "default" : "blue"));
       else p.tick();
     } catch (e) {
       if ((e as { code?: string }).code === "FULL") seen.full++;
@@ -61,6 +68,7 @@ describe("ClusterPool.open with named pools", () => {
     // the run exercised what a replay must reproduce: chunks given back by delay, refused allocations
     expect(live.stats().chunksReleased).toBeGreaterThan(5);
     expect(seen.full).toBeGreaterThan(0);
+    expect([seen.fast! > 0, seen.drains! > 0]).toEqual([true, true]); // the fast path and a draining node were journaled (4 and 1 here)
     reopened.compact();
     reopened.close();
     reopened = ClusterPool.open(path, options(() => lclock.now), { fsync: "never" });
