@@ -100,8 +100,8 @@ type Op<R> = (c: PoolCore, a?: any, b?: any, d?: any) => R;
 let adoptingMulti: MultiPool | undefined;
 
 /** The pool named by `options.pool` of a single-pool ClusterPool: only `default` (the shorthand's name) exists. */
-function defaultPoolOnly(what: string, options: unknown): void {
-  const o = optionsObject(`${what}(options)`, options, ["pool"]);
+function defaultPoolOnly(what: string, options: unknown, keys: readonly string[] = ["pool"]): void {
+  const o = optionsObject(`${what}(options)`, options, keys);
   if (o.pool !== undefined && nameArg(`${what}(options.pool)`, o.pool) !== "default") {
     throw errors.unknownPool(o.pool, "this pool has only 'default': give options.pools for named pools");
   }
@@ -116,11 +116,11 @@ function defaultPoolHandle(what: string, pool: unknown): void {
 
 const isPlainObject = (v: unknown): boolean => typeof v === "object" && v !== null && !Array.isArray(v);
 
-/** allocate's `wanted` of a single-pool ClusterPool: addresses, or { pool: "default" } (no addresses). */
+/** allocate's `wanted` of a single-pool ClusterPool: addresses, or { pool: "default", ips? }. */
 function singleWanted(wanted: string | readonly string[] | AllocateOptions | undefined): string | readonly string[] | undefined {
   if (typeof wanted === "object" && isPlainObject(wanted)) {
-    defaultPoolOnly("allocate", wanted);
-    return undefined;
+    defaultPoolOnly("allocate", wanted, ["pool", "ips"]);
+    return (wanted as AllocateOptions).ips;
   }
   return wanted as string | readonly string[] | undefined;
 }
@@ -339,7 +339,9 @@ export class ClusterPool {
   /**
    * Allocates one address per family from the node's subnets to `owner`
    * (e.g. "namespace/pod"). `wanted` asks for specific addresses (at most one
-   * per family); other families get the next free one. A sharing node
+   * per family); other families get the next free one (also as
+   * `{ pool, ips }`; with named pools the address may lie in a free chunk
+   * of the pool, which the node then takes). A sharing node
    * borrows from the subnet with the most free addresses. Throws
    * UNKNOWN_NODE (also for a draining node), FULL (the range, or the shared
    * memory for the owner array), NOT_IN_RANGE, ALREADY_ALLOCATED,
@@ -348,10 +350,7 @@ export class ClusterPool {
    * failed call takes nothing and moves no cursor.
    */
   allocate(node: string, owner: string, wanted?: string | readonly string[] | AllocateOptions): PodAddresses {
-    if (this.#m) {
-      if (wanted !== undefined && !isPlainObject(wanted)) throw errors.invalidArgument("allocate(options)", wanted, "{ pool } (asking for specific addresses is not available with named pools)");
-      return this.#m.allocate(node, owner, wanted as AllocateOptions | undefined);
-    }
+    if (this.#m) return this.#m.allocate(node, owner, wanted === undefined || isPlainObject(wanted) ? wanted as AllocateOptions | undefined : { ips: wanted as string | readonly string[] });
     const c = this.#core("allocate");
     if (this.#counts !== undefined) return this.#countedAllocate(c, node, owner, wanted, this.#counts);
     const want = singleWanted(wanted);

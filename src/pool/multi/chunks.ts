@@ -209,10 +209,10 @@ export function topUpNode(core: MultiCore, node: MNode, pool: IpPool, now: numbe
 }
 
 /** The pool named by options.pool (default `default`): UNKNOWN_POOL if there is none. `what` names the call, e.g. "allocate". */
-export function poolNamed(core: MultiCore, options: unknown, what: string): IpPool {
+export function poolNamed(core: MultiCore, options: unknown, what: string, keys: readonly string[] = ["pool"]): IpPool {
   let name = DEFAULT_POOL;
   if (options !== undefined) {
-    const o = optionsObject(`${what}(options)`, options, ["pool"]);
+    const o = optionsObject(`${what}(options)`, options, keys);
     if (o.pool !== undefined) name = nameArg(`${what}(options.pool)`, o.pool);
   }
   const pool = core.pools.get(name);
