@@ -1,6 +1,6 @@
 // Drives a multi-pool ClusterPool and ReferenceMultiPool with the same random
 // operations (nodes with labels, removal with and without grace, allocations
-// per pool by name and by handle (allocateIPv4, batched), releases with and
+// per pool by name, by address and by handle (allocateIPv4, batched), releases with and
 // without owners, releaseOwner, clock steps and ticks, pool growth, lookups)
 // and throws on the first divergence, naming the seed and the operation.
 import { ClusterPool, IpamError } from "../../src/index.js";
@@ -84,6 +84,15 @@ export function differentialMulti(seed: number, ops: number): { ops: number } {
         what = `allocate(${n}, ${o}, ${p})`;
         got = run(() => pool.allocate(n, o, { pool: p }).ipv4);
         want = run(() => model.allocate(n, o, p));
+      } else if (x < 0.48) {
+        // a specific address (held ones fail ALREADY_ALLOCATED; others take their free chunk)
+        const n = pick(nodes);
+        const o = pick(owners);
+        const p = pick(["default", "blue", "red"]);
+        const ip = anyIp();
+        what = `allocate(${n}, ${o}, { pool: ${p}, ips: ${ip} })`;
+        got = run(() => pool.allocate(n, o, { pool: p, ips: ip }).ipv4);
+        want = run(() => model.allocateWanted(n, o, p, ip));
       } else if (x < 0.52) {
         // the numeric fast path: node and pool handles (no pool: default), no owner
         const n = pick([...nodes, "ghost"]);

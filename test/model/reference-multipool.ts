@@ -71,16 +71,53 @@ export class ReferenceMultiPool {
       for (let k = 0; k < e.slots; k++) {
         const s = (e.cursor + k) % e.slots;
         if (e.taken[s]) continue;
-        e.taken[s] = 1;
         e.cursor = s + 1 < e.slots ? s + 1 : 0;
-        const hostBits = 32 - g.pool.spec.mask;
-        const size = hostBits <= 1 ? 2 ** hostBits : 2 ** hostBits - 2;
-        const c: Chunk = { group: g, entry: e, slot: s, net: e.net + s * 2 ** hostBits, size, used: new Uint8Array(size), cursor: 0, excessSince: -1 };
-        g.chunks.push(c);
-        return c;
+        return this.#takeSlot(g, e, s);
       }
     }
     return undefined;
+  }
+
+  /** Gives slot s of entry e to the group (the entry's next-fit cursor is the caller's). */
+  #takeSlot(g: Group, e: Entry, s: number): Chunk {
+    e.taken[s] = 1;
+    const hostBits = 32 - g.pool.spec.mask;
+    const size = hostBits <= 1 ? 2 ** hostBits : 2 ** hostBits - 2;
+    const c: Chunk = { group: g, entry: e, slot: s, net: e.net + s * 2 ** hostBits, size, used: new Uint8Array(size), cursor: 0, excessSince: -1 };
+    g.chunks.push(c);
+    return c;
+  }
+
+  /**
+   * allocate(node, owner, { pool, ips: ip }): the address in a chunk the node
+   * holds, or in a free chunk of the pool, which the node takes; no next-fit
+   * cursor moves (neither the entry's nor the chunk's).
+   */
+  allocateWanted(node: string, owner: string, pool: string, ipText: string): string {
+    const n = this.nodes.get(node);
+    if (!n || n.draining) throw new ModelError("UNKNOWN_NODE");
+    const p = this.pools.get(pool);
+    if (!p || !this.#serves(p, n)) throw new ModelError("UNKNOWN_POOL");
+    this.tick();
+    const ip = ip4(ipText);
+    const e = p.entries.find((x) => ip >= x.net && ip < x.net + 2 ** (32 - x.prefix));
+    if (!e) throw new ModelError("NOT_IN_RANGE");
+    const hostBits = 32 - p.spec.mask;
+    const slot = Math.floor((ip - e.net) / 2 ** hostBits);
+    const g = this.#group(n, p);
+    let c = this.#chunkAt(ip);
+    if (c && c.group !== g) throw new ModelError("NOT_IN_RANGE");
+    const first = hostBits <= 1 ? e.net + slot * 2 ** hostBits : e.net + slot * 2 ** hostBits + 1;
+    const size = hostBits <= 1 ? 2 ** hostBits : 2 ** hostBits - 2;
+    const off = ip - first;
+    if (off < 0 || off >= size) throw new ModelError("NOT_IN_RANGE");
+    if (c && c.used[off]) throw new ModelError("ALREADY_ALLOCATED");
+    c ??= this.#takeSlot(g, e, slot);
+    c.used[off] = 1;
+    this.addrs.set(ip, owner);
+    this.#refill(g);
+    this.#evaluate(g);
+    return fmt4(ip);
   }
 
   #first(c: Chunk): number { return 32 - c.group.pool.spec.mask <= 1 ? c.net : c.net + 1; }

@@ -40,6 +40,7 @@ function work(p: ClusterPool, clock: { now: number }, from: number, to: number, 
       } else if (r < 89) {
         if (p.allocateIPv4(p.handle(node), next(2) === 0 ? undefined : p.poolHandle("blue")) !== -1) seen.fast = (seen.fast ?? 0) + 1; // by name in the journal
       }
+      else if (r < 89.5) p.allocate(node, `blue/w${next(3)}`, { pool: "blue", ips: `10.1.0.${next(32)}` }); // a wanted address: maybe a free chunk
       else if (r < 91) p.allocateIPv4Batch(p.handle(node), new Uint32Array(9), next(9), p.poolHandle(next(2) === 0 ? "default" : "blue"));
       else p.tick();
     } catch (e) {
