@@ -97,6 +97,18 @@ export interface ResolvedMultiOptions {
   readonly engine: Engine | undefined;
 }
 
+/**
+ * Single-pool options that have no meaning with named pools, and what to use
+ * instead. Cilium's multi-pool has no overflow: a node that needs more
+ * addresses takes another chunk of its pool's maskSize (preAllocate keeps
+ * them ready); every chunk has the same size, so there are no big subnets
+ * to count or cap.
+ */
+const NO_MULTI_FORM: readonly (readonly [string, string])[] = [
+  ["overflow", "has no meaning with options.pools: a node never overflows, it takes another chunk of its pool (Cilium multi-pool); keep addresses ready with the pool's preAllocate and grow a pool with addPoolCidr"],
+  ["maxNodeSubnets", "has no meaning with options.pools: every chunk has its pool's maskSize and a node takes as many as its pods need (Cilium multi-pool); bound a pool by its CIDRs, or give nodes a pool of their own with nodeSelector"],
+];
+
 const KNOWN = ["pools", "ipv4", "ipv6", "releaseDelayMs", "clock", "podStrategy", "seed", "engine"] as const;
 const POOL_KEYS = ["ipv4", "ipv6", "preAllocate", "releaseDelayMs", "nodeSelector"] as const;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -226,6 +238,7 @@ export function checkPoolOverlaps(list: readonly { path: string; cidr: Cidr }[])
 /** Validates multi-pool options; throws IpamError naming the option. Returns a frozen copy. */
 export function resolveMultiOptions(raw: unknown, how: { allowNoPools?: boolean } = {}): ResolvedMultiOptions {
   if (!isObject(raw)) throw errors.invalidOption("options", "must be an object");
+  for (const [key, why] of NO_MULTI_FORM) if (raw[key] !== undefined) throw errors.invalidOption(`options.${key}`, why);
   const o = optionsObject("options", raw, KNOWN);
   if (!isObject(o.pools)) throw errors.invalidOption("options.pools", `must be an object of pool name: { ipv4?, ipv6?, ... } (got ${show(o.pools)})`);
   const delay = o.releaseDelayMs === undefined ? DEFAULT_RELEASE_DELAY_MS : nonNegative("options.releaseDelayMs", o.releaseDelayMs, false);
