@@ -403,17 +403,18 @@ export class ClusterPool {
    * e.g. a CiliumNode import, may still take them); a longer one reserves
    * pod addresses in whichever node holds that subnet, now or later.
    * Throws NOT_IN_RANGE, IN_USE (a node holds the subnet) or
-   * ALREADY_ALLOCATED (a pod holds the address).
+   * ALREADY_ALLOCATED (a pod holds the address). With named pools the same,
+   * per pool CIDR, with the pool's chunk mask as the node subnet's.
    */
   reserve(cidr: string): void {
-    if (this.#m) throw MultiPool.unsupported("reserve");
+    if (this.#m) return this.#m.reserve(cidr);
     const c = this.#core("reserve");
     c.store === undefined ? reserve(c, cidr) : this.#mutate("reserve", reserve, cidr);
   }
 
   /** Makes a reserved CIDR allocatable again. Unreserving what is not reserved is a no-op. */
   unreserve(cidr: string): void {
-    if (this.#m) throw MultiPool.unsupported("unreserve");
+    if (this.#m) return this.#m.unreserve(cidr);
     const c = this.#core("unreserve");
     c.store === undefined ? unreserve(c, cidr) : this.#mutate("unreserve", unreserve, cidr);
   }

@@ -3,7 +3,9 @@
 // pool family (the watermark), and gives back a chunk that has been completely
 // free beyond the watermark for the pool's releaseDelayMs.
 import { errors, show } from "../../errors.js";
-import { addressKey } from "../owners.js";
+import { addressKey, keyPool, keyRel } from "../owners.js";
+import { NONE } from "../../core/layout.js";
+import { occupyReserved } from "./reserved.js";
 import type { MultiCore, Group, Chunk, MNode, PoolFamily, IpPool } from "./state.js";
 import { selects, DEFAULT_POOL } from "./options.js";
 import { name as nameArg, optionsObject } from "../../args.js";
@@ -71,12 +73,30 @@ export function attachChunk(core: MultiCore, g: Group, e: Chunk["entry"], slot: 
     e.set.releaseIndex(slot);
     return errors.full(`shared memory (${core.engine.memory.buffer.byteLength / 65536} pages)`, `cannot give node ${show(node.name)} a chunk of pool ${show(g.fam.pool.name)}`);
   }
-  const c: Chunk = { group: g, entry: e, slot, cidr: geo.cidr, size: geo.size, base: geo.base, format: e.formatter(slot, geo.hostBits), excessSince: -1 };
+  const c: Chunk = {
+    group: g, entry: e, slot, cidr: geo.cidr, size: geo.size, base: geo.base, format: e.formatter(slot, geo.hostBits), excessSince: -1,
+    serial: ++core.serial, router: -1, cooldown: 0, reserved: 0,
+  };
   g.chunks.push(c);
   core.chunkAt.set(addressKey(e.index, slot), c);
   core.chunksTaken++;
+  if (!core.rebuilding) {
+    if (core.o.reserveRouterIP !== false && g.fam.pool.name === DEFAULT_POOL && !g.chunks.some((x) => x.router >= 0) && c.size > 0) {
+      // the node's router address (cilium_host): one per node and family, from its first chunk of pool default
+      reserveRouter(core, c, c.base + (core.o.reserveRouterIP === "first" ? 0 : c.size - 1));
+    }
+    occupyReserved(core, c);
+  }
   return c;
 }
+
+/** Takes rel of the chunk as its node's router address (no owner; release() leaves it alone). */
+export function reserveRouter(core: MultiCore, c: Chunk, rel: number): void {
+  c.entry.allocate(rel, 0);
+  c.router = rel;
+  core.reservedKeys.add(addressKey(c.entry.index, rel));
+}
+
 
 /** Gives a chunk back to its pool: its addresses (and their owners' keys) go with it. */
 export function dropChunk(core: MultiCore, c: Chunk): void {
@@ -88,6 +108,8 @@ export function dropChunk(core: MultiCore, c: Chunk): void {
       if (o !== 0) core.owners.removeKey(o, addressKey(e.index, c.base + off));
     }
   }
+  if (c.router >= 0) core.reservedKeys.delete(addressKey(e.index, c.router));
+  if (c.reserved > 0) for (let rel = c.base; rel < c.base + c.size; rel++) core.reservedKeys.delete(addressKey(e.index, rel));
   e.detach(c.slot, 1, 0);
   e.set.releaseIndex(c.slot);
   const list = c.group.chunks;
@@ -163,6 +185,7 @@ export function reclaim(core: MultiCore, now: number): number {
  */
 export function tick(core: MultiCore): void {
   const now = core.now();
+  if (core.quarantine?.due(now)) core.quarantine.expire(now, (key, serial) => expire(core, key, serial, now));
   let n = reclaim(core, now);
   if (core.draining > 0) {
     for (const node of [...core.nodes.values()]) {
@@ -173,6 +196,17 @@ export function tick(core: MultiCore): void {
     }
   }
   if (n > 0) topUpAll(core);
+}
+
+/** An address leaves reuse cooldown: free it if the chunk it waited in is still held (the same serial). */
+function expire(core: MultiCore, key: number, serial: number, now: number): void {
+  const e = core.entries[keyPool(key)];
+  if (e === undefined) return;
+  const rel = keyRel(key);
+  const c = core.chunkOf(e, e.slotOfRel(rel));
+  if (c === undefined || c.serial !== serial) return;
+  if (e.release(rel, false) !== NONE) c.cooldown--;
+  evaluate(core, c.group, now);
 }
 
 /** Forgets a node: its chunks (and their addresses) go back, its handle is free for the next node. The caller tops the others up. */

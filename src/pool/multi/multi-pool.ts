@@ -21,6 +21,7 @@ import { MultiCore } from "./state.js";
 import { resolveMultiOptions, type ResolvedMultiOptions, type IpPoolSpec } from "./options.js";
 import { tick } from "./chunks.js";
 import { addNode, removeNode, allocate, release, releaseIPv4, releaseOwner, addressesOf, lookup } from "./pods.js";
+import { reserve, unreserve } from "./reservations.js";
 import { poolHandle, v4Group, allocateIPv4, allocateIPv4Batch, batchArgs } from "./fast-path.js";
 import { addPool, removePool, addPoolCidr, removePoolCidr, poolList } from "./runtime.js";
 import { importPools, exportPools } from "./cilium.js";
@@ -49,7 +50,7 @@ export function isMultiCallRecord(r: unknown): r is MultiCallRecord {
 }
 
 /** The calls that change a multi-pool state, which the journal records. */
-const CALLS = new Set(["tick", "addNode", "removeNode", "allocate", "release", "releaseOwner", "addPool", "removePool", "addPoolCidr", "removePoolCidr", "importCiliumNodes", "releaseIPv4", "releaseIPv4Batch", "allocateIPv4", "allocateIPv4Batch"]);
+const CALLS = new Set(["tick", "addNode", "removeNode", "allocate", "release", "releaseOwner", "addPool", "removePool", "addPoolCidr", "removePoolCidr", "importCiliumNodes", "releaseIPv4", "releaseIPv4Batch", "allocateIPv4", "allocateIPv4Batch", "reserve", "unreserve"]);
 
 /** Journal arguments as JSON: undefined as null, Infinity (removeNode's graceMs) as "Infinity". */
 const jsonArgs = (a: unknown[]): unknown[] => JSON.parse(JSON.stringify(a.map((v) => (v === undefined ? null : v)), (_k, v: unknown) => (v === Infinity ? "Infinity" : v))) as unknown[];
@@ -119,6 +120,8 @@ export class MultiPool {
   removePool(name: string): void { this.#run("removePool", [name], () => removePool(this.#c, name)); }
   addPoolCidr(cidr: string, options?: PoolCidrOptions): void { this.#run("addPoolCidr", [cidr, options], () => addPoolCidr(this.#c, cidr, options)); }
   removePoolCidr(cidr: string, options?: PoolCidrOptions): void { this.#run("removePoolCidr", [cidr, options], () => removePoolCidr(this.#c, cidr, options)); }
+  reserve(cidr: string): void { this.#run("reserve", [cidr], () => reserve(this.#c, cidr)); }
+  unreserve(cidr: string): void { this.#run("unreserve", [cidr], () => unreserve(this.#c, cidr)); }
   ipPools(): ReturnType<typeof poolList> { return poolList(this.#c); }
   /** Pool CIDRs per family, all pools together (ClusterPool.poolCidrs). */
   poolCidrs(): { family: 4 | 6; cidrs: string[] }[] {
@@ -251,6 +254,7 @@ export class MultiPool {
     const t = c.fixed;
     const moved = c.chunksTaken + c.chunksReleased;
     const nodes = c.nodes.size; // a tick may drop a drained node that held no chunk
+    const waiting = c.quarantine?.size ?? 0; // or let addresses out of reuse cooldown
     let out: R | undefined;
     let failed = false;
     let error: unknown;
@@ -265,7 +269,7 @@ export class MultiPool {
     }
     if (store !== undefined) {
       // a tick that gave nothing back changed nothing: no record (a snapshot or stats on a full disk still work)
-      const changed = c.chunksTaken + c.chunksReleased !== moved || c.nodes.size !== nodes;
+      const changed = c.chunksTaken + c.chunksReleased !== moved || c.nodes.size !== nodes || (c.quarantine?.size ?? 0) !== waiting;
       if ((!failed && m !== "tick") || changed) store._emit({ op: "mcall", m, a: jsonArgs(a), t });
       store._commit(); // throws IO_ERROR after putting the pool back
     }

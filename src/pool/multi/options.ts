@@ -12,7 +12,8 @@ import { checkNodeMask } from "../../alloc/cidr-set.js";
 import { checkStrategy, checkSeed } from "../../alloc/strategy.js";
 import { Engine } from "../../core/engine.js";
 import type { Strategy } from "../../core/layout.js";
-import { at, poolCidr, MAX_POOL_CIDRS } from "../options.js";
+import { at, poolCidr, MAX_POOL_CIDRS, resolveReuse, resolveRouterIP } from "../options.js";
+import type { ReuseOptions } from "../quarantine.js";
 
 /** Cilium's default pre-allocation (`ipam-multi-pool-pre-allocation: default=8`): 8 for the pool named `default`, 0 for the others. */
 export const DEFAULT_PRE_ALLOCATE = 8;
@@ -67,6 +68,15 @@ export interface MultiPoolOptions {
   readonly seed?: number | bigint;
   /** Engine (shared memory) to build the pools in. @default a new engine */
   readonly engine?: Engine;
+  /** Released addresses wait this long (or behind this many later releases) before reuse, as with a single pool; a chunk with addresses in cooldown is not free. @default none */
+  readonly reuse?: ReuseOptions;
+  /**
+   * Reserve a router address (cilium_host) per node and family: the first or
+   * last usable address of the node's first chunk of pool `default`. One per
+   * node, not per chunk, as Cilium's agent takes its router IP from the
+   * default pool. @default false
+   */
+  readonly reserveRouterIP?: "first" | "last" | false;
 }
 
 export interface ResolvedPoolFamily {
@@ -95,6 +105,8 @@ export interface ResolvedMultiOptions {
   readonly podStrategy: Strategy;
   readonly seed: bigint;
   readonly engine: Engine | undefined;
+  readonly reuse: ReuseOptions | undefined;
+  readonly reserveRouterIP: "first" | "last" | false;
 }
 
 /**
@@ -109,7 +121,7 @@ const NO_MULTI_FORM: readonly (readonly [string, string])[] = [
   ["maxNodeSubnets", "has no meaning with options.pools: every chunk has its pool's maskSize and a node takes as many as its pods need (Cilium multi-pool); bound a pool by its CIDRs, or give nodes a pool of their own with nodeSelector"],
 ];
 
-const KNOWN = ["pools", "ipv4", "ipv6", "releaseDelayMs", "clock", "podStrategy", "seed", "engine"] as const;
+const KNOWN = ["pools", "ipv4", "ipv6", "releaseDelayMs", "clock", "podStrategy", "seed", "engine", "reuse", "reserveRouterIP"] as const;
 const POOL_KEYS = ["ipv4", "ipv6", "preAllocate", "releaseDelayMs", "nodeSelector"] as const;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 /** A Kubernetes object name (DNS subdomain), as CiliumPodIPPool names are. */
@@ -268,6 +280,8 @@ export function resolveMultiOptions(raw: unknown, how: { allowNoPools?: boolean 
     podStrategy: checkStrategy("options.podStrategy", o.podStrategy),
     seed: checkSeed("options.seed", o.seed),
     engine: o.engine as Engine | undefined,
+    reuse: resolveReuse(o.reuse),
+    reserveRouterIP: resolveRouterIP(o.reserveRouterIP),
   });
 }
 
@@ -277,6 +291,8 @@ export function multiOptionsJson(o: ResolvedMultiOptions, pools: readonly Resolv
     releaseDelayMs: o.releaseDelayMs,
     podStrategy: o.podStrategy,
     seed: String(o.seed),
+    ...(o.reuse !== undefined ? { reuse: o.reuse } : {}),
+    ...(o.reserveRouterIP !== false ? { reserveRouterIP: o.reserveRouterIP } : {}),
     pools: Object.fromEntries(pools.map((p) => [p.name, poolJson(p)])),
   };
 }

@@ -283,11 +283,30 @@ export function chunkOfAddress(core: MultiCore, ip: string): { c: Chunk; rel: nu
 
 /** Releases one held address by chunk and rel; the chunk's group is re-evaluated against its watermark. */
 function releaseAt(core: MultiCore, c: Chunk, rel: number, now: number): boolean {
+  const key = addressKey(c.entry.index, rel);
+  if (core.reservedKeys.size > 0 && core.reservedKeys.has(key)) return false; // a router address or reserve(): not a pod's
+  const q = core.quarantine;
+  if (q !== undefined) {
+    // reuse cooldown: the address stays taken, without owner, until it leaves the queue (tick)
+    if (q.epochOf(key) === c.serial) return false; // already waiting: as a free address
+    const o = c.entry.release(rel, true);
+    if (o === NONE) return false;
+    if (o > 0) core.owners.removeKey(o, key);
+    q.push(key, c.serial, now);
+    c.cooldown++;
+    return true;
+  }
   const o = c.entry.release(rel, false);
   if (o === NONE) return false;
-  if (o > 0) core.owners.removeKey(o, addressKey(c.entry.index, rel));
+  if (o > 0) core.owners.removeKey(o, key);
   evaluate(core, c.group, now);
   return true;
+}
+
+/** True if rel of the chunk is a router address, reserved, or waits in reuse cooldown: taken, but no pod's. */
+function notAPod(core: MultiCore, c: Chunk, rel: number): boolean {
+  const key = addressKey(c.entry.index, rel);
+  return core.reservedKeys.has(key) || core.quarantine?.epochOf(key) === c.serial;
 }
 
 /**
@@ -304,7 +323,7 @@ export function release(core: MultiCore, ip: string, owner?: string): boolean {
   if (at === undefined) return false;
   if (owner !== undefined) {
     const held = at.c.entry.owner(at.rel);
-    if (held === NONE) return false;
+    if (held === NONE || notAPod(core, at.c, at.rel)) return false;
     const holder = held > 0 ? core.owners.nameOf(held) : undefined;
     if (holder !== owner) throw errors.ownerMismatch(ip, holder, owner);
   }

@@ -9,12 +9,14 @@ import { encodeSnapshot } from "../../state/snapshot.js";
 import type { PoolCidr } from "../../alloc/pool-cidr.js";
 import { MultiCore, type PoolFamily, type Chunk } from "./state.js";
 import { resolveMultiOptions, multiOptionsJson, type ResolvedPool, type IpPoolSpec } from "./options.js";
-import { groupOf, attachChunk, tick } from "./chunks.js";
+import { groupOf, attachChunk, tick, reserveRouter } from "./chunks.js";
+import { markReserved, occupySlots } from "./reserved.js";
+import { keyPool, keyRel } from "../owners.js";
 import { multiVerify } from "./stats.js";
 
 export const MULTIPOOL_KIND = "multipool";
 
-interface ChunkMeta { entry: number; slot: number; words: number; owners: number; cursor: number; rng: string; excessSince: number }
+interface ChunkMeta { entry: number; slot: number; words: number; owners: number; cursor: number; rng: string; excessSince: number; router?: number; cooldown?: number; reserved?: number }
 export interface MultiSnapshotMeta {
   kind: typeof MULTIPOOL_KIND;
   options: Record<string, unknown>;
@@ -30,6 +32,10 @@ export interface MultiSnapshotMeta {
   /** Groups below their watermark, [node, pool, family], in the order they are topped up. */
   short: [string, string, 4 | 6][];
   owners: { id: number; name: string; keys: number[] }[];
+  /** Reuse cooldown, oldest first: address key, release time, and whether it still waits in the chunk it was released in (a stale entry only counts toward minFreeBeforeReuse). */
+  quarantine?: { key: number; time: number; live: boolean }[];
+  /** reserve()d CIDRs, in order. */
+  reservations?: string[];
   epoch: number;
   chunksTaken: number;
   chunksReleased: number;
@@ -82,6 +88,7 @@ export function multiEncode(core: MultiCore, generation = 0): Uint8Array {
     return {
       entry: c.entry.index, slot: c.slot, words: put(saved.words), owners: saved.owners === undefined ? -1 : put(saved.owners),
       cursor: saved.cursor, rng: String(saved.rng), excessSince: c.excessSince,
+      ...(c.router >= 0 ? { router: c.router } : {}), ...(c.cooldown > 0 ? { cooldown: c.cooldown } : {}), ...(c.reserved > 0 ? { reserved: c.reserved } : {}),
     };
   };
   const owners = held.map((o, i) => ({ id: i + 1, name: core.owners.nameOf(o.id) as string, keys: o.keys }));
@@ -98,6 +105,14 @@ export function multiEncode(core: MultiCore, generation = 0): Uint8Array {
     })),
     short: [...core.short].map((g) => [g.node.name, g.fam.pool.name, g.fam.family]),
     owners,
+    ...(core.quarantine !== undefined ? {
+      quarantine: core.quarantine.entries().map((q) => {
+        const e = core.entries[keyPool(q.key)];
+        const c = e && core.chunkOf(e, e.slotOfRel(keyRel(q.key)));
+        return { key: q.key, time: q.time, live: c !== undefined && c.serial === q.epoch };
+      }),
+    } : {}),
+    ...(core.reservations.length > 0 ? { reservations: core.reservations.map(String) } : {}),
     epoch: core.epoch,
     chunksTaken: core.chunksTaken,
     chunksReleased: core.chunksReleased,
@@ -128,6 +143,8 @@ export function multiRebuild(meta: MultiSnapshotMeta, data: Uint32Array, runtime
     pools: {}, ...(opts.releaseDelayMs !== undefined ? { releaseDelayMs: opts.releaseDelayMs } : {}),
     ...(opts.podStrategy !== undefined ? { podStrategy: opts.podStrategy } : {}),
     ...(opts.seed !== undefined ? { seed: BigInt(opts.seed as string) } : {}),
+    ...(opts.reuse !== undefined ? { reuse: opts.reuse } : {}),
+    ...(opts.reserveRouterIP !== undefined ? { reserveRouterIP: opts.reserveRouterIP } : {}),
     ...runtime,
   }, { allowNoPools: true });
   const all = resolveMultiOptions({ pools: opts.pools, ...(opts.releaseDelayMs !== undefined ? { releaseDelayMs: opts.releaseDelayMs } : {}) });
@@ -154,6 +171,8 @@ export function multiRebuild(meta: MultiSnapshotMeta, data: Uint32Array, runtime
     }
     for (const x of removed) core.removeEntry(x);
     for (const w of meta.owners) core.owners.adopt(w.id, w.name, w.keys);
+    for (const r of meta.reservations ?? []) core.reservations.push(parseCidr(r));
+    core.rebuilding = true; // router addresses and reservations come from the snapshot
     for (const n of meta.nodes) {
       const id = n.id ?? core.byId.length;
       if (core.byId[id] !== undefined) throw errors.corrupt("snapshot", `node ${JSON.stringify(n.name)} has the handle of another node`);
@@ -179,9 +198,20 @@ export function multiRebuild(meta: MultiSnapshotMeta, data: Uint32Array, runtime
           entry.loadRange(r, words, c.cursor, BigInt(c.rng));
           if (c.owners >= 0) entry.loadOwners(r, data.subarray(c.owners, c.owners + chunk.size));
           chunk.excessSince = c.excessSince;
+          if (c.router !== undefined) reserveRouter(core, chunk, c.router);
+          chunk.cooldown = c.cooldown ?? 0;
+          chunk.reserved = c.reserved ?? 0;
+          if (chunk.reserved > 0) markReserved(core, chunk);
         }
       }
       for (const g of node.groups.values()) for (const c of g.chunks) if (c.excessSince >= 0) core.excess.add(c);
+    }
+    core.rebuilding = false;
+    for (const e of core.entries) if (e !== undefined) occupySlots(core, e);
+    for (const q of meta.quarantine ?? []) {
+      const e = core.entries[keyPool(q.key)];
+      const c = e && core.chunkOf(e, e.slotOfRel(keyRel(q.key)));
+      core.quarantine?.push(q.key, q.live && c !== undefined ? c.serial : -1, q.time);
     }
     for (const [name, pool, family] of meta.short) {
       const fam = core.pools.get(pool)?.families.find((f) => f.family === family);

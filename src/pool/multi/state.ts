@@ -12,6 +12,7 @@ import { POOL_BYTES, STRATEGY_CODE } from "../../core/layout.js";
 import { poolCidrBytes, engineBytes, poolPages, MAX_BYTES } from "../memory.js";
 import { MAX_POOL_CIDRS } from "../options.js";
 import { errors } from "../../errors.js";
+import { Quarantine } from "../quarantine.js";
 import type { Cidr } from "../../net/ip.js";
 import type { ResolvedMultiOptions, ResolvedPool, ResolvedSelector } from "./options.js";
 
@@ -47,6 +48,14 @@ export interface Chunk {
   readonly format: (rel: number) => string;
   /** Clock ms since when the chunk is completely free beyond the watermark; -1 when it is not. */
   excessSince: number;
+  /** Unique per chunk taken (reuse cooldown entries name the chunk they wait in: a chunk given back and taken again is another). */
+  readonly serial: number;
+  /** rel of the node's router address (reserveRouterIP) if this chunk holds it, else -1. */
+  router: number;
+  /** Addresses of the chunk in reuse cooldown (taken, no owner). */
+  cooldown: number;
+  /** Addresses of the chunk reserved by reserve() (taken, no owner). */
+  reserved: number;
 }
 
 /** The chunks a node holds in one family of one pool, in the order it took them. */
@@ -99,6 +108,16 @@ export class MultiCore {
   /** Groups below their watermark because their family had no free chunk. */
   readonly short = new Set<Group>();
   readonly strategy: number;
+  /** Released addresses waiting before reuse (options.reuse), entries named by the chunk's serial. */
+  readonly quarantine: Quarantine | undefined;
+  /** reserve()d CIDRs, in the order they were reserved. */
+  readonly reservations: Cidr[] = [];
+  /** Address keys taken by reservations (router addresses, reserve()): release() leaves them alone. */
+  readonly reservedKeys = new Set<number>();
+  /** The last chunk serial given out. */
+  serial = 0;
+  /** True while a snapshot is rebuilt: chunks come with their router addresses from the snapshot. */
+  rebuilding = false;
   /** Chunks taken and given back since the pool was made (simulation reports). */
   chunksTaken = 0;
   chunksReleased = 0;
@@ -119,6 +138,7 @@ export class MultiCore {
       this.memoryCap = cap >= MAX_BYTES ? Infinity : cap;
     }
     this.strategy = STRATEGY_CODE[o.podStrategy];
+    this.quarantine = o.reuse === undefined ? undefined : new Quarantine(o.reuse);
     this.table = new PoolTable(this.engine, MAX_POOL_CIDRS, this.entries);
     this.owners = new Owners(this.engine);
     try {
