@@ -38,6 +38,8 @@ export interface PoolEntryDescriptor {
   readonly slots: number;
   /** Region of the node-subnet bitmap. */
   readonly nodeBitmap: number;
+  /** With named pools: the pool this pool CIDR belongs to (its nodeMask is the pool's chunk mask). */
+  readonly pool?: string;
 }
 
 export interface PoolDescriptor {

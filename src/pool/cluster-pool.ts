@@ -228,15 +228,15 @@ export class ClusterPool {
   /**
    * The options this pool was made with: validated, copied and frozen at
    * construction. With named pools, the options they share (clock, pod
-   * strategy, seed, engine) and no single-pool families: see multiOptions
+   * strategy, seed, engine, reuse, reserveRouterIP) and no single-pool families: see multiOptions
    * and ipPools().
    */
   get options(): ResolvedOptions {
     if (this.#m) {
       const o = this.#m.options;
       return Object.freeze({
-        families: Object.freeze([]), maxNodeSubnets: undefined, overflowOption: "reject", reuse: undefined,
-        clock: o.clock, reserveRouterIP: false, podStrategy: o.podStrategy, seed: o.seed, engine: o.engine,
+        families: Object.freeze([]), maxNodeSubnets: undefined, overflowOption: "reject", reuse: o.reuse,
+        clock: o.clock, reserveRouterIP: o.reserveRouterIP, podStrategy: o.podStrategy, seed: o.seed, engine: o.engine,
       });
     }
     return this.#core("options").o;
@@ -269,9 +269,10 @@ export class ClusterPool {
   /**
    * What a worker thread needs to open a PoolView on this pool's memory.
    * Structured-cloneable: post it to a worker; the memory is shared, not copied.
+   * With named pools: one entry per pool CIDR, with its pool's name (`pool`).
    */
   describe(): PoolDescriptor {
-    if (this.#m) throw MultiPool.unsupported("describe");
+    if (this.#m) return this.#m.describe();
     const c = this.#core("describe");
     c.escaped = true;
     return describe(c);

@@ -22,6 +22,8 @@ import { resolveMultiOptions, type ResolvedMultiOptions, type IpPoolSpec } from 
 import { tick } from "./chunks.js";
 import { addNode, removeNode, allocate, release, releaseIPv4, releaseOwner, addressesOf, lookup } from "./pods.js";
 import { reserve, unreserve } from "./reservations.js";
+import { multiDescribe } from "./describe.js";
+import type { PoolDescriptor } from "../../alloc/pool-view.js";
 import { poolHandle, v4Group, allocateIPv4, allocateIPv4Batch, batchArgs } from "./fast-path.js";
 import { addPool, removePool, addPoolCidr, removePoolCidr, poolList } from "./runtime.js";
 import { importPools, exportPools } from "./cilium.js";
@@ -88,11 +90,6 @@ export class MultiPool {
     return new MultiPool(undefined, multiRebuild(meta, data, runtime));
   }
 
-  /** The error for a ClusterPool method that has no multi-pool form. */
-  static unsupported(method: string): ReturnType<typeof errors.invalidOption> {
-    return errors.invalidOption("options.pools", `is set: ClusterPool.${method} is not available on a pool with named pools`);
-  }
-
   get engine(): Engine {
     this.#c.escaped = true;
     return this.#c.engine;
@@ -120,6 +117,7 @@ export class MultiPool {
   removePool(name: string): void { this.#run("removePool", [name], () => removePool(this.#c, name)); }
   addPoolCidr(cidr: string, options?: PoolCidrOptions): void { this.#run("addPoolCidr", [cidr, options], () => addPoolCidr(this.#c, cidr, options)); }
   removePoolCidr(cidr: string, options?: PoolCidrOptions): void { this.#run("removePoolCidr", [cidr, options], () => removePoolCidr(this.#c, cidr, options)); }
+  describe(): PoolDescriptor { return multiDescribe(this.#c); }
   reserve(cidr: string): void { this.#run("reserve", [cidr], () => reserve(this.#c, cidr)); }
   unreserve(cidr: string): void { this.#run("unreserve", [cidr], () => unreserve(this.#c, cidr)); }
   ipPools(): ReturnType<typeof poolList> { return poolList(this.#c); }
