@@ -1,7 +1,8 @@
 // Drives a multi-pool ClusterPool and ReferenceMultiPool with the same random
 // operations (nodes with labels, removal with and without grace, allocations
 // per pool by name, by address and by handle (allocateIPv4, batched), releases with and
-// without owners, releaseOwner, clock steps and ticks, pool growth, lookups)
+// without owners, releaseOwner, clock steps and ticks, pool growth, lookups,
+// reserve/unreserve; with and without reuse cooldown and router addresses)
 // and throws on the first divergence, naming the seed and the operation.
 import { ClusterPool, IpamError } from "../../src/index.js";
 import { ReferenceMultiPool, ModelError, fmt4, type ModelPool } from "./reference-multipool.js";
@@ -13,6 +14,9 @@ const GROWTH: Record<string, readonly string[]> = {
   blue: ["10.1.1.0/29", "10.1.2.0/28"],
   red: ["10.2.1.0/28"],
 };
+
+/** CIDRs the test reserves and unreserves. */
+const RESERVE = ["10.0.0.16/28", "10.0.0.0/27", "10.0.0.0/30", "10.0.0.36/31", "10.0.0.40/29", "10.1.0.8/29", "10.1.0.4/30", "10.1.0.0/27", "10.2.0.0/29", "10.2.0.4/30", "10.0.1.0/29"];
 
 export function randomPools(r: () => number): ModelPool[] {
   const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
@@ -39,7 +43,9 @@ export function differentialMulti(seed: number, ops: number): { ops: number } {
   const r = rng(seed);
   const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
   const specs = randomPools(r);
-  const model = new ReferenceMultiPool(specs);
+  const cooldownMs = pick([undefined, undefined, 30, 200]);
+  const router = pick([false, false, "first", "last"] as const);
+  const model = new ReferenceMultiPool(specs, { cooldownMs, router });
   let now = 0;
   let pool = new ClusterPool({
     pools: Object.fromEntries(specs.map((p) => [p.name, {
@@ -47,6 +53,8 @@ export function differentialMulti(seed: number, ops: number): { ops: number } {
       ...(p.selector ? { nodeSelector: { matchLabels: { tier: p.selector } } } : {}),
     }])),
     clock: () => now,
+    ...(cooldownMs !== undefined ? { reuse: { cooldownMs } } : {}),
+    ...(router !== false ? { reserveRouterIP: router } : {}),
   });
   const grown = new Set<string>();
   const nodes = ["n0", "n1", "n2", "n3", "n4"];
@@ -133,6 +141,13 @@ export function differentialMulti(seed: number, ops: number): { ops: number } {
         pool = copy;
         model.tick(); // snapshot() first releases what is due, as every call that changes the pool
         got = want = undefined;
+      } else if (x < 0.91) {
+        // chunk slots (a prefix up to the pool's mask) or addresses; "red" has mask 28 or 30, so 10.2.0.0/29 is either
+        const c = pick(RESERVE);
+        const un = r() < 0.4;
+        what = `${un ? "unreserve" : "reserve"}(${c})`;
+        got = run(() => (un ? pool.unreserve(c) : pool.reserve(c)));
+        want = run(() => (un ? model.unreserve(c) : model.reserve(c)));
       } else if (x < 0.92) {
         const p = pick(["default", "blue", "red"]);
         const c = (GROWTH[p] as readonly string[]).find((g) => !grown.has(g));

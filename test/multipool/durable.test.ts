@@ -58,7 +58,7 @@ describe("ClusterPool.open with named pools", () => {
     const live = new ClusterPool(options(() => clock.now));
     const lclock = { now: 0 };
     const stored = ClusterPool.open(path, options(() => lclock.now), { fsync: "never" });
-    const seen = { full: 0 };
+    const seen: { full: number; fast?: number; drains?: number } = { full: 0 };
     work(live, clock, 0, 200, seen);
     work(stored, lclock, 0, 200, { full: 0 });
     stored.close();

@@ -88,9 +88,9 @@ describe("allocateIPv4 with named pools", () => {
     const pool = new ClusterPool(options(() => 0));
     pool.addNode("n1");
     const ip = pool.allocateIPv4(pool.handle("n1"), pool.poolHandle("blue"));
-    expect(pool.node("n1")?.pools.map((p) => p.pool)).toEqual(["blue", "default"]);
+    expect(pool.node("n1")?.podCIDRs).toEqual(["10.1.0.0/29", "10.0.0.0/28"]);
     expect(pool.releaseIPv4(ip)).toBe(true);
-    expect(pool.node("n1")?.pools.map((p) => p.pool)).toEqual(["default"]);
+    expect(pool.node("n1")?.podCIDRs).toEqual(["10.0.0.0/28"]);
   });
 
   it("bad arguments: typed errors, nothing changes", () => {

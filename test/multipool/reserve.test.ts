@@ -79,6 +79,14 @@ describe("reserve with named pools", () => {
     });
   }
 
+  it("the watermark counts a new chunk's reserved addresses as taken", () => {
+    const pool = new ClusterPool({ pools: { default: { ipv4: { cidrs: ["10.0.0.0/26"], maskSize: 28 }, preAllocate: 20 } }, clock: () => 0 });
+    pool.reserve("10.0.0.16/29"); // .16-.23: usable .17-.23 of 10.0.0.16/28
+    pool.reserve("10.0.0.24/30"); // .24-.27
+    // 10.0.0.0/28 gives 14 < 20; 10.0.0.16/28 only 3 more (14 - 11 reserved): 17 < 20; 10.0.0.32/28: 31 >= 20
+    expect(pool.addNode("n1").podCIDRs).toEqual(["10.0.0.0/28", "10.0.0.16/28", "10.0.0.32/28"]);
+  });
+
   it("reservations survive a snapshot; unreserving what is not reserved is a no-op", () => {
     const pool = make();
     pool.reserve("10.0.0.16/28");

@@ -47,10 +47,10 @@ describe("reuse cooldown with named pools", () => {
     const { pool, clock } = make({ reuse: { cooldownMs: 50 } });
     const ip = pool.allocate("n1", "ns/a", { pool: "blue" }).ipv4 as string; // 10.1.0.1, chunk 10.1.0.0/29
     expect(pool.release(ip)).toBe(true);
-    expect(pool.node("n1")?.pools.map((p) => p.pool)).toEqual(["blue"]); // delay 0, but .1 waits (preAllocate 0: no default chunk)
+    expect(pool.node("n1")?.podCIDRs).toEqual(["10.1.0.0/29"]); // delay 0, but .1 waits (preAllocate 0: no default chunk)
     clock.now = 50;
     pool.tick(); // .1 leaves cooldown: the chunk is completely free, delay 0: it goes back
-    expect(pool.node("n1")?.pools.map((p) => p.pool)).toEqual([]);
+    expect(pool.node("n1")?.podCIDRs).toEqual([]);
   });
 
   it("minFreeBeforeReuse: the oldest leaves once that many were released after it", () => {

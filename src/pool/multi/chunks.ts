@@ -136,7 +136,7 @@ export function refill(core: MultiCore, g: Group): boolean {
       core.short.add(g);
       return false;
     }
-    free += c.size;
+    free += c.size - c.entry.used(c.slot); // its router address and reserved addresses are not free
   }
   return true;
 }

@@ -10,7 +10,7 @@ import { addressKey } from "../owners.js";
 import { NONE } from "../../core/layout.js";
 import type { PoolCidr } from "../../alloc/pool-cidr.js";
 import type { MultiCore } from "./state.js";
-import { tick, evaluate, topUpAll } from "./chunks.js";
+import { tick, evaluate, refill, topUpAll } from "./chunks.js";
 import { holdsSlots, slotReserved, relsIn, relReserved, occupyReserved } from "./reserved.js";
 
 /** The pool CIDRs (table entries) a CIDR overlaps. */
@@ -52,7 +52,11 @@ export function reserve(core: MultiCore, cidr: string): void {
       for (let s = a; s <= b; s++) if (!e.set.hasIndex(s)) e.set.allocateIndex(s);
     } else {
       const ch = core.chunkOf(e, e.slotOfValue(c.network));
-      if (ch !== undefined) occupyReserved(core, ch);
+      if (ch === undefined) continue;
+      occupyReserved(core, ch);
+      // fewer free addresses: the watermark may want another chunk, and the chunk is no longer completely free
+      refill(core, ch.group);
+      evaluate(core, ch.group, core.now());
     }
   }
 }
