@@ -170,8 +170,13 @@ export class ReferenceMultiPool {
     if (off < 0 || off >= size) throw new ModelError("NOT_IN_RANGE");
     if (c && c.used[off]) throw new ModelError("ALREADY_ALLOCATED");
     if (!c && e.taken[slot]) throw new ModelError("NOT_IN_RANGE"); // a reserved slot
+    if (!c) {
+      // taking the chunk would take the address first: the node's router address, or a reserved one
+      const routerOff = this.router !== false && p.spec.name === "default" && !g.chunks.some((x) => x.router >= 0) ? (this.router === "first" ? 0 : size - 1) : -1;
+      const reserved = this.reservations.some(([rn, rp]) => rp > p.spec.mask && ip >= rn && ip < rn + 2 ** (32 - rp));
+      if (off === routerOff || reserved) throw new ModelError("ALREADY_ALLOCATED");
+    }
     c ??= this.#takeSlot(g, e, slot);
-    if (c.used[off]) throw new ModelError("ALREADY_ALLOCATED"); // cannot happen: reserved addresses of a free chunk... see reserve()
     c.used[off] = 1;
     this.addrs.set(ip, owner);
     this.#refill(g);

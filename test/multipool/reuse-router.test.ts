@@ -104,6 +104,17 @@ describe("reserveRouterIP with named pools: one router address per node and fami
     });
   }
 
+  it("a wanted address that taking its chunk would make the router address (or a reserved one) is ALREADY_ALLOCATED", () => {
+    const { pool } = make({ reserveRouterIP: "first" }); // preAllocate 0: n1 holds no default chunk yet
+    pool.reserve("10.0.0.20/30"); // .20-.23, in the free 10.0.0.16/28
+    const before = pool.snapshot();
+    // 10.0.0.17 would be the router address of n1's first default chunk, 10.0.0.16/28; .21 is reserved there
+    for (const ip of ["10.0.0.17", "10.0.0.21"]) expect(err(() => pool.allocate("n1", "ns/a", ip)).code, ip).toBe("ALREADY_ALLOCATED");
+    expect(pool.snapshot()).toEqual(before); // no chunk taken
+    expect(pool.allocate("n1", "ns/a", "10.0.0.18")).toEqual({ ipv4: "10.0.0.18" }); // takes 10.0.0.16/28, router .17
+    expect(pool.node("n1")?.ranges[0]).toMatchObject({ cidr: "10.0.0.16/28", routerIP: "10.0.0.17", reserved: 5 }); // the router and .20-.23
+  });
+
   it("a second chunk of default has none; the router chunk stays while the node lives; snapshots keep it", () => {
     const { pool, clock } = make({ reserveRouterIP: "first" }, 8);
     // 13 usable besides the router: 6 pods leave 7 free < 8: the node takes 10.0.0.16/28

@@ -11,6 +11,7 @@ import type { PodAddresses } from "../types.js";
 import type { MultiCore, MNode, Group, Chunk, IpPool } from "./state.js";
 import type { AddNodeOptions, AllocateOptions, MultiNodeAllocation, MultiLookupResult, PoolAllocation } from "./types.js";
 import { wantedList } from "../pods.js";
+import { DEFAULT_POOL } from "./options.js";
 import { attachChunk, tick, groupOf, serves, refill, evaluate, takeChunk, dropChunk, dropNode, hasRoom, chunkWithRoom, topUpAll, topUpNode, poolNamed } from "./chunks.js";
 import { graceArg } from "../nodes.js";
 
@@ -145,7 +146,11 @@ function wantedPick(core: MultiCore, g: Group, text: string, value: bigint): Pic
     throw errors.notInRange(text, held !== undefined ? `pod range ${geo.cidr} of node ${show(g.node.name)}` : `pod range ${geo.cidr} (a free chunk of pool ${show(pool)})`);
   }
   if (held === undefined) {
-    if (entry.set.hasIndex(slot)) throw errors.notInRange(text, `pool ${show(pool)} (its chunk ${geo.cidr} cannot be taken)`);
+    if (entry.set.hasIndex(slot)) throw errors.notInRange(text, `pool ${show(pool)} (its chunk ${geo.cidr} is reserved)`);
+    // taking the chunk would take the address first: the node's router address, or a reserved one
+    const router = core.o.reserveRouterIP;
+    const isRouter = router !== false && pool === DEFAULT_POOL && !g.chunks.some((x) => x.router >= 0) && rel === geo.base + (router === "first" ? 0 : geo.size - 1);
+    if (isRouter || core.reservations.some((r) => r.family === fam.family && r.prefix > fam.maskSize && r.containsValue(value))) throw errors.alreadyAllocated(text);
     return { g, c: undefined, e: entry, slot, rel };
   }
   if (entry.owner(rel) !== NONE) throw errors.alreadyAllocated(text);
