@@ -13,6 +13,7 @@ import { carveCase, podCase, podBatchCase, stringCase, nearFullNodesCase, nearFu
 import { lookupCase, fillCase, parallelCase } from "./cases-cluster.js";
 import { scaleCase, cidrSetCase, scaleMemoryCase } from "./cases-scale.js";
 import { metricsAllocateCase, metricsIPv4Case } from "./cases-metrics.js";
+import { multiPoolIPv4Case } from "./cases-multipool.js";
 
 export interface BenchRecord {
   name: string;
@@ -35,6 +36,7 @@ export function cases(): CaseSpec[] {
     podCase("first-free", "alloc"), podCase("first-free", "release"),
     podCase("random", "alloc"), podCase("random", "release"),
     podBatchCase,
+    multiPoolIPv4Case,
     stringCase("allocate"), stringCase("release"),
     nodeCase,
     nearFullNodesCase, nearFullPodsCase,

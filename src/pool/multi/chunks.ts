@@ -79,6 +79,7 @@ export function attachChunk(core: MultiCore, g: Group, e: Chunk["entry"], slot: 
   };
   g.chunks.push(c);
   core.chunkAt.set(addressKey(e.index, slot), c);
+  (core.chunkSlots[e.index] ??= [])[slot] = c;
   core.chunksTaken++;
   if (!core.rebuilding) {
     if (core.o.reserveRouterIP !== false && g.fam.pool.name === DEFAULT_POOL && !g.chunks.some((x) => x.router >= 0) && c.size > 0) {
@@ -115,6 +116,7 @@ export function dropChunk(core: MultiCore, c: Chunk): void {
   const list = c.group.chunks;
   list.splice(list.indexOf(c), 1);
   core.chunkAt.delete(addressKey(e.index, c.slot));
+  (core.chunkSlots[e.index] as (Chunk | undefined)[])[c.slot] = undefined;
   core.excess.delete(c);
   core.chunksReleased++;
 }
@@ -147,7 +149,7 @@ export function refill(core: MultiCore, g: Group): boolean {
  * release would still leave preAllocate addresses free. A chunk that becomes
  * such starts its release delay now; one that stops being such stops it.
  */
-export function evaluate(core: MultiCore, g: Group, now: number): void {
+export function evaluate(core: MultiCore, g: Group, now = NaN): void {
   const pre = g.fam.pool.preAllocate;
   let free = freeOf(core, g);
   for (let i = g.chunks.length - 1; i >= 0; i--) {
@@ -155,8 +157,10 @@ export function evaluate(core: MultiCore, g: Group, now: number): void {
     if (c.entry.used(c.slot) === 0 && free - c.size >= pre) {
       free -= c.size;
       if (c.excessSince < 0) {
+        if (now !== now) now = core.now(); // read only when needed: no boxed double on the hot path
         c.excessSince = now;
         core.excess.add(c);
+        if (now + g.fam.pool.releaseDelayMs < core.nextReclaim) core.nextReclaim = now + g.fam.pool.releaseDelayMs;
       }
     } else if (c.excessSince >= 0) {
       c.excessSince = -1;
@@ -167,14 +171,17 @@ export function evaluate(core: MultiCore, g: Group, now: number): void {
 
 /** Gives back every chunk whose release delay ran out. Returns how many went back. */
 export function reclaim(core: MultiCore, now: number): number {
-  if (core.excess.size === 0) return 0;
+  if (core.excess.size === 0 || now < core.nextReclaim) return 0; // nothing due yet: no scan (the hot path)
   let n = 0;
+  let next = Infinity;
   for (const c of [...core.excess]) {
-    if (now - c.excessSince >= c.group.fam.pool.releaseDelayMs) {
+    const delay = c.group.fam.pool.releaseDelayMs;
+    if (now - c.excessSince >= delay) {
       dropChunk(core, c);
       n++;
-    }
+    } else if (c.excessSince + delay < next) next = c.excessSince + delay;
   }
+  core.nextReclaim = next;
   return n;
 }
 
@@ -184,16 +191,22 @@ export function reclaim(core: MultiCore, now: number): number {
  * (a full pool that got room) are topped up.
  */
 export function tick(core: MultiCore): void {
+  const q = core.quarantine;
+  const waiting = q !== undefined && q.size > 0;
+  if (!waiting && core.excess.size === 0 && core.draining === 0) return; // nothing waits: the hot path
   const now = core.now();
-  if (core.quarantine?.due(now)) core.quarantine.expire(now, (key, serial) => expire(core, key, serial, now));
-  let n = reclaim(core, now);
-  if (core.draining > 0) {
+  if (waiting && q.due(now)) q.expire(now, (key, serial) => expire(core, key, serial, now));
+  let n = core.excess.size > 0 && now >= core.nextReclaim ? reclaim(core, now) : 0;
+  if (core.draining > 0 && now >= core.nextDrain) {
+    let next = Infinity;
     for (const node of [...core.nodes.values()]) {
-      if (node.status === "draining" && node.deadline <= now) {
+      if (node.status !== "draining") continue;
+      if (node.deadline <= now) {
         dropNode(core, node);
         n++;
-      }
+      } else if (node.deadline < next) next = node.deadline;
     }
+    core.nextDrain = next;
   }
   if (n > 0) topUpAll(core);
 }

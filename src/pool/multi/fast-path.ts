@@ -66,7 +66,7 @@ function nextChunk(core: MultiCore, g: Group): Chunk | undefined {
 /** After addresses were taken: the watermark, as after allocate(). */
 function settle(core: MultiCore, g: Group): void {
   refill(core, g);
-  evaluate(core, g, core.now());
+  evaluate(core, g);
 }
 
 /** Allocates one IPv4 address (no owner) of the group's pool on its node; returns it as u32, or -1 when the pool has no free chunk. */

@@ -17,7 +17,7 @@ import { isU32, badU32, str, u32Array, count as countArg } from "../../args.js";
 import type { Engine } from "../../core/engine.js";
 import type { PodAddresses } from "../types.js";
 import type { CiliumNodeList, ImportResult } from "../cilium-node.js";
-import { MultiCore } from "./state.js";
+import { MultiCore, type Group } from "./state.js";
 import { resolveMultiOptions, type ResolvedMultiOptions, type IpPoolSpec } from "./options.js";
 import { tick } from "./chunks.js";
 import { addNode, removeNode, allocate, release, releaseIPv4, releaseOwner, addressesOf, lookup } from "./pods.js";
@@ -56,6 +56,13 @@ const CALLS = new Set(["tick", "addNode", "removeNode", "allocate", "release", "
 
 /** Journal arguments as JSON: undefined as null, Infinity (removeNode's graceMs) as "Infinity". */
 const jsonArgs = (a: unknown[]): unknown[] => JSON.parse(JSON.stringify(a.map((v) => (v === undefined ? null : v)), (_k, v: unknown) => (v === Infinity ? "Infinity" : v))) as unknown[];
+
+/** The journal arguments of a hot-path call (see replayArgs): names for a group, the count of a batch, the address of a release. */
+function journalArgs(m: string, a: unknown, count: unknown): unknown[] {
+  if (m === "releaseIPv4") return [a];
+  const g = a as Group;
+  return m === "allocateIPv4" ? [g.node.name, g.fam.pool.name] : [g.node.name, count, g.fam.pool.name];
+}
 
 /**
  * A record's arguments as the call takes them: null back to undefined,
@@ -159,37 +166,38 @@ export class MultiPool {
 
   /** One IPv4 address (no owner) of pool `pool` (a pool handle; default: pool `default`) on node `handle`: u32, or -1 when the pool has no free chunk. */
   allocateIPv4(handle: number, pool?: number): number {
-    const c = this.#c;
-    const g = v4Group(c, "allocateIPv4", handle, pool);
-    if (c.fixed !== undefined) return allocateIPv4(c, g); // a replay
-    if (this.#store !== undefined) return this.#run("allocateIPv4", [g.node.name, g.fam.pool.name], () => allocateIPv4(c, g));
-    c.fixed = c.o.clock(); // one clock reading, no closure: the hot path
-    try {
-      return allocateIPv4(c, g);
-    } finally {
-      c.fixed = undefined;
-    }
+    return this.#hot("allocateIPv4", allocateIPv4, v4Group(this.#c, "allocateIPv4", handle, pool));
   }
 
   /** Up to `count` IPv4 addresses (no owner) of pool `pool` on node `handle` into out; returns how many (fewer: the pool has no free chunk). */
   allocateIPv4Batch(handle: number, out: Uint32Array, count?: number, pool?: number): number {
-    const c = this.#c;
     const n = batchArgs(out, count);
-    const g = v4Group(c, "allocateIPv4Batch", handle, pool);
-    if (c.fixed !== undefined) return allocateIPv4Batch(c, g, out, n);
-    if (this.#store !== undefined) return this.#run("allocateIPv4Batch", [g.node.name, n, g.fam.pool.name], () => allocateIPv4Batch(c, g, out, n));
-    c.fixed = c.o.clock();
-    try {
-      return allocateIPv4Batch(c, g, out, n);
-    } finally {
-      c.fixed = undefined;
-    }
+    return this.#hot("allocateIPv4Batch", allocateIPv4Batch, v4Group(this.#c, "allocateIPv4Batch", handle, pool), out, n);
   }
 
   releaseIPv4(ip: number): boolean {
     if (!isU32(ip)) throw badU32("releaseIPv4(ip)", ip);
-    return this.#run("releaseIPv4", [ip], () => releaseIPv4(this.#c, ip));
+    return this.#hot("releaseIPv4", releaseIPv4, ip);
   }
+
+  /**
+   * A hot-path call: without a store, at most one clock reading (none while
+   * nothing waits), no closure, no array; with a store, journaled as #run
+   * does, the fast path by node and pool name (handles are this process's).
+   */
+  #hot<A, B, D, R>(m: string, fn: (c: MultiCore, a: A, b: B, d: D) => R, a: A, b?: B, d?: D): R {
+    const c = this.#c;
+    if (c.inCall) return fn(c, a, b as B, d as D); // a replay
+    if (this.#store !== undefined) return this.#run(m, journalArgs(m, a, d), () => fn(c, a, b as B, d as D));
+    c.lazy = true; // the clock is read once, and only if something waits (a call that needs no time reads none)
+    try {
+      return fn(c, a, b as B, d as D);
+    } finally {
+      c.lazy = false;
+      c.fixed = NaN;
+    }
+  }
+
   releaseIPv4Batch(ips: Uint32Array, count?: number): number {
     u32Array("releaseIPv4Batch(ips)", ips);
     const n = countArg("releaseIPv4Batch(count)", count, ips.length);
@@ -229,7 +237,7 @@ export class MultiPool {
     } catch (e) {
       if (!(e instanceof IpamError)) throw e;
     } finally {
-      c.fixed = undefined;
+      c.fixed = NaN;
     }
   }
 
@@ -241,7 +249,7 @@ export class MultiPool {
    */
   #run<R>(m: string, a: unknown[], fn: () => R, implicit = false): R {
     const c = this.#c;
-    if (c.fixed !== undefined) return fn(); // inside a call or a replay: one time, one record
+    if (c.inCall) return fn(); // inside a call or a replay: one time, one record
     let store = this.#store;
     if (store?.readOnly) {
       // a read-only store changes nothing on disk: only what is due is released, in memory (stats, snapshot)
@@ -263,7 +271,7 @@ export class MultiPool {
       failed = true;
       error = e;
     } finally {
-      c.fixed = undefined;
+      c.fixed = NaN;
     }
     if (store !== undefined) {
       // a tick that gave nothing back changed nothing: no record (a snapshot or stats on a full disk still work)

@@ -91,6 +91,7 @@ export function removeNode(core: MultiCore, name: string, options?: unknown): bo
     node.status = "draining";
     node.deadline = core.now() + graceMs;
     core.draining++;
+    if (node.deadline < core.nextDrain) core.nextDrain = node.deadline;
     for (const g of node.groups.values()) core.short.delete(g);
     return true;
   }
@@ -287,23 +288,23 @@ export function chunkOfAddress(core: MultiCore, ip: string): { c: Chunk; rel: nu
 }
 
 /** Releases one held address by chunk and rel; the chunk's group is re-evaluated against its watermark. */
-function releaseAt(core: MultiCore, c: Chunk, rel: number, now: number): boolean {
-  const key = addressKey(c.entry.index, rel);
-  if (core.reservedKeys.size > 0 && core.reservedKeys.has(key)) return false; // a router address or reserve(): not a pod's
+function releaseAt(core: MultiCore, c: Chunk, rel: number, now = NaN): boolean {
+  if (core.reservedKeys.size > 0 && core.reservedKeys.has(addressKey(c.entry.index, rel))) return false; // a router address or reserve(): not a pod's
   const q = core.quarantine;
   if (q !== undefined) {
+    const key = addressKey(c.entry.index, rel);
     // reuse cooldown: the address stays taken, without owner, until it leaves the queue (tick)
     if (q.epochOf(key) === c.serial) return false; // already waiting: as a free address
     const o = c.entry.release(rel, true);
     if (o === NONE) return false;
     if (o > 0) core.owners.removeKey(o, key);
-    q.push(key, c.serial, now);
+    q.push(key, c.serial, now === now ? now : core.now());
     c.cooldown++;
     return true;
   }
   const o = c.entry.release(rel, false);
   if (o === NONE) return false;
-  if (o > 0) core.owners.removeKey(o, key);
+  if (o > 0) core.owners.removeKey(o, addressKey(c.entry.index, rel));
   evaluate(core, c.group, now);
   return true;
 }
@@ -346,7 +347,7 @@ export function releaseIPv4(core: MultiCore, ip: number): boolean {
   const rel = ip - entry.base4;
   const c = core.chunkOf(entry, entry.slotOfRel(rel));
   if (c === undefined || rel < c.base || rel >= c.base + c.size) return false;
-  const done = releaseAt(core, c, rel, core.now());
+  const done = releaseAt(core, c, rel);
   tick(core);
   return done;
 }

@@ -205,6 +205,7 @@ export function multiRebuild(meta: MultiSnapshotMeta, data: Uint32Array, runtime
         }
       }
       for (const g of node.groups.values()) for (const c of g.chunks) if (c.excessSince >= 0) core.excess.add(c);
+      core.nextReclaim = core.nextDrain = -Infinity; // the next tick scans once and sets them
     }
     core.rebuilding = false;
     for (const e of core.entries) if (e !== undefined) occupySlots(core, e);

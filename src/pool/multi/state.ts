@@ -7,7 +7,7 @@
 import { Engine } from "../../core/engine.js";
 import { PoolCidr } from "../../alloc/pool-cidr.js";
 import { PoolTable } from "../../alloc/pool-table.js";
-import { Owners, addressKey } from "../owners.js";
+import { Owners } from "../owners.js";
 import { POOL_BYTES, STRATEGY_CODE } from "../../core/layout.js";
 import { poolCidrBytes, engineBytes, poolPages, MAX_BYTES } from "../memory.js";
 import { MAX_POOL_CIDRS } from "../options.js";
@@ -96,6 +96,10 @@ export class MultiCore {
   readonly poolById: (IpPool | undefined)[] = [];
   /** Nodes draining (removeNode with graceMs). */
   draining = 0;
+  /** No draining node is due before this clock reading (a lower bound: tick() scans the nodes only from then on). */
+  nextDrain = Infinity;
+  /** No chunk in `excess` is due before this clock reading (a lower bound, as nextDrain). */
+  nextReclaim = Infinity;
   readonly nodes = new Map<string, MNode>();
   readonly byId: (MNode | undefined)[] = [undefined];
   readonly freeIds: number[] = [];
@@ -203,15 +207,33 @@ export class MultiCore {
   }
 
   chunkOf(e: PoolCidr, slot: number): Chunk | undefined {
-    return this.chunkAt.get(addressKey(e.index, slot));
+    return this.chunkSlots[e.index]?.[slot];
   }
 
-  /** The time of the call in progress (one reading of the clock per call, so that a journal can replay it), or undefined between calls. */
-  fixed: number | undefined = undefined;
+  /**
+   * The time of the call in progress (one reading of the clock per call, so
+   * that a journal can replay it), or NaN between calls (a number field, never
+   * undefined: setting it allocates nothing on the hot path).
+   */
+  fixed = NaN;
+
+  /** True while a call (or a replay) runs at a fixed time. */
+  get inCall(): boolean {
+    return this.fixed === this.fixed || this.lazy;
+  }
+
+  /** True inside a hot-path call (no journal): the first now() reads the clock and fixes the time for the rest of the call. */
+  lazy = false;
 
   now(): number {
-    return this.fixed ?? this.o.clock();
+    if (this.fixed === this.fixed) return this.fixed;
+    const t = this.o.clock();
+    if (this.lazy) this.fixed = t;
+    return t;
   }
+
+  /** Chunks by table entry index and slot (chunkOf without a Map lookup by a double key). */
+  readonly chunkSlots: (Chunk | undefined)[][] = [];
 
   /** Gives back what the pool holds in its engine (see PoolCore.release). */
   release(): void {
