@@ -12,20 +12,28 @@ import { tick } from "./nodes.js";
  */
 export function describe(core: PoolCore): PoolDescriptor {
   const live = core.pools.filter((p): p is PoolCidr => p !== undefined);
-  // workers will carve node subnets concurrently from now on: CAS on the node bitmaps
-  for (const p of live) p.set.share();
+  return poolDescriptor(core.engine.memory, core.table.offset, core.pools.length, core.o.podStrategy, core.owners.header,
+    live.map((p) => ({ p, k: core.family(p.family).k })));
+}
+
+/**
+ * The descriptor of pool table entries `list` (each with the run size k of
+ * its node subnets and, with named pools, its pool's name). Marks their
+ * node bitmaps shared: workers may carve slots concurrently from now on (CAS).
+ */
+export function poolDescriptor(
+  memory: WebAssembly.Memory, table: number, tableEntries: number, podStrategy: PoolDescriptor["podStrategy"], owners: number,
+  list: readonly { p: PoolCidr; k: number; pool?: string }[],
+): PoolDescriptor {
+  for (const { p } of list) p.set.share();
   return {
-    memory: core.engine.memory,
-    table: core.table.offset,
-    tableEntries: core.pools.length,
-    podStrategy: core.o.podStrategy,
-    owners: core.owners.header,
-    pools: live.map((p) => {
-      const g = p.subnet(0, core.family(p.family).k);
+    memory, table, tableEntries, podStrategy, owners,
+    pools: list.map(({ p, k, pool }) => {
+      const g = p.subnet(0, k);
       return {
         index: p.index, entry: p.entry, family: p.family, cidr: String(p.cidr), nodeMask: p.slotMask,
         base4: p.base4, hostBits: p.hostBits, first: g.first, podBits: g.size,
-        slots: p.set.capacity, nodeBitmap: p.nodeBitmap,
+        slots: p.set.capacity, nodeBitmap: p.nodeBitmap, ...(pool !== undefined ? { pool } : {}),
       };
     }),
   };
