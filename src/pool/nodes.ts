@@ -8,7 +8,7 @@ import { PoolCore, Subnet, checkName, allocationOf, type NodeState, type FamilyS
 import { type NodeAllocation, type NodeDetail, type RemoveNodeOptions } from "./types.js";
 import { applyExpire, releaseKey } from "./release.js";
 import { applyReservedIPs } from "./reserved-ips.js";
-import { optionsObject } from "../args.js";
+import { graceArg } from "../args.js";
 import { writeMs } from "./options.js";
 
 export function failedCount(core: PoolCore): number {
@@ -240,13 +240,6 @@ export function removeNode(core: PoolCore, name: string, options?: RemoveNodeOpt
   }
   dropNode(core, node);
   return true;
-}
-
-/** removeNode's options: undefined or { graceMs } (a non-negative number of ms, Infinity included); INVALID_OPTION otherwise. Returns graceMs (0 when left out). */
-export function graceArg(options: unknown): number {
-  const graceMs = options === undefined ? 0 : (optionsObject("options", options, ["graceMs"]).graceMs ?? 0);
-  if (typeof graceMs !== "number" || !(graceMs >= 0)) throw errors.invalidOption("options.graceMs", `must be a non-negative number (got ${show(graceMs)})`);
-  return graceMs;
 }
 
 export function dropNode(core: PoolCore, node: NodeState): void {

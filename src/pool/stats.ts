@@ -1,7 +1,7 @@
 // Usage figures, the worker-thread descriptor, and verify(): counters against a recount of the bitmaps.
 import { PoolCidr } from "../alloc/pool-cidr.js";
 import { keyPool, keyRel } from "./owners.js";
-import { type PoolDescriptor } from "../alloc/pool-view.js";
+import { type PoolDescriptor, poolDescriptor } from "../alloc/pool-view.js";
 import { PoolCore } from "./core.js";
 import { type ClusterStats } from "./types.js";
 import { tick } from "./nodes.js";
@@ -14,29 +14,6 @@ export function describe(core: PoolCore): PoolDescriptor {
   const live = core.pools.filter((p): p is PoolCidr => p !== undefined);
   return poolDescriptor(core.engine.memory, core.table.offset, core.pools.length, core.o.podStrategy, core.owners.header,
     live.map((p) => ({ p, k: core.family(p.family).k })));
-}
-
-/**
- * The descriptor of pool table entries `list` (each with the run size k of
- * its node subnets and, with named pools, its pool's name). Marks their
- * node bitmaps shared: workers may carve slots concurrently from now on (CAS).
- */
-export function poolDescriptor(
-  memory: WebAssembly.Memory, table: number, tableEntries: number, podStrategy: PoolDescriptor["podStrategy"], owners: number,
-  list: readonly { p: PoolCidr; k: number; pool?: string }[],
-): PoolDescriptor {
-  for (const { p } of list) p.set.share();
-  return {
-    memory, table, tableEntries, podStrategy, owners,
-    pools: list.map(({ p, k, pool }) => {
-      const g = p.subnet(0, k);
-      return {
-        index: p.index, entry: p.entry, family: p.family, cidr: String(p.cidr), nodeMask: p.slotMask,
-        base4: p.base4, hostBits: p.hostBits, first: g.first, podBits: g.size,
-        slots: p.set.capacity, nodeBitmap: p.nodeBitmap, ...(pool !== undefined ? { pool } : {}),
-      };
-    }),
-  };
 }
 
 /** Used and free subnets and pod addresses per pool CIDR and per node. */

@@ -2,9 +2,8 @@
 // (src/alloc/pool-view.ts), one entry per pool CIDR of every pool, each with
 // its pool's name and chunk mask as the node mask. A worker's PoolView looks
 // addresses up to node handles (lookupIPv4) and owners (ownerOfIPv4).
-import type { PoolDescriptor } from "../../alloc/pool-view.js";
+import { poolDescriptor, type PoolDescriptor } from "../../alloc/pool-view.js";
 import type { PoolCidr } from "../../alloc/pool-cidr.js";
-import { poolDescriptor } from "../stats.js";
 import type { MultiCore, PoolFamily } from "./state.js";
 
 export function multiDescribe(core: MultiCore): PoolDescriptor {

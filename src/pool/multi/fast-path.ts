@@ -5,9 +5,8 @@
 // (refill, evaluate). Nothing is allocated per address: no closures, no
 // arrays, no strings on the success path.
 import { errors, IpamError, show } from "../../errors.js";
-import { isU32, str, u32Array, count as countArg } from "../../args.js";
+import { isU32, str, badHandle, u32Array, count as countArg } from "../../args.js";
 import { NONE } from "../../core/layout.js";
-import { badHandle } from "../fast-path.js";
 import type { MultiCore, Group, Chunk, IpPool, PoolFamily } from "./state.js";
 import { groupOf, serves, hasRoom, chunkWithRoom, takeChunk, refill, evaluate, tick } from "./chunks.js";
 import { DEFAULT_POOL } from "./options.js";

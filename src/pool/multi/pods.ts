@@ -5,15 +5,13 @@ import { parseIPv4, parseIPv6Groups, parseIp } from "../../net/ip.js";
 import { errors, IpamError, show } from "../../errors.js";
 import { addressKey, keyPool, keyRel } from "../owners.js";
 import { NONE } from "../../core/layout.js";
-import { name as nameArg, optionsObject, str } from "../../args.js";
+import { name as nameArg, optionsObject, str, wantedList, graceArg } from "../../args.js";
 import type { PoolCidr } from "../../alloc/pool-cidr.js";
 import type { PodAddresses } from "../types.js";
 import type { MultiCore, MNode, Group, Chunk, IpPool } from "./state.js";
 import type { AddNodeOptions, AllocateOptions, MultiNodeAllocation, MultiLookupResult, PoolAllocation } from "./types.js";
-import { wantedList } from "../pods.js";
 import { DEFAULT_POOL } from "./options.js";
 import { attachChunk, tick, groupOf, serves, refill, evaluate, takeChunk, dropChunk, dropNode, hasRoom, chunkWithRoom, topUpAll, topUpNode, poolNamed } from "./chunks.js";
-import { graceArg } from "../nodes.js";
 
 /** The node's CIDRs per pool (pools in name order, IPv4 chunks first, each family in address order), as CiliumNode spec.ipam.pools.allocated. */
 export function poolAllocations(node: MNode): PoolAllocation[] {
