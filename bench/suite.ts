@@ -13,7 +13,8 @@ import { carveCase, podCase, podBatchCase, stringCase, nearFullNodesCase, nearFu
 import { lookupCase, fillCase, parallelCase } from "./cases-cluster.js";
 import { scaleCase, cidrSetCase, scaleMemoryCase } from "./cases-scale.js";
 import { metricsAllocateCase, metricsIPv4Case } from "./cases-metrics.js";
-import { multiPoolIPv4Case } from "./cases-multipool.js";
+import { multiPoolCase } from "./cases-multipool.js";
+import { multiPoolIPv4Case } from "./cases-multipool-ipv4.js";
 
 export interface BenchRecord {
   name: string;
@@ -49,6 +50,7 @@ export function cases(): CaseSpec[] {
     cidrSetCase,
     scaleMemoryCase,
     metricsAllocateCase, metricsIPv4Case,
+    multiPoolCase("allocate"), multiPoolCase("release"),
   ];
 }
 

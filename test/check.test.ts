@@ -3,7 +3,7 @@
 import { describe, it, expect } from "vitest";
 import fc from "fast-check";
 import { ClusterPool, type CheckReport, type CheckOptions } from "../src/index.js";
-import { err } from "./helpers.js";
+import { err, expectCheck } from "./helpers.js";
 
 // 10.0.0.0/16 with /24 nodes: next-fit gives n1 10.0.0.0/24, n2 10.0.1.0/24, n3 10.0.2.0/24;
 // pods get 10.0.x.1, 10.0.x.2, ... in order (offset 0 is the network address).
@@ -49,19 +49,19 @@ const rows: Row[] = [
     name: "n3 is gone: it holds 10.0.2.0/24 (third /24 by next-fit) and no pods",
     make: () => cluster(),
     options: { nodes: ["n1", "n2"], owners: ALL_OWNERS },
-    want: { ...clean, ok: false, nodes: [{ name: "n3", status: "ready", podCIDRs: ["10.0.2.0/24"], pods: 0 }] },
+    want: { ...clean, ok: false, nodes: [{ name: "n3", status: "ready", podCIDRs: ["10.0.2.0/24"], pods: 0, pools: [{ pool: "default", cidrs: ["10.0.2.0/24"] }] }] },
   },
   {
     name: "n1 is gone: its two pods count, its owners are still live pods (not reported as owners)",
     make: () => cluster(),
     options: { nodes: ["n2", "n3"], owners: ALL_OWNERS },
-    want: { ...clean, ok: false, nodes: [{ name: "n1", status: "ready", podCIDRs: ["10.0.0.0/24"], pods: 2 }] },
+    want: { ...clean, ok: false, nodes: [{ name: "n1", status: "ready", podCIDRs: ["10.0.0.0/24"], pods: 2, pools: [{ pool: "default", cidrs: ["10.0.0.0/24"] }] }] },
   },
   {
     name: "ns/b is gone: it holds 10.0.0.2 (second pod on n1)",
     make: () => cluster(),
     options: { nodes: ALL_NODES, owners: ["ns/a", "ns/c"] },
-    want: { ...clean, ok: false, owners: [{ owner: "ns/b", addresses: ["10.0.0.2"] }] },
+    want: { ...clean, ok: false, owners: [{ owner: "ns/b", addresses: ["10.0.0.2"], pools: ["default"] }] },
   },
   {
     name: "an address taken without owner (numeric path) on n2: 10.0.1.2, after ns/c's 10.0.1.1",
@@ -71,7 +71,7 @@ const rows: Row[] = [
       return p;
     },
     options: { nodes: ALL_NODES, owners: ALL_OWNERS },
-    want: { ...clean, ok: false, orphans: [{ ip: "10.0.1.2", node: "n2", podCIDR: "10.0.1.0/24", reason: "no owner" }] },
+    want: { ...clean, ok: false, orphans: [{ ip: "10.0.1.2", node: "n2", podCIDR: "10.0.1.0/24", pool: "default", reason: "no owner" }] },
   },
   {
     name: "router addresses (reserveRouterIP) and addresses in reuse cooldown are not orphans",
@@ -84,6 +84,25 @@ const rows: Row[] = [
     want: clean,
   },
   {
+    // the taken count of n1's subnet (2) equals what its owner array names (2 ids): only the unknown id tells
+    name: "10.0.0.1's owner slot says id 77: an orphan, ns/a lists 1 address but holds 0, and verify() sees the key",
+    make: () => {
+      const p = cluster();
+      const e = p.describe().pools[0]!.entry;
+      const aux = p.engine.wasm.bmAux(p.engine.wasm.poolRegion(e, 0) >>> 0) >>> 0; // n1 holds slot 0; its owner array
+      new Uint32Array(p.engine.memory.buffer)[aux >>> 2] = 77; // offset 0 of 10.0.0.0/24 is 10.0.0.1 (ns/a)
+      return p;
+    },
+    options: { nodes: ALL_NODES, owners: ALL_OWNERS },
+    want: {
+      ...clean,
+      ok: false,
+      orphans: [{ ip: "10.0.0.1", node: "n1", podCIDR: "10.0.0.0/24", pool: "default", reason: "unknown owner id 77" }],
+      counters: [{ counter: 'addresses of owner "ns/a"', value: 1, recount: 0 }],
+      problems: ["owner ns/a does not hold 10.0.0.1"],
+    },
+  },
+  {
     name: "slot counter says 4, the bitmap holds 3 node subnets",
     make: () => {
       const p = cluster();
@@ -91,7 +110,7 @@ const rows: Row[] = [
       return p;
     },
     options: { nodes: ALL_NODES, owners: ALL_OWNERS },
-    want: { ...clean, ok: false, counters: [{ counter: "slots of 10.0.0.0/16", value: 4, recount: 3 }] },
+    want: { ...clean, ok: false, counters: [{ counter: "slots of 10.0.0.0/16", value: 4, recount: 3, pool: "default" }] },
   },
   {
     name: "n1's pod counter says 3, its bitmap holds 2 (ns/a, ns/b)",
@@ -101,7 +120,7 @@ const rows: Row[] = [
       return p;
     },
     options: { nodes: ALL_NODES, owners: ALL_OWNERS },
-    want: { ...clean, ok: false, counters: [{ counter: 'pods of node "n1" (10.0.0.0/24)', value: 3, recount: 2 }] },
+    want: { ...clean, ok: false, counters: [{ counter: 'pods of node "n1" (10.0.0.0/24)', value: 3, recount: 2, pool: "default" }] },
   },
   {
     name: "no lists: nodes and owners are not compared, orphans still are",
@@ -111,7 +130,7 @@ const rows: Row[] = [
       return p;
     },
     options: undefined,
-    want: { ...clean, ok: false, orphans: [{ ip: "10.0.2.1", node: "n3", podCIDR: "10.0.2.0/24", reason: "no owner" }] },
+    want: { ...clean, ok: false, orphans: [{ ip: "10.0.2.1", node: "n3", podCIDR: "10.0.2.0/24", pool: "default", reason: "no owner" }] },
   },
   {
     name: "a pending node that is gone is reported: it would take the next free subnet",
@@ -124,7 +143,7 @@ const rows: Row[] = [
       return p;
     },
     options: { nodes: ["n1", "n2"] },
-    want: { ...clean, ok: false, nodes: [{ name: "n3", status: "pending", podCIDRs: [], pods: 0 }] },
+    want: { ...clean, ok: false, nodes: [{ name: "n3", status: "pending", podCIDRs: [], pods: 0, pools: [] }] },
   },
   {
     name: "every leak at once, dual stack: owners hold one address per family",
@@ -141,20 +160,14 @@ const rows: Row[] = [
     want: {
       ...clean,
       ok: false,
-      nodes: [{ name: "gone", status: "ready", podCIDRs: ["10.0.1.0/24", "fd00::100/120"], pods: 2 }],
-      owners: [{ owner: "ns/dead", addresses: ["10.0.0.2", "fd00::2"] }],
+      nodes: [{ name: "gone", status: "ready", podCIDRs: ["10.0.1.0/24", "fd00::100/120"], pods: 2, pools: [{ pool: "default", cidrs: ["10.0.1.0/24", "fd00::100/120"] }] }],
+      owners: [{ owner: "ns/dead", addresses: ["10.0.0.2", "fd00::2"], pools: ["default"] }],
     },
   },
 ];
 
 describe("check() reports injected leaks and nothing else", () => {
-  it.each(rows)("$name", ({ make, options, want }) => {
-    const pool = make();
-    const before = pool.snapshot();
-    expect(pool.check(options)).toEqual(want);
-    expect(pool.snapshot()).toEqual(before); // a check changes nothing
-    pool.dispose();
-  });
+  it.each(rows)("$name", ({ make, options, want }) => expectCheck(make, options, want));
 });
 
 describe("check() arguments", () => {
@@ -179,10 +192,11 @@ describe("check() arguments", () => {
     pool.dispose();
   });
 
-  it("a ClusterPool with named pools: INVALID_OPTION naming options.pools (not available there yet)", () => {
-    const pool = new ClusterPool({ pools: { blue: { ipv4: { cidrs: ["10.9.0.0/24"], maskSize: 28 } } } } as never);
-    const e = err(() => pool.check());
-    expect([e.code, e.path]).toEqual(["INVALID_OPTION", "options.pools"]);
+  it("a ClusterPool with named pools takes the same options, checked the same way (test/multipool/check.test.ts has its leaks)", () => {
+    const pool = new ClusterPool({ pools: { blue: { ipv4: { cidrs: ["10.9.0.0/24"], maskSize: 28 } } } });
+    expect(pool.check({ nodes: [], owners: new Set<string>() })).toEqual(clean);
+    const e = err(() => pool.check({ nodes: ["n1", 7] } as never));
+    expect([e.code, e.path]).toEqual(["INVALID_ARGUMENT", "check(options.nodes[1])"]);
     pool.dispose();
   });
 

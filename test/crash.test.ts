@@ -12,6 +12,15 @@
  * Then the parent rebuilds its model from the recovered pool and starts the
  * child again on the same files.
  *
+ * Named pools (options.pools): the child allocates from a pool picked at
+ * random; nodes take and give back chunks by the watermark (preAllocate,
+ * releaseDelayMs on the real clock), so a node's CIDRs change between
+ * acknowledgements: the parent checks presence of nodes, that every held
+ * address lies in a chunk of its node, that no chunk is held twice and that
+ * chunks did move; the address invariants are the same. Every recovered
+ * state must also pass check() without live lists (no orphan, no counter
+ * that disagrees with a recount).
+ *
  * npm test runs CYCLES (default 100) kills; `npm run crash` runs 2000
  * (IPCARVE_CRASH_CYCLES). It also fails on a pending node that recovery
  * served although no acknowledged operation did, and on a half-applied
@@ -26,7 +35,7 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ClusterPool, parseCidr } from "../src/index.js";
-import type { ClusterPoolOptions } from "../src/index.js";
+import type { ClusterPoolOptions, MultiPoolOptions } from "../src/index.js";
 import type { FileStoreOptions } from "../src/pool/file-store.js";
 import { parseIp } from "../src/net/ip.js";
 
@@ -36,7 +45,9 @@ const CHILD = join(dirname(fileURLToPath(import.meta.url)), "fixtures", "crash-c
 
 interface Config {
   readonly name: string;
-  readonly options: ClusterPoolOptions;
+  readonly options: ClusterPoolOptions | MultiPoolOptions;
+  /** Named pools only: the pools allocate picks from, with their number of families. */
+  readonly pools?: Readonly<Record<string, number>>;
   readonly store: FileStoreOptions;
   /** Node names node-0 .. node-(nodes-1); more than fit, so some wait as pending. */
   readonly nodes: number;
@@ -82,12 +93,40 @@ const CONFIGS: Config[] = [
     store: { compactEvery: 50 },
     nodes: 12, owners: 200, capacity: 6,
   },
+  {
+    // /28 chunks of 14 usable IPv4 addresses (/124 of 16 IPv6): 10.0.0.0/22 has 64, 10.1.0.0/24 16, fd00:1::/120 16.
+    // default keeps 4 free per node and gives an empty chunk back at once; blue takes chunks on demand and
+    // gives them back after 20 ms: chunks move all the time
+    name: "named pools: default (pre-allocate 4, delay 0) + blue dual stack (delay 20 ms)",
+    options: {
+      pools: {
+        default: { ipv4: { cidrs: ["10.0.0.0/22"], maskSize: 28 }, preAllocate: 4, releaseDelayMs: 0 },
+        blue: { ipv4: { cidrs: ["10.1.0.0/24"], maskSize: 28 }, ipv6: { cidrs: ["fd00:1::/120"], maskSize: 124 }, preAllocate: 0, releaseDelayMs: 20 },
+      },
+    },
+    pools: { default: 1, blue: 2 },
+    store: {},
+    nodes: 24, owners: 300, capacity: 24, // every node is ready: a node never waits with named pools
+  },
+  {
+    // gpu selects even nodes (gpu=true): allocate on an odd one is UNKNOWN_POOL; 10.2.0.0/26 has 4 /28s, so gpu runs dry
+    name: "named pools with a node selector, compactEvery 50, fsync never",
+    options: {
+      pools: {
+        default: { ipv4: { cidrs: ["10.0.0.0/23"], maskSize: 28 }, preAllocate: 2, releaseDelayMs: 10 },
+        gpu: { ipv4: { cidrs: ["10.2.0.0/26"], maskSize: 28 }, preAllocate: 1, releaseDelayMs: 0, nodeSelector: { matchLabels: { gpu: "true" } } },
+      },
+    },
+    pools: { default: 1, gpu: 1 },
+    store: { compactEvery: 50, fsync: "never" },
+    nodes: 12, owners: 200, capacity: 12,
+  },
 ];
 
 type Op =
   | { op: "addNode"; name: string }
   | { op: "removeNode"; name: string }
-  | { op: "allocate"; node: string; owner: string }
+  | { op: "allocate"; node: string; owner: string; pool?: string }
   | { op: "release"; ip: string }
   | { op: "releaseOwner"; owner: string };
 type Answer = { r: unknown } | { e: string };
@@ -119,7 +158,7 @@ const inCidr = (ip: string, cidr: string): boolean => {
 /** Starts the child; kills it with SIGKILL 5-80 ms after its first acknowledgement. */
 function runChild(path: string, cfg: Config, seed: number, opts: { skipJournal?: boolean } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const arg = JSON.stringify({ path, options: cfg.options, store: cfg.store, seed, nodes: cfg.nodes, owners: cfg.owners, maxOps: 1_000_000, ...opts });
+    const arg = JSON.stringify({ path, options: cfg.options, store: cfg.store, seed, nodes: cfg.nodes, owners: cfg.owners, maxOps: 1_000_000, ...(cfg.pools && { pools: Object.keys(cfg.pools) }), ...opts });
     const child = spawn(process.execPath, [CHILD, arg], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
@@ -158,13 +197,16 @@ function runChild(path: string, cfg: Config, seed: number, opts: { skipJournal?:
 }
 
 /** Applies one acknowledged operation to the model; throws if the answer itself is impossible. */
-function applyAcked(m: Model, op: Op, a: Answer, notes: string[]): void {
+function applyAcked(m: Model, op: Op, a: Answer, notes: string[], named = false): void {
   const fail = (why: string): never => {
     throw new Error(`acknowledged ${JSON.stringify(op)} -> ${JSON.stringify(a)}: ${why}`);
   };
   if ("e" in a) {
     // allowed refusals; anything else is a bug in the child run
-    const ok: Record<Op["op"], string[]> = { addNode: ["FULL"], removeNode: [], allocate: ["FULL", "UNKNOWN_NODE"], release: [], releaseOwner: [] };
+    // named pools: a node never waits (addNode does not fail for want of a chunk); a node selector refuses with UNKNOWN_POOL
+    const ok: Record<Op["op"], string[]> = named
+      ? { addNode: [], removeNode: [], allocate: ["FULL", "UNKNOWN_NODE", "UNKNOWN_POOL"], release: [], releaseOwner: [] }
+      : { addNode: ["FULL"], removeNode: [], allocate: ["FULL", "UNKNOWN_NODE"], release: [], releaseOwner: [] };
     if (!ok[op.op].includes(a.e)) fail(`unexpected error ${a.e}`);
     if (op.op === "addNode") m.nodes.set(op.name, "pending");
     if (op.op === "allocate" && a.e === "UNKNOWN_NODE" && Array.isArray(m.nodes.get(op.node))) fail("the node is ready");
@@ -174,7 +216,8 @@ function applyAcked(m: Model, op: Op, a: Answer, notes: string[]): void {
     case "addNode": {
       const cidrs = a.r as string[];
       const known = m.nodes.get(op.name);
-      if (Array.isArray(known) && known.join() !== cidrs.join()) fail(`the node had ${known.join()}`);
+      // named pools: a known node's chunks change with the watermark, so only a single pool's CIDRs are compared
+      if (!named && Array.isArray(known) && known.join() !== cidrs.join()) fail(`the node had ${known.join()}`);
       m.nodes.set(op.name, cidrs);
       return;
     }
@@ -184,7 +227,8 @@ function applyAcked(m: Model, op: Op, a: Answer, notes: string[]): void {
       const cidrs = m.nodes.get(op.name);
       m.nodes.delete(op.name);
       for (const [ip, h] of m.ips) {
-        if (h.node === op.name || (Array.isArray(cidrs) && cidrs.some((c) => inCidr(ip, c)))) m.ips.delete(ip);
+        // named pools: the CIDRs addNode answered may have gone back since; the node's addresses are what it held
+        if (h.node === op.name || (!named && Array.isArray(cidrs) && cidrs.some((c) => inCidr(ip, c)))) m.ips.delete(ip);
       }
       for (const [n, c] of Object.entries(served)) m.nodes.set(n, c ?? "pending");
       return;
@@ -235,7 +279,19 @@ function actual(pool: ClusterPool, cfg: Config): Model {
 /** Checks the recovered state against the model and the in-flight operation. */
 function check(pool: ClusterPool, cfg: Config, model: Model, inFlight: Op | undefined, stats: { partial: number; liveness: string[]; drift: string[] }): Model {
   expect(pool.verify()).toEqual([]);
+  // check() without live lists: no address without a known owner, no counter that disagrees with a recount
+  const leaks = pool.check();
+  expect([leaks.orphans, leaks.counters, leaks.problems]).toEqual([[], [], []]);
   const act = actual(pool, cfg); // throws on an address held twice or a lookup that disagrees
+  const named = cfg.pools !== undefined;
+  if (named) {
+    // every held address lies in a chunk its node holds now
+    for (const [ip, h] of act.ips) {
+      const l = pool.lookup(ip)!;
+      expect(inCidr(ip, l.podCIDR), `${ip} in ${l.podCIDR}`).toBe(true);
+      expect(pool.node(h.node)?.podCIDRs, `chunks of ${h.node}`).toContain(l.podCIDR);
+    }
+  }
   // every owned address is counted once in the pod counters, and nothing else is
   const st = pool.stats();
   expect(st.pods).toBe(act.ips.size);
@@ -250,13 +306,14 @@ function check(pool: ClusterPool, cfg: Config, model: Model, inFlight: Op | unde
   }
   if (inFlight?.op === "allocate") {
     // it landed (one address per family, on that node or borrowed by it) or not
-    expect(extra.length).toBeLessThanOrEqual(cfg.options.ipv6 ? 2 : 1);
+    const families = cfg.pools ? (cfg.pools[inFlight.pool ?? "default"] as number) : (cfg.options as ClusterPoolOptions).ipv6 ? 2 : 1;
+    expect(extra.length).toBeLessThanOrEqual(families);
     for (const [ip, h] of extra) {
       expect(h.owner).toBe(inFlight.owner);
       expect(h.node).toBe(inFlight.node);
       expect(ip).toBeTruthy();
     }
-    if (extra.length > 0) expect(extra.length).toBe(cfg.options.ipv6 ? 2 : 1); // all families or none
+    if (extra.length > 0) expect(extra.length).toBe(families); // all families or none
   } else {
     expect(extra, "addresses held that nobody was acknowledged").toEqual([]);
   }
@@ -266,7 +323,7 @@ function check(pool: ClusterPool, cfg: Config, model: Model, inFlight: Op | unde
       if (inFlight?.op === "releaseOwner") return h.owner === inFlight.owner;
       if (removedNode !== undefined) {
         const cidrs = model.nodes.get(removedNode);
-        return h.node === removedNode || (Array.isArray(cidrs) && cidrs.some((c) => inCidr(ip, c)));
+        return h.node === removedNode || (!named && Array.isArray(cidrs) && cidrs.some((c) => inCidr(ip, c)));
       }
       return false;
     };
@@ -283,7 +340,8 @@ function check(pool: ClusterPool, cfg: Config, model: Model, inFlight: Op | unde
   for (const [name, cidrs] of model.nodes) {
     const got = act.nodes.get(name);
     if (name === touched) continue;
-    if (Array.isArray(cidrs)) expect(got, `node ${name}`).toEqual(cidrs);
+    if (named) expect(Array.isArray(got), `node ${name} is there`).toBe(true); // its chunks moved with the watermark
+    else if (Array.isArray(cidrs)) expect(got, `node ${name}`).toEqual(cidrs);
     else if (inFlight?.op !== "removeNode" && got !== "pending") {
       // a pending node that recovery served (or lost) although no acknowledged operation did: the pending
       // queue is not rebuilt faithfully by journal replay (see file-store.test.ts); STRICT fails on it
@@ -312,7 +370,7 @@ describe("crash test: SIGKILL at random moments, reopen, check", () => {
     const states = CONFIGS.map((cfg) => {
       const dir = mkdtempSync(join(tmpdir(), "ipcarve-crash-"));
       dirs.push(dir);
-      return { cfg, path: join(dir, "pool.ipc"), model: { nodes: new Map(), ips: new Map() } as Model, cycles: 0, acked: 0 };
+      return { cfg, path: join(dir, "pool.ipc"), model: { nodes: new Map(), ips: new Map() } as Model, cycles: 0, acked: 0, chunksReleased: 0 };
     });
     const stats = { partial: 0, liveness: [] as string[], drift: [] as string[], inFlight: 0, killed: 0 };
     for (let cycle = 0; cycle < CYCLES; cycle++) {
@@ -324,12 +382,13 @@ describe("crash test: SIGKILL at random moments, reopen, check", () => {
       stats.killed++;
       if (run.inFlight) stats.inFlight++;
       const notes: string[] = [];
-      for (const { op, a } of run.acked) applyAcked(st.model, op, a, notes);
+      for (const { op, a } of run.acked) applyAcked(st.model, op, a, notes, cfg.pools !== undefined);
       st.acked += run.acked.length;
       let pool: ClusterPool | undefined;
       try {
         pool = ClusterPool.open(st.path, cfg.options, cfg.store);
         st.model = check(pool, cfg, st.model, run.inFlight, stats);
+        st.chunksReleased = pool.stats().chunksReleased ?? 0;
       } catch (e) {
         const where = `cycle ${cycle} (${cfg.name}, seed ${seed}), ${run.acked.length} acked, in flight ${JSON.stringify(run.inFlight)}`;
         if (e instanceof Error) e.message = `${where}: ${e.message}`;
@@ -342,7 +401,8 @@ describe("crash test: SIGKILL at random moments, reopen, check", () => {
     const acked = states.reduce((n, s) => n + s.acked, 0);
     console.log(
       `crash test: ${stats.killed} kills, ${acked} acknowledged operations, ${stats.inFlight} with one in flight, ` +
-        `${stats.partial} partial releaseOwner, ${stats.liveness.length} liveness warnings, ${stats.drift.length} pending-node drifts, ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+        `${stats.partial} partial releaseOwner, ${stats.liveness.length} liveness warnings, ${stats.drift.length} pending-node drifts, ` +
+        `named pools: ${states.filter((x) => x.cfg.pools).map((x) => `${x.cycles} cycles, ${x.acked} acked, ${x.chunksReleased} chunks given back`).join("; ")}, ${((Date.now() - t0) / 1000).toFixed(1)} s`,
     );
     if (stats.liveness.length > 0) console.warn(`liveness (see file-store.test.ts): ${stats.liveness.slice(0, 3).join("; ")}`);
     if (stats.drift.length > 0) console.warn(`pending-node drift (see file-store.test.ts): ${stats.drift.slice(0, 3).join("; ")}`);
@@ -354,11 +414,12 @@ describe("crash test: SIGKILL at random moments, reopen, check", () => {
     // pending node waiting beside a free subnet: recovery serves it (IPCARVE_CRASH_LIVENESS=0 only reports)
     if (process.env.IPCARVE_CRASH_LIVENESS !== "0") expect(stats.liveness).toEqual([]);
     expect(stats.killed).toBe(CYCLES);
+    // named pools: chunks went back by the watermark during the runs (the recovered state counts them)
+    for (const s of states) if (s.cfg.pools !== undefined && s.cycles >= 3) expect(s.chunksReleased, `${s.cfg.name}: chunks given back`).toBeGreaterThan(0);
     expect(acked).toBeGreaterThan(CYCLES); // the kills landed while operations were running
   }, 60_000 + CYCLES * 2_000);
 
-  it("can fail: a child that journals nothing loses acknowledged allocations", async () => {
-    const cfg = CONFIGS[0]!;
+  it.each([CONFIGS[0]!, CONFIGS.find((c) => c.pools !== undefined)!])("can fail: a child that journals nothing loses acknowledged allocations ($name)", async (cfg) => {
     const dir = mkdtempSync(join(tmpdir(), "ipcarve-crash-"));
     dirs.push(dir);
     const path = join(dir, "pool.ipc");
@@ -366,7 +427,7 @@ describe("crash test: SIGKILL at random moments, reopen, check", () => {
     const run = await runChild(path, cfg, 7, { skipJournal: true });
     if (!run.killed) throw new Error(`the child ended before the kill: ${run.stderr}`);
     const model: Model = { nodes: new Map(), ips: new Map() };
-    for (const { op, a } of run.acked) applyAcked(model, op, a, []);
+    for (const { op, a } of run.acked) applyAcked(model, op, a, [], cfg.pools !== undefined);
     expect(model.nodes.size + model.ips.size).toBeGreaterThan(0); // something was acknowledged
     const pool = ClusterPool.open(path, cfg.options);
     try {

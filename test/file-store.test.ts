@@ -404,6 +404,22 @@ describe("replay gives the live pool's bytes", () => {
     expect(re.allocate("a", "ns/p2")).toEqual({ ipv4: "10.0.0.2", ipv6: "fd00::3" }); // as the live pool would go on
     re.close();
   });
+
+  it("a CiliumNode import occupies its podCIDRs without moving the cursor, live and on replay", () => {
+    const path = tmpPath();
+    const V16: ClusterPoolOptions = { ipv4: { cidrs: ["10.0.0.0/16"], maskSize: 24 } }; // 256 node subnets; 10.0.2.0/24 is slot 2
+    const live = ClusterPool.open(path, V16);
+    live.importCiliumNodes({ items: [{ metadata: { name: "old" }, spec: { ipam: { podCIDRs: ["10.0.2.0/24"] } } }] });
+    const bytes = Buffer.from(live.snapshot());
+    live.close();
+    // the record says the placement was occupied (replay used to move the cursor past it)
+    expect(records(`${path}.journal`).map((r) => r.rec)).toEqual([{ op: "node", name: "old", placed: [{ pool: 0, slot: 2, k: 0 }], occupied: true }]);
+    const re = ClusterPool.open(path, V16);
+    expect(Buffer.from(re.snapshot()).equals(bytes)).toBe(true);
+    // as the live pool goes on: Cilium's Occupy leaves the cursor at the first slot, so the next node gets 10.0.0.0/24 (it got 10.0.3.0/24)
+    expect(re.addNode("n1").podCIDRs).toEqual(["10.0.0.0/24"]);
+    re.close();
+  });
 });
 
 describe("format version 1 journals (16-byte header, records without a header checksum)", () => {

@@ -1,10 +1,10 @@
 // Shared test helpers.
-import { afterEach, beforeAll, afterAll } from "vitest";
+import { afterEach, beforeAll, afterAll, expect } from "vitest";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { IpamError } from "../src/index.js";
+import { IpamError, type CheckOptions, type CheckReport } from "../src/index.js";
 
 /** The IpamError fn throws; fails the test if it throws nothing or something else. */
 export function err(fn: () => unknown): IpamError {
@@ -15,6 +15,22 @@ export function err(fn: () => unknown): IpamError {
     throw e;
   }
   throw new Error("expected an IpamError");
+}
+
+/** check(options) of a pool made by `make` reports `want` and changes nothing (the snapshot bytes are the same); the pool is disposed. */
+export function expectCheck(
+  make: () => { check(o?: CheckOptions): CheckReport; snapshot(): Uint8Array; dispose(): void },
+  options: CheckOptions | undefined,
+  want: Partial<CheckReport>,
+): void {
+  const pool = make();
+  try {
+    const before = pool.snapshot();
+    expect(pool.check(options)).toEqual(want);
+    expect(pool.snapshot()).toEqual(before); // a check changes nothing
+  } finally {
+    pool.dispose();
+  }
 }
 
 /** The IpamError code fn throws, or undefined if it returns. */

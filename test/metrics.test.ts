@@ -2,7 +2,7 @@
 // stats() and against values derived by hand; counters by error code; arguments; prom-client missing.
 import { describe, it, expect, afterEach } from "vitest";
 import { Registry } from "prom-client";
-import { ClusterPool, registerMetrics, type ClusterPoolOptions } from "../src/index.js";
+import { ClusterPool, registerMetrics, type ClusterPoolOptions, type MultiPoolOptions } from "../src/index.js";
 import { _setPromClientLoader } from "../src/metrics/prometheus.js";
 import { err } from "./helpers.js";
 
@@ -31,7 +31,7 @@ function value(samples: Sample[], name: string, labels: Record<string, string> =
 }
 
 const pools: ClusterPool[] = [];
-function pool(options: ClusterPoolOptions): ClusterPool {
+function pool(options: ClusterPoolOptions | MultiPoolOptions): ClusterPool {
   const p = new ClusterPool(options);
   pools.push(p);
   return p;
@@ -102,6 +102,133 @@ describe("a scrape agrees with stats()", () => {
     const t = await scrape(registry);
     expect(value(t, "ipcarve_addresses_cooldown", v4)).toBe(0);
     expect(value(t, "ipcarve_addresses_free", v4)).toBe(752);
+  });
+});
+
+describe("a scrape of named pools agrees with stats()", () => {
+  it("three pools (one dual stack, one with a node selector): gauges per pool and CIDR, counters per pool", async () => {
+    let now = 0;
+    // /28 chunks (14 usable IPv4 addresses); default has 4, blue 2 (IPv4) and 16 (IPv6 /124s), gpu 1
+    const p = pool({
+      pools: {
+        default: { ipv4: { cidrs: ["10.0.0.0/26"], maskSize: 28 }, preAllocate: 4 },
+        blue: { ipv4: { cidrs: ["10.1.0.0/27"], maskSize: 28 }, ipv6: { cidrs: ["fd00:1::/120"], maskSize: 124 }, preAllocate: 0 },
+        gpu: { ipv4: { cidrs: ["10.2.0.0/28"], maskSize: 28 }, preAllocate: 2, nodeSelector: { matchLabels: { gpu: "true" } } },
+      },
+      releaseDelayMs: 100,
+      clock: () => now,
+    });
+    const registry = new Registry();
+    registerMetrics(p, registry);
+    // each node takes one default chunk (pre-allocation 4); g1 takes the one gpu chunk, g2 finds none: short in gpu
+    p.addNode("a");
+    p.addNode("b");
+    p.addNode("g1", { labels: { gpu: "true" } });
+    p.addNode("g2", { labels: { gpu: "true" } });
+    const ips = Array.from({ length: 10 }, (_, i) => p.allocate("a", `ns/a${i}`).ipv4 as string); // 14 - 10 = 4 free: no second chunk
+    p.allocate("b", "ns/b", { pool: "blue" }); // b's first blue chunks: 10.1.0.0/28 and fd00:1::/124
+    p.allocate("g1", "ns/g", { pool: "gpu" });
+    p.release(ips[0] as string); // default: 1 release
+    p.releaseOwner("ns/b"); // blue: 2 releases (one per family); b's blue chunks wait 100 ms to go back
+    expect(() => p.allocate("a", "ns/x", { pool: "nope" })).toThrow(/unknown/); // UNKNOWN_POOL, no such pool: pool ""
+    expect(() => p.allocate("b", "ns/y", { pool: "gpu" })).toThrow(/node selector/); // UNKNOWN_POOL under gpu
+    expect(() => p.allocate("ghost", "ns/z")).toThrow(/unknown node/); // UNKNOWN_NODE under default
+    expect(() => p.addNode("")).toThrow(/non-empty/); // a node call: pool ""
+
+    const s = await scrape(registry);
+    const st = p.stats();
+    const poolOf = new Map(st.ipPools!.flatMap((ip) => ip.cidrs.map((c) => [c, ip.pool] as const)));
+    expect(st.pools).toHaveLength(4);
+    for (const ps of st.pools) {
+      const l = { pool: poolOf.get(ps.cidr)!, family: String(ps.family), cidr: ps.cidr };
+      expect(value(s, "ipcarve_subnets_used", l)).toBe(ps.subnets.used);
+      expect(value(s, "ipcarve_subnets_free", l)).toBe(ps.subnets.free);
+      expect(value(s, "ipcarve_subnets_reserved", l)).toBe(0);
+      expect(value(s, "ipcarve_subnets_capacity", l)).toBe(ps.subnets.capacity);
+      expect(value(s, "ipcarve_addresses_used", l)).toBe(ps.pods.used);
+    }
+    for (const ip of st.ipPools!) {
+      const free = ip.cidrs.reduce((n, cidr) => n + value(s, "ipcarve_addresses_free", { pool: ip.pool, cidr }), 0);
+      expect(free).toBe(ip.addresses.free);
+      expect(value(s, "ipcarve_nodes", { pool: ip.pool, status: "ready" })).toBe(ip.nodes); // one family, or b in both of blue's
+      expect(value(s, "ipcarve_nodes_pending", { pool: ip.pool })).toBe(ip.short);
+    }
+    // by hand. default 10.0.0.0/26: 4 chunks held (a, b, g1, g2), a has 9 pods: 4 * 14 - 9 = 47 free, nothing left to take
+    const d = { pool: "default", cidr: "10.0.0.0/26" };
+    expect([value(s, "ipcarve_subnets_used", d), value(s, "ipcarve_subnets_free", d), value(s, "ipcarve_addresses_used", d), value(s, "ipcarve_addresses_free", d)]).toEqual([4, 0, 9, 47]);
+    expect(value(s, "ipcarve_addresses_remaining", d)).toBe(47);
+    // blue 10.1.0.0/27: b's chunk (empty, waiting) and one free: 14 + 14 remaining; fragmentation 0 (one free slot)
+    const b4 = { pool: "blue", cidr: "10.1.0.0/27" };
+    expect([value(s, "ipcarve_subnets_used", b4), value(s, "ipcarve_addresses_free", b4), value(s, "ipcarve_addresses_remaining", b4)]).toEqual([1, 14, 28]);
+    expect(value(s, "ipcarve_subnets_fragmentation", b4)).toBe(0);
+    // gpu: its one chunk is g1's, 1 pod: 13 left; g2 is short
+    expect(value(s, "ipcarve_addresses_remaining", { pool: "gpu" })).toBe(13);
+    expect(value(s, "ipcarve_nodes_pending", { pool: "gpu" })).toBe(1);
+    expect(value(s, "ipcarve_nodes", { pool: "default", status: "ready" })).toBe(4);
+    // counters: pods per pool; node calls under pool ""
+    expect([value(s, "ipcarve_allocations_total", { pool: "default", kind: "pod" }), value(s, "ipcarve_allocations_total", { pool: "blue", kind: "pod" }), value(s, "ipcarve_allocations_total", { pool: "gpu", kind: "pod" })]).toEqual([10, 1, 1]);
+    expect(value(s, "ipcarve_allocations_total", { pool: "", kind: "node" })).toBe(4);
+    expect([value(s, "ipcarve_releases_total", { pool: "default" }), value(s, "ipcarve_releases_total", { pool: "blue" }), value(s, "ipcarve_releases_total", { pool: "gpu" })]).toEqual([1, 2, 0]);
+    expect(value(s, "ipcarve_allocation_failures_total", { pool: "", kind: "pod", code: "UNKNOWN_POOL" })).toBe(1);
+    expect(value(s, "ipcarve_allocation_failures_total", { pool: "gpu", kind: "pod", code: "UNKNOWN_POOL" })).toBe(1);
+    expect(value(s, "ipcarve_allocation_failures_total", { pool: "default", kind: "pod", code: "UNKNOWN_NODE" })).toBe(1);
+    expect(value(s, "ipcarve_allocation_failures_total", { pool: "", kind: "node", code: "INVALID_ARGUMENT" })).toBe(1);
+    expect(value(s, "ipcarve_node_removals_total", { pool: "" })).toBe(0);
+
+    // g2 goes (its default chunk frees up); the release delay runs out: b's empty blue chunks go back at the scrape
+    p.removeNode("g2");
+    now = 100;
+    const t = await scrape(registry);
+    expect(value(t, "ipcarve_node_removals_total", { pool: "" })).toBe(1);
+    expect(value(t, "ipcarve_nodes_pending", { pool: "gpu" })).toBe(0);
+    expect([value(t, "ipcarve_subnets_free", d), value(t, "ipcarve_addresses_remaining", d)]).toEqual([1, 47 - 14 + 14]);
+    expect([value(t, "ipcarve_subnets_used", b4), value(t, "ipcarve_addresses_remaining", b4)]).toEqual([0, 28]);
+    expect(value(t, "ipcarve_nodes", { pool: "blue", status: "ready" })).toBe(0);
+    expect(p.stats().ipPools!.find((x) => x.pool === "blue")!.chunks.used).toBe(0);
+  });
+
+  it("a pool added at runtime is counted and scraped; the pools' series follow removePool", async () => {
+    const p = pool({ pools: { default: { ipv4: { cidrs: ["10.0.0.0/24"], maskSize: 28 }, preAllocate: 0 } }, releaseDelayMs: 0 });
+    const registry = new Registry();
+    registerMetrics(p, registry);
+    p.addNode("a");
+    p.addPool("red", { ipv4: { cidrs: ["10.5.0.0/24"], maskSize: 28 }, preAllocate: 0 });
+    const ip = p.allocate("a", "ns/r", { pool: "red" }).ipv4 as string;
+    p.release(ip); // the chunk goes back at once (delay 0)
+    const s = await scrape(registry);
+    expect(value(s, "ipcarve_allocations_total", { pool: "red", kind: "pod" })).toBe(1);
+    expect(value(s, "ipcarve_releases_total", { pool: "red" })).toBe(1);
+    expect(value(s, "ipcarve_subnets_capacity", { pool: "red", cidr: "10.5.0.0/24" })).toBe(16);
+    p.removePool("red");
+    const t = await scrape(registry);
+    expect(t.filter((x) => x.name === "ipcarve_subnets_capacity").map((x) => x.labels.pool)).toEqual(["default"]);
+    expect(value(t, "ipcarve_releases_total", { pool: "red" })).toBe(1); // counters keep what was counted
+  });
+});
+
+describe("releases and node removals (single pool)", () => {
+  it("count every path that releases: release, releaseOwner, releaseIPv4, releaseIPv4Batch; removeNode when it removed a node", async () => {
+    // 10.0.0.0/16 with /24 nodes, dual stack fd00::/104 with /120: an owner holds one address per family
+    const p = pool({ ipv4: { cidrs: ["10.0.0.0/16"], maskSize: 24 }, ipv6: { cidrs: ["fd00::/104"], maskSize: 120 } });
+    const registry = new Registry();
+    registerMetrics(p, registry);
+    p.addNode("a");
+    p.addNode("b");
+    const x = p.allocate("a", "ns/x");
+    p.allocate("a", "ns/y");
+    const h = p.handle("b");
+    const out = new Uint32Array(3);
+    expect(p.allocateIPv4Batch(h, out)).toBe(3);
+    expect(p.release(x.ipv4 as string)).toBe(true); // 1
+    expect(p.release(x.ipv4 as string)).toBe(false); // free already: not counted
+    expect(p.releaseOwner("ns/y")).toHaveLength(2); // 3: both families
+    expect(p.releaseIPv4(out[0] as number)).toBe(true); // 4
+    expect(p.releaseIPv4Batch(out)).toBe(2); // 6 (out[0] is free already)
+    expect(p.removeNode("b")).toBe(true);
+    expect(p.removeNode("b")).toBe(false); // unknown now: not counted
+    const s = await scrape(registry);
+    expect(value(s, "ipcarve_releases_total", { pool: "default" })).toBe(6);
+    expect(value(s, "ipcarve_node_removals_total", { pool: "default" })).toBe(1);
   });
 });
 
@@ -243,15 +370,6 @@ describe("registerMetrics arguments", () => {
     const q = new ClusterPool({ ipv4: { cidrs: ["10.0.0.0/16"], maskSize: 24 } });
     q.dispose();
     expect(err(() => registerMetrics(q, new Registry())).code).toBe("INVALID_ARGUMENT");
-  });
-
-  it("a ClusterPool with named pools: INVALID_OPTION naming options.pools, nothing registered", async () => {
-    const p = pool({ pools: { blue: { ipv4: { cidrs: ["10.9.0.0/24"], maskSize: 28 } } } } as never);
-    const registry = new Registry();
-    const e = err(() => registerMetrics(p, registry));
-    expect(e.code).toBe("INVALID_OPTION");
-    expect(e.path).toBe("options.pools");
-    expect(await registry.metrics()).toBe("\n");
   });
 
   it("a second registration in one registry is IN_USE and registers nothing more", async () => {

@@ -1,8 +1,10 @@
 // Test and benchmark helper: real etcd members (Debian's etcd-server, 3.4) on free loopback
 // ports with temporary data dirs, for the SharedPool tests and benchmark.
 // Nothing listens off the loopback; close() kills the members and removes the dirs.
+// A watchdog process does the same when the process that started them dies
+// without close() (SIGKILL, SIGTERM, a crash), so no member outlives its user.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, existsSync } from "node:fs";
+import { mkdtempSync, rmSync, existsSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -67,6 +69,7 @@ export class EtcdCluster {
     }
     const c = new EtcdCluster(bin.path, root, members, { heartbeatMs: options.heartbeatMs ?? 50, electionMs: options.electionMs ?? 500 });
     for (let i = 0; i < n; i++) c.#spawn(i);
+    watchdog(root);
     try {
       await c.waitHealthy();
     } catch (e) {
@@ -92,6 +95,13 @@ export class EtcdCluster {
       "--logger", "zap", "--log-level", "error",
     ], { stdio: ["ignore", "ignore", "ignore"] });
     m.stopped = false;
+    this.#writePids();
+  }
+
+  /** The members' pids, for the watchdog. */
+  #writePids(): void {
+    const pids = this.#members.flatMap((x) => (x.proc?.pid === undefined ? [] : [x.proc.pid]));
+    writeFileSync(join(this.#root, "pids"), pids.join(" "));
   }
 
   /** SIGKILL member i. */
@@ -100,6 +110,7 @@ export class EtcdCluster {
     if (m.stopped) m.proc?.kill("SIGCONT");
     m.proc?.kill("SIGKILL");
     m.proc = undefined;
+    this.#writePids();
   }
 
   /** Restarts a killed member i with its data dir. */
@@ -162,6 +173,28 @@ export class EtcdCluster {
     await new Promise((r) => setTimeout(r, 50));
     rmSync(this.#root, { recursive: true, force: true });
   }
+}
+
+/**
+ * Starts a detached watchdog: once this process is gone, it SIGCONTs and
+ * SIGKILLs the pids listed in <root>/pids and removes <root>; it exits by
+ * itself once <root> is gone (close() removes it).
+ */
+function watchdog(root: string): void {
+  const code = `
+    const fs = require("node:fs"), path = require("node:path");
+    const [parent, root] = [Number(process.argv[1]), process.argv[2]];
+    const alive = (p) => { try { process.kill(p, 0); return true; } catch { return false; } };
+    setInterval(() => {
+      if (!fs.existsSync(root)) process.exit(0);
+      if (alive(parent)) return;
+      let pids = [];
+      try { pids = fs.readFileSync(path.join(root, "pids"), "utf8").split(" ").map(Number).filter((p) => p > 0); } catch {}
+      for (const p of pids) { try { process.kill(p, "SIGCONT"); process.kill(p, "SIGKILL"); } catch {} }
+      setTimeout(() => { fs.rmSync(root, { recursive: true, force: true }); process.exit(0); }, 200);
+    }, 300);`;
+  const w = spawn(process.execPath, ["-e", code, String(process.pid), root], { detached: true, stdio: "ignore" });
+  w.unref();
 }
 
 async function status(client: string): Promise<{ member: string; leader: string } | undefined> {

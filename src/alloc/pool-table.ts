@@ -5,7 +5,7 @@
  * pool CIDR, the slot and the pod range itself, in one call per address or
  * per batch chunk.
  */
-import { Cidr } from "../net/ip.js";
+import { Cidr, parseIPv4, parseIPv6Groups, parseIp } from "../net/ip.js";
 import type { Engine, Chunk } from "../core/engine.js";
 import { POOL_BYTES } from "../core/layout.js";
 import { PoolCidr } from "./pool-cidr.js";
@@ -50,6 +50,33 @@ export class PoolTable {
   /** The pool CIDR holding the u32 IPv4 address, or undefined. */
   poolOfIPv4(ip: number): PoolCidr | undefined {
     return this.pools[this.#w.findPool4(this.offset, this.pools.length, ip)];
+  }
+
+  /**
+   * The pool CIDR, slot and rel of an address string (rel -1 past a slot's
+   * capped IPv6 range), or undefined outside every pool CIDR. IPv4 goes
+   * through the core's table search; IPv6 is matched entry by entry.
+   * Throws INVALID_IP for a string that is no address.
+   */
+  locate(ip: string): { pool: PoolCidr; slot: number; rel: number } | undefined {
+    const v4 = parseIPv4(ip);
+    if (v4 >= 0) {
+      const pool = this.poolOfIPv4(v4);
+      if (pool === undefined) return undefined;
+      const rel = v4 - pool.base4;
+      return { pool, slot: pool.slotOfRel(rel), rel };
+    }
+    const g = ip.includes(":") ? parseIPv6Groups(ip) : undefined;
+    if (g === undefined) {
+      parseIp(ip); // throws INVALID_IP
+      return undefined;
+    }
+    for (const pool of this.pools) {
+      if (pool === undefined || pool.family !== 6) continue;
+      const at = pool.locate6(g);
+      if (at !== undefined) return { pool, slot: at.slot, rel: at.rel };
+    }
+    return undefined;
   }
 
   /** Node id whose subnet holds the u32 IPv4 address, or 0. */

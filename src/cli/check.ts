@@ -8,8 +8,8 @@
  * Exit 0 when nothing is left reported, 1 otherwise.
  */
 import { existsSync } from "node:fs";
-import { ClusterPool, type CheckReport } from "../pool/cluster-pool.js";
-import { IpamError } from "../errors.js";
+import type { ClusterPool, CheckReport } from "../pool/cluster-pool.js";
+import { openState } from "./config-input.js";
 import { DEFAULT_GRACE_S } from "./grace.js";
 import { textTable } from "../report/summary.js";
 import { CliError, pathIn, type Io } from "./io.js";
@@ -50,12 +50,8 @@ export function checkCommand(io: Io, f: CheckFlags): number {
   const previous = readCandidates(candFile, candShown);
   const graceMs = (f.grace ?? DEFAULT_GRACE_S) * 1000;
 
-  let pool: ClusterPool;
-  try {
-    pool = ClusterPool.open(statePath, {} as never, { readOnly: f.release !== true });
-  } catch (e) {
-    throw new CliError(`ipcarve: --state ${f.state}: ${e instanceof IpamError ? e.detail : e instanceof Error ? e.message : String(e)}`);
-  }
+  const pool: ClusterPool = openState(statePath, undefined, f.release !== true);
+  const named = pool.multiPool;
   const now = Date.now();
   let report: CheckReport;
   const rows: Row[] = [];
@@ -80,7 +76,7 @@ export function checkCommand(io: Io, f: CheckFlags): number {
       if (!f.release) break;
       freed.set(`${c.kind}\u0000${c.id}`, release(pool, c));
     }
-    const details = detailsOf(report);
+    const details = detailsOf(report, named);
     const seen = new Set(previous.map((c) => `${c.kind}\u0000${c.id}`));
     for (const c of candidates) {
       const k = `${c.kind}\u0000${c.id}`;
@@ -138,11 +134,15 @@ function release(pool: ClusterPool, c: Candidate): string[] {
   }
 }
 
-function detailsOf(r: CheckReport): Map<string, string> {
+/** The DETAIL column; with named pools, each CIDR list, owner and address names its pool. */
+function detailsOf(r: CheckReport, named: boolean): Map<string, string> {
   const m = new Map<string, string>();
-  for (const n of r.nodes) m.set(`node\u0000${n.name}`, `${n.status}, ${n.podCIDRs.join(",") || "no subnet"}, ${count(n.pods, "pod")}`);
-  for (const o of r.owners) m.set(`owner\u0000${o.owner}`, o.addresses.join(","));
-  for (const o of r.orphans) m.set(`address\u0000${o.ip}`, `node ${o.node} (${o.podCIDR}), ${o.reason}`);
+  for (const n of r.nodes) {
+    const cidrs = named ? n.pools.map((p) => `${p.pool}: ${p.cidrs.join(",")}`).join("; ") : n.podCIDRs.join(",");
+    m.set(`node\u0000${n.name}`, `${n.status}, ${cidrs || "no subnet"}, ${count(n.pods, "pod")}`);
+  }
+  for (const o of r.owners) m.set(`owner\u0000${o.owner}`, `${named ? `pool ${o.pools.join(",")}: ` : ""}${o.addresses.join(",")}`);
+  for (const o of r.orphans) m.set(`address\u0000${o.ip}`, `${named ? `pool ${o.pool}, ` : ""}node ${o.node} (${o.podCIDR}), ${o.reason}`);
   return m;
 }
 

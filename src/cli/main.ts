@@ -32,6 +32,7 @@ Examples:
     .command("simulate")
     .description("run a churn scenario over virtual time: nodes join, leave and fail, pods come and go; summary, HTML report and JSON")
     .option("--config <file>", "ClusterPoolConfig, Cilium Helm values or ipcarve YAML (with a scenario: section)")
+    .option("--pools <file>", "CiliumPodIPPool objects (one, a List, or YAML documents): named pools (multi-pool), with or instead of --config")
     .option("--nodes <n>", "first-wave peak node count (the node curve is scaled to it)", arg.int(1, 10_000_000))
     .option("--pods-per-node <p>", "max pods per node (Kubernetes maxPods)", arg.int(1, 100_000))
     .option("--churn <r>", "fraction of running pods replaced per virtual hour (mean pod lifetime 1/r hours)", arg.positive)
@@ -79,8 +80,9 @@ Examples:
   program
     .command("carve")
     .description("print the node subnet table of a config: node-1..node-N and their pod CIDRs")
-    .requiredOption("--config <file>", "config file (any of the three formats)")
-    .option("--nodes <n>", "nodes to add (default: numBigHoleIPAMs, else up to 256)", arg.int(1, 1_000_000))
+    .option("--config <file>", "config file (any of the three formats)")
+    .option("--pools <file>", "CiliumPodIPPool objects (one, a List, or YAML documents): named pools (multi-pool), with or instead of --config")
+    .option("--nodes <n>", "nodes to add (default: numBigHoleIPAMs, else up to 256; with named pools, per pool)", arg.int(1, 1_000_000))
     .option("--json", "print JSON")
     .action(async (o) => {
       const { carveCommand } = await import("./carve.js");
@@ -94,6 +96,7 @@ Examples:
     .option("--state <file>", "state file (created with --config if absent)")
     .option("--store <url>", "shared pool on etcd instead: etcd://HOST:PORT[,HOST:PORT]/PREFIX (created with --config if absent)")
     .option("--config <file>", "pool config, to create the state file or store")
+    .option("--pools <file>", "CiliumPodIPPool objects (one, a List, or YAML documents): named pools (multi-pool), with or instead of --config")
     .option("--json", "print JSON")
     .action(async (file: string, o) => {
       const { importCommand } = await import("./state.js");

@@ -11,7 +11,7 @@ import { rangeGeometry } from "../net/range.js";
 import { formatDuration } from "../sim/scenario.js";
 import { textTable, int } from "../report/summary.js";
 import type { Growth } from "./args.js";
-import { UsageError, pathIn, type Io } from "./io.js";
+import { CliError, UsageError, pathIn, type Io } from "./io.js";
 
 export interface PlanFlags {
   readonly config?: string;
@@ -154,6 +154,9 @@ function planPool(io: Io, f: PlanFlags): { pool: PoolConfig; source: string; not
   if (f.mask !== undefined) throw new UsageError("--mask needs --cidr");
   if (f.config !== undefined) {
     const cfg = loadConfig(pathIn(io, f.config));
+    if (cfg.pools !== undefined) {
+      throw new CliError(`ipcarve: ${f.config}: gives named pools (multi-pool): plan sizes one cluster pool; run \`ipcarve simulate --config ${f.config}\` for per-pool capacity, or \`ipcarve carve\` for the chunks`);
+    }
     return { pool: cfg.pool, source: f.config, notes: [...cfg.notes, ...cfg.warnings.map((w) => `warning: ${w}`)] };
   }
   return { pool: { ipv4: { cidrs: [...HELM_DEFAULTS.ipv4.cidrs], maskSize: HELM_DEFAULTS.ipv4.maskSize } }, source: "Cilium's default 10.0.0.0/8 with /24", notes: [] };

@@ -3,7 +3,9 @@
 // per-pool use and how many CIDRs moved, or the whole result as JSON.
 import type { Io } from "./io.js";
 import { EXIT_OK } from "./io.js";
-import { defaultMultiPoolScenario, simulateMultiPool, formatMultiPoolSummary, type MultiPoolScenario } from "../sim/multi-pool.js";
+import { defaultMultiPoolScenario, simulateMultiPool, type MultiPoolScenario } from "../sim/multi-pool.js";
+import { applyMultiOverrides } from "../sim/multi-scenario.js";
+import { poolsSummary } from "./simulate.js";
 
 export interface SimulatePoolsFlags {
   readonly nodes?: number;
@@ -15,18 +17,11 @@ export interface SimulatePoolsFlags {
 
 /** The default multi-pool scenario with the flags applied. */
 export function poolsScenario(f: SimulatePoolsFlags): MultiPoolScenario {
-  const base = defaultMultiPoolScenario(f.nodes ?? 40);
-  const k = f.duration === undefined ? 1 : f.duration / base.duration;
-  return {
-    ...base,
-    seed: f.seed ?? base.seed,
-    duration: Math.round(base.duration * k),
-    groups: base.groups.map((g) => ({ ...g, phases: g.phases.map((p) => ({ ...p, at: Math.round(p.at * k) })) })),
-  };
+  return applyMultiOverrides(defaultMultiPoolScenario(f.nodes ?? 40), { ...(f.duration !== undefined ? { duration: f.duration } : {}), ...(f.seed !== undefined ? { seed: f.seed } : {}) });
 }
 
 export function simulatePoolsCommand(io: Io, f: SimulatePoolsFlags): number {
   const res = simulateMultiPool(poolsScenario(f));
-  io.out(f.json ? `${JSON.stringify(res, null, 2)}\n` : `${formatMultiPoolSummary(res)}\n`);
+  io.out(f.json ? `${JSON.stringify(res, null, 2)}\n` : poolsSummary(res));
   return EXIT_OK;
 }

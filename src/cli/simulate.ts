@@ -6,7 +6,11 @@
 import { writeFileSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { availableParallelism, loadavg } from "node:os";
-import { loadConfig } from "../config/load.js";
+import { readConfig } from "./config-input.js";
+import { simulateMultiPool, formatMultiPoolSummary, type MultiPoolScenario, type MultiPoolSimResult } from "../sim/multi-pool.js";
+import { scenarioForPools, applyMultiOverrides } from "../sim/multi-scenario.js";
+import { renderPoolsReport } from "../report/pool-report.js";
+import { poolsHeadline } from "../report/pool-headline.js";
 import { parseCidr } from "../net/ip.js";
 import { simulate, type SimResult } from "../sim/simulate.js";
 import { sweep } from "../sim/sweep.js";
@@ -21,6 +25,8 @@ import { VERSION } from "./version.js";
 
 export interface SimulateFlags {
   readonly config?: string;
+  /** CiliumPodIPPool objects: named pools (a multi-pool run). */
+  readonly pools?: string;
   readonly nodes?: number;
   readonly podsPerNode?: number;
   readonly churn?: number;
@@ -47,16 +53,30 @@ export function subnetCapacity(p: SimPool): number {
   return Math.min(cap, p.maxNodeSubnets ?? Infinity);
 }
 
-/** The pool and scenario a simulate run uses: flags over config over the embedded default. */
-export function resolveRun(io: Io, f: SimulateFlags): { pool: SimPool; scenario: Scenario; source: string } {
+/** The scenario overrides of the flags. */
+function overrides(f: SimulateFlags) {
+  return {
+    ...(f.nodes !== undefined ? { nodes: f.nodes } : {}),
+    ...(f.podsPerNode !== undefined ? { podsPerNode: f.podsPerNode } : {}),
+    ...(f.churn !== undefined ? { churn: f.churn } : {}),
+    ...(f.duration !== undefined ? { duration: f.duration } : {}),
+    ...(f.seed !== undefined ? { seed: f.seed } : {}),
+  };
+}
+
+/** The pool and scenario a simulate run uses: flags over config over the embedded default; with named pools, a multi-pool scenario. */
+export function resolveRun(io: Io, f: SimulateFlags): { pool: SimPool; scenario: Scenario; source: string; multi?: MultiPoolScenario } {
   let pool: SimPool = CILIUM_DEFAULT_POOL;
   let scenario = defaultScenario();
   let source = "embedded default (Cilium 10.0.0.0/8, /24 per node)";
-  if (f.config !== undefined) {
-    const cfg = loadConfig(pathIn(io, f.config));
-    for (const w of cfg.warnings) io.err(`ipcarve: warning: ${w}\n`);
+  const cfg = readConfig(io, f);
+  if (cfg !== undefined) {
+    source = [f.config, f.pools].filter((x) => x !== undefined).join(" + ");
+    if (cfg.pools !== undefined) {
+      const base = cfg.multiScenario ?? scenarioForPools(cfg.pools, `default multi-pool scenario on ${source}`);
+      return { pool, scenario, source, multi: applyMultiOverrides(base, overrides(f)) };
+    }
     pool = cfg.pool;
-    source = f.config;
     if (cfg.scenario) scenario = cfg.scenario;
     else {
       // The default scenario sized to this pool: the second wave overflows it by a few percent.
@@ -65,18 +85,55 @@ export function resolveRun(io: Io, f: SimulateFlags): { pool: SimPool; scenario:
       scenario = { ...d, name: `default scenario on ${f.config}`, growth: [] };
     }
   }
-  scenario = applyOverrides(scenario, {
-    ...(f.nodes !== undefined ? { nodes: f.nodes } : {}),
-    ...(f.podsPerNode !== undefined ? { podsPerNode: f.podsPerNode } : {}),
-    ...(f.churn !== undefined ? { churn: f.churn } : {}),
-    ...(f.duration !== undefined ? { duration: f.duration } : {}),
-    ...(f.seed !== undefined ? { seed: f.seed } : {}),
-  });
+  scenario = applyOverrides(scenario, overrides(f));
   return { pool, scenario, source };
 }
 
+/** The terminal summary of a multi-pool run: the capacity answer, then the per-pool table. */
+export function poolsSummary(res: MultiPoolSimResult): string {
+  return `Capacity answer\n${poolsHeadline(res).lines.map((l) => `  ${l}`).join("\n")}\n\n${formatMultiPoolSummary(res)}\n`;
+}
+
+/** A multi-pool run: summary, HTML report and JSON, as a cluster-pool run. */
+export async function poolsRun(io: Io, f: SimulateFlags, scenario: MultiPoolScenario, source: string): Promise<number> {
+  if (f.sweep !== undefined) throw new UsageError("--sweep runs cluster-pool scenarios; a multi-pool scenario runs once per seed (use --seed)");
+  if (f.threads !== undefined && f.threads > 1) io.err("ipcarve: note: --threads: a multi-pool run is on one thread\n");
+  let res: MultiPoolSimResult;
+  try {
+    res = simulateMultiPool(scenario);
+  } catch (e) {
+    if (e instanceof Error && e.name === "IpamError") throw new CliError(e.message);
+    throw e;
+  }
+  return writeOutputs(io, f, `\n${poolsSummary(res)}`, { ipcarve: VERSION, source, answer: poolsHeadline(res), ...res }, () => renderPoolsReport(res, { source, version: VERSION }));
+}
+
+/**
+ * What a run prints and writes: the summary on stdout (unless --json -), the
+ * HTML report (unless --no-report) and the JSON next to it (or at --json).
+ */
+async function writeOutputs(io: Io, f: SimulateFlags, summary: string, doc: object, html: () => Promise<string>): Promise<number> {
+  const jsonToStdout = f.json === "-";
+  if (!jsonToStdout) io.out(summary);
+  const reportPath = f.report === false ? undefined : pathIn(io, f.report ?? DEFAULT_REPORT);
+  const jsonPath = f.json !== undefined && !jsonToStdout ? pathIn(io, f.json) : reportPath ? reportPath.replace(/\.html?$/i, "") + ".json" : undefined;
+  const json = JSON.stringify(doc, (_k, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? null : typeof v === "bigint" ? String(v) : v), 2);
+  if (reportPath) {
+    write(reportPath, await html());
+    if (!jsonToStdout) io.out(`\nreport: ${reportPath}\n`);
+    if (!(await loadVega())) io.err(`ipcarve: the report has no charts: ${CHARTS_HINT}\n`);
+  }
+  if (jsonPath) {
+    write(jsonPath, json + "\n");
+    if (!jsonToStdout) io.out(`results: ${jsonPath}\n`);
+  }
+  if (jsonToStdout) io.out(json + "\n");
+  return 0;
+}
+
 export async function simulateCommand(io: Io, f: SimulateFlags): Promise<number> {
-  const { pool, scenario, source } = resolveRun(io, f);
+  const { pool, scenario, source, multi } = resolveRun(io, f);
+  if (multi !== undefined) return poolsRun(io, f, multi, source);
   // Default: the idle cores (results are the same for any thread count; only speed differs).
   const threads = f.threads ?? Math.max(1, Math.min(8, availableParallelism() - Math.round(loadavg()[0] ?? 0)));
   if (f.sweep !== undefined && f.sweep > 1) return sweepCommand(io, f, pool, scenario, threads);
@@ -93,26 +150,9 @@ export async function simulateCommand(io: Io, f: SimulateFlags): Promise<number>
 
   const rows = summaryRows(result);
   const pools = poolRows(result);
-  const jsonToStdout = f.json === "-";
-  if (!jsonToStdout) {
-    const answer = headline(result).lines.map((l) => `  ${l}`).join("\n");
-    io.out(`\nCapacity answer\n${answer}\n\n${textTable(["parameter", "value"], rows.parameters)}\n\n${textTable(["result", "value"], rows.results)}\n\n${textTable(pools.head, pools.rows)}\n`);
-  }
-  const reportPath = f.report === false ? undefined : pathIn(io, f.report ?? DEFAULT_REPORT);
-  const jsonPath = f.json !== undefined && !jsonToStdout ? pathIn(io, f.json) : reportPath ? reportPath.replace(/\.html?$/i, "") + ".json" : undefined;
-  const doc = { ipcarve: VERSION, source, answer: headline(result), ...result };
-  const json = JSON.stringify(doc, (_k, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? null : typeof v === "bigint" ? String(v) : v), 2);
-  if (reportPath) {
-    write(reportPath, await renderReport(result, { source, version: VERSION }));
-    if (!jsonToStdout) io.out(`\nreport: ${reportPath}\n`);
-    if (!(await loadVega())) io.err(`ipcarve: the report has no charts: ${CHARTS_HINT}\n`);
-  }
-  if (jsonPath) {
-    write(jsonPath, json + "\n");
-    if (!jsonToStdout) io.out(`results: ${jsonPath}\n`);
-  }
-  if (jsonToStdout) io.out(json + "\n");
-  return 0;
+  const answer = headline(result);
+  const summary = `\nCapacity answer\n${answer.lines.map((l) => `  ${l}`).join("\n")}\n\n${textTable(["parameter", "value"], rows.parameters)}\n\n${textTable(["result", "value"], rows.results)}\n\n${textTable(pools.head, pools.rows)}\n`;
+  return writeOutputs(io, f, summary, { ipcarve: VERSION, source, answer, ...result }, () => renderReport(result, { source, version: VERSION }));
 }
 
 function write(path: string, text: string): void {

@@ -4,21 +4,25 @@
  * `import FILE` of CiliumNode lists, `export`, `lookup IP`.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { ClusterPool } from "../pool/cluster-pool.js";
+import type { ClusterPool } from "../pool/cluster-pool.js";
 import { isCiliumNodeTable } from "../pool/cilium-table.js";
 import type { ClusterPoolOptions } from "../pool/options.js";
 import { parseIp } from "../net/ip.js";
 import { IpamError, isIpamError } from "../errors.js";
-import { loadConfig } from "../config/load.js";
+import { isMultiPoolOptions, type MultiPoolOptions } from "../pool/multi/options.js";
+import { readConfig, poolOptions, openState } from "./config-input.js";
 import { Source } from "../config/source.js";
 import { textTable } from "../report/summary.js";
 import { CliError, UsageError, pathIn, type Io } from "./io.js";
 import { openStore, type Backend } from "./store.js";
 
 /** The pool behind --state or --store (exactly one of them): UsageError otherwise. */
-async function backend(io: Io, f: { state?: string; store?: string }, options: ClusterPoolOptions | undefined, readOnly: boolean): Promise<Backend> {
+async function backend(io: Io, f: { state?: string; store?: string }, options: ClusterPoolOptions | MultiPoolOptions | undefined, readOnly: boolean): Promise<Backend> {
   if ((f.state === undefined) === (f.store === undefined)) throw new UsageError("give exactly one of --state FILE and --store etcd://HOST:PORT/PREFIX");
-  if (f.store !== undefined) return openStore(f.store, options);
+  if (f.store !== undefined) {
+    if (options !== undefined && isMultiPoolOptions(options)) throw new UsageError(`--store ${f.store}: a shared pool on etcd holds one cluster pool; named pools (multi-pool) are kept in a --state file`);
+    return openStore(f.store, options);
+  }
   const statePath = pathIn(io, f.state as string);
   const pool = openState(statePath, existsSync(statePath) ? undefined : options, readOnly);
   return {
@@ -28,22 +32,6 @@ async function backend(io: Io, f: { state?: string; store?: string }, options: C
     lookup: async (ip) => pool.lookup(ip),
     close: async () => close(pool),
   };
-}
-
-/**
- * Opens (or, with options, creates) a state file. `readOnly`: no lock, no
- * writes, so it needs only read permission and works beside a live writer.
- */
-function openState(path: string, options: ClusterPoolOptions | undefined, readOnly = false, flag = "--state"): ClusterPool {
-  if (!existsSync(path) && options === undefined) {
-    throw new CliError(`ipcarve: ${flag} ${path}: no such state file (import a CiliumNode list with --config to create one)`);
-  }
-  try {
-    // an existing state file carries its own options; the second argument only seeds a new one
-    return ClusterPool.open(path, options ?? ({} as ClusterPoolOptions), { readOnly });
-  } catch (e) {
-    throw new CliError(`ipcarve: ${flag} ${path}: ${e instanceof IpamError ? e.detail : e instanceof Error ? e.message : String(e)}`);
-  }
 }
 
 const LIST = "CiliumNode list ";
@@ -62,6 +50,8 @@ export interface ImportFlags {
   readonly state?: string;
   readonly store?: string;
   readonly config?: string;
+  /** CiliumPodIPPool objects: named pools of a state file to create. */
+  readonly pools?: string;
   readonly json?: boolean;
 }
 
@@ -80,11 +70,10 @@ export async function importCommand(io: Io, file: string, f: ImportFlags): Promi
   }
   const table = text !== undefined && isCiliumNodeTable(text);
   const src = table ? undefined : Source.read(path);
-  const cfg = f.config !== undefined ? loadConfig(pathIn(io, f.config)) : undefined;
-  for (const w of cfg?.warnings ?? []) io.err(`ipcarve: warning: ${w}\n`);
-  const options = cfg?.options;
+  const cfg = readConfig(io, f);
+  const options = cfg && poolOptions(cfg);
   if (f.state !== undefined && !existsSync(pathIn(io, f.state)) && options === undefined) {
-    throw new UsageError(`--state ${f.state} does not exist yet: give --config FILE with the pool to create it`);
+    throw new UsageError(`--state ${f.state} does not exist yet: give --config FILE (or --pools FILE) with the pool to create it`);
   }
   const pool = await backend(io, f, options, false);
   const statePath = pool.label;

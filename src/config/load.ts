@@ -4,6 +4,9 @@
  *   1. Cilium's ClusterPoolConfig as the seed writes it (numBigHoleIPAMs);
  *   2. Cilium Helm values (ipam.mode: cluster-pool, ipam.operator.*);
  *   3. ipcarve's own YAML: `pool:` options and a `scenario:` for simulate.
+ * Named pools (Cilium multi-pool) come from Helm values with
+ * `ipam.mode: multi-pool`, from ipcarve's `pools:` section, and from
+ * CiliumPodIPPool objects (`how.pools`, the CLI's --pools FILE): multi.ts.
  * Pool options go through one table (table.ts) and resolveOptions, once:
  * this file checks only what belongs to a format (apiVersion, kind,
  * ipam.mode, which keys a mapping may hold) and the scenario.
@@ -15,6 +18,9 @@ import { Source, ConfigError, type Path } from "./source.js";
 import { HELM_DEFAULTS, HELM_IPAM_OTHER_KEYS, mapOptions, rowsOf, type ConfigFormat } from "./table.js";
 import type { Scenario, NodePhase, PoolGrowth, Lifetime, SimPool } from "../sim/scenario.js";
 import { defaultScenario } from "../sim/scenario.js";
+import type { MultiPoolOptions, IpPoolSpec } from "../pool/multi/options.js";
+import type { MultiPoolScenario } from "../sim/multi-pool.js";
+import { helmMultiPool, ipcarvePools, withPodIPPools, multiOptions, readGroups, type NamedPools, type ScenarioReaders } from "./multi.js";
 
 export { HELM_DEFAULTS, KEY_TABLE, type ConfigFormat, type KeyRow } from "./table.js";
 
@@ -38,12 +44,22 @@ export interface PoolConfig extends SimPool {
 
 export interface LoadedConfig {
   readonly file: string;
-  readonly format: ConfigFormat;
+  /** "CiliumPodIPPool": only --pools objects were given (no config file). */
+  readonly format: ConfigFormat | "CiliumPodIPPool";
   readonly pool: PoolConfig;
   /** The ClusterPool options the file gives, as resolveOptions accepted them (new ClusterPool(options) builds the pool). */
   readonly options: ClusterPoolOptions;
   /** The `scenario:` section (ipcarve format), resolved over the default scenario. */
   readonly scenario?: Scenario;
+  /**
+   * Named pools (Cilium multi-pool), as ClusterPool options.pools: with
+   * them, `multi` holds the options to build the pool, and `pool`/`options`
+   * are empty (they describe a single cluster pool).
+   */
+  readonly pools?: Readonly<Record<string, IpPoolSpec>>;
+  readonly multi?: MultiPoolOptions;
+  /** The `scenario:` of an ipcarve config with pools: node groups drawing from the named pools. */
+  readonly multiScenario?: MultiPoolScenario;
   /** How values were derived, for display ("node mask /24 derived from numBigHoleIPAMs 16"). */
   readonly notes: readonly string[];
   /**
@@ -54,15 +70,62 @@ export interface LoadedConfig {
   readonly warnings: readonly string[];
 }
 
+export interface LoadOptions {
+  /** A file of CiliumPodIPPool objects (one, a List, or several YAML documents) to add as named pools (the CLI's --pools). */
+  readonly pools?: string;
+}
+
 /** Reads and validates a config file of any of the three formats. Throws ConfigError. */
-export function loadConfig(file: string): LoadedConfig {
-  return fromSource(Source.read(file));
+export function loadConfig(file: string, how: LoadOptions = {}): LoadedConfig {
+  return withPools(fromSource(Source.read(file)), how);
 }
 
 /** Validates already-read text (tests, stdin). */
-export function parseConfig(file: string, text: string): LoadedConfig {
-  return fromSource(Source.parse(file, text));
+export function parseConfig(file: string, text: string, how: LoadOptions = {}): LoadedConfig {
+  return withPools(fromSource(Source.parse(file, text)), how);
 }
+
+/** A config of only CiliumPodIPPool objects (`--pools FILE` without `--config`). */
+export function loadPodIPPoolConfig(file: string): LoadedConfig {
+  return named({ file, format: "CiliumPodIPPool", pool: {}, options: {}, notes: [], warnings: [] }, withPodIPPools(undefined, file));
+}
+
+/** A loaded config with named pools. */
+function named(base: LoadedConfig, n: NamedPools): LoadedConfig {
+  return { ...base, pool: {}, options: {}, pools: n.pools, multi: multiOptions(n), notes: [...base.notes, ...n.notes], warnings: [...base.warnings, ...n.warnings], [NAMED]: n } as LoadedConfig;
+}
+
+const NAMED = Symbol("named pools");
+const namedOf = (c: LoadedConfig): NamedPools | undefined => (c as { [NAMED]?: NamedPools })[NAMED];
+
+/** Adds --pools objects: to a multi-pool config, or to an ipcarve config that gives no single pool. */
+function withPools(cfg: LoadedConfig, how: LoadOptions): LoadedConfig {
+  if (how.pools === undefined) {
+    if (cfg.pools !== undefined && Object.keys(cfg.pools).length === 0) {
+      throw new ConfigError(cfg.file, undefined, undefined, "", "gives no pool: ipam.operator.autoCreateCiliumPodIPPools is empty; give the CiliumPodIPPool objects with --pools FILE");
+    }
+    return cfg;
+  }
+  const n = namedOf(cfg);
+  if (n === undefined && !(cfg.format === "ipcarve" && cfg.notes.some((x) => x.startsWith(NO_POOL)))) {
+    throw new ConfigError(cfg.file, undefined, undefined, "", `is a ${cfg.format} config of one cluster pool: CiliumPodIPPool objects (${how.pools}) need Helm values with ipam.mode: multi-pool, an ipcarve config with pools: (or without pool:), or no --config`);
+  }
+  const merged = withPodIPPools(n, how.pools);
+  const base = n === undefined ? { ...cfg, notes: cfg.notes.filter((x) => !x.startsWith(NO_POOL)) } : cfg;
+  const out = named({
+    ...base,
+    // the scenario's groups run on the merged pools (an object replaces an auto-created pool of its name)
+    ...(cfg.multiScenario ? { multiScenario: { ...cfg.multiScenario, pools: merged.pools } } : {}),
+    notes: base.notes.filter((x) => !(n?.notes ?? []).includes(x)),
+    warnings: base.warnings.filter((x) => !(n?.warnings ?? []).includes(x)),
+  }, merged);
+  if (cfg.scenario !== undefined && n === undefined) {
+    throw new ConfigError(cfg.file, undefined, undefined, "", "has a single-pool scenario (nodes:, pods:); with named pools give scenario.groups");
+  }
+  return out;
+}
+
+const NO_POOL = "no pool: section";
 
 function fromSource(src: Source): LoadedConfig {
   const d = src.data;
@@ -76,7 +139,7 @@ function fromSource(src: Source): LoadedConfig {
   if (top.kind === "ClusterPoolConfig" || (typeof top.apiVersion === "string" && top.apiVersion.startsWith("cilium.io/"))) {
     return clusterPoolConfig(src);
   }
-  if ("pool" in top || "scenario" in top) return ipcarveConfig(src);
+  if ("pool" in top || "pools" in top || "scenario" in top) return ipcarveConfig(src);
   if ("ipam" in top || "ipv4" in top || "ipv6" in top) return helmValues(src);
   // An umbrella chart's values: Cilium's under its dependency key.
   const sub = top.cilium;
@@ -128,12 +191,16 @@ function clusterPoolConfig(src: Source): LoadedConfig {
 function helmValues(src: Source): LoadedConfig {
   src.map(["ipam"]);
   const mode = src.string(["ipam", "mode"]);
-  if (mode !== undefined && mode !== "cluster-pool") {
-    throw src.error(["ipam", "mode"], `is ${JSON.stringify(mode)}; ipcarve models cluster-pool IPAM (ipam.mode: cluster-pool)`);
+  if (mode !== undefined && mode !== "cluster-pool" && mode !== "multi-pool") {
+    throw src.error(["ipam", "mode"], `is ${JSON.stringify(mode)}; ipcarve models cluster-pool and multi-pool IPAM (ipam.mode: cluster-pool or multi-pool)`);
   }
   const v4on = src.boolean(["ipv4", "enabled"]) ?? true;
   const v6on = src.boolean(["ipv6", "enabled"]) ?? false;
   if (!v4on && !v6on) throw src.error(["ipv4", "enabled"], "and ipv6.enabled are both false: no pod addresses to manage");
+  if (mode === "multi-pool") {
+    const n = helmMultiPool(src, v4on, v6on);
+    return named({ file: src.file, format: "helm-values", pool: {}, options: {}, notes: [], warnings: unknownIpamKeys(src) }, n);
+  }
   const m = mapOptions(src, "helm-values");
   return {
     file: src.file, format: "helm-values", pool: poolConfig(m.options, m.resolved), options: m.options, notes: m.notes,
@@ -163,12 +230,17 @@ const SCENARIO_KEYS = ["name", "seed", "duration", "epoch", "sample", "nodes", "
 
 function ipcarveConfig(src: Source): LoadedConfig {
   const notes: string[] = [];
-  src.onlyKeys([], ["apiVersion", "kind", "pool", "scenario"]);
+  src.onlyKeys([], ["apiVersion", "kind", "pool", "pools", "scenario"]);
   const kind = src.get(["kind"]);
   if (kind !== undefined && kind !== "IpcarveConfig") throw src.error(["kind"], `must be IpcarveConfig (got ${JSON.stringify(kind)})`);
+  if (src.has(["pools"])) {
+    const n = ipcarvePools(src);
+    const multiScenario = src.get(["scenario"]) === undefined ? undefined : ipcarveMultiScenario(src, n.pools);
+    return named({ file: src.file, format: "ipcarve", pool: {}, options: {}, ...(multiScenario ? { multiScenario } : {}), notes: [], warnings: [] }, n);
+  }
   let base = {};
   if (src.get(["pool"]) === undefined) {
-    notes.push("no pool: section: Cilium's default 10.0.0.0/8 with /24 node subnets");
+    notes.push(`${NO_POOL}: Cilium's default 10.0.0.0/8 with /24 node subnets`);
     base = { ipv4: { cidrs: [...HELM_DEFAULTS.ipv4.cidrs], maskSize: HELM_DEFAULTS.ipv4.maskSize } };
   }
   const m = mapOptions(src, "ipcarve", base);
@@ -179,11 +251,8 @@ function ipcarveConfig(src: Source): LoadedConfig {
   return { file: src.file, format: "ipcarve", pool, options: m.options, ...(scenario ? { scenario } : {}), notes, warnings };
 }
 
-function ipcarveScenario(src: Source, pool: PoolConfig): Scenario {
-  const S = (...p: (string | number)[]): Path => ["scenario", ...p];
-  src.map(S(), true);
-  src.onlyKeys(S(), SCENARIO_KEYS);
-  const def = defaultScenario();
+/** The times of a scenario: duration, epoch, sample, and a reader of times ("30m", or "NN%" of the duration). */
+function scenarioTimes(src: Source, S: (...p: (string | number)[]) => Path, def: { duration: number; epoch: number; sample: number }) {
   const duration = src.duration(S("duration")) ?? def.duration;
   if (duration <= 0) throw src.error(S("duration"), "must be positive");
   /** A time: a duration, or "NN%" of the scenario's duration. */
@@ -198,47 +267,44 @@ function ipcarveScenario(src: Source, pool: PoolConfig): Scenario {
   if (epoch <= 0) throw src.error(S("epoch"), "must be positive");
   if (duration / epoch > 1_000_000) throw src.error(S("epoch"), `is too short for duration ${duration}s (more than 1,000,000 epochs)`);
   const sample = src.duration(S("sample")) ?? Math.max(epoch, def.sample);
+  return { duration, epoch, sample, time };
+}
 
-  src.onlyKeys(S("nodes"), ["phases", "failureRate", "drainGrace"]);
-  let phases: NodePhase[] = [...def.nodes.phases];
-  if (src.get(S("nodes", "phases")) !== undefined) {
-    const list = src.get(S("nodes", "phases"));
-    if (!Array.isArray(list) || list.length === 0) throw src.error(S("nodes", "phases"), "must be a non-empty list of { at, nodes }");
-    phases = list.map((_, i) => {
-      src.map(S("nodes", "phases", i), true);
-      src.onlyKeys(S("nodes", "phases", i), ["at", "nodes"]);
-      const at = time(S("nodes", "phases", i, "at"));
-      const nodes = src.number(S("nodes", "phases", i, "nodes"), { min: 0, max: 10_000_000 });
-      if (at === undefined) throw src.error(S("nodes", "phases", i, "at"), "is required");
-      if (nodes === undefined) throw src.error(S("nodes", "phases", i, "nodes"), "is required");
+/** Readers of a scenario's node phases, pod lifetimes and pods per node, at any path. */
+function scenarioReaders(src: Source, time: (p: Path) => number | undefined): ScenarioReaders {
+  const phases = (P: Path): NodePhase[] => {
+    const list = src.get(P);
+    if (!Array.isArray(list) || list.length === 0) throw src.error(P, "must be a non-empty list of { at, nodes }");
+    const out = list.map((_, i) => {
+      src.map([...P, i], true);
+      src.onlyKeys([...P, i], ["at", "nodes"]);
+      const at = time([...P, i, "at"]);
+      const nodes = src.number([...P, i, "nodes"], { min: 0, max: 10_000_000 });
+      if (at === undefined) throw src.error([...P, i, "at"], "is required");
+      if (nodes === undefined) throw src.error([...P, i, "nodes"], "is required");
       return { at, nodes };
     });
-    phases.forEach((p, i) => {
-      const prev = phases[i - 1];
-      if (prev && p.at < prev.at) throw src.error(S("nodes", "phases", i, "at"), "must not be before the previous phase");
+    out.forEach((p, i) => {
+      const prev = out[i - 1];
+      if (prev && p.at < prev.at) throw src.error([...P, i, "at"], "must not be before the previous phase");
     });
-  } else if (src.get(S("duration")) !== undefined) {
-    phases = phases.map((p) => ({ at: (p.at / def.duration) * duration, nodes: p.nodes }));
-  }
-  const failureRate = src.number(S("nodes", "failureRate"), { min: 0, max: 1000, real: true }) ?? def.nodes.failureRate;
-  const drainGrace = src.duration(S("nodes", "drainGrace")) ?? def.nodes.drainGrace ?? 0; // removeNode's grace for scaled-down nodes
-
-  src.onlyKeys(S("pods"), ["perNode", "maxPods", "lifetime"]);
-  let minPerNode = def.pods.minPerNode;
-  let maxPerNode = def.pods.maxPerNode;
-  const per = src.get(S("pods", "perNode"));
-  if (typeof per === "number") {
-    minPerNode = maxPerNode = src.number(S("pods", "perNode"), { min: 0, max: 100_000 }) as number;
-  } else if (per !== undefined) {
-    src.onlyKeys(S("pods", "perNode"), ["min", "max"]);
-    minPerNode = src.number(S("pods", "perNode", "min"), { min: 0, max: 100_000 }) ?? minPerNode;
-    maxPerNode = src.number(S("pods", "perNode", "max"), { min: 0, max: 100_000 }) ?? maxPerNode;
-    if (minPerNode > maxPerNode) throw src.error(S("pods", "perNode", "min"), `must not exceed max (${minPerNode} > ${maxPerNode})`);
-  }
-  const maxPods = src.number(S("pods", "maxPods"), { min: 1, max: 100_000 }) ?? Math.max(maxPerNode, 1);
-  let lifetime: Lifetime = def.pods.lifetime;
-  if (src.get(S("pods", "lifetime")) !== undefined) {
-    const L = S("pods", "lifetime");
+    return out;
+  };
+  const perNode = (P: Path, def: { min: number; max: number }): { min: number; max: number } => {
+    const per = src.get(P);
+    if (typeof per === "number") {
+      const n = src.number(P, { min: 0, max: 100_000 }) as number;
+      return { min: n, max: n };
+    }
+    if (per === undefined) return def;
+    src.onlyKeys(P, ["min", "max"]);
+    const min = src.number([...P, "min"], { min: 0, max: 100_000 }) ?? def.min;
+    const max = src.number([...P, "max"], { min: 0, max: 100_000 }) ?? def.max;
+    if (min > max) throw src.error([...P, "min"], `must not exceed max (${min} > ${max})`);
+    return { min, max };
+  };
+  const lifetime = (L: Path, def: Lifetime): Lifetime => {
+    if (src.get(L) === undefined) return def;
     src.map(L, true);
     const dist = src.string([...L, "distribution"]) ?? "exponential";
     const pos = (p: Path): number => {
@@ -249,18 +315,66 @@ function ipcarveScenario(src: Source, pool: PoolConfig): Scenario {
     };
     if (dist === "exponential") {
       src.onlyKeys(L, ["distribution", "mean"]);
-      lifetime = { kind: "exponential", mean: pos([...L, "mean"]) };
+      return { kind: "exponential", mean: pos([...L, "mean"]) };
     } else if (dist === "fixed") {
       src.onlyKeys(L, ["distribution", "value"]);
-      lifetime = { kind: "fixed", value: pos([...L, "value"]) };
+      return { kind: "fixed", value: pos([...L, "value"]) };
     } else if (dist === "uniform") {
       src.onlyKeys(L, ["distribution", "min", "max"]);
       const min = pos([...L, "min"]);
       const max = pos([...L, "max"]);
       if (min > max) throw src.error([...L, "min"], "must not exceed max");
-      lifetime = { kind: "uniform", min, max };
-    } else throw src.error([...L, "distribution"], `must be exponential, fixed or uniform (got ${JSON.stringify(dist)})`);
+      return { kind: "uniform", min, max };
+    }
+    throw src.error([...L, "distribution"], `must be exponential, fixed or uniform (got ${JSON.stringify(dist)})`);
+  };
+  return { phases, perNode, lifetime };
+}
+
+const MULTI_SCENARIO_KEYS = ["name", "seed", "duration", "epoch", "sample", "groups"];
+
+/** The scenario of an ipcarve config with pools: node groups over the named pools. */
+function ipcarveMultiScenario(src: Source, pools: Readonly<Record<string, IpPoolSpec>>): MultiPoolScenario {
+  const S = (...p: (string | number)[]): Path => ["scenario", ...p];
+  src.map(S(), true);
+  for (const k of ["nodes", "pods", "growth", "cooldown"]) {
+    if (src.has(S(k))) throw src.error(S(k), "is a single-pool scenario key; with pools:, give node groups (scenario.groups: name, labels, phases, pods)");
   }
+  src.onlyKeys(S(), MULTI_SCENARIO_KEYS);
+  const t = scenarioTimes(src, S, { duration: 2 * 3600, epoch: 30, sample: 300 });
+  const groups = readGroups(src, S, pools, scenarioReaders(src, t.time));
+  return {
+    name: src.string(S("name")) ?? src.file,
+    seed: src.number(S("seed"), { min: 0, max: 2 ** 32 - 1 }) ?? 1,
+    duration: t.duration, epoch: t.epoch, sample: t.sample, pools, groups,
+  };
+}
+
+function ipcarveScenario(src: Source, pool: PoolConfig): Scenario {
+  const S = (...p: (string | number)[]): Path => ["scenario", ...p];
+  src.map(S(), true);
+  if (src.has(S("groups"))) throw src.error(S("groups"), "needs named pools: give a pools: section for node groups");
+  src.onlyKeys(S(), SCENARIO_KEYS);
+  const def = defaultScenario();
+  const { duration, epoch, sample, time } = scenarioTimes(src, S, def);
+  const read = scenarioReaders(src, time);
+
+  src.onlyKeys(S("nodes"), ["phases", "failureRate", "drainGrace"]);
+  let phases: NodePhase[] = [...def.nodes.phases];
+  if (src.get(S("nodes", "phases")) !== undefined) {
+    phases = read.phases(S("nodes", "phases"));
+  } else if (src.get(S("duration")) !== undefined) {
+    phases = phases.map((p) => ({ at: (p.at / def.duration) * duration, nodes: p.nodes }));
+  }
+  const failureRate = src.number(S("nodes", "failureRate"), { min: 0, max: 1000, real: true }) ?? def.nodes.failureRate;
+  const drainGrace = src.duration(S("nodes", "drainGrace")) ?? def.nodes.drainGrace ?? 0; // removeNode's grace for scaled-down nodes
+
+  src.onlyKeys(S("pods"), ["perNode", "maxPods", "lifetime"]);
+  const per = read.perNode(S("pods", "perNode"), { min: def.pods.minPerNode, max: def.pods.maxPerNode });
+  const minPerNode = per.min;
+  const maxPerNode = per.max;
+  const maxPods = src.number(S("pods", "maxPods"), { min: 1, max: 100_000 }) ?? Math.max(maxPerNode, 1);
+  const lifetime: Lifetime = read.lifetime(S("pods", "lifetime"), def.pods.lifetime);
   const cooldown = src.duration(S("cooldown")) ?? (pool.reuse?.cooldownMs !== undefined ? pool.reuse.cooldownMs / 1000 : def.cooldown);
 
   const growth: PoolGrowth[] = [];

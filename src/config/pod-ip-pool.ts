@@ -19,17 +19,23 @@ import { parseAllDocuments } from "yaml";
 import { readFileSync } from "node:fs";
 import { IpamError } from "../errors.js";
 import { Source, ConfigError, type Path } from "./source.js";
-import { resolveMultiOptions, type IpPoolSpec, type LabelSelector } from "../pool/multi/options.js";
+import type { IpPoolSpec, LabelSelector } from "../pool/multi/options.js";
+import { readFamily, checkPools, applyPreAllocation, type PoolAt } from "./pools.js";
 
 export interface LoadedPodIPPools {
   readonly file: string;
   /** ClusterPool options.pools: new ClusterPool({ pools }) builds them. */
   readonly pools: Record<string, IpPoolSpec>;
   readonly notes: readonly string[];
+  /** Where each pool is in the file (its spec), to locate later errors. */
+  readonly at: ReadonlyMap<string, PoolAt>;
 }
 
 export interface PodIPPoolOptions {
-  /** Cilium's ipam-multi-pool-pre-allocation: "default=8,blue=4" or { default: 8 }. @default Cilium's: default=8, others 0 */
+  /**
+   * Cilium's ipam-multi-pool-pre-allocation: "default=8,blue=4" or { default: 8 }. As Cilium's agent
+   * reads it, it replaces the default: a pool it does not name pre-allocates 0. @default Cilium's: default=8, others 0
+   */
   readonly preAllocation?: string | Readonly<Record<string, number>>;
   /** Release delay of every pool, ms. @default 120000 */
   readonly releaseDelayMs?: number;
@@ -88,28 +94,17 @@ export function parsePodIPPools(file: string, text: string, how: PodIPPoolOption
     }
   }
   if (found.length === 0) throw new ConfigError(file, undefined, undefined, "", "holds no CiliumPodIPPool");
-  const pre = typeof how.preAllocation === "string" ? parsePreAllocation(how.preAllocation) : how.preAllocation ?? {};
+  const pre = typeof how.preAllocation === "string" ? parsePreAllocation(how.preAllocation) : how.preAllocation;
   const pools: Record<string, IpPoolSpec> = {};
-  const at = new Map<string, { src: Source; path: Path }>();
+  const at = new Map<string, PoolAt>();
   for (const f of found) {
     if (Object.prototype.hasOwnProperty.call(pools, f.name)) throw f.src.error([...f.path, "metadata", "name"], `names pool ${JSON.stringify(f.name)} a second time`);
-    const n = pre[f.name];
-    pools[f.name] = n === undefined ? f.spec : { ...f.spec, preAllocate: n };
-    at.set(f.name, f);
+    pools[f.name] = applyPreAllocation(f.spec, f.name, pre);
+    at.set(f.name, { src: f.src, path: [...f.path, "spec"] });
   }
-  for (const name of Object.keys(pre)) if (!(name in pools)) notes.push(`pre-allocation for pool ${JSON.stringify(name)}, which no CiliumPodIPPool defines, is ignored`);
-  try {
-    resolveMultiOptions({ pools, ...(how.releaseDelayMs !== undefined ? { releaseDelayMs: how.releaseDelayMs } : {}) });
-  } catch (e) {
-    if (!(e instanceof IpamError) || e.path === undefined) throw e;
-    // "options.pools.<name>.ipv4.cidrs[1]" -> the item's spec.ipv4.cidrs[1]
-    const m = /^options\.pools\.([a-z0-9.-]+?)((?:\.(?:ipv4|ipv6|nodeSelector|preAllocate|releaseDelayMs).*)?)$/.exec(e.path);
-    const f = m ? at.get(m[1] as string) : undefined;
-    if (!m || !f) throw e;
-    const rest: Path = (m[2] ?? "").split(/\.|\[(\d+)\]/).filter((s) => s !== undefined && s !== "").map((s) => (/^\d+$/.test(s) ? Number(s) : s));
-    throw f.src.error([...f.path, "spec", ...rest], e.reason, e);
-  }
-  return { file, pools, notes };
+  for (const name of Object.keys(pre ?? {})) if (!(name in pools)) notes.push(`pre-allocation for pool ${JSON.stringify(name)}, which no CiliumPodIPPool defines, is ignored`);
+  checkPools(pools, at, how.releaseDelayMs);
+  return { file, pools, notes, at };
 }
 
 function readPool(src: Source, path: Path, notes: string[]): { src: Source; path: Path; name: string; spec: IpPoolSpec } {
@@ -124,20 +119,8 @@ function readPool(src: Source, path: Path, notes: string[]): { src: Source; path
   for (const k of ["podSelector", "namespaceSelector"]) {
     if (src.has([...path, "spec", k])) notes.push(`pool ${JSON.stringify(name)}: spec.${k} is not used (allocate names the pool)`);
   }
-  const fam = (f: "ipv4" | "ipv6"): { cidrs: string[]; maskSize: number } | undefined => {
-    const p: Path = [...path, "spec", f];
-    if (!src.has(p)) return undefined;
-    src.map(p, true);
-    src.onlyKeys(p, ["cidrs", "maskSize"]);
-    const list = src.get([...p, "cidrs"]);
-    if (!Array.isArray(list) || list.length === 0) throw src.error([...p, "cidrs"], "must be a non-empty list of CIDRs");
-    const cidrs = list.map((_, i) => String(src.cidr([...p, "cidrs", i], f === "ipv4" ? 4 : 6)));
-    const maskSize = src.number([...p, "maskSize"], { min: 0, max: f === "ipv4" ? 32 : 128 });
-    if (maskSize === undefined) throw src.error([...p, "maskSize"], "is required: the prefix length of a node's chunk");
-    return { cidrs, maskSize };
-  };
-  const ipv4 = fam("ipv4");
-  const ipv6 = fam("ipv6");
+  const ipv4 = readFamily(src, [...path, "spec", "ipv4"], 4);
+  const ipv6 = readFamily(src, [...path, "spec", "ipv6"], 6);
   const sel = src.get([...path, "spec", "nodeSelector"]);
   const spec: IpPoolSpec = {
     ...(ipv4 ? { ipv4 } : {}),

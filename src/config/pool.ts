@@ -12,7 +12,7 @@ import type { LoadedConfig } from "./load.js";
 /** A ClusterPool for a config's options (plus runtime `extra`: clock, engine). */
 export function createPool(cfg: LoadedConfig, extra: Partial<ClusterPoolOptions> = {}): ClusterPool {
   try {
-    return new ClusterPool({ ...cfg.options, ...extra });
+    return new ClusterPool({ ...(cfg.multi ?? cfg.options), ...extra });
   } catch (e) {
     if (!(e instanceof IpamError)) throw e;
     throw new ConfigError(cfg.file, undefined, undefined, "", e.detail, { cause: e, code: e.code });

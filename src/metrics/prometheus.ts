@@ -5,10 +5,13 @@
  * - **Read at scrape time.** Every gauge has a collect callback that reads
  *   the pool's state when the registry is scraped (one usage pass per
  *   scrape, shared by all the gauges); nothing is computed on the hot path.
- * - **Counted on the hot path, cheaply.** Allocations and failures by error
- *   code are integers the pool increments only while metrics are
- *   registered (a pool without metrics tests one field per call); the
- *   counters copy them at scrape time.
+ * - **Counted on the hot path, cheaply.** Allocations, releases, node
+ *   removals and failures by error code are integers the pool increments
+ *   only while metrics are registered (a pool without metrics tests one
+ *   field per call); the counters copy them at scrape time.
+ * - **Named pools.** Every series carries the pool's name (`default` for a
+ *   single-pool ClusterPool); node calls (addNode, removeNode), which with
+ *   named pools belong to no one pool, carry pool="" there.
  * - **Synchronous.** prom-client is CommonJS, so it is loaded with
  *   `require` the first time registerMetrics runs; a missing prom-client is
  *   MISSING_DEPENDENCY, naming it. Loading it with `import()` would have
@@ -17,7 +20,7 @@
 import { createRequire } from "node:module";
 import { ClusterPool } from "../pool/cluster-pool.js";
 import type { PoolUsage, CidrUsage } from "../pool/usage.js";
-import type { AllocationCounters, AllocationKind } from "../pool/counters.js";
+import type { PoolCounters, AllocationKind } from "../pool/counters.js";
 import { errors, IpamError } from "../errors.js";
 
 /** The part of prom-client's module that registerMetrics uses. */
@@ -108,9 +111,9 @@ const NODE_STATUSES = ["ready", "draining", "pending", "failed"] as const;
 
 /**
  * Registers gauges and counters of `pool` in `registry` (default:
- * prom-client's global registry). Gauges are labelled by pool ("default";
- * multi-pool adds names), family and pool CIDR; they are read from the
- * pool's state at scrape time. Throws INVALID_ARGUMENT (pool not a
+ * prom-client's global registry). Gauges are labelled by pool ("default",
+ * or each named pool of options.pools), family and pool CIDR; they are read
+ * from the pool's state at scrape time. Throws INVALID_ARGUMENT (pool not a
  * ClusterPool, or disposed; registry without registerMetric /
  * getSingleMetric / removeSingleMetric), IN_USE (the registry already holds
  * a metric of that name, e.g. another pool's: nothing is registered then),
@@ -124,14 +127,17 @@ export function registerMetrics(pool: ClusterPool, registry?: PromRegistry): Poo
   void pool.nodeCount; // INVALID_ARGUMENT now if the pool is disposed, before anything is registered
   const prom = promClient();
   const reg = registry ?? prom.register;
-  const names = [...PER_CIDR.map((m) => m[0]), "ipcarve_nodes", "ipcarve_nodes_pending", "ipcarve_allocations_total", "ipcarve_allocation_failures_total"];
+  const names = [
+    ...PER_CIDR.map((m) => m[0]), "ipcarve_nodes", "ipcarve_nodes_pending",
+    "ipcarve_allocations_total", "ipcarve_allocation_failures_total", "ipcarve_releases_total", "ipcarve_node_removals_total",
+  ];
   for (const name of names) {
     if (reg.getSingleMetric(name) !== undefined) throw errors.inUse(`registry metric ${name}`, "metrics registered before (unregister() them first)");
   }
 
   // one usage pass per scrape: a registry calls every collect in one synchronous loop
-  let cached: PoolUsage | null | undefined;
-  const read = (): PoolUsage | null => {
+  let cached: PoolUsage[] | null | undefined;
+  const read = (): PoolUsage[] | null => {
     if (cached === undefined) {
       try {
         cached = pool._usage();
@@ -152,7 +158,7 @@ export function registerMetrics(pool: ClusterPool, registry?: PromRegistry): Poo
         this.reset(); // a removed pool CIDR leaves no series behind
         const u = read();
         if (u === null) return;
-        for (const c of u.cidrs) this.set?.({ pool: c.pool, family: String(c.family), cidr: c.cidr }, value(c));
+        for (const p of u) for (const c of p.cidrs) this.set?.({ pool: c.pool, family: String(c.family), cidr: c.cidr }, value(c));
       },
     });
   }
@@ -163,27 +169,45 @@ export function registerMetrics(pool: ClusterPool, registry?: PromRegistry): Poo
       this.reset();
       const u = read();
       if (u === null) return;
-      for (const s of NODE_STATUSES) this.set?.({ pool: u.pool, status: s }, u.nodes[s]);
+      for (const p of u) for (const s of NODE_STATUSES) this.set?.({ pool: p.pool, status: s }, p.nodes[s]);
     },
   });
   new prom.Gauge({
-    name: "ipcarve_nodes_pending", help: "Nodes waiting for a node subnet (the pool could not serve them yet)",
+    name: "ipcarve_nodes_pending", help: "Nodes waiting for a node subnet (the pool could not serve them yet); named pools: nodes below the pool's watermark for want of a free chunk",
     labelNames: ["pool"], registers: regs,
     collect() {
       this.reset();
       const u = read();
-      if (u !== null) this.set?.({ pool: u.pool }, u.nodes.pending);
+      if (u !== null) for (const p of u) this.set?.({ pool: p.pool }, p.nodes.pending);
     },
   });
   new prom.Counter({
-    name: "ipcarve_allocations_total", help: "Allocations that succeeded since metrics were registered: pod addresses (kind=pod) and addNode calls (kind=node)",
+    name: "ipcarve_allocations_total", help: "Allocations that succeeded since metrics were registered: pod addresses (kind=pod, per pool) and addNode calls (kind=node)",
     labelNames: ["pool", "kind"], registers: regs,
     collect() {
       this.reset();
       const u = read();
       if (u === null) return;
-      this.inc?.({ pool: u.pool, kind: "pod" }, counts.pods);
-      this.inc?.({ pool: u.pool, kind: "node" }, counts.nodes);
+      for (const name of poolNames(u, counts)) this.inc?.({ pool: name, kind: "pod" }, counts.byPool.get(name)?.pods ?? 0);
+      this.inc?.({ pool: counts.nodePool, kind: "node" }, counts.nodes.nodes);
+    },
+  });
+  new prom.Counter({
+    name: "ipcarve_releases_total", help: "Pod addresses released since metrics were registered (release, releaseOwner, releaseIPv4, releaseIPv4Batch; one per address freed)",
+    labelNames: ["pool"], registers: regs,
+    collect() {
+      this.reset();
+      const u = read();
+      if (u === null) return;
+      for (const name of poolNames(u, counts)) this.inc?.({ pool: name }, counts.byPool.get(name)?.releases ?? 0);
+    },
+  });
+  new prom.Counter({
+    name: "ipcarve_node_removals_total", help: "removeNode calls that removed a node (or started its drain) since metrics were registered",
+    labelNames: ["pool"], registers: regs,
+    collect() {
+      this.reset();
+      if (read() !== null) this.inc?.({ pool: counts.nodePool }, counts.nodes.removals);
     },
   });
   new prom.Counter({
@@ -193,7 +217,7 @@ export function registerMetrics(pool: ClusterPool, registry?: PromRegistry): Poo
       this.reset();
       const u = read();
       if (u === null) return;
-      failures(counts, (kind, code, n) => this.inc?.({ pool: u.pool, kind, code }, n));
+      failures(counts, (pool, kind, code, n) => this.inc?.({ pool, kind, code }, n));
     },
   });
 
@@ -209,8 +233,15 @@ export function registerMetrics(pool: ClusterPool, registry?: PromRegistry): Poo
   };
 }
 
-function failures(counts: AllocationCounters, each: (kind: AllocationKind, code: string, n: number) => void): void {
-  for (const kind of ["pod", "node"] as const) for (const [code, n] of counts.failures[kind]) each(kind, code, n);
+function failures(counts: PoolCounters, each: (pool: string, kind: AllocationKind, code: string, n: number) => void): void {
+  for (const [pool, c] of counts.byPool) for (const kind of ["pod", "node"] as const) for (const [code, n] of c.failures[kind]) each(pool, kind, code, n);
+}
+
+/** The pools pod counters are shown for: every pool now, then any other that counted something (a removed pool). "" (node calls) is not one. */
+function poolNames(u: PoolUsage[], counts: PoolCounters): string[] {
+  const names = u.map((p) => p.pool);
+  for (const [name, c] of counts.byPool) if (name !== "" && !names.includes(name) && (c.pods > 0 || c.releases > 0)) names.push(name);
+  return names;
 }
 
 function isRegistry(r: unknown): r is PromRegistry {

@@ -6,63 +6,11 @@ import { addressKey, keyPool, keyRel } from "./owners.js";
 import { PoolCore, type Subnet, type NodeState } from "./core.js";
 import { inCooldown } from "./release.js";
 import { verify } from "./stats.js";
-import type { NodeStatus } from "./types.js";
+import { DEFAULT_POOL } from "./usage.js";
+import type { CheckReport } from "./types.js";
+import { CheckCollector, type LiveLists } from "./check-report.js";
 
-/** What check() compares the pool with. A category whose list is left out is not checked. */
-export interface CheckOptions {
-  /** Names of the nodes that exist (e.g. from `kubectl get nodes`). */
-  readonly nodes?: Iterable<string>;
-  /** Owners that exist, in the pool's naming (e.g. "namespace/pod" from `kubectl get pods -A`). */
-  readonly owners?: Iterable<string>;
-}
-
-/** A node the pool holds subnets for (or that waits for one) but that is not live. */
-export interface StaleNode {
-  readonly name: string;
-  readonly status: NodeStatus;
-  readonly podCIDRs: string[];
-  /** Pod addresses allocated in its subnets. */
-  readonly pods: number;
-}
-
-/** An owner that holds addresses but is not live. */
-export interface StaleOwner {
-  readonly owner: string;
-  /** Its addresses, in the order releaseOwner releases them. */
-  readonly addresses: string[];
-}
-
-/** An allocated address that no known owner holds (not reserved, not in reuse cooldown). */
-export interface OrphanAddress {
-  readonly ip: string;
-  readonly node: string;
-  readonly podCIDR: string;
-  /** "no owner": allocated without one (the numeric fast path); "unknown owner id N": its owner id names no owner. */
-  readonly reason: string;
-}
-
-/** A counter whose value differs from a recount of what it counts. */
-export interface CounterMismatch {
-  /** What it counts, e.g. "slots of 10.0.0.0/8" or "pods of node \"n1\" (10.0.1.0/24)". */
-  readonly counter: string;
-  readonly value: number;
-  readonly recount: number;
-}
-
-export interface CheckReport {
-  /** Nodes holding subnets (or pending) that are not in options.nodes; empty when options.nodes is left out. */
-  readonly nodes: StaleNode[];
-  /** Owners holding addresses that are not in options.owners; empty when options.owners is left out. */
-  readonly owners: StaleOwner[];
-  /** Allocated addresses held by no known owner. */
-  readonly orphans: OrphanAddress[];
-  /** Counters that disagree with a recount. */
-  readonly counters: CounterMismatch[];
-  /** verify()'s other findings: summaries, slot links, owner keys that point at nothing. */
-  readonly problems: string[];
-  /** True when every list above is empty. */
-  readonly ok: boolean;
-}
+export type { CheckOptions, CheckReport, StaleNode, StaleOwner, OrphanAddress, CounterMismatch } from "./types.js";
 
 /** A set of non-empty strings from an iterable (not a string): INVALID_ARGUMENT naming `what` and the bad element. */
 function nameSet(option: string, v: unknown): Set<string> | undefined {
@@ -103,21 +51,14 @@ function subnetOf(node: NodeState | undefined, poolIndex: number, rel: number): 
  * u32 per address) and bitmap counts; a bit-by-bit pass only over subnets
  * whose taken count exceeds what is reserved, cooling down and owned.
  */
-export function check(core: PoolCore, live: { nodes: Set<string> | undefined; owners: Set<string> | undefined }): CheckReport {
-  const nodes: StaleNode[] = [];
-  const owners: StaleOwner[] = [];
-  const orphans: OrphanAddress[] = [];
-  const counters: CounterMismatch[] = [];
-  // the name is built only for a counter that disagrees (a million owners make a million names otherwise)
-  const mismatch = (counter: () => string, value: number, recount: number): void => {
-    if (value !== recount) counters.push({ counter: counter(), value, recount });
-  };
+export function check(core: PoolCore, live: LiveLists): CheckReport {
+  const r = new CheckCollector(core.owners);
 
   // slot counters of every pool CIDR
   for (const p of core.pools) {
     if (p === undefined) continue;
-    const r = p.set._recount();
-    mismatch(() => `slots of ${String(p.cidr)}`, r.used, r.recount);
+    const c = p.set._recount();
+    r.mismatch(() => `slots of ${String(p.cidr)}`, c.used, c.recount, DEFAULT_POOL);
   }
 
   // reserved addresses and cooldown entries, per subnet, recounted from their sets
@@ -140,13 +81,7 @@ export function check(core: PoolCore, live: { nodes: Set<string> | undefined; ow
     if (s !== undefined) coolingIn.set(s, (coolingIn.get(s) ?? 0) + 1);
   }
 
-  // the owners known (holding addresses): ids are small and dense
-  const ids = [...core.owners.ids()];
-  const known = new Uint8Array((ids.length > 0 ? (ids[ids.length - 1] as number) : 0) + 1);
-  for (const id of ids) known[id] = 1;
-
   // every node subnet: its pod counter, who holds its addresses, what nobody holds
-  let heldBy = new Uint32Array(1024); // owner id -> addresses found in owner arrays (ids are small and dense)
   const bigByFamily = new Map<4 | 6, number>();
   let pending = 0;
   let draining = 0;
@@ -164,25 +99,12 @@ export function check(core: PoolCore, live: { nodes: Set<string> | undefined; ow
       const cooling = coolingIn.get(s) ?? 0;
       if (c.used !== c.recount || s.reserved !== reserved || s.quarantined !== cooling) {
         const where = `node ${show(n.name)} (${s.cidr})`;
-        mismatch(() => `pods of ${where}`, c.used, c.recount);
-        mismatch(() => `reserved addresses of ${where}`, s.reserved, reserved);
-        mismatch(() => `addresses in cooldown of ${where}`, s.quarantined, cooling);
+        r.mismatch(() => `pods of ${where}`, c.used, c.recount, DEFAULT_POOL);
+        r.mismatch(() => `reserved addresses of ${where}`, s.reserved, reserved, DEFAULT_POOL);
+        r.mismatch(() => `addresses in cooldown of ${where}`, s.quarantined, cooling, DEFAULT_POOL);
       }
       const arr = pool.owners(range);
-      let owned = 0;
-      if (arr !== undefined) {
-        for (let off = 0; off < s.size; off++) {
-          const o = arr[off] as number;
-          if (o === 0) continue;
-          owned++;
-          if (o >= heldBy.length) {
-            const grown = new Uint32Array(Math.max(o + 1, heldBy.length * 2));
-            grown.set(heldBy);
-            heldBy = grown;
-          }
-          heldBy[o] = (heldBy[o] as number) + 1;
-        }
-      }
+      const owned = r.census(arr, s.size);
       pods += c.recount - s.reserved - s.quarantined;
       if (c.recount <= s.reserved + s.quarantined + owned) continue; // every taken address is accounted for
       for (let off = 0; off < s.size; off++) {
@@ -191,34 +113,24 @@ export function check(core: PoolCore, live: { nodes: Set<string> | undefined; ow
         const key = addressKey(pool.index, rel);
         const o = arr === undefined ? 0 : (arr[off] as number);
         if (o === 0 && (core.reservedKeys.has(key) || inCooldown(core, pool, rel, key))) continue;
-        if (o !== 0 && known[o] === 1) continue;
+        if (o !== 0 && r.known(o)) continue;
         const holder = core.byId[core.borrowed.get(key) ?? 0] ?? n;
-        orphans.push({ ip: pool.addressOf(rel), node: holder.name, podCIDR: s.cidr, reason: o === 0 ? "no owner" : `unknown owner id ${o}` });
+        r.orphans.push({ ip: pool.addressOf(rel), node: holder.name, podCIDR: s.cidr, pool: DEFAULT_POOL, reason: o === 0 ? "no owner" : `unknown owner id ${o}` });
       }
     }
     if (live.nodes !== undefined && !live.nodes.has(n.name) && (n.subnets.length > 0 || n.status === "pending")) {
-      nodes.push({ name: n.name, status: n.status, podCIDRs: n.subnets.map((s) => s.cidr), pods });
+      const podCIDRs = n.subnets.map((s) => s.cidr);
+      r.nodes.push({ name: n.name, status: n.status, podCIDRs, pods, pools: podCIDRs.length > 0 ? [{ pool: DEFAULT_POOL, cidrs: podCIDRs }] : [] });
     }
   }
 
   // owners: those not live, and each one's key count against the addresses found
-  for (const id of ids) {
-    const name = core.owners.nameOf(id) as string;
-    const keys = core.owners.keys(id);
-    const held = heldBy[id] ?? 0;
-    if (keys.length !== held) counters.push({ counter: `addresses of owner ${show(name)}`, value: keys.length, recount: held });
-    if (live.owners !== undefined && !live.owners.has(name)) {
-      const addresses = keys.sort((a, b) => a - b).map((k) => core.pools[keyPool(k)]?.addressOf(keyRel(k)) ?? String(k));
-      owners.push({ owner: name, addresses });
-    }
-  }
-  mismatch(() => "owners", core.owners.live, ids.length);
-  for (const f of core.families) mismatch(() => `big subnets of IPv${f.family}`, f.big, bigByFamily.get(f.family) ?? 0);
-  mismatch(() => "pending nodes", core.pending.length, pending);
-  mismatch(() => "draining nodes", core.draining, draining);
+  r.closeOwners(live, (k) => ({ address: core.pools[keyPool(k)]?.addressOf(keyRel(k)) ?? String(k), pool: DEFAULT_POOL }));
+  for (const f of core.families) r.mismatch(() => `big subnets of IPv${f.family}`, f.big, bigByFamily.get(f.family) ?? 0, DEFAULT_POOL);
+  r.mismatch(() => "pending nodes", core.pending.length, pending);
+  r.mismatch(() => "draining nodes", core.draining, draining);
 
   // verify()'s counter findings ("slot counter of X != recount", "pod counter of n (X) != recount")
   // are in `counters` above, with their numbers
-  const problems = verify(core).filter((p) => !/ counter of .* != recount$/.test(p));
-  return { nodes, owners, orphans, counters, problems, ok: nodes.length + owners.length + orphans.length + counters.length + problems.length === 0 };
+  return r.report(verify(core).filter((p) => !/ counter of .* != recount$/.test(p)));
 }

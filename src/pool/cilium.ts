@@ -44,7 +44,7 @@ export function importCiliumNodes(core: PoolCore, list: unknown): ImportResult[]
       results.set(it.name, { name: it.name, podCIDRs: [], outcome: "failed", error: placed });
       continue;
     }
-    const oom = applyPlace(core, node, placed);
+    const oom = applyPlace(core, node, placed, true); // occupied, as Cilium's Occupy: no cursor moves
     if (oom !== undefined) {
       if (!known) forgetNew(core, node, mark);
       throw oom;

@@ -20,6 +20,9 @@
  *   src/pool/stats.ts         stats(), verify(), describe()
  *   src/pool/snapshot.ts      snapshot() and restore
  *   src/pool/replay.ts        journal replay
+ *   src/pool/check.ts         check(): leaks and recounts (check-report.ts: what both walks gather)
+ *   src/pool/usage.ts         what metrics read at scrape time; counters.ts: what they count
+ *   src/pool/multi/           named pools (options.pools), routed from here
  *
  * Every mutation is decided, applied, and handed to the journal hook as an
  * effect record (src/pool/records.ts), so replaying a journal runs the
@@ -41,7 +44,7 @@ import type { Strategy } from "../core/layout.js";
 import type { CiliumNodeList, ImportResult } from "./cilium-node.js";
 import type { PoolDescriptor } from "../alloc/pool-view.js";
 import { isJournalRecord, type JournalRecord } from "./records.js";
-import { decodeSnapshot } from "../state/snapshot.js";
+import { decodeSnapshot, readSnapshotMeta } from "../state/snapshot.js";
 import { FileStore, type FileStoreOptions, type Durable, type Runtime } from "../state/file-store.js";
 import { PoolCore } from "./core.js";
 import { disposeSymbol } from "../disposable.js";
@@ -60,8 +63,8 @@ import { labelsArg } from "./multi/pods.js";
 import type { AddNodeOptions, AllocateOptions, PoolCidrOptions } from "./multi/types.js";
 import { optionsObject, name as nameArg } from "../args.js";
 import { check, checkOptions, type CheckOptions, type CheckReport } from "./check.js";
-import { usage, type PoolUsage } from "./usage.js";
-import { AllocationCounters } from "./counters.js";
+import { usage, DEFAULT_POOL, type PoolUsage } from "./usage.js";
+import { AllocationCounters, PoolCounters } from "./counters.js";
 import type {
   NodeAllocation, PodAddresses, LookupResult, NodeDetail, ClusterStats, RemoveNodeOptions,
 } from "./types.js";
@@ -80,6 +83,16 @@ let durableOf: (options: ClusterPoolOptions | MultiPoolOptions) => Durable<Clust
 /** @internal What a FileStore needs to keep pools made from `options` (src/pool/file-store.ts). */
 export function durablePools(options: ClusterPoolOptions | MultiPoolOptions): Durable<ClusterPool> {
   return durableOf(options);
+}
+
+/**
+ * True if the state file at `path` (ClusterPool.open's snapshot) holds a
+ * ClusterPool with named pools: open it with options.pools then (any, e.g.
+ * `{ pools: {} }`: a store keeps the options it was made with). Reads the
+ * snapshot's description only. Throws IO_ERROR, CORRUPT_STATE.
+ */
+export function storedWithPools(path: string): boolean {
+  return isMultiSnapshot(readSnapshotMeta(path));
 }
 
 /** The state of a pool, for src/pool/effects.ts (built in the class's static block). */
@@ -130,9 +143,11 @@ export class ClusterPool {
   #c: PoolCore | undefined;
   /** The named pools (options.pools), routed to src/pool/multi/; undefined for a single-pool ClusterPool and once disposed. */
   #m: MultiPool | undefined;
-  /** Allocation counters while metrics read them (registerMetrics), else undefined: one field test per call. */
+  /** Counters by pool label while metrics read them (registerMetrics), else undefined. */
+  #counters: PoolCounters | undefined;
+  /** Single pool: #counters' one pool ("default"), else undefined: one field test per call. */
   #counts: AllocationCounters | undefined;
-  /** How many readers asked for #counts. */
+  /** How many readers asked for #counters. */
   #countReaders = 0;
 
   /**
@@ -189,6 +204,8 @@ export class ClusterPool {
             const old = p.#m;
             p.#m = fresh.#m;
             fresh.#m = undefined;
+            const counters = p.#counters;
+            if (counters !== undefined) p.#m?.count((name) => counters.of(name)); // the rolled-back pool counts on
             old?.attach(undefined);
             old?.free();
           },
@@ -290,7 +307,18 @@ export class ClusterPool {
    * node, no handle). `name`: a non-empty string (INVALID_ARGUMENT).
    */
   addNode(name: string, options?: AddNodeOptions): NodeAllocation {
-    if (this.#m) return this.#m.addNode(name, options);
+    if (this.#m) {
+      const n = this.#counters?.nodes;
+      if (n === undefined) return this.#m.addNode(name, options);
+      try {
+        const r = this.#m.addNode(name, options);
+        n.nodes++;
+        return r;
+      } catch (e) {
+        n.fail("node", e);
+        throw e;
+      }
+    }
     const c = this.#core("addNode");
     if (this.#counts !== undefined) return this.#countedAddNode(c, name, options, this.#counts);
     if (options !== undefined) labelsArg(options); // labels only select named pools
@@ -316,9 +344,15 @@ export class ClusterPool {
    * (a no-op). `options`: undefined or { graceMs } (INVALID_OPTION).
    */
   removeNode(name: string, options?: RemoveNodeOptions): boolean {
-    if (this.#m) return this.#m.removeNode(name, options);
-    const c = this.#core("removeNode");
-    return c.store === undefined ? removeNode(c, name, options) : this.#mutate("removeNode", removeNode, name, options);
+    let removed: boolean;
+    if (this.#m) removed = this.#m.removeNode(name, options);
+    else {
+      const c = this.#core("removeNode");
+      removed = c.store === undefined ? removeNode(c, name, options) : this.#mutate("removeNode", removeNode, name, options);
+    }
+    const n = this.#counters;
+    if (n !== undefined && removed) n.nodes.removals++;
+    return removed;
   }
 
   /** The node's subnets, status and usage, or undefined. */
@@ -351,7 +385,16 @@ export class ClusterPool {
    * failed call takes nothing and moves no cursor.
    */
   allocate(node: string, owner: string, wanted?: string | readonly string[] | AllocateOptions): PodAddresses {
-    if (this.#m) return this.#m.allocate(node, owner, wanted === undefined || isPlainObject(wanted) ? wanted as AllocateOptions | undefined : { ips: wanted as string | readonly string[] });
+    if (this.#m) {
+      const n = this.#counters;
+      try {
+        const options = wanted === undefined || isPlainObject(wanted) ? wanted as AllocateOptions | undefined : { ips: wanted as string | readonly string[] };
+        return this.#m.allocate(node, owner, options); // a success counts under its pool (src/pool/multi/pods.ts)
+      } catch (e) {
+        if (n !== undefined) n.of(this.#poolLabel(wanted)).fail("pod", e);
+        throw e;
+      }
+    }
     const c = this.#core("allocate");
     if (this.#counts !== undefined) return this.#countedAllocate(c, node, owner, wanted, this.#counts);
     const want = singleWanted(wanted);
@@ -378,16 +421,22 @@ export class ClusterPool {
    * INVALID_ARGUMENT for a non-string ip or an owner that is not a non-empty string.
    */
   release(ip: string, owner?: string): boolean {
-    if (this.#m) return this.#m.release(ip, owner);
+    if (this.#m) return this.#m.release(ip, owner); // counted under its pool (src/pool/multi/pods.ts)
     const c = this.#core("release");
-    return c.store === undefined ? release(c, ip, owner) : this.#mutate("release", release, ip, owner);
+    const done = c.store === undefined ? release(c, ip, owner) : this.#mutate("release", release, ip, owner);
+    const n = this.#counts;
+    if (n !== undefined && done) n.releases++;
+    return done;
   }
 
   /** Releases every address of an owner, in address order; returns them. An unknown owner has none. */
   releaseOwner(owner: string): string[] {
     if (this.#m) return this.#m.releaseOwner(owner);
     const c = this.#core("releaseOwner");
-    return c.store === undefined ? releaseOwner(c, owner) : this.#mutate("releaseOwner", releaseOwner, owner);
+    const out = c.store === undefined ? releaseOwner(c, owner) : this.#mutate("releaseOwner", releaseOwner, owner);
+    const n = this.#counts;
+    if (n !== undefined) n.releases += out.length;
+    return out;
   }
 
   /** Addresses an owner holds. */
@@ -600,14 +649,20 @@ export class ClusterPool {
   releaseIPv4(ip: number): boolean {
     if (this.#m) return this.#m.releaseIPv4(ip);
     const c = this.#core("releaseIPv4");
-    return c.store === undefined ? releaseIPv4(c, ip) : this.#mutate("releaseIPv4", releaseIPv4, ip);
+    const done = c.store === undefined ? releaseIPv4(c, ip) : this.#mutate("releaseIPv4", releaseIPv4, ip);
+    const n = this.#counts;
+    if (n !== undefined && done) n.releases++;
+    return done;
   }
 
   /** Releases the u32 IPv4 addresses in[0..count). Returns how many were allocated. */
   releaseIPv4Batch(ips: Uint32Array, count?: number): number {
     if (this.#m) return this.#m.releaseIPv4Batch(ips, count);
     const c = this.#core("releaseIPv4Batch");
-    return c.store === undefined ? releaseIPv4Batch(c, ips, count) : this.#mutate("releaseIPv4Batch", releaseIPv4Batch, ips, count);
+    const done = c.store === undefined ? releaseIPv4Batch(c, ips, count) : this.#mutate("releaseIPv4Batch", releaseIPv4Batch, ips, count);
+    const n = this.#counts;
+    if (n !== undefined) n.releases += done;
+    return done;
   }
 
   /** Handle of the node whose subnet holds the u32 IPv4 address, or 0. */
@@ -644,29 +699,48 @@ export class ClusterPool {
    * disagrees with a recount, and verify()'s other findings. A list left
    * out is not compared (its category comes back empty). Changes nothing.
    * `options`: undefined or { nodes?, owners? }, each an array or Set of
-   * non-empty strings (else INVALID_ARGUMENT naming it).
+   * non-empty strings (else INVALID_ARGUMENT naming it). With named pools
+   * it walks the chunks each node holds in each pool; every entry names its
+   * pool ("default" for a single-pool ClusterPool).
    */
   check(options?: CheckOptions): CheckReport {
-    const c = this.#single("check");
-    return check(c, checkOptions(options));
+    if (this.#m) return this.#m.check(checkOptions(options));
+    return check(this.#core("check"), checkOptions(options));
   }
 
-  /** @internal Usage per pool CIDR for metrics (src/metrics/), read at scrape time; releases what is due first, as stats() does. */
-  _usage(): PoolUsage {
-    const c = this.#single("_usage");
-    return c.store === undefined ? usage(c) : this.#durable(usage);
+  /** @internal Usage per pool (one for a single-pool ClusterPool) and pool CIDR for metrics (src/metrics/), read at scrape time; releases what is due first, as stats() does. */
+  _usage(): PoolUsage[] {
+    if (this.#m) return this.#m.usage();
+    const c = this.#core("_usage");
+    return [c.store === undefined ? usage(c) : this.#durable(usage)];
   }
 
-  /** @internal Starts counting allocations for a metrics reader; the same counters for every reader. */
-  _countAllocations(): AllocationCounters {
-    this.#single("_countAllocations");
+  /** @internal Starts counting operations for a metrics reader; the same counters for every reader. */
+  _countAllocations(): PoolCounters {
+    if (this.#m === undefined) this.#core("_countAllocations");
     this.#countReaders++;
-    return (this.#counts ??= new AllocationCounters());
+    if (this.#counters === undefined) {
+      const counters = new PoolCounters(this.#m ? "" : DEFAULT_POOL);
+      this.#counters = counters;
+      if (this.#m) this.#m.count((name) => counters.of(name));
+      else this.#counts = counters.nodes;
+    }
+    return this.#counters;
   }
 
   /** @internal A metrics reader is done; counting stops with the last one (the counts start from 0 again). Also after dispose (a no-op then). */
   _stopCounting(): void {
-    if (this.#countReaders > 0 && --this.#countReaders === 0) this.#counts = undefined;
+    if (this.#countReaders > 0 && --this.#countReaders === 0) {
+      this.#counters = undefined;
+      this.#counts = undefined;
+      this.#m?.count(undefined);
+    }
+  }
+
+  /** The pool label a failed allocate counts under with named pools: the pool it names if there is one, else "". */
+  #poolLabel(wanted: unknown): string {
+    const name = wanted === undefined ? DEFAULT_POOL : isPlainObject(wanted) ? ((wanted as { pool?: unknown }).pool ?? DEFAULT_POOL) : undefined;
+    return typeof name === "string" && this.#m?.hasPool(name) === true ? name : "";
   }
 
   // ------------------------------------------------------------------ snapshots and durable state
@@ -810,12 +884,6 @@ export class ClusterPool {
     if (this.#m) return this.#m;
     this.#core(method);
     throw errors.invalidOption("options.pools", `is not set: ${method} needs a ClusterPool made with named pools (new ClusterPool({ pools: { ... } }))`);
-  }
-
-  /** The single pool's state; for named pools INVALID_OPTION (`method` is not available there yet), once disposed INVALID_ARGUMENT. */
-  #single(method: string): PoolCore {
-    if (this.#m) throw errors.invalidOption("options.pools", `is set: ${method} is not available with named pools yet (single-pool ClusterPools only)`);
-    return this.#core(method);
   }
 
   /** The state, or INVALID_ARGUMENT naming `method` once the pool is disposed. */

@@ -13,6 +13,7 @@ import type { ClusterPool } from "./cluster-pool.js";
 import { poolCore } from "./cluster-pool.js";
 import type { JournalRecord, PlacedSubnet } from "./records.js";
 import { replayRecord } from "./replay.js";
+import { endCooldown, inCooldown } from "./release.js";
 import { addressKey, keyPool, keyRel } from "./owners.js";
 import { NONE } from "../core/layout.js";
 import { placementOf, type PoolCore, type Subnet } from "./core.js";
@@ -43,6 +44,15 @@ export function apply(pool: ClusterPool, r: JournalRecord): void {
   replayRecord(poolCore(pool), r);
 }
 
+/**
+ * Re-applies a "node" record whose placement was occupied (a CiliumNode
+ * import's podCIDRs), not carved: the next-fit cursors stay where they are,
+ * as they did when it was made (replay moves them past a carved placement).
+ */
+export function applyOccupied(pool: ClusterPool, r: Extract<JournalRecord, { op: "node" }>): void {
+  replayRecord(poolCore(pool), { ...r, occupied: true });
+}
+
 /** A node as a store keeps it. */
 export interface NodeRecord {
   readonly status: NodeStatus;
@@ -55,6 +65,30 @@ export function nodeRecord(pool: ClusterPool, name: string): NodeRecord | undefi
   const n = poolCore(pool).nodes.get(name);
   if (n === undefined) return undefined;
   return { status: n.status, placed: placementOf(n), ...(n.error !== undefined ? { error: n.error } : {}) };
+}
+
+/**
+ * Keeps draining node `name` until it is removed by hand (its deadline set
+ * to never): a store that completes drains itself (SharedPool: one
+ * transaction per node, by whichever process sees the deadline pass) holds
+ * the real deadline, so that tick() in a cache never drops a node as a side effect.
+ */
+export function holdDrain(pool: ClusterPool, name: string): void {
+  const n = poolCore(pool).nodes.get(name);
+  if (n !== undefined && n.status === "draining") n.deadline = Infinity;
+}
+
+/** How many blocks hold addresses node `name` borrowed ('share' overflow): its removal writes each. */
+export function borrowedBlocks(pool: ClusterPool, name: string): number {
+  const c = poolCore(pool);
+  const n = c.nodes.get(name);
+  if (n?.borrowed === undefined || n.borrowed.size === 0) return 0;
+  const seen = new Set<Subnet>();
+  for (const key of n.borrowed) {
+    const at = subnetOfKey(c, key);
+    if (at !== undefined) seen.add(at.s);
+  }
+  return seen.size;
 }
 
 /** Names of pending nodes, in the order they will be served. */
@@ -112,20 +146,44 @@ export function slotsFree(pool: ClusterPool, placed: readonly PlacedSubnet[]): b
   return true;
 }
 
-/** Allocated addresses of the block at (pool, slot) as offset -> owner ("" for none), reserved ones (router IPs) left out. */
-export function blockEntries(pool: ClusterPool, poolIndex: number, slot: number): Map<number, string> {
+/**
+ * Allocated addresses of the block at (pool, slot) as offset -> owner ("" for none), reserved ones
+ * (router IPs) and those in reuse cooldown left out. With `more`: the latter go into `more.cooling`
+ * as offset -> release time, and addresses lent to another node ('share' overflow) into `more.lent`
+ * as offset -> the borrowing node.
+ */
+export function blockEntries(pool: ClusterPool, poolIndex: number, slot: number, more?: { cooling: Map<number, number>; lent: Map<number, string> }): Map<number, string> {
   const c = poolCore(pool);
   const out = new Map<number, string>();
   const at = subnetAt(c, poolIndex, slot);
   if (at === undefined) return out;
   const p = at.s.pool;
+  const q = c.quarantine !== undefined && c.quarantine.size > 0 ? c.quarantine : undefined;
   for (let off = 0; off < at.s.size; off++) {
     const rel = at.s.base + off;
     const o = p.owner(rel);
-    if (o === NONE || c.reservedKeys.has(addressKey(p.index, rel))) continue;
+    if (o === NONE) continue;
+    const key = addressKey(p.index, rel);
+    if (c.reservedKeys.has(key)) continue;
+    if (q !== undefined && o === 0 && inCooldown(c, p, rel, key)) {
+      more?.cooling.set(off, q.timeOf(key) as number);
+      continue;
+    }
     out.set(off, o > 0 ? (c.owners.nameOf(o) ?? "") : "");
+    const borrower = c.borrowed.size > 0 ? c.borrowed.get(key) : undefined;
+    if (borrower !== undefined && more !== undefined) more.lent.set(off, c.byId[borrower]?.name ?? "");
   }
   return out;
+}
+
+/** Ends the reuse cooldown of an address key at once (it leaves the queue and is freed). */
+export function endCooldownOf(pool: ClusterPool, key: number): void {
+  endCooldown(poolCore(pool), key);
+}
+
+/** True if the pool has a reuse cooldown (options.reuse). */
+export function hasCooldown(pool: ClusterPool): boolean {
+  return poolCore(pool).quarantine !== undefined;
 }
 
 /** The owner of a key ("" for none), or undefined when it is free. */

@@ -157,7 +157,7 @@ export function releaseSlots(core: PoolCore, pool: PoolCidr, slot: number, run: 
  * memory cannot hold its pod ranges, gives back what it attached and the
  * slots, changes nothing else and returns the FULL error.
  */
-export function applyPlace(core: PoolCore, node: NodeState, placed: readonly PlacedSubnet[]): IpamError | undefined {
+export function applyPlace(core: PoolCore, node: NodeState, placed: readonly PlacedSubnet[], occupied = false): IpamError | undefined {
   const subnets: Subnet[] = [];
   let v4: Subnet | undefined;
   let v6: Subnet | undefined;
@@ -216,7 +216,7 @@ export function applyPlace(core: PoolCore, node: NodeState, placed: readonly Pla
   node.status = "ready";
   node.error = undefined;
   core.nodes.set(node.name, node);
-  if (core.log !== undefined) core.emit({ op: "node", name: node.name, placed: [...placed] });
+  if (core.log !== undefined) core.emit(occupied ? { op: "node", name: node.name, placed: [...placed], occupied: true } : { op: "node", name: node.name, placed: [...placed] });
   return undefined;
 }
 

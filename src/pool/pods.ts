@@ -1,5 +1,5 @@
 // Pod addresses: allocate, release (with owner checks and reuse cooldown), releaseOwner, lookup.
-import { parseIPv4, parseIPv6Groups, parseIp } from "../net/ip.js";
+import { parseIPv4, parseIp } from "../net/ip.js";
 import { errors, IpamError, show } from "../errors.js";
 import { PoolCidr } from "../alloc/pool-cidr.js";
 import { addressKey, keyPool, keyRel } from "./owners.js";
@@ -193,28 +193,6 @@ export function usableRel(core: PoolCore, sub: Subnet, value: bigint): number {
   return rel >= 0 && off >= 0 && off < sub.size ? rel : NONE;
 }
 
-/** Pool, slot and rel (NONE past an IPv6 range cap) of an address, or undefined outside every pool. */
-export function locate(core: PoolCore, ip: string): { pool: PoolCidr; slot: number; rel: number } | undefined {
-  const v4 = parseIPv4(ip);
-  if (v4 >= 0) {
-    const pool = core.table.poolOfIPv4(v4);
-    if (pool === undefined) return undefined;
-    const rel = v4 - pool.base4;
-    return { pool, slot: pool.slotOfRel(rel), rel };
-  }
-  const g = ip.includes(":") ? parseIPv6Groups(ip) : undefined;
-  if (g === undefined) {
-    parseIp(ip); // throws INVALID_IP
-    return undefined;
-  }
-  for (const pool of core.pools) {
-    if (pool === undefined || pool.family !== 6) continue;
-    const at = pool.locate6(g);
-    if (at !== undefined) return { pool, slot: at.slot, rel: at.rel };
-  }
-  return undefined;
-}
-
 /**
  * Releases an address. With `owner`, refuses (OWNER_MISMATCH) unless that
  * owner holds it, so a stale delete cannot free a live pod's address.
@@ -235,7 +213,7 @@ export function release(core: PoolCore, ip: string, owner?: string): boolean {
       return o !== NONE;
     }
   }
-  const loc = locate(core, ip);
+  const loc = core.table.locate(ip);
   if (loc === undefined || loc.rel === NONE) return false;
   const key = addressKey(loc.pool.index, loc.rel);
   if (owner !== undefined) {
@@ -290,7 +268,7 @@ export function lookup(core: PoolCore, ip: string): LookupResult | undefined {
     node = core.byId[t.foundNode];
     o = t.foundOwner;
   } else {
-    const loc = locate(core, ip);
+    const loc = core.table.locate(ip);
     if (loc === undefined) return undefined;
     pool = loc.pool;
     rel = loc.rel;

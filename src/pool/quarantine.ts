@@ -22,6 +22,8 @@ export class Quarantine {
   #len = 0;
   /** Key -> node epoch of its latest entry. */
   readonly #members = new Map<number, number>();
+  /** Key -> release time of its latest entry. */
+  readonly #times_ = new Map<number, number>();
 
   constructor(o: ReuseOptions) {
     this.cooldownMs = o.cooldownMs ?? Infinity;
@@ -31,16 +33,61 @@ export class Quarantine {
   get size(): number { return this.#len; }
   /** Node epoch of the latest entry for the address key, if any. */
   epochOf(key: number): number | undefined { return this.#members.get(key); }
+  /** Release time of the latest entry for the address key, if any. */
+  timeOf(key: number): number | undefined { return this.#times_.get(key); }
 
-  /** Queues address `key` of the node incarnation `epoch`, released at `now`. */
+  /**
+   * Queues address `key` of the node incarnation `epoch`, released at `now`.
+   * The ring stays in release-time order: an entry older than the newest
+   * (a release another process made, learnt late) goes in before the
+   * newer ones; one clock's releases only ever append.
+   */
   push(key: number, epoch: number, now: number): void {
     if (this.#len === this.#keys.length) this.#grow();
-    const i = (this.#head + this.#len) % this.#keys.length;
+    const cap = this.#keys.length;
+    let i = (this.#head + this.#len) % cap;
+    // shift newer entries one place back until the slot before is not newer
+    for (let k = this.#len; k > 0; k--) {
+      const j = (i - 1 + cap) % cap;
+      if ((this.#times[j] as number) <= now) break;
+      this.#keys[i] = this.#keys[j] as number;
+      this.#times[i] = this.#times[j] as number;
+      this.#epochs[i] = this.#epochs[j] as number;
+      i = j;
+    }
     this.#keys[i] = key;
     this.#times[i] = now;
     this.#epochs[i] = epoch;
     this.#len++;
     this.#members.set(key, epoch);
+    this.#times_.set(key, now);
+  }
+
+  /**
+   * Takes the latest entry of `key` out of the ring (another process
+   * ended its cooldown, or the cache is put back as etcd has it). Returns
+   * its epoch, or undefined when the key has no entry.
+   */
+  remove(key: number): number | undefined {
+    const epoch = this.#members.get(key);
+    if (epoch === undefined) return undefined;
+    const cap = this.#keys.length;
+    for (let k = this.#len - 1; k >= 0; k--) {
+      const i = (this.#head + k) % cap;
+      if (this.#keys[i] !== key || this.#epochs[i] !== epoch) continue;
+      for (let m = k; m < this.#len - 1; m++) {
+        const a = (this.#head + m) % cap;
+        const b = (a + 1) % cap;
+        this.#keys[a] = this.#keys[b] as number;
+        this.#times[a] = this.#times[b] as number;
+        this.#epochs[a] = this.#epochs[b] as number;
+      }
+      this.#len--;
+      break;
+    }
+    this.#members.delete(key);
+    this.#times_.delete(key);
+    return epoch;
   }
 
   #grow(): void {
@@ -70,7 +117,10 @@ export class Quarantine {
       this.#head = (this.#head + 1) % this.#keys.length;
       this.#len--;
       n++;
-      if (this.#members.get(key) === epoch) this.#members.delete(key);
+      if (this.#members.get(key) === epoch) {
+        this.#members.delete(key);
+        this.#times_.delete(key);
+      }
       free(key, epoch);
     }
     return n;

@@ -12,7 +12,8 @@ export interface PlacedSubnet {
 }
 
 export type JournalRecord =
-  | { readonly op: "node"; readonly name: string; readonly placed: readonly PlacedSubnet[] }
+  /** occupied: the placement was given (a CiliumNode import), not carved, so it moved no next-fit cursor. */
+  | { readonly op: "node"; readonly name: string; readonly placed: readonly PlacedSubnet[]; readonly occupied?: true }
   | { readonly op: "pending"; readonly name: string; readonly error: string }
   | { readonly op: "failed"; readonly name: string; readonly error: string }
   /** deadline: clock ms; a grace period that never ends is "Infinity" (JSON has no Infinity; older journals hold null). */

@@ -58,6 +58,16 @@ export function applyExpire(core: PoolCore, key: number, epoch: number): void {
   if (pool.release(rel, false) !== NONE && sub) sub.quarantined--;
 }
 
+/**
+ * Ends the cooldown of one address at once (another process handed it out
+ * or ended it; SharedPool's cache follows etcd): out of the ring, and freed
+ * if its node is still the incarnation that released it.
+ */
+export function endCooldown(core: PoolCore, key: number): void {
+  const epoch = core.quarantine?.remove(key);
+  if (epoch !== undefined) applyExpire(core, key, epoch);
+}
+
 /** Forgets that an owner holds a u32 IPv4 address (the numeric path released it in WASM). */
 export function dropOwnedIPv4(core: PoolCore, owner: number, ip: number): void {
   for (const pool of core.pools) {

@@ -20,7 +20,8 @@ export function replay(core: PoolCore, r: JournalRecord): void {
         if (p.pool < 0) continue;
         const pool = core.pools[p.pool] as PoolCidr;
         pool.set._occupyRange(p.slot, p.slot + (1 << p.k) - 1);
-        pool.set._setCursor((p.slot + (1 << p.k)) % pool.set.capacity);
+        // a carved placement moved the cursor past it; an occupied one (an import) moved none
+        if (r.occupied !== true) pool.set._setCursor((p.slot + (1 << p.k)) % pool.set.capacity);
       }
       const oom = applyPlace(core, node, r.placed);
       if (oom !== undefined) throw oom;

@@ -109,3 +109,113 @@ export interface IpPoolStats {
   /** Nodes below the watermark because the pool had no free chunk. */
   readonly short: number;
 }
+
+// ------------------------------------------------------------------ check() (src/pool/check.ts, src/pool/multi/check.ts)
+
+/** What check() compares the pool with. A category whose list is left out is not checked. */
+export interface CheckOptions {
+  /** Names of the nodes that exist (e.g. from `kubectl get nodes`). */
+  readonly nodes?: Iterable<string>;
+  /** Owners that exist, in the pool's naming (e.g. "namespace/pod" from `kubectl get pods -A`). */
+  readonly owners?: Iterable<string>;
+}
+
+/** A node the pool holds subnets for (or that waits for one) but that is not live. */
+export interface StaleNode {
+  readonly name: string;
+  readonly status: NodeStatus;
+  readonly podCIDRs: string[];
+  /** Pod addresses allocated in its subnets. */
+  readonly pods: number;
+  /** Its CIDRs per pool ("default" for a single-pool ClusterPool), pools in name order. */
+  readonly pools: { readonly pool: string; readonly cidrs: string[] }[];
+}
+
+/** An owner that holds addresses but is not live. */
+export interface StaleOwner {
+  readonly owner: string;
+  /** Its addresses, in the order releaseOwner releases them. */
+  readonly addresses: string[];
+  /** The pools its addresses come from, in name order. */
+  readonly pools: string[];
+}
+
+/** An allocated address that no known owner holds (not reserved, not in reuse cooldown). */
+export interface OrphanAddress {
+  readonly ip: string;
+  readonly node: string;
+  readonly podCIDR: string;
+  /** The pool of the address ("default" for a single-pool ClusterPool). */
+  readonly pool: string;
+  /** "no owner": allocated without one (the numeric fast path); "unknown owner id N": its owner id names no owner. */
+  readonly reason: string;
+}
+
+/** A counter whose value differs from a recount of what it counts. */
+export interface CounterMismatch {
+  /** What it counts, e.g. "slots of 10.0.0.0/8" or "pods of node \"n1\" (10.0.1.0/24)". */
+  readonly counter: string;
+  readonly value: number;
+  readonly recount: number;
+  /** The pool the counter belongs to; absent for counters of the whole ClusterPool (owners, pending nodes). */
+  readonly pool?: string;
+}
+
+export interface CheckReport {
+  /** Nodes holding subnets (or pending) that are not in options.nodes; empty when options.nodes is left out. */
+  readonly nodes: StaleNode[];
+  /** Owners holding addresses that are not in options.owners; empty when options.owners is left out. */
+  readonly owners: StaleOwner[];
+  /** Allocated addresses held by no known owner. */
+  readonly orphans: OrphanAddress[];
+  /** Counters that disagree with a recount. */
+  readonly counters: CounterMismatch[];
+  /** verify()'s other findings: summaries, slot links, owner keys that point at nothing. */
+  readonly problems: string[];
+  /** True when every list above is empty. */
+  readonly ok: boolean;
+}
+
+// ------------------------------------------------------------------ metrics (src/pool/usage.ts, src/pool/counters.ts, src/pool/multi/usage.ts)
+
+export interface CidrUsage {
+  /** The pool the CIDR belongs to: "default" for a single-pool ClusterPool, else its named pool. */
+  readonly pool: string;
+  readonly family: 4 | 6;
+  readonly cidr: string;
+  /** Node mask size of the family (named pools: the pool's maskSize, one chunk per slot). */
+  readonly nodeMaskSize: number;
+  /** Bitmap slots (node subnets of the slot mask; named pools: chunks), as stats().pools[].subnets: `used` counts reserved slots too. */
+  readonly subnets: { readonly used: number; readonly free: number; readonly reserved: number; readonly capacity: number };
+  /** Pod addresses in the node subnets held now: used by pods, free, in reuse cooldown, reserved (router, reserve()), usable in all. */
+  readonly addresses: { readonly used: number; readonly free: number; readonly cooldown: number; readonly reserved: number; readonly capacity: number };
+  /**
+   * Addresses that can still be handed out: the free ones in held node
+   * subnets, plus those of the node subnets the pool can still carve
+   * (aligned free runs of a node subnet's size, up to maxNodeSubnets; with
+   * the 'smaller' overflow, the remaining free slots as smaller subnets).
+   */
+  readonly remaining: number;
+  /** The largest free aligned run of slots (2^j slots from a multiple of 2^j). */
+  readonly largestFreeRun: number;
+  /** Node subnets of the node mask size that could still be carved here (free aligned runs), before maxNodeSubnets. */
+  readonly freeNodeSubnets: number;
+}
+
+export interface PoolUsage {
+  readonly pool: string;
+  readonly cidrs: CidrUsage[];
+  /**
+   * Nodes by status (ready and draining hold subnets; pending wait for one;
+   * failed were refused on import). Named pools: ready nodes hold a chunk of
+   * the pool, pending ones are below its watermark for want of a free chunk
+   * (stats().ipPools[].short); none drain or fail.
+   */
+  readonly nodes: { readonly ready: number; readonly draining: number; readonly pending: number; readonly failed: number };
+}
+
+/** @internal What named pools count on their hot paths while metrics read them (src/pool/counters.ts's AllocationCounters). */
+export interface OpCounts {
+  pods: number;
+  releases: number;
+}

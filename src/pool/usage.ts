@@ -5,40 +5,12 @@
 // to date on the hot path.
 import { PoolCore } from "./core.js";
 import { tick } from "./nodes.js";
+import type { CidrUsage, PoolUsage } from "./types.js";
+
+export type { CidrUsage, PoolUsage } from "./types.js";
 
 /** The name of a ClusterPool's one pool (Cilium's cluster-pool has one; multi-pool names more). */
 export const DEFAULT_POOL = "default";
-
-export interface CidrUsage {
-  /** The pool the CIDR belongs to: "default". */
-  readonly pool: string;
-  readonly family: 4 | 6;
-  readonly cidr: string;
-  /** Node mask size of the family. */
-  readonly nodeMaskSize: number;
-  /** Bitmap slots (node subnets of the slot mask), as stats().pools[].subnets: `used` counts reserved slots too. */
-  readonly subnets: { readonly used: number; readonly free: number; readonly reserved: number; readonly capacity: number };
-  /** Pod addresses in the node subnets held now: used by pods, free, in reuse cooldown, reserved (router, reserve()), usable in all. */
-  readonly addresses: { readonly used: number; readonly free: number; readonly cooldown: number; readonly reserved: number; readonly capacity: number };
-  /**
-   * Addresses that can still be handed out: the free ones in held node
-   * subnets, plus those of the node subnets the pool can still carve
-   * (aligned free runs of a node subnet's size, up to maxNodeSubnets; with
-   * the 'smaller' overflow, the remaining free slots as smaller subnets).
-   */
-  readonly remaining: number;
-  /** The largest free aligned run of slots (2^j slots from a multiple of 2^j). */
-  readonly largestFreeRun: number;
-  /** Node subnets of the node mask size that could still be carved here (free aligned runs), before maxNodeSubnets. */
-  readonly freeNodeSubnets: number;
-}
-
-export interface PoolUsage {
-  readonly pool: string;
-  readonly cidrs: CidrUsage[];
-  /** Nodes by status (ready and draining hold subnets; pending wait for one; failed were refused on import). */
-  readonly nodes: { readonly ready: number; readonly draining: number; readonly pending: number; readonly failed: number };
-}
 
 /** Usage of every pool CIDR, after releasing what is due (as stats() does). */
 export function usage(core: PoolCore): PoolUsage {

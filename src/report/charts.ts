@@ -15,10 +15,10 @@ export interface Chart {
   readonly spec: TopLevelSpec;
 }
 
-const WIDTH = 760;
-const HEIGHT = 240;
+export const WIDTH = 760;
+export const HEIGHT = 240;
 const FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
-const CONFIG = {
+export const CONFIG = {
   font: FONT,
   view: { stroke: null },
   axis: { labelFontSize: 11, titleFontSize: 12, gridColor: "#e5e7eb" },
@@ -26,7 +26,7 @@ const CONFIG = {
 };
 
 /** Hours, for the x axes. */
-const h = (sec: number): number => Math.round((sec / 3600) * 1e4) / 1e4;
+export const h = (sec: number): number => Math.round((sec / 3600) * 1e4) / 1e4;
 
 /** The four charts of a simulation report. */
 export function chartsFor(r: SimResult): Chart[] {

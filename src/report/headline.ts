@@ -29,22 +29,41 @@ export interface Enough {
   readonly podsPerNode: number;
 }
 
+/** What one family of the pool fits, and what would have been enough for it. */
+export interface FamilyAnswer {
+  readonly family: 4 | 6;
+  readonly nodeMask: number;
+  /** The family's CIDRs from the start, and those added during the run. */
+  readonly initial: readonly string[];
+  /** Node subnets in service at the end (the subnet limit applied). */
+  readonly nodesFit: number;
+  /** Node subnets from the start (the subnet limit applied). */
+  readonly fitsAtStart: number;
+  readonly podsPerSubnet: number;
+  /** Set when the pool ran out. */
+  readonly enough?: Enough;
+}
+
 export interface Headline {
+  /** The first family (IPv4 of a dual-stack pool); `families` has each. */
   readonly family: 4 | 6;
   /** When nodes first had to wait for a subnet (virtual seconds); undefined: never. */
   readonly ranOutAt?: number;
-  /** Still out at the end of the run. */
+  /** Still out at the end. */
   readonly outAtEnd: boolean;
   readonly nodesWaited: number;
   readonly maxWait: number;
   readonly waitingAtEnd: number;
   readonly podFailures: number;
-  /** Node subnets in service at the end (the subnet limit applied) and usable pod addresses of one. */
+  /** Nodes the pool fits at the end: a node takes one subnet of each family. */
   readonly nodesFit: number;
+  /** Of the first family. */
   readonly podsPerSubnet: number;
   readonly nodeMask: number;
-  /** Set when the pool ran out. */
+  /** Of the first family; set when the pool ran out. */
   readonly enough?: Enough;
+  /** Per family (IPv4 first): what it fits and what would have been enough. */
+  readonly families: readonly FamilyAnswer[];
   /** The answer as sentences, first the one that matters most. */
   readonly lines: readonly string[];
 }
@@ -88,20 +107,47 @@ export function enoughFor(cidrs: readonly string[], nodeMask: number, limit: num
   return out;
 }
 
-/** The headline of a simulation result. */
-export function headline(r: SimResult): Headline {
-  const family: 4 | 6 = r.pool.ipv4 ? 4 : 6;
+/** One family's answer: what it fits, from the start and at the end, and what would have been enough for `demand`. */
+function familyAnswer(r: SimResult, family: 4 | 6, demand: number | undefined, podsPerNode: number): FamilyAnswer {
   const pools = r.pools.filter((p) => p.family === family);
   const initial = pools.filter((p) => p.since === 0).map((p) => p.cidr);
-  const grown = pools.filter((p) => p.since > 0);
   const nodeMask = pools[0]?.nodeMask ?? 0;
   const limit = r.pool.maxNodeSubnets;
-  const nodesFit = Math.min(pools.reduce((n, p) => n + p.subnetCapacity, 0), limit ?? Infinity);
-  const podsPerSubnet = pools[0] ? usableAt(pools[0].cidr, nodeMask) : 0;
+  return {
+    family, nodeMask, initial,
+    nodesFit: Math.min(pools.reduce((n, p) => n + p.subnetCapacity, 0), limit ?? Infinity),
+    fitsAtStart: Math.min(subnetsAt(initial, nodeMask), limit ?? Infinity),
+    podsPerSubnet: pools[0] ? usableAt(pools[0].cidr, nodeMask) : 0,
+    ...(demand !== undefined && initial.length > 0 ? { enough: enoughFor(initial, nodeMask, limit, demand, podsPerNode) } : {}),
+  };
+}
+
+/** The ways out for one family that was short, as words ("one more /20 from the start (...)", "maskSize 25 ..."). */
+function ways(e: Enough, f: FamilyAnswer): string[] {
+  const space = subnetsAt(f.initial, f.nodeMask);
+  const out: string[] = [];
+  if (e.maxNodeSubnets !== undefined) out.push(`maxNodeSubnets ${int(e.maxNodeSubnets)}${e.extraCidr ? " and" : ""}`);
+  if (e.extraCidr) out.push(`one more /${e.extraCidr.prefix} from the start (${int(e.extraCidr.subnets)} more /${f.nodeMask} node subnets)`);
+  else if (e.demand > space) out.push(`more pool CIDRs (no single CIDR adds ${int(e.demand - space)} /${f.nodeMask} subnets)`);
+  const mask = e.mask
+    ? `maskSize ${e.mask.maskSize} on the same CIDRs (${int(e.mask.subnets)} nodes × ${int(e.mask.podsPerSubnet)} pods, room for ${int(e.podsPerNode)} per node; for a new cluster)`
+    : undefined;
+  return [out.join(" "), ...(mask ? [mask] : [])].filter((x) => x !== "");
+}
+
+/** The headline of a simulation result: every family of a dual-stack pool is answered. */
+export function headline(r: SimResult): Headline {
   const s = r.shortage;
   const ranOutAt = s.outages[0]?.start;
   const outAtEnd = s.waitingAtEnd > 0;
   const podsPerNode = Math.min(r.scenario.pods.maxPerNode, r.scenario.pods.maxPods);
+  const demand = ranOutAt !== undefined ? s.peakDemand : undefined;
+  const families = ([4, 6] as const).filter((f) => (f === 4 ? r.pool.ipv4 : r.pool.ipv6) !== undefined).map((f) => familyAnswer(r, f, demand, podsPerNode));
+  const first = families[0] as FamilyAnswer;
+  const dual = families.length > 1;
+  // a node takes one node subnet of each family
+  const nodesFit = Math.min(...families.map((f) => f.nodesFit));
+  const limit = r.pool.maxNodeSubnets;
   const end = r.scenario.duration;
   const lines: string[] = [];
 
@@ -122,31 +168,32 @@ export function headline(r: SimResult): Headline {
   // 3. Pod allocations.
   const pf = r.totals.podFailures;
   lines.push(pf === 0 ? "No pod IP allocation failed." : `${plural(pf, "pod IP allocation")} failed (of ${int(r.totals.podCreates)} pods created).`);
-  // 4. What the pool fits.
+  // 4. What the pool fits, per family.
   const cidrText = (list: readonly string[]): string => list.join(" + ");
-  const fitsAtStart = Math.min(subnetsAt(initial, nodeMask), limit ?? Infinity);
-  lines.push(`${cidrText(initial)} with /${nodeMask} per node fits ${int(fitsAtStart)} nodes × ${int(podsPerSubnet)} pod IPs`
-    + (limit !== undefined && limit < subnetsAt(initial, nodeMask) ? ` (maxNodeSubnets ${int(limit)})` : "")
-    + (grown.length > 0 ? `; with ${cidrText(grown.map((p) => `${p.cidr} (added at ${formatDuration(p.since)})`))}, ${int(nodesFit)} nodes` : "")
-    + ".");
-  // 5. What would have been enough.
-  let enough: Enough | undefined;
-  if (ranOutAt !== undefined && initial.length > 0) {
-    enough = enoughFor(initial, nodeMask, limit, s.peakDemand, podsPerNode);
-    const ways: string[] = [];
-    if (enough.maxNodeSubnets !== undefined) ways.push(`maxNodeSubnets ${int(enough.maxNodeSubnets)}${enough.extraCidr ? " and" : ""}`);
-    if (enough.extraCidr) ways.push(`one more /${enough.extraCidr.prefix} from the start (${int(enough.extraCidr.subnets)} more /${nodeMask} node subnets)`);
-    else if (enough.demand > subnetsAt(initial, nodeMask)) ways.push(`more pool CIDRs (no single CIDR adds ${int(enough.demand - subnetsAt(initial, nodeMask))} /${nodeMask} subnets)`);
-    const maskWay = enough.mask
-      ? `maskSize ${enough.mask.maskSize} on the same CIDRs (${int(enough.mask.subnets)} nodes × ${int(enough.mask.podsPerSubnet)} pods, room for ${int(podsPerNode)} per node; for a new cluster)`
-      : undefined;
-    const head = `At most ${int(enough.demand)} node subnets were wanted at once (at ${formatDuration(s.peakDemandAt)}); the pool had ${int(enough.had)} at the start.`;
-    const opts = [ways.join(" "), ...(maskWay ? [maskWay] : [])].filter((x) => x !== "");
-    lines.push(`${head} ${opts.length > 0 ? `What would have been enough: ${opts.join(", or ")}.` : `No larger node mask leaves room for ${int(podsPerNode)} pods per node.`}`);
+  for (const f of families) {
+    const grown = r.pools.filter((p) => p.family === f.family && p.since > 0);
+    lines.push(`${dual ? `IPv${f.family}: ` : ""}${cidrText(f.initial)} with /${f.nodeMask} per node fits ${int(f.fitsAtStart)} nodes × ${int(f.podsPerSubnet)} pod IPs`
+      + (limit !== undefined && limit < subnetsAt(f.initial, f.nodeMask) ? ` (maxNodeSubnets ${int(limit)})` : "")
+      + (grown.length > 0 ? `; with ${cidrText(grown.map((p) => `${p.cidr} (added at ${formatDuration(p.since)})`))}, ${int(f.nodesFit)} nodes` : "")
+      + ".");
+  }
+  if (dual) lines.push(`A node takes a node subnet of each family: ${int(Math.min(...families.map((f) => f.fitsAtStart)))} nodes fit from the start.`);
+  // 5. What would have been enough, per family.
+  if (demand !== undefined && families.some((f) => f.enough !== undefined)) {
+    const had = dual ? families.map((f) => `${int(f.enough?.had ?? 0)} (IPv${f.family})`).join(" and ") : int(first.enough?.had ?? 0);
+    const parts = families.filter((f) => f.enough !== undefined).map((f) => {
+      const e = f.enough as Enough;
+      if (e.demand <= e.had) return `IPv${f.family} had room for them.`;
+      const w = ways(e, f);
+      const label = dual ? ` for IPv${f.family}` : "";
+      return w.length > 0 ? `What would have been enough${label}: ${w.join(", or ")}.` : `No larger node mask leaves room for ${int(podsPerNode)} pods per node${label}.`;
+    });
+    lines.push(`At most ${int(demand)} node subnets were wanted at once (at ${formatDuration(s.peakDemandAt)}); the pool had ${had} at the start. ${parts.join(" ")}`);
   }
   return {
-    family, ...(ranOutAt !== undefined ? { ranOutAt } : {}), outAtEnd, nodesWaited: s.nodesWaited, maxWait: s.maxWait,
-    waitingAtEnd: s.waitingAtEnd, podFailures: pf, nodesFit, podsPerSubnet, nodeMask, ...(enough ? { enough } : {}), lines,
+    family: first.family, ...(ranOutAt !== undefined ? { ranOutAt } : {}), outAtEnd, nodesWaited: s.nodesWaited, maxWait: s.maxWait,
+    waitingAtEnd: s.waitingAtEnd, podFailures: pf, nodesFit, podsPerSubnet: first.podsPerSubnet, nodeMask: first.nodeMask,
+    ...(first.enough ? { enough: first.enough } : {}), families, lines,
   };
 }
 

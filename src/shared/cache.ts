@@ -22,7 +22,7 @@ import type { ClusterPoolOptions } from "../pool/options.js";
 import * as fx from "../pool/effects.js";
 import type { NodeRecord } from "../pool/effects.js";
 import type { KeyValue } from "./etcd.js";
-import { Keys, decodeNode, decodeBlock, entriesOf } from "./keys.js";
+import { Keys, decodeNode, decodeBlock, decodePoolOps, stateOf, emptyBlockState, holdsSubnets, type BlockState, type PoolOp, type StoredNode } from "./keys.js";
 
 /** What the mirror knows of one key: its mod revision (0: absent) and the value's text. */
 export interface Known {
@@ -40,6 +40,14 @@ export class Cache {
   dirty = false;
   /** Revision of the last full read: anything at or below it is in the mirror already (or was deleted before it). */
   floor = 0;
+  /**
+   * Draining nodes -> the clock ms their removal completes (Infinity: never
+   * by itself). The cache's ClusterPool holds them with no deadline
+   * (fx.holdDrain): SharedPool completes each in a transaction of its own.
+   */
+  readonly drains = new Map<string, number>();
+  /** The pool-level records applied, in order (the pool key's, then this process's own not yet written). */
+  poolOps: PoolOp[] = [];
   /** Block keys whose mirror value is newer than the cache's entries (see settle). */
   readonly #stale = new Set<string>();
 
@@ -74,9 +82,9 @@ export class Cache {
     const b = text === undefined ? undefined : decodeBlock(text);
     const at = fx.blockAt(this.pool, kind.pool, kind.slot);
     if (text === undefined) {
-      if (at !== undefined) this.setBlock(kind.pool, kind.slot, new Map());
+      if (at !== undefined) this.setBlock(kind.pool, kind.slot, emptyBlockState());
     } else if (b === undefined || at === undefined || at.node !== b.node) this.dirty = true;
-    else this.setBlock(kind.pool, kind.slot, entriesOf(b));
+    else this.setBlock(kind.pool, kind.slot, stateOf(b));
   }
 
   /** Settles every stale block. */
@@ -87,7 +95,10 @@ export class Cache {
   /** Settles the blocks of node `name` (the ones an allocation on it touches). */
   settleNode(name: string): void {
     if (this.#stale.size === 0) return;
-    for (const p of fx.nodeRecord(this.pool, name)?.placed ?? []) this.settle(this.keys.block(p.pool, p.slot));
+    const placed = fx.nodeRecord(this.pool, name)?.placed ?? [];
+    // a node that shares ('share' overflow) borrows from the subnet with the most free addresses: any block
+    if (placed.some((p) => p.pool < 0)) return this.settleAll();
+    for (const p of placed) this.settle(this.keys.block(p.pool, p.slot));
   }
 
   /** Starts over from the keys of one ranged read at `revision`. */
@@ -95,22 +106,31 @@ export class Cache {
     this.pool.dispose();
     this.pool = new ClusterPool(this.#options);
     this.mirror.clear();
+    this.drains.clear();
+    this.poolOps = [];
     this.#stale.clear();
     this.dirty = false;
     this.floor = revision;
-    const nodes: { kv: KeyValue; name: string; rec: NodeRecord }[] = [];
+    const nodes: { kv: KeyValue; name: string; rec: StoredNode }[] = [];
     const rest: KeyValue[] = [];
+    let poolKv: KeyValue | undefined;
     for (const kv of kvs) {
       const kind = this.keys.parse(kv.key.toString());
-      if (kind.kind === "node") {
+      if (kind.kind === "pool") poolKv = kv;
+      else if (kind.kind === "node") {
         const rec = decodeNode(kv.value.toString());
         if (rec !== undefined) nodes.push({ kv, name: kind.name, rec });
         else this.mirror.set(kv.key.toString(), { rev: Number(kv.mod_revision), text: kv.value.toString() });
       } else rest.push(kv);
     }
     // ready nodes in the order they were placed (the next-fit cursor ends after the last), then the pending queue
-    const ready = nodes.filter((n) => n.rec.status === "ready").sort((a, b) => Number(a.kv.mod_revision) - Number(b.kv.mod_revision));
-    const pending = nodes.filter((n) => n.rec.status !== "ready").sort((a, b) => Number(a.kv.create_revision) - Number(b.kv.create_revision));
+    // (a draining node's key was rewritten when it began to drain: those go first, in the order they were placed)
+    const byCreate = (a: { kv: KeyValue }, b: { kv: KeyValue }): number => Number(a.kv.create_revision) - Number(b.kv.create_revision);
+    const ready = [
+      ...nodes.filter((n) => n.rec.status === "draining").sort(byCreate),
+      ...nodes.filter((n) => n.rec.status === "ready").sort((a, b) => Number(a.kv.mod_revision) - Number(b.kv.mod_revision)),
+    ];
+    const pending = nodes.filter((n) => !holdsSubnets(n.rec)).sort(byCreate);
     // a key that cannot be applied (damaged by hand) leaves the cache dirty; verify() names it
     const put = (kv: KeyValue): void => {
       try {
@@ -119,6 +139,8 @@ export class Cache {
         this.dirty = true;
       }
     };
+    // the pool as grown or shrunk since the options first: nodes may hold subnets of added pool CIDRs
+    if (poolKv !== undefined) put(poolKv);
     for (const n of [...ready, ...pending]) put(n.kv);
     for (const kv of rest) put(kv);
   }
@@ -139,6 +161,7 @@ export class Cache {
   #put(key: string, text: string, rev: number): void {
     const kind = this.keys.parse(key);
     if (kind.kind === "node") this.#node(kind.name, decodeNode(text));
+    else if (kind.kind === "pool") this.#applyPoolOps(decodePoolOps(text));
     this.mirror.set(key, { rev, text });
     if (kind.kind === "block") this.#stale.add(key); // applied by settle()
   }
@@ -146,31 +169,40 @@ export class Cache {
   #delete(key: string, rev: number): void {
     const kind = this.keys.parse(key);
     if (kind.kind === "node") this.#node(kind.name, undefined);
+    else if (kind.kind === "pool" && this.poolOps.length > 0) this.dirty = true; // deleted by hand
     else if (kind.kind === "block" && fx.blockAt(this.pool, kind.pool, kind.slot) !== undefined) {
       // the node still holds the subnet (its key goes in the same transaction, or was damaged): empty it
       this.#stale.delete(key);
-      this.setBlock(kind.pool, kind.slot, new Map());
+      this.setBlock(kind.pool, kind.slot, emptyBlockState());
     }
     this.mirror.set(key, { rev, text: undefined });
     this.#stale.delete(key);
   }
 
   /** Makes the cache's node `name` what the key says (undefined: no such node). */
-  #node(name: string, rec: NodeRecord | undefined): void {
+  #node(name: string, rec: StoredNode | undefined): void {
     const cur = fx.nodeRecord(this.pool, name);
     if (rec === undefined) {
       if (cur !== undefined) this.#drop(name, cur);
       return;
     }
-    if (rec.status === "ready") {
-      if (cur?.status === "ready" && samePlaced(cur.placed, rec.placed)) return;
+    if (holdsSubnets(rec)) {
+      if (holdsSubnets(cur) && samePlaced((cur as NodeRecord).placed, rec.placed)) {
+        if (cur?.status === "draining" && rec.status === "ready") this.dirty = true; // not a ClusterPool transition: damaged by hand
+        else if (cur?.status === "ready" && rec.status === "draining") this.#drain(name, rec);
+        else if (rec.status === "draining") this.drains.set(name, rec.deadline ?? Infinity);
+        return;
+      }
       if (cur !== undefined && cur.status !== "pending") this.#drop(name, cur);
       if (!fx.slotsFree(this.pool, rec.placed)) {
         this.dirty = true;
         return;
       }
       try {
-        fx.apply(this.pool, { op: "node", name, placed: rec.placed });
+        const r = { op: "node" as const, name, placed: rec.placed };
+        if (rec.o === true) fx.applyOccupied(this.pool, r);
+        else fx.apply(this.pool, r);
+        if (rec.status === "draining") this.#drain(name, rec);
       } catch {
         this.dirty = true;
       }
@@ -182,7 +214,42 @@ export class Cache {
     fx.apply(this.pool, rec.status === "failed" ? { op: "failed", name, error: rec.error ?? "" } : { op: "pending", name, error: rec.error ?? "" });
   }
 
+  /**
+   * Replays the pool-level records the cache has not applied yet. The
+   * records applied must be the first ones of the key (it only grows):
+   * anything else (damaged by hand) makes the cache dirty.
+   */
+  #applyPoolOps(ops: PoolOp[] | undefined): void {
+    const have = this.poolOps;
+    if (ops === undefined || ops.length < have.length || have.some((r, i) => JSON.stringify(r) !== JSON.stringify(ops[i]))) {
+      this.dirty = true;
+      return;
+    }
+    for (const r of ops.slice(have.length)) {
+      try {
+        fx.apply(this.pool, r);
+      } catch {
+        this.dirty = true; // contradicts the cache (a node in a reserved subnet): rebuild
+        return;
+      }
+      have.push(r);
+    }
+  }
+
+  /** A ready node of the cache begins to drain: held by the cache, its deadline kept in `drains`. */
+  #drain(name: string, rec: StoredNode): void {
+    fx.apply(this.pool, { op: "drain", name, deadline: "Infinity" });
+    this.drained(name, rec.deadline ?? Infinity);
+  }
+
+  /** Node `name` of the cache drains until `deadline` (clock ms): the cache holds it, `drains` has the deadline. */
+  drained(name: string, deadline: number): void {
+    fx.holdDrain(this.pool, name);
+    this.drains.set(name, deadline);
+  }
+
   #drop(name: string, cur: NodeRecord): void {
+    this.drains.delete(name);
     fx.apply(this.pool, { op: "drop", name });
     // the node's blocks are empty in the cache now; so are their mirrored entries
     for (const p of cur.placed) {
@@ -193,43 +260,53 @@ export class Cache {
     }
   }
 
-  /** Makes the cache's entries of the block at (pool, slot) equal to `target` (offset -> owner). */
-  setBlock(poolIndex: number, slot: number, target: ReadonlyMap<number, string>): void {
+  /**
+   * Makes the cache's block at (pool, slot) what `target` says: its owners
+   * (and, 'share' overflow, the node each lent address is lent to), and its
+   * addresses in reuse cooldown: cooldowns that etcd no longer has end, the
+   * others start with the release time etcd has (the cache's cooldown
+   * queue keeps release-time order).
+   */
+  setBlock(poolIndex: number, slot: number, target: BlockState): void {
     const at = fx.blockAt(this.pool, poolIndex, slot);
     if (at === undefined) {
-      if (target.size > 0) this.dirty = true;
+      if (target.entries.size > 0 || target.cooling.size > 0) this.dirty = true;
       return;
     }
-    const cur = fx.blockEntries(this.pool, poolIndex, slot);
+    const cur = emptyBlockState();
+    const entries = fx.blockEntries(this.pool, poolIndex, slot, cur);
+    const key = (off: number): number | undefined => fx.keyInBlock(this.pool, poolIndex, slot, off);
+    const same = (off: number): boolean => entries.get(off) === target.entries.get(off) && cur.lent.get(off) === target.lent.get(off);
+    for (const [off, t] of cur.cooling) if (target.cooling.get(off) !== t) fx.endCooldownOf(this.pool, key(off) as number);
     const frees: number[] = [];
-    const allocs: { key: number; owner: string }[] = [];
-    for (const [off, owner] of cur) {
-      if (target.get(off) !== owner) frees.push(fx.keyInBlock(this.pool, poolIndex, slot, off) as number);
-    }
-    for (const [off, owner] of target) {
-      if (cur.get(off) === owner) continue;
-      const key = fx.keyInBlock(this.pool, poolIndex, slot, off);
-      if (key === undefined) {
-        this.dirty = true;
-        continue;
-      }
-      allocs.push({ key, owner });
-    }
+    for (const off of entries.keys()) if (!same(off)) frees.push(key(off) as number);
     if (frees.length > 0) fx.apply(this.pool, { op: "free", keys: frees });
-    for (const a of allocs) {
-      if (fx.ownerOfKey(this.pool, a.key) !== undefined) {
-        this.dirty = true; // reserved in this cache (a router IP), or not freed above
+    const take = (off: number, owner: string, node: string): number | undefined => {
+      const k = key(off);
+      if (k === undefined || fx.ownerOfKey(this.pool, k) !== undefined || fx.nodeRecord(this.pool, node) === undefined) {
+        this.dirty = true; // outside the subnet, reserved in this cache (a router IP), not freed above, or lent to an unknown node
+        return undefined;
+      }
+      fx.apply(this.pool, { op: "alloc", node, owner, keys: [k], wanted: true });
+      return k;
+    };
+    for (const [off, owner] of target.entries) if (!same(off) || !entries.has(off)) take(off, owner, target.lent.get(off) ?? at.node);
+    for (const [off, t] of target.cooling) {
+      if (cur.cooling.get(off) === t) continue;
+      if (!fx.hasCooldown(this.pool)) {
+        this.dirty = true; // a cooldown in a pool without options.reuse: damaged by hand
         continue;
       }
-      fx.apply(this.pool, { op: "alloc", node: at.node, owner: a.owner, keys: [a.key], wanted: true });
+      const k = take(off, "", at.node);
+      if (k !== undefined) fx.apply(this.pool, { op: "free", keys: [k], q: t });
     }
   }
 
-  /** The entries the mirror holds for a block (empty when absent). */
-  mirrorEntries(poolIndex: number, slot: number): Map<number, string> {
+  /** What the mirror holds for a block (empty when absent). */
+  mirrorBlock(poolIndex: number, slot: number): BlockState {
     const text = this.text(this.keys.block(poolIndex, slot));
     const b = text === undefined ? undefined : decodeBlock(text);
-    return b === undefined ? new Map() : entriesOf(b);
+    return b === undefined ? emptyBlockState() : stateOf(b);
   }
 
   /** The node record the mirror holds. */

@@ -14,9 +14,10 @@ export type RequestOp = IRequestOp;
 export type Compare = ICompare;
 export type WatchResponse = IWatchResponse;
 
-/** etcd's CompareTarget.Mod and CompareResult.Equal (etcd3 sends the enum numbers). */
+/** etcd's CompareTarget.Mod and CompareResult.Equal and Less (etcd3 sends the enum numbers). */
 const MOD = 2;
 const EQUAL = 0;
+const LESS = 2;
 
 export interface TxnResult {
   readonly succeeded: boolean;
@@ -44,14 +45,46 @@ const REFUSED = /^GRPC(InvalidArgument|FailedPrecondition|OutOfRange|ResourceExh
 export interface EtcdLink {
   readonly endpoints: readonly string[];
   txn(compare: Compare[], success: RequestOp[], failure: RequestOp[]): Promise<TxnResult>;
-  /** Every key under `prefix` (a linearizable read) and the revision it was read at. */
-  range(prefix: string): Promise<{ kvs: KeyValue[]; revision: number }>;
+  /**
+   * Every key under `prefix` and the revision it was read at: a
+   * linearizable read in pages of about PAGE_BYTES, every page after the
+   * first read at the first page's revision, so the pages are one snapshot.
+   */
+  range(prefix: string): Promise<{ kvs: KeyValue[]; revision: number; pages: number }>;
+  /**
+   * Grants a lease of `ttlS` seconds. keepAlive() renews it once and
+   * resolves false when etcd says it has expired; revoke() ends it (its keys go).
+   */
+  lease(ttlS: number): Promise<LeaseLink>;
   /** Watches every key under `prefix` from `fromRevision` on. */
   watch(prefix: string, fromRevision: number, onData: (res: WatchResponse) => void): Promise<{ cancel(): Promise<void> }>;
   close(): void;
 }
 
+export interface LeaseLink {
+  /** The lease id, as etcd3 passes it in a put. */
+  readonly id: string;
+  keepAlive(): Promise<boolean>;
+  revoke(): Promise<void>;
+}
+
 const enc = (s: string): Buffer => Buffer.from(s, "utf8");
+
+/** Bytes one page of a ranged read aims at (its key count follows the sizes seen so far). */
+const PAGE_BYTES = 1 << 20;
+/** Keys of the first page, and the bounds of later ones. */
+const PAGE_FIRST = 256;
+const PAGE_MIN = 16;
+const PAGE_MAX = 4096;
+/** A page read at a revision etcd has compacted since the first page: the read starts over (this often at most). */
+const RESTARTS = 3;
+/**
+ * gRPC's receive limit: etcd's Go client takes up to 2^31 - 1 bytes (grpc-js
+ * defaults to 4 MiB). A page stays small; a watch response is not paged
+ * (etcd3 asks for no fragments), and a watch that catches up over many
+ * revisions gets them in one response, which must not be refused.
+ */
+const MAX_RECEIVE = 2 ** 31 - 1;
 /** The end of the range of keys starting with `prefix`. */
 export function rangeEnd(prefix: string): Buffer {
   const b = Buffer.from(prefix, "utf8");
@@ -60,11 +93,13 @@ export function rangeEnd(prefix: string): Buffer {
 }
 
 export const op = {
-  put: (key: string, value: string): RequestOp => ({ request_put: { key: enc(key), value: enc(value) } }),
+  put: (key: string, value: string, lease?: string): RequestOp => ({ request_put: { key: enc(key), value: enc(value), ...(lease !== undefined ? { lease } : {}) } }),
   del: (key: string): RequestOp => ({ request_delete_range: { key: enc(key) } }),
   get: (key: string): RequestOp => ({ request_range: { key: enc(key) } }),
   /** ModRevision(key) == rev; rev 0: the key does not exist. */
   modIs: (key: string, rev: number): Compare => ({ key: enc(key), target: MOD as never, result: EQUAL as never, mod_revision: String(rev) }),
+  /** No key under `prefix` was put after revision `rev` (deletions are not seen: only what still exists is compared). */
+  unchangedSince: (prefix: string, rev: number): Compare => ({ key: enc(prefix), range_end: rangeEnd(prefix), target: MOD as never, result: LESS as never, mod_revision: String(rev + 1) }),
 };
 
 const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
@@ -96,6 +131,7 @@ export async function connectEtcd(endpoints: readonly string[], attemptMs: numbe
   const client: Etcd3 = new mod.Etcd3({
     hosts: [...endpoints],
     dialTimeout: attemptMs,
+    grpcOptions: { "grpc.max_receive_message_length": MAX_RECEIVE },
     faultHandling: { host: () => direct, global: direct, watchBackoff: backoff as never },
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + attemptMs }),
   });
@@ -116,8 +152,53 @@ export async function connectEtcd(endpoints: readonly string[], attemptMs: numbe
       }),
     range: (prefix) =>
       call(async () => {
-        const r = await client.kv.range({ key: enc(prefix), range_end: rangeEnd(prefix) });
-        return { kvs: r.kvs, revision: Number(r.header.revision) };
+        const end = rangeEnd(prefix);
+        for (let restart = 0; ; restart++) {
+          const kvs: KeyValue[] = [];
+          let key = enc(prefix);
+          let revision: string | undefined;
+          let limit = PAGE_FIRST;
+          let bytes = 0;
+          let pages = 0;
+          try {
+            for (;;) {
+              const r = await client.kv.range({ key, range_end: end, limit: String(limit), ...(revision !== undefined ? { revision } : {}) });
+              pages++;
+              revision ??= r.header.revision;
+              for (const kv of r.kvs) {
+                kvs.push(kv);
+                bytes += kv.key.length + kv.value.length;
+              }
+              const last = r.kvs[r.kvs.length - 1];
+              if (!r.more || last === undefined) return { kvs, revision: Number(revision), pages };
+              key = Buffer.concat([last.key, Buffer.from([0])]); // the next key after the last one read
+              limit = Math.min(PAGE_MAX, Math.max(PAGE_MIN, Math.floor(PAGE_BYTES / Math.max(1, bytes / kvs.length))));
+            }
+          } catch (e) {
+            // the first page's revision was compacted while we read: start over at the current one
+            if (revision === undefined || restart >= RESTARTS || !/compacted/i.test(messageOf(e))) throw e;
+          }
+        }
+      }),
+    lease: (ttlS) =>
+      call(async () => {
+        const l = client.lease(ttlS, { autoKeepAlive: false });
+        l.on("lost", () => undefined); // keepAlive() reports it
+        const id = await l.grant();
+        return {
+          id,
+          keepAlive: () =>
+            call(async () => {
+              try {
+                await l.keepaliveOnce({ deadline: Date.now() + attemptMs });
+                return true;
+              } catch (e) {
+                if ((e as Error | undefined)?.constructor?.name === "EtcdLeaseInvalidError") return false;
+                throw e;
+              }
+            }),
+          revoke: () => call(() => l.revoke({ deadline: Date.now() + attemptMs })),
+        };
       }),
     watch: (prefix, fromRevision, onData) =>
       call(async () => {

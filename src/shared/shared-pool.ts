@@ -27,6 +27,16 @@
  * marker key. When etcd does not answer, a fence (a transaction that moves
  * the marker unless the lost one already did) decides for good whether the
  * lost transaction committed: after the fence it never can.
+ *
+ * State beyond nodes and blocks lives in keys too, never in one process:
+ * reuse cooldowns in the blocks (release times), lent addresses ('share'
+ * overflow) in the lender's block, a draining node's deadline in its key,
+ * pool-level changes (reserve, addPoolCidr, ...) as records in the pool key,
+ * which every transaction compares. Time-driven work (a drain whose
+ * deadline passed) is done by whichever process's call sees it due first,
+ * or by the timer of the one process holding the leased leader key: an
+ * elected lease used only for background clean-up, as Calico's. Times are
+ * the processes' clocks (options.clock), which must be kept in step.
  */
 import { randomUUID } from "node:crypto";
 import type { ClusterPoolOptions } from "../pool/options.js";
@@ -35,12 +45,12 @@ import * as fx from "../pool/effects.js";
 import type { JournalRecord } from "../pool/records.js";
 import { errors, IpamError, show } from "../errors.js";
 import { optionsObject } from "../args.js";
-import { connectEtcd, EtcdCallError, op, type EtcdLink, type Compare, type RequestOp, type WatchResponse, type KeyValue } from "./etcd.js";
-import { Keys, encodeNode, encodeBlock, slotsOf } from "./keys.js";
+import { connectEtcd, EtcdCallError, op, type EtcdLink, type LeaseLink, type Compare, type RequestOp, type WatchResponse, type KeyValue } from "./etcd.js";
+import { Keys, encodeNode, encodeBlock, encodePoolOps, emptyBlockState, slotsOf, holdsSubnets, isPoolOp, type StoredNode } from "./keys.js";
 import { Cache } from "./cache.js";
 import { verifyKeys } from "./verify.js";
 import { firstDifference } from "./options-diff.js";
-import { optionsFromJson } from "../pool/options.js";
+import { optionsFromJson, readMs } from "../pool/options.js";
 import { ciliumItems, type CiliumNodeList, type ImportResult } from "../pool/cilium-node.js";
 import { isCiliumNodeTable, parseCiliumNodeTable } from "../pool/cilium-table.js";
 
@@ -77,6 +87,12 @@ export interface SharedStoreOptions {
   readonly maxAttempts?: number;
   /** Calls carried by one transaction at most, up to 100 (etcd allows 128 operations per transaction). @default 64 */
   readonly maxBatch?: number;
+  /**
+   * Seconds of the lease of the process elected for background clean-up
+   * (completing drains whose grace ended): when it dies, another process
+   * takes over after at most this long. @default 10
+   */
+  readonly leaseTtlS?: number;
 }
 
 interface Call {
@@ -88,6 +104,8 @@ interface Call {
   readonly run: (p: ClusterPool) => unknown;
   /** Must be answered from a cache confirmed after it began (see the module comment). */
   fresh: boolean;
+  /** The nodes it places are occupied (a CiliumNode import's podCIDRs), not carved: their keys say so. */
+  readonly occupies?: true;
   /** Barriers issued before the call began. */
   readonly arrived: number;
   readonly deadline: number;
@@ -105,11 +123,7 @@ type Outcome =
 
 /** Errors that depend only on the arguments: answered at once, whatever the cache. */
 const STATELESS = new Set(["INVALID_ARGUMENT", "INVALID_IP", "INVALID_OPTION", "INVALID_CIDR"]);
-const STORE_KNOWN = ["endpoints", "prefix", "timeoutMs", "attemptMs", "maxAttempts", "maxBatch"];
-/** Pool options a shared pool cannot honour: they hold state that lives in one process. */
-const UNSUPPORTED: Record<string, string> = {
-  reuse: "a reuse cooldown is kept in one process's memory; SharedPool does not support it",
-};
+const STORE_KNOWN = ["endpoints", "prefix", "timeoutMs", "attemptMs", "maxAttempts", "maxBatch", "leaseTtlS"];
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 /** Keys one transaction may write: etcd's default --max-txn-ops is 128, less the marker and a margin. */
@@ -124,6 +138,9 @@ export class SharedPool {
   readonly #attemptMs: number;
   readonly #maxAttempts: number;
   readonly #maxBatch: number;
+  readonly #leaseTtlS: number;
+  /** This process's id: its marker key's last part, and the leader key's value while it leads. */
+  readonly #id: string;
   /** Keys an addNode may write: its record, one claim per slot, one block per family. */
   readonly #nodeWeight: number;
   #markerRev = 0;
@@ -139,20 +156,36 @@ export class SharedPool {
   /** Watch events that came in while a batch was in flight. */
   #events: { kv: KeyValue; deleted: boolean }[] = [];
   #watchRev = 0;
+  /** The cache holds every change up to this revision (watch events applied, or a full read). */
+  #appliedRev = 0;
   #waiters: { rev: number; done: () => void }[] = [];
   #watch: { cancel(): Promise<void> } | undefined;
+  /** Background clean-up: the lease, whether this process holds the leader key, the timers. */
+  #lease: LeaseLink | undefined;
+  #leader = false;
+  #renewed = 0;
+  #campaigning = false;
+  #leaseTimer: ReturnType<typeof setInterval> | undefined;
+  #drainTimer: ReturnType<typeof setTimeout> | undefined;
+  #drainAt = Infinity;
+  /** True when this round began with a full read (a cache that is dirty again right after contradicts itself). */
+  #rebuilt = false;
+  /** Draining nodes whose completion is queued or in flight. */
+  readonly #completing = new Set<string>();
   /** Transactions committed and conflicts met (stats for benchmarks and tests). */
-  readonly counters = { txns: 0, calls: 0, conflicts: 0, resyncs: 0, barriers: 0 };
+  readonly counters = { txns: 0, calls: 0, conflicts: 0, resyncs: 0, barriers: 0, drainsCompleted: 0, pages: 0 };
 
   private constructor(link: EtcdLink, cache: Cache, keys: Keys, store: Required<Omit<SharedStoreOptions, "endpoints" | "prefix">>) {
     this.#link = link;
     this.#cache = cache;
     this.#keys = keys;
-    this.#marker = keys.client(randomUUID());
+    this.#id = randomUUID();
+    this.#marker = keys.client(this.#id);
     this.#timeoutMs = store.timeoutMs;
     this.#attemptMs = store.attemptMs;
     this.#maxAttempts = store.maxAttempts;
     this.#maxBatch = store.maxBatch;
+    this.#leaseTtlS = store.leaseTtlS;
     this.#nodeWeight = 1 + cache.pool.options.families.reduce((n, f) => n + 2 ** (f.slotMask - f.maskSize) + 1, 0);
   }
 
@@ -160,8 +193,7 @@ export class SharedPool {
    * Connects to etcd and opens the pool under `store.prefix`. The first
    * process to connect stores `options` there; a later one with other pool
    * options gets INVALID_OPTION naming the first field that differs. Bad
-   * options: as `new ClusterPool(options)`; `reuse` is refused (a cooldown
-   * lives in one process). etcd unreachable: UNAVAILABLE naming the
+   * options: as `new ClusterPool(options)`. etcd unreachable: UNAVAILABLE naming the
    * endpoints. Without the etcd3 package: MISSING_DEPENDENCY saying `npm install etcd3`.
    * Without `options`, opens the pool already stored under the prefix
    * (INVALID_OPTION if there is none).
@@ -179,12 +211,11 @@ export class SharedPool {
       if (typeof v !== "number" || !Number.isInteger(v) || v < min) throw errors.invalidOption(`store.${k}`, `must be an integer of at least ${min} (got ${show(v)})`);
       return v;
     };
-    const knobs = { timeoutMs: num("timeoutMs", 5000, 1), attemptMs: num("attemptMs", 1000, 1), maxAttempts: num("maxAttempts", 64, 1), maxBatch: num("maxBatch", 64, 1) };
+    const knobs = {
+      timeoutMs: num("timeoutMs", 5000, 1), attemptMs: num("attemptMs", 1000, 1), maxAttempts: num("maxAttempts", 64, 1), maxBatch: num("maxBatch", 64, 1),
+      leaseTtlS: num("leaseTtlS", 10, 1),
+    };
     if (knobs.maxBatch > 100) throw errors.invalidOption("store.maxBatch", `must be at most 100: etcd takes 128 operations per transaction (got ${knobs.maxBatch})`);
-    if (typeof options === "object" && options !== null) {
-      for (const [k, why] of Object.entries(UNSUPPORTED)) if ((options as Record<string, unknown>)[k] !== undefined) throw errors.invalidOption(`options.${k}`, why);
-      if ((options as { overflow?: unknown }).overflow === "share") throw errors.invalidOption("options.overflow", "'share' lends addresses across node subnets; SharedPool supports 'reject' and { smaller }");
-    }
     const keys = new Keys(s.prefix);
     let link: EtcdLink | undefined;
     let cache: Cache | undefined;
@@ -226,9 +257,14 @@ export class SharedPool {
     const m = await this.#retry("register this process", deadline, () => this.#link.txn([op.modIs(this.#marker, 0)], [op.put(this.#marker, "open")], []));
     this.#markerRev = m.revision;
     const read = await this.#retry("read the pool", deadline, () => this.#link.range(this.#keys.root));
+    this.counters.pages += read.pages;
     this.#cache.rebuild(read.kvs, read.revision);
     this.#watchRev = read.revision;
+    this.#appliedRev = read.revision;
     this.#watch = await this.#retry("watch the pool", deadline, () => this.#link.watch(this.#keys.root, read.revision + 1, (res) => this.#onWatch(res)));
+    await this.#campaign();
+    this.#leaseTimer = setInterval(() => void this.#campaign(), (this.#leaseTtlS * 1000) / 3);
+    this.#leaseTimer.unref?.();
   }
 
   /** The etcd endpoints. */
@@ -237,20 +273,35 @@ export class SharedPool {
   get prefix(): string { return this.#keys.root; }
   /** The validated pool options, as ClusterPool has them. */
   get options(): ClusterPool["options"] { return this.#cache.pool.options; }
+  /** True while this process holds the leader key: it runs the background clean-up (never on the allocation path). */
+  get isLeader(): boolean { return this.#leader; }
 
   // ------------------------------------------------------------------ calls
 
   /** As ClusterPool.addNode: the node's subnets, idempotent; FULL leaves it pending (served when space frees, by whichever process frees it). */
   addNode(name: string): Promise<NodeAllocation> { return this.#call("addNode", true, (p) => p.addNode(name), this.#nodeWeight); }
 
-  /** As ClusterPool.removeNode; `options.graceMs` is refused (INVALID_OPTION): a grace period is a timer of one process. */
+  /**
+   * As ClusterPool.removeNode. With `graceMs`, the node drains: its record
+   * says so, with the deadline (this process's clock + graceMs), and every
+   * process refuses new pods on it. The removal completes once the deadline
+   * has passed, in a transaction of its own, made by the first call of any
+   * process that sees it due, or by the elected process's timer (see
+   * isLeader), whichever comes first; removeNode again completes it at once.
+   */
   removeNode(name: string, options?: { readonly graceMs?: number }): Promise<boolean> {
-    if (options !== undefined) {
-      const o = optionsObject("options", options, ["graceMs"]);
-      if (o.graceMs !== undefined && o.graceMs !== 0) return Promise.reject(errors.invalidOption("options.graceMs", "a grace period is a timer of one process; SharedPool removes at once"));
-    }
-    // its own keys, and those of the pending node its subnets may serve
-    return this.#call("removeNode", false, (p) => p.removeNode(name), 2 * this.#nodeWeight);
+    return this.#call("removeNode", false, (p) => p.removeNode(name, options), this.#dropWeight(name));
+  }
+
+  /**
+   * Keys a node's removal may write: its own, those of the pending node its
+   * subnets may serve, and ('share' overflow) each block it borrowed from.
+   * Past etcd's 128 operations per transaction etcd refuses it (UNAVAILABLE,
+   * no effect): a node that borrowed from more than about 110 blocks needs
+   * a larger --max-txn-ops.
+   */
+  #dropWeight(name: string): number {
+    return 2 * this.#nodeWeight + (typeof name === "string" ? fx.borrowedBlocks(this.#cache.pool, name) : 0);
   }
 
   /** As ClusterPool.allocate; returns once the transaction holding the allocation has committed. */
@@ -263,6 +314,34 @@ export class SharedPool {
 
   /** As ClusterPool.releaseOwner: every address the owner holds in any process's allocations. */
   releaseOwner(owner: string): Promise<string[]> { return this.#call("releaseOwner", true, (p) => p.releaseOwner(owner), 2 * this.#families); }
+
+  /**
+   * As ClusterPool.reserve. Pool-level changes (reserve, unreserve,
+   * addPoolCidr, removePoolCidr) are records appended to the pool key, which
+   * every transaction compares: a change committed by one process makes
+   * every other one compute again on the changed pool. Each goes in a
+   * transaction of its own, which also checks that no subnet or address was
+   * taken since its cache (it may retry under heavy allocation). The stored
+   * options stay those of the first connect (a later connect compares them).
+   */
+  reserve(cidr: string): Promise<void> { return this.#call("reserve", true, (p) => p.reserve(cidr), TXN_KEYS); }
+
+  /** As ClusterPool.unreserve (pending nodes may be served: see reserve). */
+  unreserve(cidr: string): Promise<void> { return this.#call("unreserve", true, (p) => p.unreserve(cidr), TXN_KEYS); }
+
+  /** As ClusterPool.addPoolCidr(cidr) or addPoolCidr(family, cidr); every process sees the grown pool (see reserve). */
+  addPoolCidr(cidr: string): Promise<void>;
+  addPoolCidr(family: 4 | 6, cidr: string): Promise<void>;
+  addPoolCidr(a: unknown, b?: unknown): Promise<void> {
+    const args = arguments.length > 1 ? [a, b] : [a];
+    return this.#call("addPoolCidr", true, (p) => (p.addPoolCidr as (...x: unknown[]) => void)(...args), TXN_KEYS);
+  }
+
+  /** As ClusterPool.removePoolCidr: IN_USE while any node holds a subnet in it (see reserve). */
+  removePoolCidr(cidr: string): Promise<void> { return this.#call("removePoolCidr", true, (p) => p.removePoolCidr(cidr), TXN_KEYS); }
+
+  /** As ClusterPool.poolCidrs. */
+  poolCidrs(): Promise<{ family: 4 | 6; cidrs: string[] }[]> { return this.#call("poolCidrs", true, (p) => p.poolCidrs()); }
 
   /** As ClusterPool.lookup, answered from a cache no older than the call. */
   lookup(ip: string): Promise<LookupResult | undefined> { return this.#call("lookup", true, (p) => p.lookup(ip)); }
@@ -282,9 +361,18 @@ export class SharedPool {
   /**
    * As ClusterPool.importCiliumNodes: nodes with podCIDRs are occupied
    * first, then the others are carved, in list order. Committed in
-   * transactions of at most 40 nodes (fewer with smaller overflow subnets:
+   * transactions of at most 40 nodes (24 dual-stack, fewer with smaller overflow subnets:
    * etcd takes 128 operations per transaction), so a large import is not
-   * one atomic step: a failure part-way leaves the nodes of the committed chunks.
+   * one atomic step. A crash or an error part-way leaves exactly the chunks
+   * committed before it: the first nodes with podCIDRs in list order (each
+   * ready, or failed with Cilium's message), then, once all of those are in,
+   * the first nodes without. Running the same import again is idempotent:
+   * committed nodes are "restored" (or "failed", or "allocated" with the
+   * same CIDRs) again, the rest are imported, and the results and the pool
+   * are those of one uninterrupted import (occupied nodes move no next-fit
+   * cursor, also in a process that rebuilds from the keys). Other processes
+   * may carve between chunks: a listed CIDR they took fails its node, as it
+   * would if they had carved before the import.
    */
   async importCiliumNodes(list: unknown): Promise<ImportResult[]> {
     this.#open_("importCiliumNodes");
@@ -306,7 +394,7 @@ export class SharedPool {
       const size = Math.max(1, Math.floor(TXN_KEYS / this.#nodeWeight));
       for (let i = 0; i < group.length; i += size) {
         const chunk = { kind: "List", items: group.slice(i, i + size) };
-        const rs = await this.#call("importCiliumNodes", true, (p) => p.importCiliumNodes(chunk), TXN_KEYS);
+        const rs = await this.#call("importCiliumNodes", true, (p) => p.importCiliumNodes(chunk), TXN_KEYS, undefined, group === withCidrs);
         for (const r of rs) byName.set(r.name, r);
       }
     }
@@ -338,11 +426,16 @@ export class SharedPool {
     if (this.#closed) return;
     while (this.#queue.length > 0 || this.#pumping) await sleep(5);
     this.#closed = true;
+    clearInterval(this.#leaseTimer);
+    clearTimeout(this.#drainTimer);
+    while (this.#campaigning) await sleep(5);
     try {
       await this.#link.txn([], [op.del(this.#marker)], []);
     } catch {
       // best effort: a marker left behind is harmless (verify() ignores markers)
     }
+    // the leader key goes with the lease: another process takes over at once (not after the TTL)
+    await this.#lease?.revoke().catch(() => undefined);
     await this.#watch?.cancel();
     this.#link.close();
     this.#cache.dispose();
@@ -354,10 +447,10 @@ export class SharedPool {
 
   get #families(): number { return this.#cache.pool.options.families.length; }
 
-  #call<R>(name: string, fresh: boolean, run: (p: ClusterPool) => R, weight = 0, node?: string): Promise<R> {
+  #call<R>(name: string, fresh: boolean, run: (p: ClusterPool) => R, weight = 0, node?: string, occupies = false): Promise<R> {
     if (this.#closed) return Promise.reject(errors.disposed(`SharedPool.${name}`, "pool (closed)"));
     return new Promise<R>((resolve, reject) => {
-      this.#queue.push({ name, weight, run, fresh, ...(node !== undefined ? { node } : {}), arrived: this.#issued, deadline: Date.now() + this.#timeoutMs, attempts: 0, resolve: resolve as (v: unknown) => void, reject });
+      this.#queue.push({ name, weight, run, fresh, ...(node !== undefined ? { node } : {}), ...(occupies ? { occupies: true as const } : {}), arrived: this.#issued, deadline: Date.now() + this.#timeoutMs, attempts: 0, resolve: resolve as (v: unknown) => void, reject });
       // after the current task: calls made together (a loop, Promise.all) go in one transaction
       if (!this.#pumping) queueMicrotask(() => void this.#pump());
     });
@@ -387,6 +480,7 @@ export class SharedPool {
     } finally {
       this.#pumping = false;
       this.#drainWatch();
+      this.#scheduleDrains();
     }
   }
 
@@ -398,8 +492,10 @@ export class SharedPool {
       this.#cache.dirty = true;
     }
     this.#drainWatch();
+    this.#rebuilt = this.#cache.dirty;
     if (this.#cache.dirty) await this.#resync();
     if (this.#queue.some((c) => c.fresh && c.arrived >= this.#confirmed)) await this.#barrier();
+    this.#completeDue();
 
     // a call that must see a fresh cache waits for the next round if it began after the last barrier
     // and a batch writes at most TXN_KEYS keys (a call heavier than that goes alone)
@@ -418,18 +514,33 @@ export class SharedPool {
     if (batch.every((c) => c.node !== undefined)) for (const c of batch) this.#cache.settleNode(c.node as string);
     else this.#cache.settleAll();
     if (this.#cache.dirty) {
-      // a block that contradicts the cache: start over from a full read (the batch waits for the next round)
-      this.#queue.unshift(...batch);
+      // a block that contradicts the cache: start over from a full read (the batch waits for the next round);
+      // keys that contradict each other (damaged by hand) keep it so: calls past their deadline get CORRUPT_STATE
+      const now = Date.now();
+      this.#queue.unshift(...batch.filter((c) => {
+        if (c.deadline > now) return true;
+        c.reject(errors.corrupt(`the pool under ${this.#keys.root}`, `its keys do not rebuild into one pool (verify() names the problems); SharedPool.${c.name} had no effect`));
+        return false;
+      }));
+      if (this.#rebuilt) await sleep(50 + Math.random() * 50); // it was just rebuilt: wait before reading it all again
       return;
     }
     const later: Call[] = [];
     const commit: { call: Call; fx: fx.Effects<unknown> }[] = [];
+    /** Answers computed after an earlier call of the batch wrote: given only once that write has committed. */
+    const held: { call: Call; fx: fx.Effects<unknown> }[] = [];
     for (const call of batch) {
       const e = fx.capture(this.#cache.pool, call.run);
+      // a node that began to drain: the cache holds it; its deadline goes into its key (see completeDue)
+      for (const r of e.records) {
+        if (r.op === "drain") this.#cache.drained(r.name, readMs(r.deadline));
+        else if (isPoolOp(r)) this.#cache.poolOps.push(r); // the pool key's value to write (see plan)
+      }
       const confirmed = call.arrived < this.#confirmed;
       if (e.records.length > 0) commit.push({ call, fx: e });
       else if (!e.ok && e.error instanceof IpamError && STATELESS.has(e.error.code)) call.reject(e.error);
       else if (!e.ok && !(e.error instanceof IpamError)) call.reject(e.error);
+      else if (confirmed && commit.length > 0) held.push({ call, fx: e });
       else if (confirmed) (e.ok ? call.resolve(e.value) : call.reject(e.error));
       else later.push(call); // wrote nothing, so nothing vouches for the cache it ran on: again after a barrier
     }
@@ -439,19 +550,23 @@ export class SharedPool {
       this.#queue.unshift(...later);
       return;
     }
-    const plan = this.#plan(commit.map((c) => c.fx.records));
+    const plan = this.#plan(commit.map((c) => c.fx.records), commit.filter((c) => c.call.occupies).flatMap((c) => c.fx.records));
     const out = await this.#commit(plan.compares, plan.ops, plan.reads);
     if (out.kind === "committed") {
       for (const [key, text] of plan.writes) this.#cache.wrote(key, text, out.revision);
       this.counters.txns++;
       this.counters.calls += commit.length;
-      for (const { call, fx: e } of commit) (e.ok ? call.resolve(e.value) : call.reject(e.error));
+      for (const { call, fx: e } of [...commit, ...held]) (e.ok ? call.resolve(e.value) : call.reject(e.error));
       this.#queue.unshift(...later);
       return;
     }
     // not committed: put the cache back as etcd has it
     if (plan.nodeLevel) this.#cache.dirty = true;
-    else for (const b of plan.blocks) this.#cache.setBlock(b.pool, b.slot, this.#cache.mirrorEntries(b.pool, b.slot));
+    else {
+      for (const b of plan.blocks) {
+        this.#cache.setBlock(b.pool, b.slot, this.#cache.mirrorBlock(b.pool, b.slot));
+      }
+    }
     const now = Date.now();
     const retry: Call[] = [];
     if (out.kind === "conflict") {
@@ -477,7 +592,7 @@ export class SharedPool {
         call.reject(errors.unavailable(this.#link.endpoints, `SharedPool.${call.name}: etcd did not answer and its outcome is not known yet (whole or nothing; settled before this process's next call)`, out.cause));
       }
     }
-    this.#queue.unshift(...retry, ...later);
+    this.#queue.unshift(...retry, ...held.map((h) => h.call), ...later); // held answers ran on a state that did not commit: again
     if (retry.length > 0) {
       const n = Math.max(...retry.map((c) => c.attempts));
       await sleep(out.kind === "conflict" ? Math.random() * Math.min(2 ** n, 40) : 50 + Math.random() * 50);
@@ -489,10 +604,11 @@ export class SharedPool {
    * each key compared with the revision the mirror has and written only if
    * its value changed; etcd forbids a key twice in one transaction.
    */
-  #plan(records: readonly JournalRecord[][]): {
+  #plan(records: readonly JournalRecord[][], occupying: readonly JournalRecord[]): {
     compares: Compare[]; ops: RequestOp[]; reads: string[]; writes: [string, string | undefined][];
     blocks: { pool: number; slot: number }[]; nodeLevel: boolean; describe: string;
   } {
+    let poolLevel = false;
     const pool = this.#cache.pool;
     const k = this.#keys;
     const nodes = new Set<string>();
@@ -501,6 +617,7 @@ export class SharedPool {
     for (const list of records) {
       for (const r of list) {
         if (r.op === "node" || r.op === "pending" || r.op === "drop" || r.op === "failed" || r.op === "drain") nodes.add(r.name);
+        else if (isPoolOp(r)) poolLevel = true;
         else if (r.op === "alloc" || r.op === "free") {
           for (const key of r.keys) {
             const b = fx.blockOfKey(pool, key);
@@ -514,12 +631,13 @@ export class SharedPool {
     for (const name of nodes) {
       const before = this.#cache.mirrorNode(name);
       const after = fx.nodeRecord(pool, name);
-      nodeWrites.push([k.node(name), after === undefined ? undefined : encodeNode(after)]);
-      if (before?.status === "ready") {
+      const occupied = occupying.some((r) => r.op === "node" && r.name === name) || (before as StoredNode | undefined)?.o === true;
+      nodeWrites.push([k.node(name), after === undefined ? undefined : encodeNode(after, this.#cache.drains.get(name), occupied)]);
+      if (before !== undefined && holdsSubnets(before)) {
         for (const p of before.placed) if (p.pool >= 0) addBlock(p.pool, p.slot);
         for (const s of slotsOf(before.placed)) claims.set(k.claim(s.pool, s.slot), undefined);
       }
-      if (after?.status === "ready") {
+      if (after !== undefined && holdsSubnets(after)) {
         for (const p of after.placed) if (p.pool >= 0) addBlock(p.pool, p.slot);
         for (const s of slotsOf(after.placed)) claims.set(k.claim(s.pool, s.slot), name);
       }
@@ -527,12 +645,19 @@ export class SharedPool {
     const blockWrites: [string, string | undefined][] = [];
     for (const [key, b] of blocks) {
       const at = fx.blockAt(pool, b.pool, b.slot);
-      blockWrites.push([key, at === undefined ? undefined : encodeBlock(at.node, fx.blockEntries(pool, b.pool, b.slot))]);
+      const st = emptyBlockState();
+      blockWrites.push([key, at === undefined ? undefined : encodeBlock(at.node, { ...st, entries: fx.blockEntries(pool, b.pool, b.slot, st) })]);
     }
-    const all: [string, string | undefined][] = [...nodeWrites, ...claims, ...blockWrites];
+    // every transaction compares the pool key (a pool-level change makes it compute again); a pool-level one writes it
+    const poolKey: [string, string | undefined] = [k.pool, poolLevel ? encodePoolOps(this.#cache.poolOps) : this.#cache.text(k.pool)];
+    const all: [string, string | undefined][] = [poolKey, ...nodeWrites, ...claims, ...blockWrites];
     const compares: Compare[] = [];
     const reads: string[] = [];
     const writes: [string, string | undefined][] = [];
+    if (poolLevel) {
+      // a reservation or a removal checked which subnets and addresses are held: none may have been taken since the cache
+      compares.push(op.unchangedSince(`${k.root}claims/`, this.#appliedRev), op.unchangedSince(`${k.root}blocks/`, this.#appliedRev));
+    }
     for (const [key, text] of all) {
       compares.push(op.modIs(key, this.#cache.rev(key)));
       reads.push(key);
@@ -541,14 +666,14 @@ export class SharedPool {
     // deletes before puts, nodes before claims before blocks: another process applies them in this order
     const rank = (key: string, text: string | undefined): number => {
       const kind = k.parse(key).kind;
-      const base = kind === "node" ? 0 : kind === "claim" ? 2 : 4;
+      const base = kind === "pool" ? -2 : kind === "node" ? 0 : kind === "claim" ? 2 : 4;
       return base + (text === undefined ? 0 : 1);
     };
     writes.sort((a, b) => rank(a[0], a[1]) - rank(b[0], b[1]));
     const ops = writes.map(([key, text]) => (text === undefined ? op.del(key) : op.put(key, text)));
     const names = [...nodes].map((n) => `node ${show(n)}`);
     const cidrs = [...blocks.values()].map((b) => fx.blockAt(pool, b.pool, b.slot)?.cidr ?? `block ${b.pool}/${b.slot}`);
-    return { compares, ops, reads, writes, blocks: [...blocks.values()], nodeLevel: nodes.size > 0, describe: [...names, ...cidrs].join(", ") || "the pool" };
+    return { compares, ops, reads, writes, blocks: [...blocks.values()], nodeLevel: nodes.size > 0 || poolLevel, describe: [...names, ...cidrs].join(", ") || "the pool" };
   }
 
   /**
@@ -631,7 +756,9 @@ export class SharedPool {
     const read = await this.#link.range(this.#keys.root).catch((e) => {
       throw errors.unavailable(this.#link.endpoints, "could not read the pool", e);
     });
+    this.counters.pages += read.pages;
     this.#cache.rebuild(read.kvs, read.revision);
+    this.#appliedRev = Math.max(this.#appliedRev, read.revision);
     this.#events = this.#events.filter((e) => Number(e.kv.mod_revision) > read.revision);
     this.#drainWatch();
     this.#confirmed = Math.max(this.#confirmed, mine);
@@ -649,10 +776,111 @@ export class SharedPool {
     }
   }
 
+  // ------------------------------------------------------------------ background clean-up
+
+  /**
+   * Queues, first, one completion per draining node whose deadline has
+   * passed by this process's clock (options.clock, Date.now by default;
+   * the processes of a pool must keep their clocks in step: a clock δ
+   * ahead completes drains δ early). Each completion is its own call (a
+   * dropped node frees its subnets and may serve a pending node: about
+   * twice a node's keys), compared like any other: when two processes
+   * complete the same drain, one commits and the other finds the node gone.
+   */
+  #completeDue(): number {
+    const drains = this.#cache.drains;
+    if (drains.size === 0) return 0;
+    const now = this.#cache.pool.options.clock();
+    const due: Call[] = [];
+    for (const [name, deadline] of drains) {
+      if (deadline > now || this.#completing.has(name)) continue;
+      if (fx.nodeRecord(this.#cache.pool, name)?.status !== "draining") {
+        drains.delete(name); // dropped or replaced since (a removeNode, another process's completion)
+        continue;
+      }
+      this.#completing.add(name);
+      const done = (): void => void this.#completing.delete(name);
+      due.push({
+        name: "removeNode", weight: this.#dropWeight(name), fresh: false, arrived: -1, deadline: Date.now() + this.#timeoutMs, attempts: 0,
+        run: (p) => (fx.nodeRecord(p, name)?.status === "draining" ? p.removeNode(name) : false),
+        resolve: (v) => { done(); if (v === true) this.counters.drainsCompleted++; },
+        reject: done, // the next round (or the leader's timer) tries again
+      });
+    }
+    this.#queue.unshift(...due);
+    return due.length;
+  }
+
+  /** The leader sets a timer for the earliest deadline of a draining node. */
+  #scheduleDrains(): void {
+    if (this.#closed || !this.#leader) {
+      clearTimeout(this.#drainTimer);
+      this.#drainTimer = undefined;
+      this.#drainAt = Infinity;
+      return;
+    }
+    let at = Infinity;
+    for (const d of this.#cache.drains.values()) if (d < at) at = d;
+    if (at === this.#drainAt && this.#drainTimer !== undefined) return;
+    clearTimeout(this.#drainTimer);
+    this.#drainTimer = undefined;
+    this.#drainAt = at;
+    if (at === Infinity) return;
+    const ms = Math.min(Math.max(at - this.#cache.pool.options.clock(), 10), 2 ** 31 - 1);
+    this.#drainTimer = setTimeout(() => {
+      this.#drainTimer = undefined;
+      this.#drainAt = Infinity;
+      if (this.#completeDue() > 0 && !this.#pumping) void this.#pump();
+      this.#scheduleDrains();
+    }, ms);
+    this.#drainTimer.unref?.();
+  }
+
+  /**
+   * Keeps this process's lease alive and stands for leader: the leader key
+   * is created only if absent, with the lease, so it goes when the lease
+   * does. Leading only runs background clean-up; allocation never waits for
+   * it, and two leaders for a moment (an old one that has not yet noticed
+   * its lease ended) only race for the same compare-and-swap.
+   */
+  async #campaign(): Promise<void> {
+    if (this.#closed || this.#campaigning) return;
+    this.#campaigning = true;
+    try {
+      if (this.#lease !== undefined) {
+        const alive = await this.#lease.keepAlive().catch(() => undefined);
+        if (alive === true) this.#renewed = Date.now();
+        else if (alive === false || Date.now() - this.#renewed >= this.#leaseTtlS * 1000) {
+          this.#lease = undefined; // expired, or may have: never act as leader on it
+          this.#leader = false;
+        }
+      }
+      if (!this.#leader && !this.#closed) {
+        if (this.#lease === undefined) {
+          const granted = Date.now();
+          this.#lease = await this.#link.lease(this.#leaseTtlS);
+          this.#renewed = granted;
+        }
+        const leader = this.#keys.leader;
+        const r = await this.#link.txn([op.modIs(leader, 0)], [op.put(leader, this.#id, this.#lease.id)], [op.get(leader)]);
+        this.#leader = r.succeeded || r.responses[0]?.response_range?.kvs[0]?.value.toString() === this.#id;
+      }
+    } catch {
+      // etcd unreachable: stand again at the next renewal
+    } finally {
+      this.#campaigning = false;
+      this.#scheduleDrains();
+    }
+  }
+
   // ------------------------------------------------------------------ the watch
 
   #onWatch(res: WatchResponse): void {
-    for (const ev of res.events) this.#events.push({ kv: ev.kv, deleted: ev.type === "Delete" });
+    for (const ev of res.events) {
+      this.#events.push({ kv: ev.kv, deleted: ev.type === "Delete" });
+      // the leader's lease ended (it closed, or died and its TTL passed): stand at once
+      if (ev.type === "Delete" && !this.#leader && ev.kv.key.toString() === this.#keys.leader) void this.#campaign();
+    }
     const rev = Number(res.header.revision);
     if (rev > this.#watchRev) this.#watchRev = rev;
     if (!this.#pumping) this.#drainWatch();
@@ -665,6 +893,8 @@ export class SharedPool {
 
   /** Applies what the watch brought (only between transactions: never under a batch in flight). */
   #drainWatch(): void {
+    // every event up to watchRev has come in (onWatch pushes a response's events before it moves watchRev)
+    if (!this.#closed) this.#appliedRev = Math.max(this.#appliedRev, this.#watchRev);
     if (this.#events.length === 0 || this.#cache.pool === undefined) return;
     const events = this.#events;
     this.#events = [];
@@ -674,6 +904,7 @@ export class SharedPool {
     } catch {
       this.#cache.dirty = true; // a key that could not be applied (damaged by hand): rebuild before the next call
     }
+    this.#scheduleDrains();
   }
 
   #waitWatch(rev: number, ms: number): Promise<boolean> {

@@ -7,7 +7,7 @@ import { optionsFromJson } from "../pool/options.js";
 import * as fx from "../pool/effects.js";
 import type { NodeRecord } from "../pool/effects.js";
 import type { KeyValue } from "./etcd.js";
-import { Keys, decodeBlock, decodeNode, entriesOf, slotsOf, type BlockValue } from "./keys.js";
+import { Keys, decodeBlock, decodeNode, decodePoolOps, entriesOf, slotsOf, holdsSubnets, type BlockValue } from "./keys.js";
 import { Cache } from "./cache.js";
 import type { ResolvedOptions } from "../pool/options.js";
 
@@ -36,7 +36,8 @@ export function verifyKeys(keys: Keys, kvs: readonly KeyValue[], _options: Resol
         else blocks.set(`${kind.pool}/${kind.slot}`, { pool: kind.pool, slot: kind.slot, b });
         break;
       }
-      case "client": break;
+      case "client": case "leader": break;
+      case "pool": if (decodePoolOps(text) === undefined) problems.push(`${key}: not a list of pool-level records`); break;
       default: problems.push(`${key}: not a key of a shared pool`);
     }
   }
@@ -45,7 +46,7 @@ export function verifyKeys(keys: Keys, kvs: readonly KeyValue[], _options: Resol
   // every slot a ready node holds: held by it alone, and claimed for it
   const holder = new Map<string, string>();
   for (const [name, r] of nodes) {
-    if (r.status !== "ready") continue;
+    if (!holdsSubnets(r)) continue;
     for (const s of slotsOf(r.placed)) {
       const at = `${s.pool}/${s.slot}`;
       const other = holder.get(at);
@@ -56,6 +57,7 @@ export function verifyKeys(keys: Keys, kvs: readonly KeyValue[], _options: Resol
       else if (claim !== name && other === undefined) problems.push(`node ${JSON.stringify(name)} holds slot ${at}, claimed by ${JSON.stringify(claim)}`);
     }
     for (const p of r.placed) {
+      if (p.pool < 0) continue; // 'share' overflow: the family borrows, it holds no subnet
       const b = blocks.get(`${p.pool}/${p.slot}`);
       if (b === undefined) problems.push(`node ${JSON.stringify(name)} has no block for its subnet ${p.pool}/${p.slot}`);
       else if (b.b.node !== name) problems.push(`block ${p.pool}/${p.slot} names node ${JSON.stringify(b.b.node)}, but ${JSON.stringify(name)} holds the subnet`);
@@ -66,11 +68,15 @@ export function verifyKeys(keys: Keys, kvs: readonly KeyValue[], _options: Resol
   }
   for (const [at, { b }] of blocks) {
     const r = nodes.get(b.node);
-    if (r === undefined || r.status !== "ready" || !r.placed.some((p) => `${p.pool}/${p.slot}` === at)) {
+    if (r === undefined || !holdsSubnets(r) || !r.placed.some((p) => `${p.pool}/${p.slot}` === at)) {
       problems.push(`block ${at} names node ${JSON.stringify(b.node)}, which does not hold that subnet`);
     }
     const n = Object.keys(b.a).length;
     if (b.n !== n) problems.push(`block ${at} counts ${b.n} addresses but lists ${n}`);
+    for (const [off, borrower] of Object.entries(b.b ?? {})) {
+      const r = nodes.get(borrower);
+      if (r === undefined || !holdsSubnets(r) || !r.placed.some((p) => p.pool < 0)) problems.push(`block ${at}: offset ${off} is lent to ${JSON.stringify(borrower)}, which does not share ('share' overflow)`);
+    }
   }
 
   // the keys as a pool: every listed address must land in it, and the pool must verify

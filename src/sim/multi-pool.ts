@@ -48,6 +48,26 @@ export interface MultiPoolSample {
   readonly t: number;
   readonly nodes: number;
   readonly pools: readonly IpPoolStats[];
+  /** Chunks taken by nodes and given back to their pools since the start (all pools). */
+  readonly chunksTaken: number;
+  readonly chunksReleased: number;
+  /** Allocations refused (FULL) per pool since the start. */
+  readonly failures: Readonly<Record<string, number>>;
+}
+
+/** When one pool family ran short of chunks, from every epoch (not only the samples). */
+export interface PoolPressure {
+  /** First virtual time a node was below the watermark for want of a chunk, or an allocation failed with no free chunk; undefined: never. */
+  readonly ranOutAt?: number;
+  /** Still short at the end. */
+  readonly outAtEnd: boolean;
+  /** Epochs (virtual seconds) in which the family was short. */
+  readonly shortSeconds: number;
+  /** Most chunks wanted at once: held plus one for each node short of one (or refused an address for want of one). */
+  readonly peakDemand: number;
+  readonly peakDemandAt: number;
+  /** Most nodes short at once. */
+  readonly maxShort: number;
 }
 
 export interface MultiPoolSimResult {
@@ -67,6 +87,15 @@ export interface MultiPoolSimResult {
   readonly final: readonly IpPoolStats[];
   /** Per "pool/IPv4" and "pool/IPv6": the most chunks and addresses in use at any sample. */
   readonly peak: Readonly<Record<string, { readonly chunks: number; readonly addresses: number }>>;
+  /** Per "pool/IPv4" and "pool/IPv6": when it ran short and the most chunks wanted at once. */
+  readonly pressure: Readonly<Record<string, PoolPressure>>;
+  readonly duration: number;
+  /** The scenario's pools and node groups, for the report. */
+  readonly pools: MultiPoolScenario["pools"];
+  readonly groups: readonly NodeGroup[];
+  readonly seed: number;
+  readonly epoch: number;
+  readonly sample: number;
 }
 
 /**
@@ -144,6 +173,9 @@ export function simulateMultiPool(s: MultiPoolScenario): MultiPoolSimResult {
   let nodesRemoved = 0;
   let allocations = 0;
   let podSeq = 0;
+  const pressure: Record<string, { ranOutAt?: number; outAtEnd: boolean; shortSeconds: number; peakDemand: number; peakDemandAt: number; maxShort: number }> = {};
+  /** Nodes refused an address this epoch, per pool. */
+  const refused = new Map<string, Set<string>>();
   try {
     for (let t = 0; t <= s.duration; t += s.epoch) {
       nowMs = t * 1000;
@@ -177,6 +209,9 @@ export function simulateMultiPool(s: MultiPoolScenario): MultiPoolSimResult {
               } catch (e) {
                 if (!(e instanceof IpamError) || e.code !== "FULL") throw e;
                 failures[spec.pool] = (failures[spec.pool] ?? 0) + 1;
+                let set = refused.get(spec.pool);
+                if (set === undefined) refused.set(spec.pool, (set = new Set()));
+                set.add(n.name);
                 break;
               }
               allocations++;
@@ -186,10 +221,29 @@ export function simulateMultiPool(s: MultiPoolScenario): MultiPoolSimResult {
         }
       }
       pool.tick();
+      const st = pool.stats();
+      const pools = st.ipPools ?? [];
+      for (const p of pools) {
+        const key = `${p.pool}/IPv${p.family}`;
+        const pr = pressure[key] ?? (pressure[key] = { outAtEnd: false, shortSeconds: 0, peakDemand: 0, peakDemandAt: 0, maxShort: 0 });
+        // a refused allocation counts against a family only when it had no free chunk left
+        const failedHere = p.chunks.free === 0 ? refused.get(p.pool)?.size ?? 0 : 0;
+        const short = Math.max(p.short, failedHere);
+        const demand = p.chunks.used + short;
+        if (demand > pr.peakDemand) {
+          pr.peakDemand = demand;
+          pr.peakDemandAt = t;
+        }
+        pr.maxShort = Math.max(pr.maxShort, short);
+        if (short > 0) {
+          pr.ranOutAt ??= t;
+          pr.shortSeconds += s.epoch;
+        }
+        pr.outAtEnd = short > 0;
+      }
+      refused.clear();
       if (t % s.sample === 0 || t + s.epoch > s.duration) {
-        const st = pool.stats();
-        const pools = st.ipPools ?? [];
-        samples.push({ t, nodes: st.nodes, pools });
+        samples.push({ t, nodes: st.nodes, pools, chunksTaken: st.chunksTaken ?? 0, chunksReleased: st.chunksReleased ?? 0, failures: { ...failures } });
         for (const p of pools) {
           const key = `${p.pool}/IPv${p.family}`;
           const pk = peak[key] ?? (peak[key] = { chunks: 0, addresses: 0 });
@@ -207,15 +261,16 @@ export function simulateMultiPool(s: MultiPoolScenario): MultiPoolSimResult {
       totals: { nodesAdded, nodesRemoved, allocations, failures, chunksTaken: st.chunksTaken ?? 0, chunksReleased: st.chunksReleased ?? 0 },
       final: st.ipPools ?? [],
       peak,
+      pressure,
+      duration: s.duration, pools: s.pools, groups: s.groups, seed: s.seed, epoch: s.epoch, sample: s.sample,
     };
   } finally {
     pool.dispose();
   }
 }
 
-/** The result as text: per pool, the peak and final use, failures, and the CIDRs that moved. */
-export function formatMultiPoolSummary(res: MultiPoolSimResult): string {
-  const lines = [`${res.scenario}`, ""];
+/** Per pool and family: the table of the summary and the report (the first row is the head). */
+export function multiPoolRows(res: MultiPoolSimResult): string[][] {
   const rows = [["pool", "family", "CIDRs", "chunk", "peak chunks", "peak addresses", "chunks at end", "nodes short", "failed allocations"]];
   for (const p of res.final) {
     const pk = res.peak[`${p.pool}/IPv${p.family}`] ?? { chunks: 0, addresses: 0 };
@@ -225,6 +280,13 @@ export function formatMultiPoolSummary(res: MultiPoolSimResult): string {
       String(p.chunks.used), String(p.short), String(res.totals.failures[p.pool] ?? 0),
     ]);
   }
+  return rows;
+}
+
+/** The result as text: per pool, the peak and final use, failures, and the CIDRs that moved. */
+export function formatMultiPoolSummary(res: MultiPoolSimResult): string {
+  const lines = [`${res.scenario}`, ""];
+  const rows = multiPoolRows(res);
   const width = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] as string).length)));
   for (const r of rows) lines.push(r.map((c, i) => c.padEnd(width[i] as number)).join("  ").trimEnd());
   const t = res.totals;

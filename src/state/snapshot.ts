@@ -13,8 +13,9 @@
  *   ..  D bytes  data (u32 little-endian)
  *   end u32      CRC-32 of everything before it
  */
+import { openSync, readSync, closeSync } from "node:fs";
 import { crc32 } from "./crc32.js";
-import { errors } from "../errors.js";
+import { errors, IpamError } from "../errors.js";
 
 export const SNAPSHOT_MAGIC = "IPCARVE\0";
 export const SNAPSHOT_VERSION = 1;
@@ -70,4 +71,35 @@ export function decodeSnapshot(bytes: Uint8Array, what = "snapshot"): DecodedSna
   const copy = new Uint8Array(dataLen);
   copy.set(bytes.subarray(HEADER + jsonLen, HEADER + jsonLen + dataLen));
   return { generation: dv.getUint32(12, true), meta, data: new Uint32Array(copy.buffer) };
+}
+
+/**
+ * The JSON description of the snapshot file at `path`, read without its data
+ * (nor its checksum: open the store to check it). What kind of state a file
+ * holds, before opening it. Throws IO_ERROR (naming the path) and
+ * CORRUPT_STATE (not a snapshot, another version, a description that is not JSON).
+ */
+export function readSnapshotMeta(path: string): unknown {
+  let fd = -1;
+  try {
+    fd = openSync(path, "r");
+    const head = new Uint8Array(HEADER);
+    if (readSync(fd, head, 0, HEADER, 0) < HEADER) throw errors.corrupt(path, "truncated (no snapshot header)");
+    if (new TextDecoder().decode(head.subarray(0, 8)) !== SNAPSHOT_MAGIC) throw errors.corrupt(path, "not an ipcarve snapshot (bad magic)");
+    const dv = new DataView(head.buffer);
+    const version = dv.getUint32(8, true);
+    if (version !== SNAPSHOT_VERSION) throw errors.corrupt(path, `format version ${version}; this ipcarve reads version ${SNAPSHOT_VERSION}`);
+    const json = new Uint8Array(dv.getUint32(16, true));
+    if (readSync(fd, json, 0, json.length, HEADER) < json.length) throw errors.corrupt(path, "truncated (in its description)");
+    try {
+      return JSON.parse(new TextDecoder().decode(json)) as unknown;
+    } catch (e) {
+      throw errors.corrupt(path, "its description is not JSON", e);
+    }
+  } catch (e) {
+    if (e instanceof IpamError) throw e;
+    throw errors.io("read", path, e);
+  } finally {
+    if (fd >= 0) closeSync(fd);
+  }
 }

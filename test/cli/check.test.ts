@@ -4,7 +4,7 @@ import { describe, it, expect } from "vitest";
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
-import { ClusterPool } from "../../src/index.js";
+import { ClusterPool, type ClusterPoolOptions, type MultiPoolOptions } from "../../src/index.js";
 import { decide, type Candidate, type Leak } from "../../src/cli/leak-candidates.js";
 import { run, tmp, ROOT } from "./helpers.js";
 
@@ -33,20 +33,26 @@ const podList = (owners: string[]): string => JSON.stringify({
  * 10.0.1.2 without owner), n3 (10.0.2.0/24, empty); the cluster has n1, n2 and pods ns/a, ns/c.
  */
 function fixture(): { dir: string; state: string; nodes: string; pods: string } {
+  return stateFixture(OPTIONS, (pool) => {
+    for (const n of ["n1", "n2", "n3"]) pool.addNode(n);
+    pool.allocate("n1", "ns/a");
+    pool.allocate("n1", "ns/b");
+    pool.allocate("n2", "ns/c");
+    pool.allocateIPv4(pool.handle("n2"));
+  }, ["n1", "n2"], ["ns/a", "ns/c"]);
+}
+
+/** A state file made with `options` and filled by `fill`, and kubectl's lists of the live nodes and pods beside it. */
+function stateFixture(options: ClusterPoolOptions | MultiPoolOptions, fill: (pool: ClusterPool) => void, live: string[], pods: string[]): { dir: string; state: string; nodes: string; pods: string } {
   const dir = tmp();
   const state = join(dir, "state");
-  const pool = ClusterPool.open(state, OPTIONS);
-  for (const n of ["n1", "n2", "n3"]) pool.addNode(n);
-  pool.allocate("n1", "ns/a");
-  pool.allocate("n1", "ns/b");
-  pool.allocate("n2", "ns/c");
-  pool.allocateIPv4(pool.handle("n2"));
+  const pool = ClusterPool.open(state, options);
+  fill(pool);
   pool.close();
-  const nodes = join(dir, "nodes.json");
-  const pods = join(dir, "pods.json");
-  writeFileSync(nodes, nodeList(["n1", "n2"]));
-  writeFileSync(pods, podList(["ns/a", "ns/c"]));
-  return { dir, state, nodes, pods };
+  const f = { dir, state, nodes: join(dir, "nodes.json"), pods: join(dir, "pods.json") };
+  writeFileSync(f.nodes, nodeList(live));
+  writeFileSync(f.pods, podList(pods));
+  return f;
 }
 
 interface CheckJson {
@@ -77,7 +83,7 @@ describe("check --release: candidate, then confirm (built CLI, real files)", () 
       ["owner", "ns/b", "new"],
       ["address", "10.0.1.2", "new"],
     ]);
-    expect(j1.report.owners).toEqual([{ owner: "ns/b", addresses: ["10.0.0.2"] }]);
+    expect(j1.report.owners).toEqual([{ owner: "ns/b", addresses: ["10.0.0.2"], pools: ["default"] }]);
     expect((JSON.parse(readFileSync(leaksFile, "utf8")) as { leaks: unknown[] }).leaks).toHaveLength(3);
 
     // 2. --release right away: reported before, but not 10 minutes ago: nothing is freed
@@ -211,6 +217,85 @@ describe("check (in-process)", () => {
     writeFileSync(f.nodes, "apiVersion: v1\nkind: List\nitems:\n- metadata:\n    name: n1\n- metadata:\n    name: n2\n- metadata:\n    name: n3\n");
     const r = await run(["check", "--state", f.state, "--nodes", f.nodes, "--json"]);
     expect((JSON.parse(r.out) as CheckJson).report.nodes).toEqual([]);
+  });
+});
+
+describe("check of a state with named pools", () => {
+  // no pre-allocation: a node takes a /28 (IPv4) or /124 (IPv6) chunk at its first pod in a pool
+  const MULTI = {
+    pools: {
+      default: { ipv4: { cidrs: ["10.0.0.0/24"], maskSize: 28 }, preAllocate: 0 },
+      blue: { ipv4: { cidrs: ["10.1.0.0/24"], maskSize: 28 }, ipv6: { cidrs: ["fd00:1::/120"], maskSize: 124 }, preAllocate: 0 },
+    },
+  };
+
+  /**
+   * n1: ns/a 10.0.0.1, ns/b 10.0.0.2 (default 10.0.0.0/28); n2: ns/c 10.0.0.17 (default 10.0.0.16/28),
+   * ns/d 10.1.0.1 + fd00:1::1 (blue 10.1.0.0/28, fd00:1::/124); n3: nothing. The cluster has n1, n3
+   * and pods ns/a, ns/c, ns/d: n2 and ns/b are leaks.
+   */
+  function multiFixture(): { dir: string; state: string; nodes: string; pods: string } {
+    return stateFixture(MULTI, (pool) => {
+      for (const n of ["n1", "n2", "n3"]) pool.addNode(n);
+      pool.allocate("n1", "ns/a");
+      pool.allocate("n1", "ns/b");
+      pool.allocate("n2", "ns/c");
+      pool.allocate("n2", "ns/d", { pool: "blue" });
+    }, ["n1", "n3"], ["ns/a", "ns/c", "ns/d"]);
+  }
+
+  it("reports the stale node with its chunks per pool and the stale owner with its pool (table)", async () => {
+    const f = multiFixture();
+    const r = await run(["check", "--state", f.state, "--nodes", f.nodes, "--pods", f.pods]);
+    expect(r.code).toBe(1);
+    expect(r.out.split("\n")[0]).toBe(`check of ${f.state}: 1 stale node, 1 stale owner, 0 addresses without a known owner, 0 counter mismatches, 0 other problems`);
+    // n2's chunks: blue (IPv4, then IPv6), then default; 3 addresses (ns/c one, ns/d two)
+    expect(r.out).toMatch(/^node\s+n2\s+ready, blue: 10\.1\.0\.0\/28,fd00:1::\/124; default: 10\.0\.0\.16\/28, 3 pods\s+\S+Z\s+new: a later check may release it$/m);
+    expect(r.out).toMatch(/^owner\s+ns\/b\s+pool default: 10\.0\.0\.2\s/m);
+  });
+
+  it("--release with --grace: candidate, then confirm; a pod being created in pool blue is never freed", async () => {
+    const f = multiFixture();
+    const base = ["check", "--state", f.state, "--nodes", f.nodes, "--pods", f.pods, "--json"];
+    const leaksFile = `${f.state}.leaks.json`;
+
+    // 1. the first check: two new leaks, recorded
+    const j1 = JSON.parse((await run(base)).out) as CheckJson & { report: { nodes: { pools: unknown }[]; owners: { pools: string[] }[] } };
+    expect(j1.leaks.map((l) => [l.kind, l.id, l.outcome])).toEqual([["node", "n2", "new"], ["owner", "ns/b", "new"]]);
+    expect(j1.report.nodes[0]!.pools).toEqual([{ pool: "blue", cidrs: ["10.1.0.0/28", "fd00:1::/124"] }, { pool: "default", cidrs: ["10.0.0.16/28"] }]);
+    expect(j1.report.owners).toEqual([{ owner: "ns/b", addresses: ["10.0.0.2"], pools: ["default"] }]);
+
+    // 2. --release right away: reported, but not 10 minutes ago
+    const early = JSON.parse((await run([...base, "--release", "--grace", "10m"])).out) as CheckJson;
+    expect(early.leaks.map((l) => l.outcome)).toEqual(["waiting", "waiting"]);
+
+    // 3. twenty minutes pass; a pod of pool blue is being created on n1 (n1's first blue chunk, next-fit after n2's)
+    age(leaksFile, 20 * 60_000);
+    const writer = ClusterPool.open(f.state, { pools: {} });
+    expect(writer.allocate("n1", "ns/new", { pool: "blue" })).toEqual({ ipv4: "10.1.0.17", ipv6: "fd00:1::11" });
+    writer.close();
+    const rel = await run([...base, "--release", "--grace", "10m"]);
+    expect(rel.code).toBe(1); // ns/new is still reported
+    expect((JSON.parse(rel.out) as CheckJson).leaks.map((l) => [l.kind, l.id, l.outcome, l.freed])).toEqual([
+      ["node", "n2", "released", ["10.1.0.0/28", "10.0.0.16/28", "fd00:1::/124"]],
+      ["owner", "ns/b", "released", ["10.0.0.2"]],
+      ["owner", "ns/new", "new", undefined],
+    ]);
+
+    // the state on disk: n2 and its chunks are gone, ns/b's address is free, ns/new keeps its addresses
+    const ro = ClusterPool.open(f.state, { pools: {} }, { readOnly: true });
+    expect(ro.nodeNames()).toEqual(["n1", "n3"]);
+    expect(ro.lookup("10.0.0.17")).toBeUndefined(); // n2's chunk went back to the pool
+    expect(ro.lookup("10.0.0.2")).toEqual({ node: "n1", pool: "default", podCIDR: "10.0.0.0/28", allocated: false });
+    expect(ro.lookup("fd00:1::11")?.owner).toBe("ns/new");
+    expect(ro.check().ok).toBe(true);
+    ro.close();
+
+    // 4. the pod shows up in kubectl's list: clean
+    writeFileSync(f.pods, podList(["ns/a", "ns/c", "ns/d", "ns/new"]));
+    const last = await run([...base, "--release", "--grace", "0"]);
+    expect(last.code).toBe(0);
+    expect((JSON.parse(readFileSync(leaksFile, "utf8")) as { leaks: unknown[] }).leaks).toEqual([]);
   });
 });
 

@@ -64,7 +64,7 @@ describe("carve", () => {
     };
     const noConfig = await run(["carve"]);
     expect(noConfig.code).toBe(2);
-    expect(noConfig.err).toContain("required option '--config <file>'");
+    expect(noConfig.err).toContain("give --config FILE, --pools FILE or both");
 
     const missing = await run(["carve", "--config", join(d, "nope.yaml")]);
     expect(missing.code).toBe(1);

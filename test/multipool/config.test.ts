@@ -32,6 +32,12 @@ describe("CiliumPodIPPool loader", () => {
     expect(pool.addNode("b", { labels: { pool: "blue" } }).podCIDRs).toEqual(["10.1.0.0/28"]);
   });
 
+  it("the pre-allocation flag replaces Cilium's default=8: a pool it does not name pre-allocates 0 (as the agent's map)", () => {
+    const { pools } = loadPodIPPools(fixture("pools-list.yaml"), { preAllocation: "green-pool=4" });
+    expect(pools.default?.preAllocate).toBe(0);
+    expect(pools["green-pool"]?.preAllocate).toBe(4);
+  });
+
   it("several YAML documents: an overlap is CIDR_COLLISION at the line of the later CIDR", () => {
     const e = err(() => loadPodIPPools(fixture("pools-docs.yaml")));
     expect(e.code).toBe("CIDR_COLLISION");

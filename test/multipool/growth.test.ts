@@ -78,6 +78,26 @@ const rows: Row[] = [
     ],
   },
   {
+    // each pool has its own delay: a chunk of the quick pool that became free later still goes back first
+    name: "release delays per pool: the later, shorter wait ends first",
+    pools: {
+      slow: { ipv4: { cidrs: ["10.0.0.0/24"], maskSize: 28 }, preAllocate: 0, releaseDelayMs: 100_000 },
+      quick: { ipv4: { cidrs: ["10.1.0.0/24"], maskSize: 28 }, preAllocate: 0, releaseDelayMs: 10_000 },
+    },
+    steps: [
+      { at: 0, op: "add", node: "n1", cidrs: { n1: [] } }, // preAllocate 0: nothing ahead
+      { at: 0, op: "alloc", node: "n1", owner: "p1", pool: "slow", want: "10.0.0.1", cidrs: { n1: ["10.0.0.0/28"] } }, // a chunk on demand
+      { at: 0, op: "release", ip: "10.0.0.1" }, // completely free, watermark 0: waits from t=0, due at 100,000
+      { at: 50_000, op: "alloc", node: "n1", owner: "q1", pool: "quick", want: "10.1.0.1" },
+      // pools in name order (quick < slow): 10.1.0.0/28 first
+      { at: 50_000, op: "release", ip: "10.1.0.1", cidrs: { n1: ["10.1.0.0/28", "10.0.0.0/28"] } }, // waits from 50,000, due at 60,000
+      { at: 59_999, op: "tick", cidrs: { n1: ["10.1.0.0/28", "10.0.0.0/28"] } }, // neither is due
+      { at: 60_000, op: "tick", cidrs: { n1: ["10.0.0.0/28"] } }, // 50,000 + 10,000: quick's chunk goes back
+      { at: 99_999, op: "tick", cidrs: { n1: ["10.0.0.0/28"] } },
+      { at: 100_000, op: "tick", cidrs: { n1: [] } }, // 0 + 100,000: slow's chunk goes back
+    ],
+  },
+  {
     name: "release delay restarts when the chunk is needed again",
     pools: def(),
     steps: [

@@ -73,6 +73,14 @@ describe("reuse cooldown with named pools", () => {
     expect(copy.snapshot()).toEqual(pool.snapshot());
   });
 
+  it("check() counts a router address, a reserved one or one in cooldown as no leak", () => {
+    const { pool } = make({ reuse: { cooldownMs: 100 }, reserveRouterIP: "first" }, 8); // router 10.0.0.1
+    pool.allocate("n1", "ns/a"); // 10.0.0.2
+    pool.release("10.0.0.2"); // in cooldown
+    pool.reserve("10.0.0.8/30"); // .9-.11 reserved
+    expect(pool.check().orphans).toEqual([]);
+  });
+
   it("a bad reuse option is the single pool's INVALID_OPTION", () => {
     expect(err(() => make({ reuse: { cooldownMs: -1 } })).path).toBe("options.reuse.cooldownMs");
   });

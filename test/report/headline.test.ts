@@ -82,4 +82,35 @@ describe("headline", () => {
     expect(hl.lines[0]).toBe("The pool never ran out: at most 8 of its 32 node subnets were wanted at once (25.0%, at 56m).");
     expect(hl.lines[1]).toBe("No node waited for a subnet.");
   });
+
+  // Dual stack: the same 0 -> 32 ramp as above (out at 30.5 min, 32 wanted at 59 min), one family short, the other with room.
+  const ramp = scenario([{ at: 0, nodes: 0 }, { at: H, nodes: 32 }], H);
+  it.each([
+    {
+      name: "IPv4 short, IPv6 with room",
+      pool: { ipv4: { cidrs: ["10.0.0.0/20"], maskSize: 24 }, ipv6: { cidrs: ["fd00::/112"], maskSize: 120 } },
+      // IPv4: 2^(24-20) = 16 subnets; IPv6: 2^(120-112) = 256 subnets of 2^8 - 2 = 254 usable
+      fits: ["IPv4: 10.0.0.0/20 with /24 per node fits 16 nodes × 254 pod IPs.", "IPv6: fd00::/112 with /120 per node fits 256 nodes × 254 pod IPs.", "A node takes a node subnet of each family: 16 nodes fit from the start."],
+      // IPv4 as in the single-stack case: 16 short -> one /20 (2^4 = 16 /24s), or /25 (32 x 126)
+      enough: "At most 32 node subnets were wanted at once (at 59m); the pool had 16 (IPv4) and 256 (IPv6) at the start. What would have been enough for IPv4: one more /20 from the start (16 more /24 node subnets), or maskSize 25 on the same CIDRs (32 nodes × 126 pods, room for 1 per node; for a new cluster). IPv6 had room for them.",
+      short: [false, true] as const,
+    },
+    {
+      name: "IPv6 short, IPv4 with room",
+      pool: { ipv4: { cidrs: ["10.0.0.0/16"], maskSize: 24 }, ipv6: { cidrs: ["fd00::/116"], maskSize: 120 } },
+      // IPv6: 2^(120-116) = 16 subnets; IPv4: 256
+      fits: ["IPv4: 10.0.0.0/16 with /24 per node fits 256 nodes × 254 pod IPs.", "IPv6: fd00::/116 with /120 per node fits 16 nodes × 254 pod IPs.", "A node takes a node subnet of each family: 16 nodes fit from the start."],
+      // 16 short: prefix 120 - log2(16) = 116 (>= 120 - 16, Cilium's IPv6 limit); /121: 2^(121-116) = 32 subnets of 2^7 - 2 = 126
+      enough: "At most 32 node subnets were wanted at once (at 59m); the pool had 256 (IPv4) and 16 (IPv6) at the start. IPv4 had room for them. What would have been enough for IPv6: one more /116 from the start (16 more /120 node subnets), or maskSize 121 on the same CIDRs (32 nodes × 126 pods, room for 1 per node; for a new cluster).",
+      short: [true, false] as const,
+    },
+  ])("dual stack, $name: every family answered", async ({ pool, fits, enough, short }) => {
+    const r = await simulate({ pool, scenario: ramp, threads: 1 });
+    const hl = headline(r);
+    expect(hl.lines[0]).toBe("The pool ran out at 30.5m and was still out at the end (1h).");
+    expect(hl.lines.slice(3)).toEqual([...fits, enough]);
+    expect(hl.families.map((f) => f.family)).toEqual([4, 6]);
+    expect(hl.families.map((f) => (f.enough as { demand: number; had: number }).demand <= (f.enough as { had: number }).had)).toEqual(short);
+    expect(hl.nodesFit).toBe(16);
+  });
 });

@@ -2,17 +2,13 @@
 // charts rendered (SVG marks present), no console errors; a screenshot is
 // saved to test-artifacts/.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import { mkdirSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
+import { ARGS, ARTIFACTS, CHROMIUM, haveChromium, openReport } from "./browser.js";
 import { simulate, type SimResult } from "../../src/sim/simulate.js";
 import { applyOverrides, defaultScenario } from "../../src/sim/scenario.js";
 import { renderReport } from "../../src/report/html.js";
 import { headline } from "../../src/report/headline.js";
-
-const CHROMIUM = "/usr/bin/chromium";
-const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
-const ARTIFACTS = new URL("../../test-artifacts/", import.meta.url).pathname;
 
 let result: SimResult;
 let html: string;
@@ -40,10 +36,9 @@ describe("report HTML", () => {
   });
 });
 
-// Not silent when Chromium is missing: say why (CI installs Debian's chromium).
-if (!existsSync(CHROMIUM)) console.warn(`report.browser.test: ${CHROMIUM} not found, the headless-Chromium checks are skipped (apt-get install chromium)`);
+const chromiumHere = haveChromium("report.browser.test");
 
-describe.runIf(existsSync(CHROMIUM))("report in headless Chromium", () => {
+describe.runIf(chromiumHere)("report in headless Chromium", () => {
   let browser: Browser;
   beforeAll(async () => {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
@@ -53,16 +48,7 @@ describe.runIf(existsSync(CHROMIUM))("report in headless Chromium", () => {
   });
 
   it("renders the charts with no console errors and no network requests", async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    const file = join(ARTIFACTS, "report.html");
-    writeFileSync(file, html);
-    const page = await browser.newPage({ viewport: { width: 1000, height: 1000 } });
-    const errors: string[] = [];
-    const requests: string[] = [];
-    page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
-    page.on("pageerror", (e) => errors.push(String(e)));
-    page.on("request", (r) => { if (!r.url().startsWith("file:")) requests.push(r.url()); });
-    await page.goto(`file://${file}`);
+    const { page, errors, requests } = await openReport(browser, "report.html", html);
     for (const id of ["utilization", "allocations", "nodes", "forecast"]) {
       const fig = page.locator(`figure[data-chart="${id}"] svg`);
       expect(await fig.count(), id).toBeGreaterThanOrEqual(1);

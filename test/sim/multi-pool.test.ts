@@ -64,7 +64,8 @@ describe("ipcarve simulate-pools", () => {
     const { run } = await import("../cli/helpers.js");
     const text = await run(["simulate-pools", "--nodes", "8", "--duration", "1h", "--seed", "3"]);
     expect(text.code).toBe(0);
-    expect(text.out).toMatch(/^multi-pool: 6 general nodes on 'default', 2 GPU nodes on 'gpu'/);
+    expect(text.out).toMatch(/^Capacity answer\n  (No pool ran out|Pool )/);
+    expect(text.out).toMatch(/\nmulti-pool: 6 general nodes on 'default', 2 GPU nodes on 'gpu'\n/);
     expect(text.out).toMatch(/\ndefault +IPv4 +10\.10\.0\.0\/18 +\/26 /);
     expect(text.out).toMatch(/\ngpu +IPv4 +10\.20\.0\.0\/22 +\/28 /);
     const json = await run(["simulate-pools", "--nodes", "8", "--duration", "1h", "--seed", "3", "--json"]);

@@ -160,7 +160,8 @@ export function evaluate(core: MultiCore, g: Group, now = NaN): void {
         if (now !== now) now = core.now(); // read only when needed: no boxed double on the hot path
         c.excessSince = now;
         core.excess.add(c);
-        if (now + g.fam.pool.releaseDelayMs < core.nextReclaim) core.nextReclaim = now + g.fam.pool.releaseDelayMs;
+        const due = now + c.group.fam.pool.releaseDelayMs;
+        if (due < core.nextReclaim) core.nextReclaim = due;
       }
     } else if (c.excessSince >= 0) {
       c.excessSince = -1;
@@ -171,7 +172,7 @@ export function evaluate(core: MultiCore, g: Group, now = NaN): void {
 
 /** Gives back every chunk whose release delay ran out. Returns how many went back. */
 export function reclaim(core: MultiCore, now: number): number {
-  if (core.excess.size === 0 || now < core.nextReclaim) return 0; // nothing due yet: no scan (the hot path)
+  if (core.excess.size === 0 || now < core.nextReclaim) return 0;
   let n = 0;
   let next = Infinity;
   for (const c of [...core.excess]) {

@@ -75,6 +75,8 @@ export function allocateIPv4(core: MultiCore, g: Group): number {
   if (c === undefined) return NONE;
   const rel = c.entry.allocateNext(c.slot, core.strategy, 0); // no owner: straight to the chunk's pod bitmap
   settle(core, g);
+  const k = g.fam.pool.counts;
+  if (k !== undefined) k.pods++;
   return (c.entry.base4 + rel) >>> 0;
 }
 
@@ -99,6 +101,8 @@ export function allocateIPv4Batch(core: MultiCore, g: Group, out: Uint32Array, w
     done += c.entry.allocateNextBatch(c.slot, core.strategy, out, Math.min(c.size - c.entry.used(c.slot), want - done), done);
   }
   if (done > 0) settle(core, g);
+  const k = g.fam.pool.counts;
+  if (k !== undefined) k.pods += done;
   return done;
 }
 

@@ -10,6 +10,8 @@
  *   runtime.ts   addPool/removePool, addPoolCidr/removePoolCidr
  *   cilium.ts    CiliumNode spec.ipam.pools import and export
  *   stats.ts     stats(), node(), verify()
+ *   check.ts     check(): stale nodes and owners, orphans, counters
+ *   usage.ts     what metrics read at scrape time
  *   snapshot.ts  snapshot() and restore
  */
 import { errors } from "../../errors.js";
@@ -28,6 +30,10 @@ import { poolHandle, v4Group, allocateIPv4, allocateIPv4Batch, batchArgs } from 
 import { addPool, removePool, addPoolCidr, removePoolCidr, poolList } from "./runtime.js";
 import { importPools, exportPools } from "./cilium.js";
 import { multiStats, multiNodeDetail, multiVerify, type MultiClusterStats } from "./stats.js";
+import { multiCheck } from "./check.js";
+import { multiUsage } from "./usage.js";
+import type { OpCounts, PoolUsage } from "../types.js";
+import type { CheckReport } from "../types.js";
 import { multiSnapshot, multiEncode, multiRebuild, type MultiSnapshotMeta } from "./snapshot.js";
 import type { FileStore } from "../../state/file-store.js";
 import { IpamError } from "../../errors.js";
@@ -114,8 +120,22 @@ export class MultiPool {
   }
   nodeNames(): string[] { return [...this.#c.nodes.keys()]; }
 
-  allocate(node: string, owner: string, options?: AllocateOptions): PodAddresses { return this.#run("allocate", [node, owner, options], () => allocate(this.#c, node, owner, options)); }
-  release(ip: string, owner?: string): boolean { return this.#run("release", [ip, owner], () => release(this.#c, ip, owner)); }
+  allocate(node: string, owner: string, options?: AllocateOptions): PodAddresses {
+    if (!this.#bare()) return this.#run("allocate", [node, owner, options], () => allocate(this.#c, node, owner, options));
+    try {
+      return allocate(this.#c, node, owner, options);
+    } finally {
+      this.#unbare();
+    }
+  }
+  release(ip: string, owner?: string): boolean {
+    if (!this.#bare()) return this.#run("release", [ip, owner], () => release(this.#c, ip, owner));
+    try {
+      return release(this.#c, ip, owner);
+    } finally {
+      this.#unbare();
+    }
+  }
   releaseOwner(owner: string): string[] { return this.#run("releaseOwner", [owner], () => releaseOwner(this.#c, owner)); }
   addressesOf(owner: string): string[] { return addressesOf(this.#c, owner); }
   lookup(ip: string): MultiLookupResult | undefined { return lookup(this.#c, ip); }
@@ -187,14 +207,11 @@ export class MultiPool {
    */
   #hot<A, B, D, R>(m: string, fn: (c: MultiCore, a: A, b: B, d: D) => R, a: A, b?: B, d?: D): R {
     const c = this.#c;
-    if (c.inCall) return fn(c, a, b as B, d as D); // a replay
-    if (this.#store !== undefined) return this.#run(m, journalArgs(m, a, d), () => fn(c, a, b as B, d as D));
-    c.lazy = true; // the clock is read once, and only if something waits (a call that needs no time reads none)
+    if (!this.#bare()) return c.inCall ? fn(c, a, b as B, d as D) : this.#run(m, journalArgs(m, a, d), () => fn(c, a, b as B, d as D));
     try {
       return fn(c, a, b as B, d as D);
     } finally {
-      c.lazy = false;
-      c.fixed = NaN;
+      this.#unbare();
     }
   }
 
@@ -214,6 +231,17 @@ export class MultiPool {
     return multiStats(this.#c);
   }
   verify(): string[] { return multiVerify(this.#c); }
+  /** Usage per named pool for metrics, after releasing what is due (as stats()). */
+  usage(): PoolUsage[] {
+    this.#run("tick", [], () => tick(this.#c), true);
+    return multiUsage(this.#c);
+  }
+  /** Counts allocations and releases per pool into `of(pool)` from now on (undefined: stops). */
+  count(of: ((pool: string) => OpCounts) | undefined): void { this.#c.count(of); }
+  /** True if a pool of that name exists now. */
+  hasPool(name: string): boolean { return this.#c.pools.has(name); }
+  /** Leaks and counters (ClusterPool.check); changes nothing (a chunk whose release delay ran out is still held: it holds no address). */
+  check(live: { nodes: Set<string> | undefined; owners: Set<string> | undefined }): CheckReport { return multiCheck(this.#c, live); }
   snapshot(generation = 0): Uint8Array {
     if (this.#store !== undefined) this.#run("tick", [], () => tick(this.#c), true); // journaled like any change
     return this.#store !== undefined ? multiEncode(this.#c, generation) : multiSnapshot(this.#c, generation);
@@ -242,6 +270,25 @@ export class MultiPool {
   }
 
   /**
+   * The hot calls' way around #run's argument array and closure: with no
+   * store and outside any call, fixes the clock reading for one call and
+   * returns true (the caller clears c.fixed when done); otherwise false.
+   */
+  #bare(): boolean {
+    const c = this.#c;
+    if (this.#store !== undefined || c.inCall) return false;
+    c.lazy = true; // the clock is read once, and only if something waits (a call that needs no time reads none)
+    return true;
+  }
+
+  /** Ends a call #bare began. */
+  #unbare(): void {
+    const c = this.#c;
+    c.lazy = false;
+    c.fixed = NaN;
+  }
+
+  /**
    * Runs one call at one clock reading. With a store: READ_ONLY on a
    * read-only one; the call is journaled when it succeeded, or when it failed
    * after changing something (what was due went back first), in one write
@@ -265,6 +312,8 @@ export class MultiPool {
     let failed = false;
     let error: unknown;
     store?._begin();
+    // metrics on a store: what the call counts is taken back if its record cannot be written
+    const counted = store !== undefined && c.countsOf !== undefined && this.#saveCounts(c);
     try {
       out = fn();
     } catch (e) {
@@ -277,7 +326,12 @@ export class MultiPool {
       // a tick that gave nothing back changed nothing: no record (a snapshot or stats on a full disk still work)
       const changed = c.chunksTaken + c.chunksReleased !== moved || c.nodes.size !== nodes || (c.quarantine?.size ?? 0) !== waiting;
       if ((!failed && m !== "tick") || changed) store._emit({ op: "mcall", m, a: jsonArgs(a), t });
-      store._commit(); // throws IO_ERROR after putting the pool back
+      try {
+        store._commit(); // throws IO_ERROR after putting the pool back
+      } catch (e) {
+        if (counted) this.#restoreCounts(); // what the call counted did not happen
+        throw e;
+      }
     }
     if (failed) throw error;
     return out as R;
@@ -285,4 +339,30 @@ export class MultiPool {
 
   /** Gives the memory back (see ClusterPool.dispose). */
   free(): void { this.#c.release(); }
+
+  /** The pools' counters and their counts before a journaled call (reused: no allocation per call). */
+  readonly #savedOf: OpCounts[] = [];
+  readonly #saved: number[] = [];
+
+  #saveCounts(c: MultiCore): true {
+    const of = this.#savedOf;
+    const s = this.#saved;
+    of.length = 0;
+    s.length = 0;
+    for (const p of c.pools.values()) {
+      if (p.counts === undefined) continue;
+      of.push(p.counts);
+      s.push(p.counts.pods, p.counts.releases);
+    }
+    return true;
+  }
+
+  /** Puts the counts of #saveCounts back (the same counters: a rolled-back pool counts into them too). */
+  #restoreCounts(): void {
+    const s = this.#saved;
+    this.#savedOf.forEach((k, i) => {
+      k.pods = s[2 * i] as number;
+      k.releases = s[2 * i + 1] as number;
+    });
+  }
 }

@@ -1,7 +1,7 @@
 // Nodes and pods with named pools: addNode (labels, pre-allocation),
 // removeNode, allocate from a pool (a chunk on demand), release,
 // releaseOwner, lookup.
-import { parseIPv4, parseIPv6Groups, parseIp } from "../../net/ip.js";
+import { parseIp } from "../../net/ip.js";
 import { errors, IpamError, show } from "../../errors.js";
 import { addressKey, keyPool, keyRel } from "../owners.js";
 import { NONE } from "../../core/layout.js";
@@ -251,36 +251,16 @@ export function allocate(core: MultiCore, nodeName: string, owner: string, optio
     refill(core, p.g);
     evaluate(core, p.g, now);
   }
+  const k = pool.counts;
+  if (k !== undefined) k.pods++;
   return out;
-}
-
-/** Entry and rel of an address (rel NONE past an IPv6 range cap), or undefined outside every pool CIDR. Throws INVALID_IP. */
-export function locate(core: MultiCore, ip: string): { entry: PoolCidr; slot: number; rel: number } | undefined {
-  const v4 = parseIPv4(ip);
-  if (v4 >= 0) {
-    const entry = core.table.poolOfIPv4(v4);
-    if (entry === undefined) return undefined;
-    const rel = v4 - entry.base4;
-    return { entry, slot: entry.slotOfRel(rel), rel };
-  }
-  const g = ip.includes(":") ? parseIPv6Groups(ip) : undefined;
-  if (g === undefined) {
-    parseIp(ip); // throws INVALID_IP
-    return undefined;
-  }
-  for (const entry of core.entries) {
-    if (entry === undefined || entry.family !== 6) continue;
-    const at = entry.locate6(g);
-    if (at !== undefined) return { entry, slot: at.slot, rel: at.rel };
-  }
-  return undefined;
 }
 
 /** The held chunk an address lies in, with its rel, or undefined (outside every chunk, or not a usable address of it). */
 export function chunkOfAddress(core: MultiCore, ip: string): { c: Chunk; rel: number } | undefined {
-  const loc = locate(core, ip);
+  const loc = core.table.locate(ip);
   if (loc === undefined || loc.rel === NONE) return undefined;
-  const c = core.chunkOf(loc.entry, loc.slot);
+  const c = core.chunkOf(loc.pool, loc.slot);
   if (c === undefined || loc.rel < c.base || loc.rel >= c.base + c.size) return undefined;
   return { c, rel: loc.rel };
 }
@@ -298,11 +278,15 @@ function releaseAt(core: MultiCore, c: Chunk, rel: number, now = NaN): boolean {
     if (o > 0) core.owners.removeKey(o, key);
     q.push(key, c.serial, now === now ? now : core.now());
     c.cooldown++;
+    const k = c.group.fam.pool.counts;
+    if (k !== undefined) k.releases++;
     return true;
   }
   const o = c.entry.release(rel, false);
   if (o === NONE) return false;
   if (o > 0) core.owners.removeKey(o, addressKey(c.entry.index, rel));
+  const k = c.group.fam.pool.counts;
+  if (k !== undefined) k.releases++;
   evaluate(core, c.group, now);
   return true;
 }
@@ -380,9 +364,9 @@ export function addressesOf(core: MultiCore, owner: string): string[] {
 /** Which node, pool and owner hold an address; undefined outside every held chunk. Throws INVALID_IP. */
 export function lookup(core: MultiCore, ip: string): MultiLookupResult | undefined {
   str("lookup(ip)", ip);
-  const loc = locate(core, ip);
+  const loc = core.table.locate(ip);
   if (loc === undefined) return undefined;
-  const c = core.chunkOf(loc.entry, loc.slot);
+  const c = core.chunkOf(loc.pool, loc.slot);
   if (c === undefined) return undefined;
   // an IPv6 address past a chunk's capped range (rel NONE) lies in the chunk but is never allocated
   const inRange = loc.rel !== NONE && loc.rel >= c.base && loc.rel < c.base + c.size;

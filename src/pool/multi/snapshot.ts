@@ -163,7 +163,7 @@ export function multiRebuild(meta: MultiSnapshotMeta, data: Uint32Array, runtime
       let fam = core.pools.get(e.pool)?.families.find((f) => f.family === e.family);
       if (fam === undefined) {
         // a removed pool's entry: a stand-in family that belongs to no pool
-        fam = { pool: { id: -1, name: e.pool, families: [], preAllocate: 0, releaseDelayMs: 0, nodeSelector: undefined }, family: e.family, maskSize: e.maskSize, entries: [] };
+        fam = { pool: { id: -1, name: e.pool, families: [], preAllocate: 0, releaseDelayMs: 0, nodeSelector: undefined, counts: undefined }, family: e.family, maskSize: e.maskSize, entries: [] };
       }
       const x = core.addEntry(fam, parseCidr(e.cidr));
       x.set._setCursor(e.cursor);

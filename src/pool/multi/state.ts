@@ -15,6 +15,7 @@ import { errors } from "../../errors.js";
 import { Quarantine } from "../quarantine.js";
 import type { Cidr } from "../../net/ip.js";
 import type { ResolvedMultiOptions, ResolvedPool, ResolvedSelector } from "./options.js";
+import type { OpCounts } from "../types.js";
 
 /** One family of a named pool: its pool CIDRs (table entries) in order. */
 export interface PoolFamily {
@@ -33,6 +34,8 @@ export interface IpPool {
   readonly preAllocate: number;
   readonly releaseDelayMs: number;
   readonly nodeSelector: ResolvedSelector | undefined;
+  /** Allocations and releases of the pool, counted while metrics read them (undefined: not counted, one field test). */
+  counts: OpCounts | undefined;
 }
 
 /** One CIDR of a pool's maskSize held by a node: a slot of its entry with a pod range. */
@@ -98,8 +101,6 @@ export class MultiCore {
   draining = 0;
   /** No draining node is due before this clock reading (a lower bound: tick() scans the nodes only from then on). */
   nextDrain = Infinity;
-  /** No chunk in `excess` is due before this clock reading (a lower bound, as nextDrain). */
-  nextReclaim = Infinity;
   readonly nodes = new Map<string, MNode>();
   readonly byId: (MNode | undefined)[] = [undefined];
   readonly freeIds: number[] = [];
@@ -109,6 +110,12 @@ export class MultiCore {
   readonly chunkAt = new Map<number, Chunk>();
   /** Chunks completely free beyond their watermark, waiting for their release delay. */
   readonly excess = new Set<Chunk>();
+  /**
+   * No chunk of `excess` is due (excessSince + its pool's releaseDelayMs)
+   * before this time: a lower bound, so that the tick every call makes costs
+   * one comparison until something may be due. -Infinity: not known yet.
+   */
+  nextReclaim = -Infinity;
   /** Groups below their watermark because their family had no free chunk. */
   readonly short = new Set<Group>();
   readonly strategy: number;
@@ -125,6 +132,14 @@ export class MultiCore {
   /** Chunks taken and given back since the pool was made (simulation reports). */
   chunksTaken = 0;
   chunksReleased = 0;
+  /** The counters of a pool by name while metrics read them (pools added later get theirs too), else undefined. */
+  countsOf: ((pool: string) => OpCounts) | undefined = undefined;
+
+  /** Counts allocations and releases per pool from now on into `of(pool)`; undefined stops. */
+  count(of: ((pool: string) => OpCounts) | undefined): void {
+    this.countsOf = of;
+    for (const p of this.pools.values()) p.counts = of?.(p.name);
+  }
 
   constructor(o: ResolvedMultiOptions, planned: readonly { family: 4 | 6; cidr: Cidr; maskSize: number }[] = []) {
     this.o = o;
@@ -155,7 +170,7 @@ export class MultiCore {
 
   /** Lays out a validated pool (its CIDRs must not overlap others: checked by the caller). */
   addPool(p: ResolvedPool, id = this.poolById.length): IpPool {
-    const pool: IpPool = { id, name: p.name, families: [], preAllocate: p.preAllocate, releaseDelayMs: p.releaseDelayMs, nodeSelector: p.nodeSelector };
+    const pool: IpPool = { id, name: p.name, families: [], preAllocate: p.preAllocate, releaseDelayMs: p.releaseDelayMs, nodeSelector: p.nodeSelector, counts: this.countsOf?.(p.name) };
     for (const f of p.families) {
       const fam: PoolFamily = { pool, family: f.family, maskSize: f.maskSize, entries: [] };
       pool.families.push(fam);

@@ -1,0 +1,95 @@
+/**
+ * The charts of a multi-pool report: per-pool use over time (chunks held
+ * and addresses in use, each against the pool's own capacity), nodes short
+ * of a chunk, and the CIDRs (chunks) that moved to and from nodes per
+ * sample interval, with the failed allocations on the same time axis.
+ */
+import type { TopLevelSpec } from "vega-lite";
+import type { MultiPoolSimResult } from "../sim/multi-pool.js";
+import { CONFIG, WIDTH, HEIGHT, h, type Chart } from "./charts.js";
+
+const PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#f59e0b", "#7c3aed", "#0891b2", "#db2777", "#65a30d"];
+
+export function poolChartsFor(r: MultiPoolSimResult): Chart[] {
+  const s = r.samples;
+  const xHours = { field: "t", type: "quantitative" as const, title: "virtual time (hours)", scale: { domain: [0, h(r.duration)], nice: false } };
+  const xNoTitle = { ...xHours, title: null, axis: { labels: false, ticks: false } };
+  const keys = r.final.map((p) => `${p.pool} IPv${p.family}`);
+  const color = { field: "series", type: "nominal" as const, title: null, scale: { domain: keys, range: PALETTE.slice(0, Math.max(1, keys.length)) } };
+  const perPool = (f: (p: MultiPoolSimResult["final"][number]) => number) =>
+    s.flatMap((x) => x.pools.map((p) => ({ t: h(x.t), series: `${p.pool} IPv${p.family}`, value: f(p) })));
+  const chunks = perPool((p) => (p.chunks.capacity > 0 ? p.chunks.used / p.chunks.capacity : 0));
+  const addrs = perPool((p) => (p.addresses.capacity > 0 ? p.addresses.used / p.addresses.capacity : 0));
+  const short = perPool((p) => p.short);
+  // Per sample interval [previous sample, this sample]: chunks taken and given back, failures per pool.
+  const interval = (i: number): { t0: number; t: number } => ({ t0: i === 0 ? 0 : h((s[i - 1] as { t: number }).t), t: h((s[i] as { t: number }).t) });
+  const moved = s.flatMap((x, i) => {
+    const prev = s[i - 1];
+    return [
+      { ...interval(i), kind: "taken by nodes", value: x.chunksTaken - (prev?.chunksTaken ?? 0) },
+      { ...interval(i), kind: "given back", value: -(x.chunksReleased - (prev?.chunksReleased ?? 0)) },
+    ];
+  });
+  const poolNames = Object.keys(r.pools);
+  const fails = s.flatMap((x, i) => poolNames.map((p) => ({ ...interval(i), series: p, value: (x.failures[p] ?? 0) - (s[i - 1]?.failures[p] ?? 0) })));
+  const anyFail = fails.some((f) => f.value > 0);
+  const line = (values: { t: number; series: string; value: number }[], title: string, last: boolean, format = "%") => ({
+    width: WIDTH, height: HEIGHT * 0.6,
+    data: { values },
+    mark: { type: "line", strokeWidth: 1.8, interpolate: "step-after" },
+    encoding: {
+      x: last ? xHours : xNoTitle,
+      y: { field: "value", type: "quantitative", title, axis: { format, tickCount: 4 }, ...(format === "%" ? { scale: { domain: [0, 1] } } : {}) },
+      color,
+      strokeDash: { field: "series", type: "nominal", title: null, scale: { domain: keys, range: keys.map((_, i) => (i % 2 === 0 ? [1, 0] : [6, 3])) } },
+    },
+  });
+  return [
+    {
+      id: "pool-use",
+      title: "Use per pool over time",
+      caption: "Per pool and family, each against its own pool: top, the share of its chunks held by nodes; middle, the share of its addresses given to pods; bottom, nodes below the watermark for want of a free chunk. Dashed and solid lines alternate so that lines on top of each other stay apart.",
+      spec: {
+        config: CONFIG,
+        vconcat: [line(chunks, "chunks held", false), line(addrs, "addresses used", false), line(short, "nodes short", true, "d")],
+        resolve: { scale: { y: "independent" } },
+      } as TopLevelSpec,
+    },
+    {
+      id: "chunks-moved",
+      title: "CIDRs moved to and from nodes",
+      caption: `Chunks taken by nodes (up) and given back to their pools after the release delay (down), per ${Math.round(r.sample)} s sample interval, all pools; below, pod allocations refused per pool, on the same time axis.`,
+      spec: {
+        config: CONFIG,
+        vconcat: [
+          {
+            width: WIDTH, height: HEIGHT * 0.7,
+            data: { values: moved },
+            mark: { type: "rect" },
+            encoding: {
+              x: { ...xNoTitle, field: "t0" }, x2: { field: "t" },
+              y: { field: "value", type: "quantitative", title: "chunks per interval", axis: { format: "d" } },
+              color: { field: "kind", type: "nominal", title: null, scale: { domain: ["taken by nodes", "given back"], range: ["#2563eb", "#16a34a"] } },
+            },
+          },
+          {
+            width: WIDTH, height: HEIGHT * 0.35,
+            layer: [
+              {
+                data: { values: fails },
+                mark: { type: "rect" },
+                encoding: {
+                  x: { ...xHours, field: "t0" }, x2: { field: "t" },
+                  y: { field: "value", type: "quantitative", title: "failed", axis: { format: "~s", tickCount: 3 }, stack: "zero" },
+                  color: { field: "series", type: "nominal", title: null, scale: { domain: poolNames, range: ["#dc2626", "#f59e0b", "#7c3aed", "#db2777"] } },
+                },
+              },
+              ...(anyFail ? [] : [{ data: { values: [{ text: "no pod allocation failed" }] }, mark: { type: "text", fontSize: 12, color: "#6b7280" }, encoding: { text: { field: "text" } } }]),
+            ],
+          },
+        ],
+        resolve: { scale: { color: "independent", y: "independent" }, legend: { color: "independent" } },
+      } as TopLevelSpec,
+    },
+  ];
+}
