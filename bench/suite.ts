@@ -14,6 +14,7 @@ import { lookupCase, fillCase, parallelCase } from "./cases-cluster.js";
 import { scaleCase, cidrSetCase, scaleMemoryCase } from "./cases-scale.js";
 import { metricsAllocateCase, metricsIPv4Case } from "./cases-metrics.js";
 import { multiPoolCase } from "./cases-multipool.js";
+import { multiPoolIPv4Case } from "./cases-multipool-ipv4.js";
 
 export interface BenchRecord {
   name: string;
@@ -36,6 +37,7 @@ export function cases(): CaseSpec[] {
     podCase("first-free", "alloc"), podCase("first-free", "release"),
     podCase("random", "alloc"), podCase("random", "release"),
     podBatchCase,
+    multiPoolIPv4Case,
     stringCase("allocate"), stringCase("release"),
     nodeCase,
     nearFullNodesCase, nearFullPodsCase,

@@ -18,7 +18,7 @@
  * typeof and one integer compare, no parse. The error is built by a separate,
  * cold function, only when the check failed.
  */
-import { errors, type IpamError } from "./errors.js";
+import { errors, show, type IpamError } from "./errors.js";
 
 /** 2^32: one past the largest u32. */
 export const U32_END = 4294967296;
@@ -96,4 +96,26 @@ export function optionsObject(path: string, v: unknown, known: readonly string[]
     out[k] = (v as Record<string, unknown>)[k];
   }
   return out;
+}
+
+/** The shape of allocate's `wanted`: an IP string or an array of them (INVALID_ARGUMENT otherwise); undefined for an empty array. */
+export function wantedList(wanted: unknown): readonly string[] | undefined {
+  if (typeof wanted === "string") return [wanted];
+  if (!Array.isArray(wanted) || wanted.some((ip) => typeof ip !== "string")) {
+    throw errors.invalidArgument("allocate(wanted)", wanted, "an IP address string or an array of them");
+  }
+  return wanted.length === 0 ? undefined : (wanted as readonly string[]);
+}
+
+/** The error for a handle that is not a u32: UNKNOWN_NODE for an integer (it names no node), else INVALID_ARGUMENT. */
+export function badHandle(what: string, handle: unknown): IpamError {
+  if (typeof handle === "number" && Number.isInteger(handle)) return errors.unknownNode(`handle ${handle}`);
+  return errors.invalidArgument(what, handle, "a node handle (an integer from handle(name))");
+}
+
+/** removeNode's options: undefined or { graceMs } (a non-negative number of ms, Infinity included); INVALID_OPTION otherwise. Returns graceMs (0 when left out). */
+export function graceArg(options: unknown): number {
+  const graceMs = options === undefined ? 0 : (optionsObject("options", options, ["graceMs"]).graceMs ?? 0);
+  if (typeof graceMs !== "number" || !(graceMs >= 0)) throw errors.invalidOption("options.graceMs", `must be a non-negative number (got ${show(graceMs)})`);
+  return graceMs;
 }

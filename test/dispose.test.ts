@@ -71,7 +71,7 @@ describe("use after dispose", () => {
       allocate: ["node-1", "default/web-1"], release: ["10.0.0.1"], releaseOwner: ["default/web-0"],
       addressesOf: ["default/web-0"], lookup: ["10.0.0.1"], reserve: ["10.0.0.64/26"], unreserve: ["10.0.0.64/26"],
       addPoolCidr: [4, "10.1.0.0/24"], removePoolCidr: ["10.0.0.0/24"], poolCidrs: [],
-      importCiliumNodes: [{ items: [] }], exportCiliumNodes: [], handle: ["node-1"], nodeName: [1],
+      importCiliumNodes: [{ items: [] }], exportCiliumNodes: [], handle: ["node-1"], nodeName: [1], poolHandle: ["default"],
       allocateIPv4: [1], allocateIPv4Batch: [1, ips], releaseIPv4: [0x0a000001], releaseIPv4Batch: [ips],
       lookupIPv4: [0x0a000001], lookupIPv4Batch: [ips, ips], stats: [], verify: [], snapshot: [], compact: [],
       multiPool: [], multiOptions: [], ipPools: [], addPool: ["blue", { ipv4: { cidrs: ["10.9.0.0/24"], maskSize: 28 } }], removePool: ["blue"],

@@ -144,10 +144,10 @@ export class PoolCidr {
 
   /**
    * Up to `count` addresses of the pod range at `slot` by strategy, no
-   * owner, into out (IPv4: u32 addresses; IPv6: rels). Returns how many.
+   * owner, into out[from..] (IPv4: u32 addresses; IPv6: rels). Returns how many.
    */
-  allocateNextBatch(slot: number, strategy: number, out: Uint32Array, count: number): number {
-    return this.#engine._fill(out, count, allocateNextChunk, this, slot, strategy);
+  allocateNextBatch(slot: number, strategy: number, out: Uint32Array, count: number, from = 0): number {
+    return this.#engine._fill(out, count, allocateNextChunk, this, slot, strategy, from);
   }
 
   /** @internal One chunk of allocateNextBatch: up to n (<= SCRATCH_WORDS) results at scratch offset `at`. */

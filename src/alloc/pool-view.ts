@@ -19,6 +19,7 @@ import { disposeSymbol, Held } from "../disposable.js";
 import { NONE, STRATEGY_CODE, POOL_BYTES, OWN_BYTES, OWN_MASK, type Strategy } from "../core/layout.js";
 import { OwnerNames } from "../core/owner-names.js";
 import { STRATEGIES } from "./strategy.js";
+import type { PoolCidr } from "./pool-cidr.js";
 import { isIndex, isU32, badIndex, badU32, u32Array, count as countArg, U32_END } from "../args.js";
 
 export interface PoolEntryDescriptor {
@@ -38,6 +39,8 @@ export interface PoolEntryDescriptor {
   readonly slots: number;
   /** Region of the node-subnet bitmap. */
   readonly nodeBitmap: number;
+  /** With named pools: the pool this pool CIDR belongs to (its nodeMask is the pool's chunk mask). */
+  readonly pool?: string;
 }
 
 export interface PoolDescriptor {
@@ -49,6 +52,29 @@ export interface PoolDescriptor {
   readonly podStrategy: Strategy;
   /** The pool's owner registry header (0 or absent: no owner names through this view). */
   readonly owners?: number;
+}
+
+/**
+ * The descriptor of pool table entries `list` (each with the run size k of
+ * its node subnets and, with named pools, its pool's name). Marks their
+ * node bitmaps shared: workers may carve slots concurrently from now on (CAS).
+ */
+export function poolDescriptor(
+  memory: WebAssembly.Memory, table: number, tableEntries: number, podStrategy: PoolDescriptor["podStrategy"], owners: number,
+  list: readonly { p: PoolCidr; k: number; pool?: string }[],
+): PoolDescriptor {
+  for (const { p } of list) p.set.share();
+  return {
+    memory, table, tableEntries, podStrategy, owners,
+    pools: list.map(({ p, k, pool }) => {
+      const g = p.subnet(0, k);
+      return {
+        index: p.index, entry: p.entry, family: p.family, cidr: String(p.cidr), nodeMask: p.slotMask,
+        base4: p.base4, hostBits: p.hostBits, first: g.first, podBits: g.size,
+        slots: p.set.capacity, nodeBitmap: p.nodeBitmap, ...(pool !== undefined ? { pool } : {}),
+      };
+    }),
+  };
 }
 
 const isPow2 = (n: number): boolean => n > 0 && (n & (n - 1)) === 0;

@@ -190,19 +190,20 @@ export class Engine {
   /**
    * A batch call that produces up to `count` results: for each chunk,
    * call(...) writes its results at the scratch and returns how many; they
-   * are copied to out[done..]. Stops after a short chunk. Returns how many
-   * results out holds.
+   * are copied to out[done..], from out[from] on. Stops after a short
+   * chunk. Returns how many results it wrote.
    */
-  _fill<C>(out: Uint32Array, count: number, call: Chunk<C>, ctx: C, a = 0, b = 0): number {
-    let done = 0;
-    while (done < count) {
-      const n = Math.min(count - done, SCRATCH_WORDS);
+  _fill<C>(out: Uint32Array, count: number, call: Chunk<C>, ctx: C, a = 0, b = 0, from = 0): number {
+    let done = from;
+    const end = from + count;
+    while (done < end) {
+      const n = Math.min(end - done, SCRATCH_WORDS);
       const got = call(ctx, n, this.scratch, this.scratchOut, a, b, done);
       if (got > 0) this._unstage(out, done, got);
       done += got;
       if (got < n) break;
     }
-    return done;
+    return done - from;
   }
 
   /** A batch call that consumes inp[0, count): each chunk is staged, then call(...) runs on it. Returns the sum of what the calls returned. */

@@ -113,20 +113,27 @@ type Op<R> = (c: PoolCore, a?: any, b?: any, d?: any) => R;
 let adoptingMulti: MultiPool | undefined;
 
 /** The pool named by `options.pool` of a single-pool ClusterPool: only `default` (the shorthand's name) exists. */
-function defaultPoolOnly(what: string, options: unknown): void {
-  const o = optionsObject(`${what}(options)`, options, ["pool"]);
+function defaultPoolOnly(what: string, options: unknown, keys: readonly string[] = ["pool"]): void {
+  const o = optionsObject(`${what}(options)`, options, keys);
   if (o.pool !== undefined && nameArg(`${what}(options.pool)`, o.pool) !== "default") {
     throw errors.unknownPool(o.pool, "this pool has only 'default': give options.pools for named pools");
   }
 }
 
+/** A pool handle given to a single-pool ClusterPool's fast path: only 0 (`default`) exists. */
+function defaultPoolHandle(what: string, pool: unknown): void {
+  if (pool === 0) return;
+  if (typeof pool === "number" && Number.isInteger(pool)) throw errors.unknownPool(`handle ${pool}`, "this pool has only 'default' (handle 0)");
+  throw errors.invalidArgument(`${what}(pool)`, pool, "a pool handle (an integer from poolHandle(name))");
+}
+
 const isPlainObject = (v: unknown): boolean => typeof v === "object" && v !== null && !Array.isArray(v);
 
-/** allocate's `wanted` of a single-pool ClusterPool: addresses, or { pool: "default" } (no addresses). */
+/** allocate's `wanted` of a single-pool ClusterPool: addresses, or { pool: "default", ips? }. */
 function singleWanted(wanted: string | readonly string[] | AllocateOptions | undefined): string | readonly string[] | undefined {
   if (typeof wanted === "object" && isPlainObject(wanted)) {
-    defaultPoolOnly("allocate", wanted);
-    return undefined;
+    defaultPoolOnly("allocate", wanted, ["pool", "ips"]);
+    return (wanted as AllocateOptions).ips;
   }
   return wanted as string | readonly string[] | undefined;
 }
@@ -238,15 +245,15 @@ export class ClusterPool {
   /**
    * The options this pool was made with: validated, copied and frozen at
    * construction. With named pools, the options they share (clock, pod
-   * strategy, seed, engine) and no single-pool families: see multiOptions
+   * strategy, seed, engine, reuse, reserveRouterIP) and no single-pool families: see multiOptions
    * and ipPools().
    */
   get options(): ResolvedOptions {
     if (this.#m) {
       const o = this.#m.options;
       return Object.freeze({
-        families: Object.freeze([]), maxNodeSubnets: undefined, overflowOption: "reject", reuse: undefined,
-        clock: o.clock, reserveRouterIP: false, podStrategy: o.podStrategy, seed: o.seed, engine: o.engine,
+        families: Object.freeze([]), maxNodeSubnets: undefined, overflowOption: "reject", reuse: o.reuse,
+        clock: o.clock, reserveRouterIP: o.reserveRouterIP, podStrategy: o.podStrategy, seed: o.seed, engine: o.engine,
       });
     }
     return this.#core("options").o;
@@ -279,9 +286,10 @@ export class ClusterPool {
   /**
    * What a worker thread needs to open a PoolView on this pool's memory.
    * Structured-cloneable: post it to a worker; the memory is shared, not copied.
+   * With named pools: one entry per pool CIDR, with its pool's name (`pool`).
    */
   describe(): PoolDescriptor {
-    if (this.#m) throw MultiPool.unsupported("describe");
+    if (this.#m) return this.#m.describe();
     const c = this.#core("describe");
     c.escaped = true;
     return describe(c);
@@ -366,7 +374,9 @@ export class ClusterPool {
   /**
    * Allocates one address per family from the node's subnets to `owner`
    * (e.g. "namespace/pod"). `wanted` asks for specific addresses (at most one
-   * per family); other families get the next free one. A sharing node
+   * per family); other families get the next free one (also as
+   * `{ pool, ips }`; with named pools the address may lie in a free chunk
+   * of the pool, which the node then takes). A sharing node
    * borrows from the subnet with the most free addresses. Throws
    * UNKNOWN_NODE (also for a draining node), FULL (the range, or the shared
    * memory for the owner array), NOT_IN_RANGE, ALREADY_ALLOCATED,
@@ -378,8 +388,8 @@ export class ClusterPool {
     if (this.#m) {
       const n = this.#counters;
       try {
-        if (wanted !== undefined && !isPlainObject(wanted)) throw errors.invalidArgument("allocate(options)", wanted, "{ pool } (asking for specific addresses is not available with named pools)");
-        return this.#m.allocate(node, owner, wanted as AllocateOptions | undefined); // a success counts under its pool (src/pool/multi/pods.ts)
+        const options = wanted === undefined || isPlainObject(wanted) ? wanted as AllocateOptions | undefined : { ips: wanted as string | readonly string[] };
+        return this.#m.allocate(node, owner, options); // a success counts under its pool (src/pool/multi/pods.ts)
       } catch (e) {
         if (n !== undefined) n.of(this.#poolLabel(wanted)).fail("pod", e);
         throw e;
@@ -443,17 +453,18 @@ export class ClusterPool {
    * e.g. a CiliumNode import, may still take them); a longer one reserves
    * pod addresses in whichever node holds that subnet, now or later.
    * Throws NOT_IN_RANGE, IN_USE (a node holds the subnet) or
-   * ALREADY_ALLOCATED (a pod holds the address).
+   * ALREADY_ALLOCATED (a pod holds the address). With named pools the same,
+   * per pool CIDR, with the pool's chunk mask as the node subnet's.
    */
   reserve(cidr: string): void {
-    if (this.#m) throw MultiPool.unsupported("reserve");
+    if (this.#m) return this.#m.reserve(cidr);
     const c = this.#core("reserve");
     c.store === undefined ? reserve(c, cidr) : this.#mutate("reserve", reserve, cidr);
   }
 
   /** Makes a reserved CIDR allocatable again. Unreserving what is not reserved is a no-op. */
   unreserve(cidr: string): void {
-    if (this.#m) throw MultiPool.unsupported("unreserve");
+    if (this.#m) return this.#m.unreserve(cidr);
     const c = this.#core("unreserve");
     c.store === undefined ? unreserve(c, cidr) : this.#mutate("unreserve", unreserve, cidr);
   }
@@ -576,10 +587,29 @@ export class ClusterPool {
   // INVALID_ARGUMENT, an integer outside 0..2^32-1: NOT_IN_RANGE); batch arrays Uint32Array;
   // a count an integer from 0 to the array length (default: the length).
 
-  /** Allocates an IPv4 pod address (no owner) on the node; returns it as u32, or -1 when the range is full. */
-  allocateIPv4(handle: number): number {
-    if (this.#m) throw MultiPool.unsupported("allocateIPv4");
+  /**
+   * Handle of an IP pool for allocateIPv4 / allocateIPv4Batch (their last
+   * argument), so that a hot path names a pool without a string per call.
+   * Stable while the pool lives, snapshots included. UNKNOWN_POOL if there
+   * is none; a single-pool ClusterPool has one, `default` (handle 0).
+   */
+  poolHandle(name: string): number {
+    if (this.#m) return this.#m.poolHandle(name);
+    this.#core("poolHandle");
+    if (str("poolHandle(name)", name) !== "default") throw errors.unknownPool(name, "this pool has only 'default': give options.pools for named pools");
+    return 0;
+  }
+
+  /**
+   * Allocates an IPv4 pod address (no owner) on the node; returns it as
+   * u32, or -1 when the range is full. With named pools, from pool `pool`
+   * (a poolHandle; default: pool `default`), a chunk on demand and the
+   * watermark as allocate() does; -1 when the pool has no free chunk.
+   */
+  allocateIPv4(handle: number, pool?: number): number {
+    if (this.#m) return this.#m.allocateIPv4(handle, pool);
     const c = this.#core("allocateIPv4");
+    if (pool !== undefined) defaultPoolHandle("allocateIPv4", pool);
     const n = this.#counts;
     if (n === undefined) return c.store === undefined ? allocateIPv4(c, handle) : this.#mutate("allocateIPv4", allocateIPv4, handle);
     let ip: number;
@@ -594,10 +624,11 @@ export class ClusterPool {
     return ip;
   }
 
-  /** Allocates up to `count` IPv4 pod addresses on the node into out (a Uint32Array). Returns how many (fewer: full). */
-  allocateIPv4Batch(handle: number, out: Uint32Array, count?: number): number {
-    if (this.#m) throw MultiPool.unsupported("allocateIPv4Batch");
+  /** Allocates up to `count` IPv4 pod addresses on the node into out (a Uint32Array). Returns how many (fewer: full). With named pools, from pool `pool` (a poolHandle), chunk by chunk as that many allocateIPv4 calls. */
+  allocateIPv4Batch(handle: number, out: Uint32Array, count?: number, pool?: number): number {
+    if (this.#m) return this.#m.allocateIPv4Batch(handle, out, count, pool);
     const c = this.#core("allocateIPv4Batch");
+    if (pool !== undefined) defaultPoolHandle("allocateIPv4Batch", pool);
     const n = this.#counts;
     if (n === undefined) {
       return c.store === undefined ? allocateIPv4Batch(c, handle, out, count) : this.#mutate("allocateIPv4Batch", allocateIPv4Batch, handle, out, count);

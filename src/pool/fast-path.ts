@@ -2,19 +2,13 @@
 // Arguments are checked before anything is touched (src/args.ts): an address must be an integer
 // 0..2^32-1 (a non-integer is INVALID_ARGUMENT, an integer outside NOT_IN_RANGE), a handle an
 // integer, a batch array a Uint32Array, a count an integer up to its length.
-import { errors, type IpamError } from "../errors.js";
-import { isU32, badU32, u32Array, count as countArg } from "../args.js";
+import { errors } from "../errors.js";
+import { isU32, badU32, badHandle, u32Array, count as countArg } from "../args.js";
 import { addressKey } from "./owners.js";
 import { NONE } from "../core/layout.js";
 import { PoolCore, type Subnet, type NodeState } from "./core.js";
 import { tick } from "./nodes.js";
 import { releaseKey, dropOwnedIPv4 } from "./release.js";
-
-/** The error for a handle that is not a u32: UNKNOWN_NODE for an integer (it names no node), else INVALID_ARGUMENT. */
-export function badHandle(what: string, handle: unknown): IpamError {
-  if (typeof handle === "number" && Number.isInteger(handle)) return errors.unknownNode(`handle ${handle}`);
-  return errors.invalidArgument(what, handle, "a node handle (an integer from handle(name))");
-}
 
 /**
  * The IPv4 subnet of the node with this handle (a u32, checked by the

@@ -8,7 +8,7 @@ import { PoolCore, Subnet, checkName, allocationOf, type NodeState, type FamilyS
 import { type NodeAllocation, type NodeDetail, type RemoveNodeOptions } from "./types.js";
 import { applyExpire, releaseKey } from "./release.js";
 import { applyReservedIPs } from "./reserved-ips.js";
-import { optionsObject } from "../args.js";
+import { graceArg } from "../args.js";
 import { writeMs } from "./options.js";
 
 export function failedCount(core: PoolCore): number {
@@ -227,8 +227,7 @@ export function applyPlace(core: PoolCore, node: NodeState, placed: readonly Pla
  */
 export function removeNode(core: PoolCore, name: string, options?: RemoveNodeOptions): boolean {
   checkName("removeNode(name)", name);
-  const graceMs = options === undefined ? 0 : (optionsObject("options", options, ["graceMs"]).graceMs ?? 0);
-  if (typeof graceMs !== "number" || !(graceMs >= 0)) throw errors.invalidOption("options.graceMs", `must be a non-negative number (got ${show(graceMs)})`);
+  const graceMs = graceArg(options);
   tick(core);
   const node = core.nodes.get(name);
   if (!node) return false;

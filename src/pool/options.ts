@@ -182,7 +182,17 @@ function resolveOverflow(raw: unknown): OverflowPolicy {
   throw errors.invalidOption("options.overflow", `must be 'reject', 'share' or { smaller: maskSize } (got ${show(raw)})`);
 }
 
-function resolveReuse(raw: unknown): ReuseOptions | undefined {
+/** options.reserveRouterIP: 'first', 'last' or false (left out: false). */
+export function resolveRouterIP(raw: unknown): "first" | "last" | false {
+  const router = raw ?? false;
+  if (router !== false && router !== "first" && router !== "last") {
+    throw errors.invalidOption("options.reserveRouterIP", `must be 'first', 'last' or false (got ${show(router)})`);
+  }
+  return router;
+}
+
+/** options.reuse: { cooldownMs?, minFreeBeforeReuse? }, or undefined (none). */
+export function resolveReuse(raw: unknown): ReuseOptions | undefined {
   if (raw === undefined) return undefined;
   if (!isObject(raw)) throw errors.invalidOption("options.reuse", "must be an object { cooldownMs?, minFreeBeforeReuse? }");
   const { cooldownMs, minFreeBeforeReuse } = optionsObject("options.reuse", raw, ["cooldownMs", "minFreeBeforeReuse"]);
@@ -229,10 +239,7 @@ export function resolveOptions(raw: unknown): ResolvedOptions {
     throw errors.invalidOption("options", `has ${total} pool CIDRs (ipv4 and ipv6 together); a pool holds at most ${MAX_POOL_CIDRS} (MAX_POOL_CIDRS)`);
   }
   const clock = resolveClock(o.clock);
-  const router = o.reserveRouterIP ?? false;
-  if (router !== false && router !== "first" && router !== "last") {
-    throw errors.invalidOption("options.reserveRouterIP", `must be 'first', 'last' or false (got ${show(router)})`);
-  }
+  const router = resolveRouterIP(o.reserveRouterIP);
   return Object.freeze({
     families: Object.freeze(families),
     maxNodeSubnets: n,

@@ -8,7 +8,7 @@ import { PoolCore, type Subnet, type NodeState, type FamilyState } from "./core.
 import { type PodAddresses, type LookupResult } from "./types.js";
 import { releaseKey, dropOwnedIPv4, inCooldown } from "./release.js";
 import { tick } from "./nodes.js";
-import { name, str } from "../args.js";
+import { name, str, wantedList } from "../args.js";
 
 /**
  * Allocates one address per family from the node's subnets to `owner`
@@ -165,15 +165,6 @@ export function mostFree(core: PoolCore, fam: FamilyState): Subnet | undefined {
     if (free > bestFree) { best = sub; bestFree = free; }
   }
   return best;
-}
-
-/** The shape of allocate's `wanted`: an IP string or an array of them (INVALID_ARGUMENT otherwise); undefined for an empty array. */
-export function wantedList(wanted: unknown): readonly string[] | undefined {
-  if (typeof wanted === "string") return [wanted];
-  if (!Array.isArray(wanted) || wanted.some((ip) => typeof ip !== "string")) {
-    throw errors.invalidArgument("allocate(wanted)", wanted, "an IP address string or an array of them");
-  }
-  return wanted.length === 0 ? undefined : (wanted as readonly string[]);
 }
 
 /** Validates the wanted addresses against the node: rel per family (index 0 = IPv4, 1 = IPv6). */

@@ -1,7 +1,7 @@
 // Usage figures, the worker-thread descriptor, and verify(): counters against a recount of the bitmaps.
 import { PoolCidr } from "../alloc/pool-cidr.js";
 import { keyPool, keyRel } from "./owners.js";
-import { type PoolDescriptor } from "../alloc/pool-view.js";
+import { type PoolDescriptor, poolDescriptor } from "../alloc/pool-view.js";
 import { PoolCore } from "./core.js";
 import { type ClusterStats } from "./types.js";
 import { tick } from "./nodes.js";
@@ -12,23 +12,8 @@ import { tick } from "./nodes.js";
  */
 export function describe(core: PoolCore): PoolDescriptor {
   const live = core.pools.filter((p): p is PoolCidr => p !== undefined);
-  // workers will carve node subnets concurrently from now on: CAS on the node bitmaps
-  for (const p of live) p.set.share();
-  return {
-    memory: core.engine.memory,
-    table: core.table.offset,
-    tableEntries: core.pools.length,
-    podStrategy: core.o.podStrategy,
-    owners: core.owners.header,
-    pools: live.map((p) => {
-      const g = p.subnet(0, core.family(p.family).k);
-      return {
-        index: p.index, entry: p.entry, family: p.family, cidr: String(p.cidr), nodeMask: p.slotMask,
-        base4: p.base4, hostBits: p.hostBits, first: g.first, podBits: g.size,
-        slots: p.set.capacity, nodeBitmap: p.nodeBitmap,
-      };
-    }),
-  };
+  return poolDescriptor(core.engine.memory, core.table.offset, core.pools.length, core.o.podStrategy, core.owners.header,
+    live.map((p) => ({ p, k: core.family(p.family).k })));
 }
 
 /** Used and free subnets and pod addresses per pool CIDR and per node. */

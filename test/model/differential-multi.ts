@@ -1,6 +1,8 @@
 // Drives a multi-pool ClusterPool and ReferenceMultiPool with the same random
-// operations (nodes with labels, allocations per pool, releases with and
-// without owners, releaseOwner, clock steps and ticks, pool growth, lookups)
+// operations (nodes with labels, removal with and without grace, allocations
+// per pool by name, by address and by handle (allocateIPv4, batched), releases with and
+// without owners, releaseOwner, clock steps and ticks, pool growth, lookups,
+// reserve/unreserve; with and without reuse cooldown and router addresses)
 // and throws on the first divergence, naming the seed and the operation.
 import { ClusterPool, IpamError } from "../../src/index.js";
 import { ReferenceMultiPool, ModelError, fmt4, type ModelPool } from "./reference-multipool.js";
@@ -12,6 +14,9 @@ const GROWTH: Record<string, readonly string[]> = {
   blue: ["10.1.1.0/29", "10.1.2.0/28"],
   red: ["10.2.1.0/28"],
 };
+
+/** CIDRs the test reserves and unreserves. */
+const RESERVE = ["10.0.0.16/28", "10.0.0.0/27", "10.0.0.0/30", "10.0.0.36/31", "10.0.0.40/29", "10.1.0.8/29", "10.1.0.4/30", "10.1.0.0/27", "10.2.0.0/29", "10.2.0.4/30", "10.0.1.0/29"];
 
 export function randomPools(r: () => number): ModelPool[] {
   const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
@@ -38,7 +43,9 @@ export function differentialMulti(seed: number, ops: number): { ops: number } {
   const r = rng(seed);
   const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
   const specs = randomPools(r);
-  const model = new ReferenceMultiPool(specs);
+  const cooldownMs = pick([undefined, undefined, 30, 200]);
+  const router = pick([false, false, "first", "last"] as const);
+  const model = new ReferenceMultiPool(specs, { cooldownMs, router });
   let now = 0;
   let pool = new ClusterPool({
     pools: Object.fromEntries(specs.map((p) => [p.name, {
@@ -46,6 +53,8 @@ export function differentialMulti(seed: number, ops: number): { ops: number } {
       ...(p.selector ? { nodeSelector: { matchLabels: { tier: p.selector } } } : {}),
     }])),
     clock: () => now,
+    ...(cooldownMs !== undefined ? { reuse: { cooldownMs } } : {}),
+    ...(router !== false ? { reserveRouterIP: router } : {}),
   });
   const grown = new Set<string>();
   const nodes = ["n0", "n1", "n2", "n3", "n4"];
@@ -72,16 +81,41 @@ export function differentialMulti(seed: number, ops: number): { ops: number } {
         want = run(() => model.addNode(n, tier));
       } else if (x < 0.17) {
         const n = pick(nodes);
-        what = `removeNode(${n})`;
-        got = run(() => pool.removeNode(n));
-        want = run(() => model.removeNode(n));
-      } else if (x < 0.55) {
+        const grace = pick([0, 0, 0, 20, 100, Infinity]);
+        what = `removeNode(${n}, ${grace})`;
+        got = run(() => pool.removeNode(n, grace === 0 ? undefined : { graceMs: grace }));
+        want = run(() => model.removeNode(n, grace));
+      } else if (x < 0.45) {
         const n = pick([...nodes, "ghost"]);
         const o = pick(owners);
         const p = pick(["default", "default", "blue", "red", "nope"]);
         what = `allocate(${n}, ${o}, ${p})`;
         got = run(() => pool.allocate(n, o, { pool: p }).ipv4);
         want = run(() => model.allocate(n, o, p));
+      } else if (x < 0.48) {
+        // a specific address (held ones fail ALREADY_ALLOCATED; others take their free chunk)
+        const n = pick(nodes);
+        const o = pick(owners);
+        const p = pick(["default", "blue", "red"]);
+        const ip = anyIp();
+        what = `allocate(${n}, ${o}, { pool: ${p}, ips: ${ip} })`;
+        got = run(() => pool.allocate(n, o, { pool: p, ips: ip }).ipv4);
+        want = run(() => model.allocateWanted(n, o, p, ip));
+      } else if (x < 0.52) {
+        // the numeric fast path: node and pool handles (no pool: default), no owner
+        const n = pick([...nodes, "ghost"]);
+        const p = pick([undefined, "default", "blue", "red", "nope"]);
+        what = `allocateIPv4(${n}, ${p})`;
+        got = run(() => pool.allocateIPv4(pool.handle(n), p === undefined ? undefined : pool.poolHandle(p)));
+        want = run(() => model.allocateIPv4(n, p ?? "default"));
+      } else if (x < 0.55) {
+        const n = pick(nodes);
+        const p = pick(["default", "blue", "red"]);
+        const count = pick([1, 3, 9, 20]);
+        what = `allocateIPv4Batch(${n}, ${count}, ${p})`;
+        const out = new Uint32Array(count);
+        got = run(() => Array.from(out.subarray(0, pool.allocateIPv4Batch(pool.handle(n), out, count, pool.poolHandle(p)))));
+        want = run(() => model.allocateIPv4Batch(n, p, count));
       } else if (x < 0.75) {
         const ip = anyIp();
         const o = r() < 0.3 ? pick(owners) : undefined;
@@ -107,6 +141,13 @@ export function differentialMulti(seed: number, ops: number): { ops: number } {
         pool = copy;
         model.tick(); // snapshot() first releases what is due, as every call that changes the pool
         got = want = undefined;
+      } else if (x < 0.91) {
+        // chunk slots (a prefix up to the pool's mask) or addresses; "red" has mask 28 or 30, so 10.2.0.0/29 is either
+        const c = pick(RESERVE);
+        const un = r() < 0.4;
+        what = `${un ? "unreserve" : "reserve"}(${c})`;
+        got = run(() => (un ? pool.unreserve(c) : pool.reserve(c)));
+        want = run(() => (un ? model.unreserve(c) : model.reserve(c)));
       } else if (x < 0.92) {
         const p = pick(["default", "blue", "red"]);
         const c = (GROWTH[p] as readonly string[]).find((g) => !grown.has(g));

@@ -16,11 +16,12 @@ const options = (clock: () => number) => ({
 });
 
 /**
- * The same calls on any pool, from a fixed sequence of numbers: the clock moves
+ * The same calls on any pool (the fast path by handles and removal with grace
+ * included), from a fixed sequence of numbers: the clock moves
  * 0..60 ms between calls, so release delays (50 and 100 ms) run out in between;
  * the pools are small, so allocations also fail (FULL) after a tick gave chunks back.
  */
-function work(p: ClusterPool, clock: { now: number }, from: number, to: number, seen: { full: number }): void {
+function work(p: ClusterPool, clock: { now: number }, from: number, to: number, seen: { full: number; fast?: number; drains?: number }): void {
   let x = 12345 + from;
   const next = (n: number): number => ((x = (x * 48271) % 2147483647), x % n); // MINSTD: exact in doubles
   for (let i = from; i < to; i++) {
@@ -33,7 +34,14 @@ function work(p: ClusterPool, clock: { now: number }, from: number, to: number, 
       else if (r < 55) p.allocate(node, `blue/p${next(3)}`, { pool: "blue" }); // few owners: blue chunks empty often
       else if (r < 70) p.releaseOwner(`ns/p${next(23)}`);
       else if (r < 80) p.releaseOwner(`blue/p${next(3)}`);
-      else if (r < 85) p.removeNode(node);
+      else if (r < 83) p.removeNode(node);
+      else if (r < 85) {
+        if (p.node(node)?.status === "ready" && p.removeNode(node, { graceMs: [30, 200, Infinity][next(3)] as number })) seen.drains = (seen.drains ?? 0) + 1; // journaled "Infinity" too
+      } else if (r < 89) {
+        if (p.allocateIPv4(p.handle(node), next(2) === 0 ? undefined : p.poolHandle("blue")) !== -1) seen.fast = (seen.fast ?? 0) + 1; // by name in the journal
+      }
+      else if (r < 89.5) p.allocate(node, `blue/w${next(3)}`, { pool: "blue", ips: `10.1.0.${next(32)}` }); // a wanted address: maybe a free chunk
+      else if (r < 91) p.allocateIPv4Batch(p.handle(node), new Uint32Array(9), next(9), p.poolHandle(next(2) === 0 ? "default" : "blue"));
       else p.tick();
     } catch (e) {
       if ((e as { code?: string }).code === "FULL") seen.full++;
@@ -50,7 +58,7 @@ describe("ClusterPool.open with named pools", () => {
     const live = new ClusterPool(options(() => clock.now));
     const lclock = { now: 0 };
     const stored = ClusterPool.open(path, options(() => lclock.now), { fsync: "never" });
-    const seen = { full: 0 };
+    const seen: { full: number; fast?: number; drains?: number } = { full: 0 };
     work(live, clock, 0, 200, seen);
     work(stored, lclock, 0, 200, { full: 0 });
     stored.close();
@@ -61,6 +69,7 @@ describe("ClusterPool.open with named pools", () => {
     // the run exercised what a replay must reproduce: chunks given back by delay, refused allocations
     expect(live.stats().chunksReleased).toBeGreaterThan(5);
     expect(seen.full).toBeGreaterThan(0);
+    expect([seen.fast! > 0, seen.drains! > 0]).toEqual([true, true]); // the fast path and a draining node were journaled (4 and 1 here)
     reopened.compact();
     reopened.close();
     reopened = ClusterPool.open(path, options(() => lclock.now), { fsync: "never" });
@@ -69,6 +78,48 @@ describe("ClusterPool.open with named pools", () => {
     expect(reopened.ipPools()).toEqual(live.ipPools());
     expect(reopened.verify()).toEqual([]);
     reopened.close();
+  });
+
+  it("reuse cooldown, router addresses and reservations replay to the same bytes", () => {
+    const path = tmp();
+    const clock = { now: 0 };
+    const lclock = { now: 0 };
+    const opts = (c: () => number) => ({ ...options(c), reuse: { cooldownMs: 400 }, reserveRouterIP: "first" as const });
+    const live = new ClusterPool(opts(() => clock.now));
+    let stored = ClusterPool.open(path, opts(() => lclock.now), { fsync: "never" });
+    const both = (fn: (p: ClusterPool) => void): void => {
+      for (const p of [live, stored]) {
+        try {
+          fn(p);
+        } catch (e) {
+          if (!(e as { code?: string }).code) throw e;
+        }
+      }
+    };
+    const seen = { full: 0 };
+    both((p) => p.reserve("10.1.0.16/29")); // a blue chunk no node holds yet
+    both((p) => {
+      p.addNode("zz");
+      p.release(p.allocate("zz", "ns/zz").ipv4 as string); // waits 400 ms: leaves cooldown during the run
+    });
+    expect(live.stats().cooldown).toBe(1);
+    expect(live.node("zz")?.ranges[0]?.routerIP).toBe("10.0.0.1"); // zz's first default chunk, 10.0.0.0/28
+    work(live, clock, 0, 100, seen);
+    work(stored, lclock, 0, 100, { full: 0 });
+    both((p) => p.reserve("10.0.0.4/31")); // addresses, maybe in a held chunk (ALREADY_ALLOCATED is fine: both refuse)
+    work(live, clock, 100, 200, seen);
+    work(stored, lclock, 100, 200, { full: 0 });
+    both((p) => p.unreserve("10.1.0.16/29"));
+
+    stored.close();
+    stored = ClusterPool.open(path, opts(() => lclock.now), { fsync: "never" });
+    expect(stored.snapshot()).toEqual(live.snapshot());
+    stored.compact();
+    stored.close();
+    stored = ClusterPool.open(path, opts(() => lclock.now), { fsync: "never" });
+    expect(stored.snapshot()).toEqual(live.snapshot());
+    expect(stored.verify()).toEqual([]);
+    stored.close();
   });
 
   it("a read-only open sees what the writer acknowledged and refuses changes", () => {

@@ -135,17 +135,12 @@ describe("snapshot and restore", () => {
   });
 });
 
-describe("what multi-pool does not do (yet), and the single-pool shorthand", () => {
-  it("calls with no multi-pool form are INVALID_OPTION naming options.pools", () => {
+describe("multi-pool options and the single-pool shorthand", () => {
+  it("options of a pool with named pools: no single-pool families, the pools in multiOptions", () => {
     const pool = new ClusterPool({ pools: { default: { ipv4: { cidrs: ["10.0.0.0/24"], maskSize: 28 } } } });
     pool.addNode("n");
     expect(pool.options.families).toEqual([]);
     expect(pool.multiOptions?.pools.map((p) => p.name)).toEqual(["default"]);
-    for (const fn of [() => pool.reserve("10.0.0.0/28"), () => pool.allocateIPv4(pool.handle("n")), () => pool.describe()]) {
-      expect(err(fn).path).toBe("options.pools");
-    }
-    expect(err(() => pool.allocate("n", "o", "10.0.0.1")).code).toBe("INVALID_ARGUMENT");
-    expect(err(() => pool.removeNode("n", { graceMs: 5 })).code).toBe("INVALID_OPTION");
   });
 
   it("the single-pool options are pool 'default'", () => {

@@ -4,7 +4,7 @@
 // has the shape of the single-pool one (src/pool/check.ts); every entry
 // names its pool.
 import { show } from "../../errors.js";
-import { keyPool, keyRel } from "../owners.js";
+import { addressKey, keyPool, keyRel } from "../owners.js";
 import type { CheckReport } from "../types.js";
 import { CheckCollector, type LiveLists } from "../check-report.js";
 import type { MultiCore, Chunk } from "./state.js";
@@ -17,8 +17,8 @@ const poolOf = (c: Chunk): string => c.group.fam.pool.name;
 /**
  * The check. Cost: one pass over every held chunk's owner array (a u32 per
  * address) and bitmap counts; a bit-by-bit pass only over chunks whose
- * taken count exceeds what known owners hold (named pools reserve no
- * address and have no reuse cooldown: every taken address has an owner).
+ * taken count exceeds what known owners hold (router addresses, reserved
+ * ones and those in reuse cooldown aside: they have no owner by design).
  */
 export function multiCheck(core: MultiCore, live: LiveLists): CheckReport {
   const r = new CheckCollector(core.owners);
@@ -43,11 +43,15 @@ export function multiCheck(core: MultiCore, live: LiveLists): CheckReport {
         r.mismatch(() => `pods of node ${show(n.name)} (${c.cidr})`, k.used, k.recount, poolOf(c));
         pods += k.recount;
         const arr = e.owners(range);
-        if (k.recount <= r.census(arr, c.size)) continue; // every taken address has a known owner
+        // the router address, reserved ones and those in reuse cooldown are taken without an owner, and no leak
+        const aside = c.reserved + (c.router >= 0 ? 1 : 0) + c.cooldown;
+        if (k.recount - aside <= r.census(arr, c.size)) continue; // every other taken address has a known owner
         for (let off = 0; off < c.size; off++) {
           if (!e.hasIndex(range, off)) continue;
           const o = arr === undefined ? 0 : (arr[off] as number);
           if (o !== 0 && r.known(o)) continue;
+          const key = addressKey(e.index, c.base + off);
+          if (o === 0 && (core.reservedKeys.has(key) || core.quarantine?.epochOf(key) === c.serial)) continue;
           r.orphans.push({ ip: c.format(c.base + off), node: n.name, podCIDR: c.cidr, pool: poolOf(c), reason: o === 0 ? "no owner" : `unknown owner id ${o}` });
         }
       }

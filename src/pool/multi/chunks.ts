@@ -3,7 +3,9 @@
 // pool family (the watermark), and gives back a chunk that has been completely
 // free beyond the watermark for the pool's releaseDelayMs.
 import { errors, show } from "../../errors.js";
-import { addressKey } from "../owners.js";
+import { addressKey, keyPool, keyRel } from "../owners.js";
+import { NONE } from "../../core/layout.js";
+import { occupyReserved } from "./reserved.js";
 import type { MultiCore, Group, Chunk, MNode, PoolFamily, IpPool } from "./state.js";
 import { selects, DEFAULT_POOL } from "./options.js";
 import { name as nameArg, optionsObject } from "../../args.js";
@@ -17,7 +19,19 @@ export function freeOf(core: MultiCore, g: Group): number {
 
 /** True if some pool CIDR of the family has a free chunk. */
 export function hasRoom(fam: PoolFamily): boolean {
-  return fam.entries.some((e) => !e.set.isFull());
+  const list = fam.entries;
+  for (let i = 0; i < list.length; i++) if (!(list[i] as Chunk["entry"]).set.isFull()) return true;
+  return false;
+}
+
+/** The group's first chunk (in the order it took them) with a free address, or undefined: where the next allocation goes. */
+export function chunkWithRoom(g: Group): Chunk | undefined {
+  const list = g.chunks;
+  for (let i = 0; i < list.length; i++) {
+    const c = list[i] as Chunk;
+    if (c.entry.used(c.slot) < c.size) return c;
+  }
+  return undefined;
 }
 
 /** The node's group in `fam`, made empty if it has none yet. */
@@ -59,12 +73,31 @@ export function attachChunk(core: MultiCore, g: Group, e: Chunk["entry"], slot: 
     e.set.releaseIndex(slot);
     return errors.full(`shared memory (${core.engine.memory.buffer.byteLength / 65536} pages)`, `cannot give node ${show(node.name)} a chunk of pool ${show(g.fam.pool.name)}`);
   }
-  const c: Chunk = { group: g, entry: e, slot, cidr: geo.cidr, size: geo.size, base: geo.base, format: e.formatter(slot, geo.hostBits), excessSince: -1 };
+  const c: Chunk = {
+    group: g, entry: e, slot, cidr: geo.cidr, size: geo.size, base: geo.base, format: e.formatter(slot, geo.hostBits), excessSince: -1,
+    serial: ++core.serial, router: -1, cooldown: 0, reserved: 0,
+  };
   g.chunks.push(c);
   core.chunkAt.set(addressKey(e.index, slot), c);
+  (core.chunkSlots[e.index] ??= [])[slot] = c;
   core.chunksTaken++;
+  if (!core.rebuilding) {
+    if (core.o.reserveRouterIP !== false && g.fam.pool.name === DEFAULT_POOL && !g.chunks.some((x) => x.router >= 0) && c.size > 0) {
+      // the node's router address (cilium_host): one per node and family, from its first chunk of pool default
+      reserveRouter(core, c, c.base + (core.o.reserveRouterIP === "first" ? 0 : c.size - 1));
+    }
+    occupyReserved(core, c);
+  }
   return c;
 }
+
+/** Takes rel of the chunk as its node's router address (no owner; release() leaves it alone). */
+export function reserveRouter(core: MultiCore, c: Chunk, rel: number): void {
+  c.entry.allocate(rel, 0);
+  c.router = rel;
+  core.reservedKeys.add(addressKey(c.entry.index, rel));
+}
+
 
 /** Gives a chunk back to its pool: its addresses (and their owners' keys) go with it. */
 export function dropChunk(core: MultiCore, c: Chunk): void {
@@ -76,11 +109,14 @@ export function dropChunk(core: MultiCore, c: Chunk): void {
       if (o !== 0) core.owners.removeKey(o, addressKey(e.index, c.base + off));
     }
   }
+  if (c.router >= 0) core.reservedKeys.delete(addressKey(e.index, c.router));
+  if (c.reserved > 0) for (let rel = c.base; rel < c.base + c.size; rel++) core.reservedKeys.delete(addressKey(e.index, rel));
   e.detach(c.slot, 1, 0);
   e.set.releaseIndex(c.slot);
   const list = c.group.chunks;
   list.splice(list.indexOf(c), 1);
   core.chunkAt.delete(addressKey(e.index, c.slot));
+  (core.chunkSlots[e.index] as (Chunk | undefined)[])[c.slot] = undefined;
   core.excess.delete(c);
   core.chunksReleased++;
 }
@@ -94,7 +130,7 @@ export function dropChunk(core: MultiCore, c: Chunk): void {
 export function refill(core: MultiCore, g: Group): boolean {
   const pre = g.fam.pool.preAllocate;
   core.short.delete(g);
-  if (pre === 0) return true;
+  if (pre === 0 || g.node.status === "draining") return true; // a draining node takes nothing more
   let free = freeOf(core, g);
   while (free < pre) {
     const c = takeChunk(core, g);
@@ -102,7 +138,7 @@ export function refill(core: MultiCore, g: Group): boolean {
       core.short.add(g);
       return false;
     }
-    free += c.size;
+    free += c.size - c.entry.used(c.slot); // its router address and reserved addresses are not free
   }
   return true;
 }
@@ -113,7 +149,7 @@ export function refill(core: MultiCore, g: Group): boolean {
  * release would still leave preAllocate addresses free. A chunk that becomes
  * such starts its release delay now; one that stops being such stops it.
  */
-export function evaluate(core: MultiCore, g: Group, now: number): void {
+export function evaluate(core: MultiCore, g: Group, now = NaN): void {
   const pre = g.fam.pool.preAllocate;
   let free = freeOf(core, g);
   for (let i = g.chunks.length - 1; i >= 0; i--) {
@@ -121,6 +157,7 @@ export function evaluate(core: MultiCore, g: Group, now: number): void {
     if (c.entry.used(c.slot) === 0 && free - c.size >= pre) {
       free -= c.size;
       if (c.excessSince < 0) {
+        if (now !== now) now = core.now(); // read only when needed: no boxed double on the hot path
         c.excessSince = now;
         core.excess.add(c);
         const due = now + c.group.fam.pool.releaseDelayMs;
@@ -155,8 +192,47 @@ export function reclaim(core: MultiCore, now: number): number {
  * (a full pool that got room) are topped up.
  */
 export function tick(core: MultiCore): void {
+  const q = core.quarantine;
+  const waiting = q !== undefined && q.size > 0;
+  if (!waiting && core.excess.size === 0 && core.draining === 0) return; // nothing waits: the hot path
   const now = core.now();
-  if (reclaim(core, now) > 0) topUpAll(core);
+  if (waiting && q.due(now)) q.expire(now, (key, serial) => expire(core, key, serial, now));
+  let n = core.excess.size > 0 && now >= core.nextReclaim ? reclaim(core, now) : 0;
+  if (core.draining > 0 && now >= core.nextDrain) {
+    let next = Infinity;
+    for (const node of [...core.nodes.values()]) {
+      if (node.status !== "draining") continue;
+      if (node.deadline <= now) {
+        dropNode(core, node);
+        n++;
+      } else if (node.deadline < next) next = node.deadline;
+    }
+    core.nextDrain = next;
+  }
+  if (n > 0) topUpAll(core);
+}
+
+/** An address leaves reuse cooldown: free it if the chunk it waited in is still held (the same serial). */
+function expire(core: MultiCore, key: number, serial: number, now: number): void {
+  const e = core.entries[keyPool(key)];
+  if (e === undefined) return;
+  const rel = keyRel(key);
+  const c = core.chunkOf(e, e.slotOfRel(rel));
+  if (c === undefined || c.serial !== serial) return;
+  if (e.release(rel, false) !== NONE) c.cooldown--;
+  evaluate(core, c.group, now);
+}
+
+/** Forgets a node: its chunks (and their addresses) go back, its handle is free for the next node. The caller tops the others up. */
+export function dropNode(core: MultiCore, node: MNode): void {
+  for (const g of node.groups.values()) {
+    for (const c of [...g.chunks]) dropChunk(core, c);
+    core.short.delete(g);
+  }
+  if (node.status === "draining") core.draining--;
+  core.nodes.delete(node.name);
+  core.byId[node.id] = undefined;
+  core.freeIds.push(node.id);
 }
 
 /** Tops up the groups left below their watermark (in the order they fell short) once their family has room again. */
@@ -181,10 +257,10 @@ export function topUpNode(core: MultiCore, node: MNode, pool: IpPool, now: numbe
 }
 
 /** The pool named by options.pool (default `default`): UNKNOWN_POOL if there is none. `what` names the call, e.g. "allocate". */
-export function poolNamed(core: MultiCore, options: unknown, what: string): IpPool {
+export function poolNamed(core: MultiCore, options: unknown, what: string, keys: readonly string[] = ["pool"]): IpPool {
   let name = DEFAULT_POOL;
   if (options !== undefined) {
-    const o = optionsObject(`${what}(options)`, options, ["pool"]);
+    const o = optionsObject(`${what}(options)`, options, keys);
     if (o.pool !== undefined) name = nameArg(`${what}(options.pool)`, o.pool);
   }
   const pool = core.pools.get(name);

@@ -114,8 +114,7 @@ export function importPools(core: MultiCore, list: unknown): ImportResult[] {
       continue;
     }
     const id = core.freeIds.pop() ?? core.byId.length;
-    const node: MNode = { id, name: it.name, labels: it.labels, epoch: ++core.epoch, groups: new Map() };
-    core.byId[id] = node;
+    const node = core.newNode(id, it.name, it.labels, ++core.epoch);
     const why = claim(core, node, it.allocated);
     if (why !== undefined) {
       core.byId[id] = undefined;

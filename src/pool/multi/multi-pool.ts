@@ -19,10 +19,14 @@ import { isU32, badU32, str, u32Array, count as countArg } from "../../args.js";
 import type { Engine } from "../../core/engine.js";
 import type { PodAddresses } from "../types.js";
 import type { CiliumNodeList, ImportResult } from "../cilium-node.js";
-import { MultiCore } from "./state.js";
+import { MultiCore, type Group } from "./state.js";
 import { resolveMultiOptions, type ResolvedMultiOptions, type IpPoolSpec } from "./options.js";
 import { tick } from "./chunks.js";
 import { addNode, removeNode, allocate, release, releaseIPv4, releaseOwner, addressesOf, lookup } from "./pods.js";
+import { reserve, unreserve } from "./reservations.js";
+import { multiDescribe } from "./describe.js";
+import type { PoolDescriptor } from "../../alloc/pool-view.js";
+import { poolHandle, v4Group, allocateIPv4, allocateIPv4Batch, batchArgs } from "./fast-path.js";
 import { addPool, removePool, addPoolCidr, removePoolCidr, poolList } from "./runtime.js";
 import { importPools, exportPools } from "./cilium.js";
 import { multiStats, multiNodeDetail, multiVerify, type MultiClusterStats } from "./stats.js";
@@ -54,7 +58,36 @@ export function isMultiCallRecord(r: unknown): r is MultiCallRecord {
 }
 
 /** The calls that change a multi-pool state, which the journal records. */
-const CALLS = new Set(["tick", "addNode", "removeNode", "allocate", "release", "releaseOwner", "addPool", "removePool", "addPoolCidr", "removePoolCidr", "importCiliumNodes", "releaseIPv4", "releaseIPv4Batch"]);
+const CALLS = new Set(["tick", "addNode", "removeNode", "allocate", "release", "releaseOwner", "addPool", "removePool", "addPoolCidr", "removePoolCidr", "importCiliumNodes", "releaseIPv4", "releaseIPv4Batch", "allocateIPv4", "allocateIPv4Batch", "reserve", "unreserve"]);
+
+/** Journal arguments as JSON: undefined as null, Infinity (removeNode's graceMs) as "Infinity". */
+const jsonArgs = (a: unknown[]): unknown[] => JSON.parse(JSON.stringify(a.map((v) => (v === undefined ? null : v)), (_k, v: unknown) => (v === Infinity ? "Infinity" : v))) as unknown[];
+
+/** The journal arguments of a hot-path call (see replayArgs): names for a group, the count of a batch, the address of a release. */
+function journalArgs(m: string, a: unknown, count: unknown): unknown[] {
+  if (m === "releaseIPv4") return [a];
+  const g = a as Group;
+  return m === "allocateIPv4" ? [g.node.name, g.fam.pool.name] : [g.node.name, count, g.fam.pool.name];
+}
+
+/**
+ * A record's arguments as the call takes them: null back to undefined,
+ * "Infinity" back to Infinity; the fast path's node and pool names (journaled
+ * by name: handles are the live process's) back to handles.
+ */
+function replayArgs(p: MultiPool, r: MultiCallRecord): unknown[] {
+  const a = r.a.map((v) => (v === null ? undefined : v));
+  switch (r.m) {
+    case "releaseIPv4Batch": return [Uint32Array.from(r.a[0] as number[])];
+    case "allocateIPv4": return [p.handle(a[0] as string), p.poolHandle(a[1] as string)];
+    case "allocateIPv4Batch": return [p.handle(a[0] as string), new Uint32Array(a[1] as number), a[1], p.poolHandle(a[2] as string)];
+    case "removeNode": {
+      const o = a[1] as { graceMs?: unknown } | undefined;
+      return o?.graceMs === "Infinity" ? [a[0], { ...o, graceMs: Infinity }] : a;
+    }
+    default: return a;
+  }
+}
 
 export class MultiPool {
   readonly #c: MultiCore;
@@ -68,11 +101,6 @@ export class MultiPool {
   /** A pool rebuilt from a multi-pool snapshot's parts. */
   static rebuild(meta: MultiSnapshotMeta, data: Uint32Array, runtime: { clock?: () => number; engine?: Engine }): MultiPool {
     return new MultiPool(undefined, multiRebuild(meta, data, runtime));
-  }
-
-  /** The error for a ClusterPool method that has no multi-pool form. */
-  static unsupported(method: string): ReturnType<typeof errors.invalidOption> {
-    return errors.invalidOption("options.pools", `is set: ClusterPool.${method} is not available on a pool with named pools`);
   }
 
   get engine(): Engine {
@@ -97,7 +125,7 @@ export class MultiPool {
     try {
       return allocate(this.#c, node, owner, options);
     } finally {
-      this.#c.fixed = undefined;
+      this.#unbare();
     }
   }
   release(ip: string, owner?: string): boolean {
@@ -105,7 +133,7 @@ export class MultiPool {
     try {
       return release(this.#c, ip, owner);
     } finally {
-      this.#c.fixed = undefined;
+      this.#unbare();
     }
   }
   releaseOwner(owner: string): string[] { return this.#run("releaseOwner", [owner], () => releaseOwner(this.#c, owner)); }
@@ -116,6 +144,9 @@ export class MultiPool {
   removePool(name: string): void { this.#run("removePool", [name], () => removePool(this.#c, name)); }
   addPoolCidr(cidr: string, options?: PoolCidrOptions): void { this.#run("addPoolCidr", [cidr, options], () => addPoolCidr(this.#c, cidr, options)); }
   removePoolCidr(cidr: string, options?: PoolCidrOptions): void { this.#run("removePoolCidr", [cidr, options], () => removePoolCidr(this.#c, cidr, options)); }
+  describe(): PoolDescriptor { return multiDescribe(this.#c); }
+  reserve(cidr: string): void { this.#run("reserve", [cidr], () => reserve(this.#c, cidr)); }
+  unreserve(cidr: string): void { this.#run("unreserve", [cidr], () => unreserve(this.#c, cidr)); }
   ipPools(): ReturnType<typeof poolList> { return poolList(this.#c); }
   /** Pool CIDRs per family, all pools together (ClusterPool.poolCidrs). */
   poolCidrs(): { family: 4 | 6; cidrs: string[] }[] {
@@ -150,10 +181,40 @@ export class MultiPool {
     const n = countArg("lookupIPv4Batch(count)", count, Math.min(ips.length, out.length));
     this.#c.table.lookupIPv4Batch(ips, out, n);
   }
+  /** The handle of pool `name` for allocateIPv4 / allocateIPv4Batch. UNKNOWN_POOL if there is none. */
+  poolHandle(name: string): number { return poolHandle(this.#c, name); }
+
+  /** One IPv4 address (no owner) of pool `pool` (a pool handle; default: pool `default`) on node `handle`: u32, or -1 when the pool has no free chunk. */
+  allocateIPv4(handle: number, pool?: number): number {
+    return this.#hot("allocateIPv4", allocateIPv4, v4Group(this.#c, "allocateIPv4", handle, pool));
+  }
+
+  /** Up to `count` IPv4 addresses (no owner) of pool `pool` on node `handle` into out; returns how many (fewer: the pool has no free chunk). */
+  allocateIPv4Batch(handle: number, out: Uint32Array, count?: number, pool?: number): number {
+    const n = batchArgs(out, count);
+    return this.#hot("allocateIPv4Batch", allocateIPv4Batch, v4Group(this.#c, "allocateIPv4Batch", handle, pool), out, n);
+  }
+
   releaseIPv4(ip: number): boolean {
     if (!isU32(ip)) throw badU32("releaseIPv4(ip)", ip);
-    return this.#run("releaseIPv4", [ip], () => releaseIPv4(this.#c, ip));
+    return this.#hot("releaseIPv4", releaseIPv4, ip);
   }
+
+  /**
+   * A hot-path call: without a store, at most one clock reading (none while
+   * nothing waits), no closure, no array; with a store, journaled as #run
+   * does, the fast path by node and pool name (handles are this process's).
+   */
+  #hot<A, B, D, R>(m: string, fn: (c: MultiCore, a: A, b: B, d: D) => R, a: A, b?: B, d?: D): R {
+    const c = this.#c;
+    if (!this.#bare()) return c.inCall ? fn(c, a, b as B, d as D) : this.#run(m, journalArgs(m, a, d), () => fn(c, a, b as B, d as D));
+    try {
+      return fn(c, a, b as B, d as D);
+    } finally {
+      this.#unbare();
+    }
+  }
+
   releaseIPv4Batch(ips: Uint32Array, count?: number): number {
     u32Array("releaseIPv4Batch(ips)", ips);
     const n = countArg("releaseIPv4Batch(count)", count, ips.length);
@@ -199,13 +260,12 @@ export class MultiPool {
     const c = this.#c;
     c.fixed = r.t;
     // arguments left out were written as null (no call takes null: such a call fails before it changes anything)
-    const a = r.m === "releaseIPv4Batch" ? [Uint32Array.from(r.a[0] as number[])] : r.a.map((v) => (v === null ? undefined : v));
     try {
-      (this as unknown as Record<string, (...x: unknown[]) => unknown>)[r.m]!(...a);
+      (this as unknown as Record<string, (...x: unknown[]) => unknown>)[r.m]!(...replayArgs(this, r));
     } catch (e) {
       if (!(e instanceof IpamError)) throw e;
     } finally {
-      c.fixed = undefined;
+      c.fixed = NaN;
     }
   }
 
@@ -216,9 +276,16 @@ export class MultiPool {
    */
   #bare(): boolean {
     const c = this.#c;
-    if (this.#store !== undefined || c.fixed !== undefined) return false;
-    c.fixed = c.o.clock();
+    if (this.#store !== undefined || c.inCall) return false;
+    c.lazy = true; // the clock is read once, and only if something waits (a call that needs no time reads none)
     return true;
+  }
+
+  /** Ends a call #bare began. */
+  #unbare(): void {
+    const c = this.#c;
+    c.lazy = false;
+    c.fixed = NaN;
   }
 
   /**
@@ -229,7 +296,7 @@ export class MultiPool {
    */
   #run<R>(m: string, a: unknown[], fn: () => R, implicit = false): R {
     const c = this.#c;
-    if (c.fixed !== undefined) return fn(); // inside a call or a replay: one time, one record
+    if (c.inCall) return fn(); // inside a call or a replay: one time, one record
     let store = this.#store;
     if (store?.readOnly) {
       // a read-only store changes nothing on disk: only what is due is released, in memory (stats, snapshot)
@@ -239,6 +306,8 @@ export class MultiPool {
     c.fixed = c.o.clock();
     const t = c.fixed;
     const moved = c.chunksTaken + c.chunksReleased;
+    const nodes = c.nodes.size; // a tick may drop a drained node that held no chunk
+    const waiting = c.quarantine?.size ?? 0; // or let addresses out of reuse cooldown
     let out: R | undefined;
     let failed = false;
     let error: unknown;
@@ -251,12 +320,12 @@ export class MultiPool {
       failed = true;
       error = e;
     } finally {
-      c.fixed = undefined;
+      c.fixed = NaN;
     }
     if (store !== undefined) {
       // a tick that gave nothing back changed nothing: no record (a snapshot or stats on a full disk still work)
-      const changed = c.chunksTaken + c.chunksReleased !== moved;
-      if ((!failed && m !== "tick") || changed) store._emit({ op: "mcall", m, a: JSON.parse(JSON.stringify(a.map((v) => (v === undefined ? null : v)))) as unknown[], t });
+      const changed = c.chunksTaken + c.chunksReleased !== moved || c.nodes.size !== nodes || (c.quarantine?.size ?? 0) !== waiting;
+      if ((!failed && m !== "tick") || changed) store._emit({ op: "mcall", m, a: jsonArgs(a), t });
       try {
         store._commit(); // throws IO_ERROR after putting the pool back
       } catch (e) {

@@ -12,7 +12,8 @@ import { checkNodeMask } from "../../alloc/cidr-set.js";
 import { checkStrategy, checkSeed } from "../../alloc/strategy.js";
 import { Engine } from "../../core/engine.js";
 import type { Strategy } from "../../core/layout.js";
-import { at, poolCidr, MAX_POOL_CIDRS } from "../options.js";
+import { at, poolCidr, MAX_POOL_CIDRS, resolveReuse, resolveRouterIP } from "../options.js";
+import type { ReuseOptions } from "../quarantine.js";
 
 /** Cilium's default pre-allocation (`ipam-multi-pool-pre-allocation: default=8`): 8 for the pool named `default`, 0 for the others. */
 export const DEFAULT_PRE_ALLOCATE = 8;
@@ -67,6 +68,15 @@ export interface MultiPoolOptions {
   readonly seed?: number | bigint;
   /** Engine (shared memory) to build the pools in. @default a new engine */
   readonly engine?: Engine;
+  /** Released addresses wait this long (or behind this many later releases) before reuse, as with a single pool; a chunk with addresses in cooldown is not free. @default none */
+  readonly reuse?: ReuseOptions;
+  /**
+   * Reserve a router address (cilium_host) per node and family: the first or
+   * last usable address of the node's first chunk of pool `default`. One per
+   * node, not per chunk, as Cilium's agent takes its router IP from the
+   * default pool. @default false
+   */
+  readonly reserveRouterIP?: "first" | "last" | false;
 }
 
 export interface ResolvedPoolFamily {
@@ -95,9 +105,23 @@ export interface ResolvedMultiOptions {
   readonly podStrategy: Strategy;
   readonly seed: bigint;
   readonly engine: Engine | undefined;
+  readonly reuse: ReuseOptions | undefined;
+  readonly reserveRouterIP: "first" | "last" | false;
 }
 
-const KNOWN = ["pools", "ipv4", "ipv6", "releaseDelayMs", "clock", "podStrategy", "seed", "engine"] as const;
+/**
+ * Single-pool options that have no meaning with named pools, and what to use
+ * instead. Cilium's multi-pool has no overflow: a node that needs more
+ * addresses takes another chunk of its pool's maskSize (preAllocate keeps
+ * them ready); every chunk has the same size, so there are no big subnets
+ * to count or cap.
+ */
+const NO_MULTI_FORM: readonly (readonly [string, string])[] = [
+  ["overflow", "has no meaning with options.pools: a node never overflows, it takes another chunk of its pool (Cilium multi-pool); keep addresses ready with the pool's preAllocate and grow a pool with addPoolCidr"],
+  ["maxNodeSubnets", "has no meaning with options.pools: every chunk has its pool's maskSize and a node takes as many as its pods need (Cilium multi-pool); bound a pool by its CIDRs, or give nodes a pool of their own with nodeSelector"],
+];
+
+const KNOWN = ["pools", "ipv4", "ipv6", "releaseDelayMs", "clock", "podStrategy", "seed", "engine", "reuse", "reserveRouterIP"] as const;
 const POOL_KEYS = ["ipv4", "ipv6", "preAllocate", "releaseDelayMs", "nodeSelector"] as const;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 /** A Kubernetes object name (DNS subdomain), as CiliumPodIPPool names are. */
@@ -172,13 +196,14 @@ function resolveSelector(path: string, raw: unknown): ResolvedSelector | undefin
   return Object.freeze({ matchLabels: Object.freeze(labels), matchExpressions: Object.freeze(exprs) });
 }
 
+const hasLabel = (labels: Readonly<Record<string, string>>, k: string): boolean => Object.prototype.hasOwnProperty.call(labels, k);
+
 /** True if a node with `labels` matches the selector (no selector: every node). */
 export function selects(sel: ResolvedSelector | undefined, labels: Readonly<Record<string, string>>): boolean {
   if (sel === undefined) return true;
-  const has = (k: string): boolean => Object.prototype.hasOwnProperty.call(labels, k);
-  for (const [k, v] of sel.matchLabels) if (!has(k) || labels[k] !== v) return false;
+  for (const [k, v] of sel.matchLabels) if (!hasLabel(labels, k) || labels[k] !== v) return false;
   for (const e of sel.matchExpressions) {
-    const v = has(e.key) ? labels[e.key] : undefined;
+    const v = hasLabel(labels, e.key) ? labels[e.key] : undefined;
     if (e.operator === "In" && (v === undefined || !e.values.includes(v))) return false;
     if (e.operator === "NotIn" && v !== undefined && e.values.includes(v)) return false;
     if (e.operator === "Exists" && v === undefined) return false;
@@ -225,6 +250,7 @@ export function checkPoolOverlaps(list: readonly { path: string; cidr: Cidr }[])
 /** Validates multi-pool options; throws IpamError naming the option. Returns a frozen copy. */
 export function resolveMultiOptions(raw: unknown, how: { allowNoPools?: boolean } = {}): ResolvedMultiOptions {
   if (!isObject(raw)) throw errors.invalidOption("options", "must be an object");
+  for (const [key, why] of NO_MULTI_FORM) if (raw[key] !== undefined) throw errors.invalidOption(`options.${key}`, why);
   const o = optionsObject("options", raw, KNOWN);
   if (!isObject(o.pools)) throw errors.invalidOption("options.pools", `must be an object of pool name: { ipv4?, ipv6?, ... } (got ${show(o.pools)})`);
   const delay = o.releaseDelayMs === undefined ? DEFAULT_RELEASE_DELAY_MS : nonNegative("options.releaseDelayMs", o.releaseDelayMs, false);
@@ -254,6 +280,8 @@ export function resolveMultiOptions(raw: unknown, how: { allowNoPools?: boolean 
     podStrategy: checkStrategy("options.podStrategy", o.podStrategy),
     seed: checkSeed("options.seed", o.seed),
     engine: o.engine as Engine | undefined,
+    reuse: resolveReuse(o.reuse),
+    reserveRouterIP: resolveRouterIP(o.reserveRouterIP),
   });
 }
 
@@ -263,6 +291,8 @@ export function multiOptionsJson(o: ResolvedMultiOptions, pools: readonly Resolv
     releaseDelayMs: o.releaseDelayMs,
     podStrategy: o.podStrategy,
     seed: String(o.seed),
+    ...(o.reuse !== undefined ? { reuse: o.reuse } : {}),
+    ...(o.reserveRouterIP !== false ? { reserveRouterIP: o.reserveRouterIP } : {}),
     pools: Object.fromEntries(pools.map((p) => [p.name, poolJson(p)])),
   };
 }

@@ -1,15 +1,17 @@
 // Nodes and pods with named pools: addNode (labels, pre-allocation),
 // removeNode, allocate from a pool (a chunk on demand), release,
 // releaseOwner, lookup.
+import { parseIp } from "../../net/ip.js";
 import { errors, IpamError, show } from "../../errors.js";
 import { addressKey, keyPool, keyRel } from "../owners.js";
 import { NONE } from "../../core/layout.js";
-import { name as nameArg, optionsObject, str } from "../../args.js";
+import { name as nameArg, optionsObject, str, wantedList, graceArg } from "../../args.js";
 import type { PoolCidr } from "../../alloc/pool-cidr.js";
 import type { PodAddresses } from "../types.js";
 import type { MultiCore, MNode, Group, Chunk, IpPool } from "./state.js";
 import type { AddNodeOptions, AllocateOptions, MultiNodeAllocation, MultiLookupResult, PoolAllocation } from "./types.js";
-import { tick, groupOf, serves, refill, evaluate, takeChunk, dropChunk, hasRoom, topUpAll, topUpNode, poolNamed } from "./chunks.js";
+import { DEFAULT_POOL } from "./options.js";
+import { attachChunk, tick, groupOf, serves, refill, evaluate, takeChunk, dropChunk, dropNode, hasRoom, chunkWithRoom, topUpAll, topUpNode, poolNamed } from "./chunks.js";
 
 /** The node's CIDRs per pool (pools in name order, IPv4 chunks first, each family in address order), as CiliumNode spec.ipam.pools.allocated. */
 export function poolAllocations(node: MNode): PoolAllocation[] {
@@ -64,67 +66,133 @@ export function addNode(core: MultiCore, name: string, options?: AddNodeOptions)
   const known = core.nodes.get(name);
   if (known !== undefined) return allocationOf(known);
   const id = core.freeIds.pop() ?? core.byId.length;
-  const node: MNode = { id, name, labels, epoch: ++core.epoch, groups: new Map() };
-  core.byId[id] = node;
+  const node = core.newNode(id, name, labels, ++core.epoch);
   core.nodes.set(name, node);
   const now = core.now();
   for (const pool of core.pools.values()) topUpNode(core, node, pool, now);
   return allocationOf(node);
 }
 
-/** Releases all of a node's chunks and addresses. Returns false for an unknown node (a no-op). */
+/**
+ * Releases all of a node's chunks and addresses; with graceMs, only after
+ * that long (as the single pool: the node drains, takes no new allocation
+ * and no top-up; Infinity: until it is removed again without grace).
+ * Returns false for an unknown node (a no-op).
+ */
 export function removeNode(core: MultiCore, name: string, options?: unknown): boolean {
   nameArg("removeNode(name)", name);
-  if (options !== undefined) {
-    const o = optionsObject("options", options, ["graceMs"]);
-    if (o.graceMs !== undefined && o.graceMs !== 0) {
-      throw errors.invalidOption("options.graceMs", `is not supported with options.pools (got ${show(o.graceMs)}): remove the node when it is drained`);
-    }
-  }
+  const graceMs = graceArg(options);
   tick(core);
   const node = core.nodes.get(name);
   if (node === undefined) return false;
-  for (const g of node.groups.values()) {
-    for (const c of [...g.chunks]) dropChunk(core, c);
-    core.short.delete(g);
+  if (graceMs > 0 && node.status === "ready") {
+    node.status = "draining";
+    node.deadline = core.now() + graceMs;
+    core.draining++;
+    if (node.deadline < core.nextDrain) core.nextDrain = node.deadline;
+    for (const g of node.groups.values()) core.short.delete(g);
+    return true;
   }
-  core.nodes.delete(name);
-  core.byId[node.id] = undefined;
-  core.freeIds.push(node.id);
+  dropNode(core, node);
   topUpAll(core);
   return true;
 }
 
 /** The pool named by allocate's options, for the node: UNKNOWN_POOL if there is none or its selector does not match. */
 export function poolFor(core: MultiCore, node: MNode, options: unknown, what: string): IpPool {
-  const pool = poolNamed(core, options, what);
+  const pool = poolNamed(core, options, what, ["pool", "ips"]);
   if (!serves(pool, node)) throw errors.unknownPool(pool.name, `its node selector does not select node ${show(node.name)}`);
   return pool;
+}
+
+/** One family's part of an allocation: the group, the chunk (undefined: take one), the free slot to take it at (a wanted address), the wanted rel. */
+interface Pick { g: Group; c: Chunk | undefined; e: PoolCidr | undefined; slot: number; rel: number }
+
+/** allocate's options.ips (or the single pool's `wanted`), parsed: at most one per family. INVALID_ARGUMENT, INVALID_IP. */
+function wantedIps(ips: unknown): { text: string; family: 4 | 6; value: bigint }[] {
+  if (ips === undefined) return [];
+  const list = wantedList(ips) ?? [];
+  const out: { text: string; family: 4 | 6; value: bigint }[] = [];
+  for (const text of list) {
+    const p = parseIp(text);
+    if (out.some((w) => w.family === p.family)) throw errors.invalidArgument("allocate(wanted)", list, `at most one address per family (it asks for two IPv${p.family}, ${show(text)})`);
+    out.push({ text, family: p.family, value: p.value });
+  }
+  return out;
+}
+
+/**
+ * Where a wanted address of the group's family goes: a chunk the node holds,
+ * or the free chunk of the pool that holds it (taken for the node). Throws
+ * NOT_IN_RANGE (outside the pool's CIDRs, in another node's chunk, not a
+ * usable address of its chunk), ALREADY_ALLOCATED.
+ */
+function wantedPick(core: MultiCore, g: Group, text: string, value: bigint): Pick {
+  const fam = g.fam;
+  const pool = fam.pool.name;
+  const entry = fam.entries.find((e) => e.cidr.containsValue(value));
+  if (entry === undefined) {
+    throw errors.notInRange(text, `pool ${show(pool)} (IPv${fam.family} ${fam.entries.map((e) => String(e.cidr)).join(", ") || "none"})`);
+  }
+  const slot = entry.slotOfValue(value);
+  const rel = entry.relOf(value);
+  const held = core.chunkOf(entry, slot);
+  if (held !== undefined && held.group !== g) {
+    throw errors.notInRange(text, `node ${show(g.node.name)}'s chunks of pool ${show(pool)} (${held.cidr} is node ${show(held.group.node.name)}'s)`);
+  }
+  const geo = held ?? entry.subnet(slot, 0);
+  if (rel < geo.base || rel >= geo.base + geo.size) {
+    throw errors.notInRange(text, held !== undefined ? `pod range ${geo.cidr} of node ${show(g.node.name)}` : `pod range ${geo.cidr} (a free chunk of pool ${show(pool)})`);
+  }
+  if (held === undefined) {
+    if (entry.set.hasIndex(slot)) throw errors.notInRange(text, `pool ${show(pool)} (its chunk ${geo.cidr} is reserved)`);
+    // taking the chunk would take the address first: the node's router address, or a reserved one
+    const router = core.o.reserveRouterIP;
+    const isRouter = router !== false && pool === DEFAULT_POOL && !g.chunks.some((x) => x.router >= 0) && rel === geo.base + (router === "first" ? 0 : geo.size - 1);
+    if (isRouter || core.reservations.some((r) => r.family === fam.family && r.prefix > fam.maskSize && r.containsValue(value))) throw errors.alreadyAllocated(text);
+    return { g, c: undefined, e: entry, slot, rel };
+  }
+  if (entry.owner(rel) !== NONE) throw errors.alreadyAllocated(text);
+  return { g, c: held, e: entry, slot: -1, rel };
 }
 
 /**
  * Allocates one address per family of the pool to `owner` on the node. A
  * node with no free address in the pool takes another chunk on the spot
  * (Cilium's agent asks the operator and retries); then it tops up to the
- * watermark. Throws UNKNOWN_NODE, UNKNOWN_POOL, FULL (the pool has no free
- * chunk, or the memory cannot grow); a failed call takes nothing.
+ * watermark. `options.ips` asks for specific addresses (at most one per
+ * family; other families get the next free one): in a chunk the node
+ * holds, or in a free chunk of the pool, which the node takes. Throws
+ * UNKNOWN_NODE (also draining), UNKNOWN_POOL, FULL (the pool has no free
+ * chunk, or the memory cannot grow), NOT_IN_RANGE, ALREADY_ALLOCATED,
+ * INVALID_IP; a failed call takes nothing.
  */
 export function allocate(core: MultiCore, nodeName: string, owner: string, options?: AllocateOptions): PodAddresses {
   str("allocate(node)", nodeName);
   if (typeof owner !== "string" || owner === "") throw errors.invalidArgument("allocate(owner)", owner, "a non-empty string");
+  const wanted = wantedIps(options === undefined ? undefined : optionsObject("allocate(options)", options, ["pool", "ips"]).ips);
   const node = core.nodes.get(nodeName);
   if (node === undefined) throw errors.unknownNode(nodeName);
+  if (node.status === "draining") throw errors.unknownNode(nodeName, "being removed");
   const pool = poolFor(core, node, options, "allocate");
+  for (const w of wanted) {
+    if (!pool.families.some((f) => f.family === w.family)) throw errors.notInRange(w.text, `pool ${show(pool.name)} (it has no IPv${w.family} CIDRs)`);
+  }
   tick(core);
-  // decide every family first: a chunk with a free address, or room for a new one
-  const picks: { g: Group; c: Chunk | undefined }[] = [];
+  // decide every family first: a wanted address, a chunk with a free address, or room for a new one
+  const picks: Pick[] = [];
   for (const fam of pool.families) {
     const g = groupOf(node, fam);
-    const c = g.chunks.find((x) => x.entry.used(x.slot) < x.size);
+    const w = wanted.find((x) => x.family === fam.family);
+    if (w !== undefined) {
+      picks.push(wantedPick(core, g, w.text, w.value));
+      continue;
+    }
+    const c = chunkWithRoom(g);
     if (c === undefined && !hasRoom(fam)) {
       throw errors.full(`IP pool ${show(pool.name)} (IPv${fam.family} ${fam.entries.map((e) => String(e.cidr)).join(", ") || "no CIDRs"})`, `no free /${fam.maskSize} for node ${show(node.name)}`);
     }
-    picks.push({ g, c });
+    picks.push({ g, c, e: undefined, slot: -1, rel: -1 });
   }
   const fresh: Chunk[] = [];
   const cursors: [PoolCidr, number][] = [];
@@ -138,7 +206,14 @@ export function allocate(core: MultiCore, nodeName: string, owner: string, optio
   for (const p of picks) {
     if (p.c !== undefined) continue;
     for (const e of p.g.fam.entries) cursors.push([e, e.set._cursor()]);
-    const c = takeChunk(core, p.g);
+    let c: Chunk | IpamError | undefined;
+    if (p.slot >= 0) {
+      // the chunk that holds the wanted address (checked free above)
+      const e = p.e as PoolCidr;
+      c = e.set.allocateIndex(p.slot) ? attachChunk(core, p.g, e, p.slot) : undefined;
+    } else {
+      c = takeChunk(core, p.g);
+    }
     if (c === undefined || c instanceof IpamError) {
       undo();
       throw c ?? errors.full(`IP pool ${show(pool.name)}`, `no free chunk for node ${show(node.name)}`);
@@ -150,7 +225,13 @@ export function allocate(core: MultiCore, nodeName: string, owner: string, optio
   const taken: { c: Chunk; rel: number }[] = [];
   for (const p of picks) {
     const c = p.c as Chunk;
-    const rel = c.entry.allocateNext(c.slot, core.strategy, o);
+    let rel: number;
+    if (p.rel >= 0) {
+      const got = c.entry.allocate(p.rel, o);
+      rel = got === 1 ? p.rel : NONE; // 0 (taken) and -1 were ruled out above; NO_MEMORY: the owner array
+    } else {
+      rel = c.entry.allocateNext(c.slot, core.strategy, o);
+    }
     if (rel === NONE) {
       for (const t of taken) t.c.entry.release(t.rel, false);
       core.owners.dropIfEmpty(o);
@@ -185,7 +266,22 @@ export function chunkOfAddress(core: MultiCore, ip: string): { c: Chunk; rel: nu
 }
 
 /** Releases one held address by chunk and rel; the chunk's group is re-evaluated against its watermark. */
-function releaseAt(core: MultiCore, c: Chunk, rel: number, now: number): boolean {
+function releaseAt(core: MultiCore, c: Chunk, rel: number, now = NaN): boolean {
+  if (core.reservedKeys.size > 0 && core.reservedKeys.has(addressKey(c.entry.index, rel))) return false; // a router address or reserve(): not a pod's
+  const q = core.quarantine;
+  if (q !== undefined) {
+    const key = addressKey(c.entry.index, rel);
+    // reuse cooldown: the address stays taken, without owner, until it leaves the queue (tick)
+    if (q.epochOf(key) === c.serial) return false; // already waiting: as a free address
+    const o = c.entry.release(rel, true);
+    if (o === NONE) return false;
+    if (o > 0) core.owners.removeKey(o, key);
+    q.push(key, c.serial, now === now ? now : core.now());
+    c.cooldown++;
+    const k = c.group.fam.pool.counts;
+    if (k !== undefined) k.releases++;
+    return true;
+  }
   const o = c.entry.release(rel, false);
   if (o === NONE) return false;
   if (o > 0) core.owners.removeKey(o, addressKey(c.entry.index, rel));
@@ -193,6 +289,12 @@ function releaseAt(core: MultiCore, c: Chunk, rel: number, now: number): boolean
   if (k !== undefined) k.releases++;
   evaluate(core, c.group, now);
   return true;
+}
+
+/** True if rel of the chunk is a router address, reserved, or waits in reuse cooldown: taken, but no pod's. */
+function notAPod(core: MultiCore, c: Chunk, rel: number): boolean {
+  const key = addressKey(c.entry.index, rel);
+  return core.reservedKeys.has(key) || core.quarantine?.epochOf(key) === c.serial;
 }
 
 /**
@@ -209,7 +311,7 @@ export function release(core: MultiCore, ip: string, owner?: string): boolean {
   if (at === undefined) return false;
   if (owner !== undefined) {
     const held = at.c.entry.owner(at.rel);
-    if (held === NONE) return false;
+    if (held === NONE || notAPod(core, at.c, at.rel)) return false;
     const holder = held > 0 ? core.owners.nameOf(held) : undefined;
     if (holder !== owner) throw errors.ownerMismatch(ip, holder, owner);
   }
@@ -227,7 +329,7 @@ export function releaseIPv4(core: MultiCore, ip: number): boolean {
   const rel = ip - entry.base4;
   const c = core.chunkOf(entry, entry.slotOfRel(rel));
   if (c === undefined || rel < c.base || rel >= c.base + c.size) return false;
-  const done = releaseAt(core, c, rel, core.now());
+  const done = releaseAt(core, c, rel);
   tick(core);
   return done;
 }

@@ -2,6 +2,7 @@
 // removed. Growth tops up the nodes left below their watermark (Cilium
 // #41986: a pool extended must serve at once); removing what holds
 // allocated addresses is refused naming the holders (Cilium #26966).
+import { occupySlots } from "./reserved.js";
 import { parseCidr, type Cidr } from "../../net/ip.js";
 import { errors, show } from "../../errors.js";
 import { checkNodeMask } from "../../alloc/cidr-set.js";
@@ -57,6 +58,7 @@ export function addPool(core: MultiCore, name: string, spec: IpPoolSpec): void {
   checkPoolOverlaps([...inUseCidrs(core), ...mine]);
   core.checkRoom(p.families.flatMap((f) => f.cidrs.map((cidr) => ({ cidr, maskSize: f.maskSize }))), `pool ${show(name)}`);
   const pool = core.addPool(p);
+  for (const f of pool.families) for (const e of f.entries) occupySlots(core, e);
   const now = core.now();
   for (const node of core.nodes.values()) topUpNode(core, node, pool, now);
 }
@@ -80,6 +82,7 @@ export function removePool(core: MultiCore, name: string): void {
     }
   }
   core.pools.delete(name);
+  core.poolById[pool.id] = undefined;
 }
 
 /**
@@ -97,7 +100,7 @@ export function addPoolCidr(core: MultiCore, cidr: string, options?: unknown): v
   tick(core);
   checkPoolOverlaps([...inUseCidrs(core), { path: "addPoolCidr(cidr)", cidr: c }]);
   core.checkRoom([{ cidr: c, maskSize: fam.maskSize }], `pool CIDR ${String(c)}`);
-  core.addEntry(fam, c);
+  occupySlots(core, core.addEntry(fam, c));
   topUpAll(core);
 }
 

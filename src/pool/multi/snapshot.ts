@@ -7,24 +7,35 @@ import { parseCidr } from "../../net/ip.js";
 import { errors, IpamError } from "../../errors.js";
 import { encodeSnapshot } from "../../state/snapshot.js";
 import type { PoolCidr } from "../../alloc/pool-cidr.js";
-import { MultiCore, type MNode, type PoolFamily, type Chunk } from "./state.js";
+import { MultiCore, type PoolFamily, type Chunk } from "./state.js";
 import { resolveMultiOptions, multiOptionsJson, type ResolvedPool, type IpPoolSpec } from "./options.js";
-import { groupOf, attachChunk, tick } from "./chunks.js";
+import { groupOf, attachChunk, tick, reserveRouter } from "./chunks.js";
+import { markReserved, occupySlots } from "./reserved.js";
+import { keyPool, keyRel } from "../owners.js";
 import { multiVerify } from "./stats.js";
 
 export const MULTIPOOL_KIND = "multipool";
 
-interface ChunkMeta { entry: number; slot: number; words: number; owners: number; cursor: number; rng: string; excessSince: number }
+interface ChunkMeta { entry: number; slot: number; words: number; owners: number; cursor: number; rng: string; excessSince: number; router?: number; cooldown?: number; reserved?: number }
 export interface MultiSnapshotMeta {
   kind: typeof MULTIPOOL_KIND;
   options: Record<string, unknown>;
   /** Pool names in the order they were added. */
   order: string[];
   entries: { pool: string; family: 4 | 6; cidr: string; maskSize: number; removed: boolean; cursor: number }[];
-  nodes: { name: string; labels: Record<string, string>; epoch: number; groups: { pool: string; family: 4 | 6; chunks: ChunkMeta[] }[] }[];
+  /** Pool handles (poolHandle), in `order`'s order; left out by older snapshots (0, 1, ...). */
+  poolIds?: number[];
+  /** Per node: its handle (id; older snapshots: 1, 2, ... in order) and, while it drains, its deadline ("Infinity" for Infinity). */
+  nodes: { name: string; id?: number; drain?: number | "Infinity"; labels: Record<string, string>; epoch: number; groups: { pool: string; family: 4 | 6; chunks: ChunkMeta[] }[] }[];
+  /** Handles of removed nodes, in the order the next nodes take them (a stack). */
+  freeIds?: number[];
   /** Groups below their watermark, [node, pool, family], in the order they are topped up. */
   short: [string, string, 4 | 6][];
   owners: { id: number; name: string; keys: number[] }[];
+  /** Reuse cooldown, oldest first: address key, release time, and whether it still waits in the chunk it was released in (a stale entry only counts toward minFreeBeforeReuse). */
+  quarantine?: { key: number; time: number; live: boolean }[];
+  /** reserve()d CIDRs, in order. */
+  reservations?: string[];
   epoch: number;
   chunksTaken: number;
   chunksReleased: number;
@@ -77,6 +88,7 @@ export function multiEncode(core: MultiCore, generation = 0): Uint8Array {
     return {
       entry: c.entry.index, slot: c.slot, words: put(saved.words), owners: saved.owners === undefined ? -1 : put(saved.owners),
       cursor: saved.cursor, rng: String(saved.rng), excessSince: c.excessSince,
+      ...(c.router >= 0 ? { router: c.router } : {}), ...(c.cooldown > 0 ? { cooldown: c.cooldown } : {}), ...(c.reserved > 0 ? { reserved: c.reserved } : {}),
     };
   };
   const owners = held.map((o, i) => ({ id: i + 1, name: core.owners.nameOf(o.id) as string, keys: o.keys }));
@@ -84,13 +96,23 @@ export function multiEncode(core: MultiCore, generation = 0): Uint8Array {
     kind: MULTIPOOL_KIND,
     options: multiOptionsJson(core.o, currentPools(core)),
     order: [...core.pools.keys()],
+    poolIds: [...core.pools.values()].map((p) => p.id),
     entries: entryMeta,
+    freeIds: [...core.freeIds],
     nodes: [...core.nodes.values()].map((n) => ({
-      name: n.name, labels: { ...n.labels }, epoch: n.epoch,
+      name: n.name, id: n.id, ...(n.status === "draining" ? { drain: n.deadline === Infinity ? "Infinity" as const : n.deadline } : {}), labels: { ...n.labels }, epoch: n.epoch,
       groups: [...n.groups.values()].map((g) => ({ pool: g.fam.pool.name, family: g.fam.family, chunks: g.chunks.map(chunkMeta) })),
     })),
     short: [...core.short].map((g) => [g.node.name, g.fam.pool.name, g.fam.family]),
     owners,
+    ...(core.quarantine !== undefined ? {
+      quarantine: core.quarantine.entries().map((q) => {
+        const e = core.entries[keyPool(q.key)];
+        const c = e && core.chunkOf(e, e.slotOfRel(keyRel(q.key)));
+        return { key: q.key, time: q.time, live: c !== undefined && c.serial === q.epoch };
+      }),
+    } : {}),
+    ...(core.reservations.length > 0 ? { reservations: core.reservations.map(String) } : {}),
     epoch: core.epoch,
     chunksTaken: core.chunksTaken,
     chunksReleased: core.chunksReleased,
@@ -121,6 +143,8 @@ export function multiRebuild(meta: MultiSnapshotMeta, data: Uint32Array, runtime
     pools: {}, ...(opts.releaseDelayMs !== undefined ? { releaseDelayMs: opts.releaseDelayMs } : {}),
     ...(opts.podStrategy !== undefined ? { podStrategy: opts.podStrategy } : {}),
     ...(opts.seed !== undefined ? { seed: BigInt(opts.seed as string) } : {}),
+    ...(opts.reuse !== undefined ? { reuse: opts.reuse } : {}),
+    ...(opts.reserveRouterIP !== undefined ? { reserveRouterIP: opts.reserveRouterIP } : {}),
     ...runtime,
   }, { allowNoPools: true });
   const all = resolveMultiOptions({ pools: opts.pools, ...(opts.releaseDelayMs !== undefined ? { releaseDelayMs: opts.releaseDelayMs } : {}) });
@@ -129,17 +153,17 @@ export function multiRebuild(meta: MultiSnapshotMeta, data: Uint32Array, runtime
   const core = new MultiCore(o, planned);
   try {
     // pools in the order they were added, each with no CIDRs yet; then every entry in table order
-    for (const name of meta.order) {
+    meta.order.forEach((name, i) => {
       const p = byName.get(name);
       if (p === undefined) throw errors.corrupt("snapshot", `pool ${JSON.stringify(name)} has no spec`);
-      core.addPool({ ...p, families: p.families.map((f) => ({ ...f, cidrs: [] })) });
-    }
+      core.addPool({ ...p, families: p.families.map((f) => ({ ...f, cidrs: [] })) }, meta.poolIds?.[i] ?? i);
+    });
     const removed: PoolCidr[] = [];
     for (const e of meta.entries) {
       let fam = core.pools.get(e.pool)?.families.find((f) => f.family === e.family);
       if (fam === undefined) {
         // a removed pool's entry: a stand-in family that belongs to no pool
-        fam = { pool: { name: e.pool, families: [], preAllocate: 0, releaseDelayMs: 0, nodeSelector: undefined, counts: undefined }, family: e.family, maskSize: e.maskSize, entries: [] };
+        fam = { pool: { id: -1, name: e.pool, families: [], preAllocate: 0, releaseDelayMs: 0, nodeSelector: undefined, counts: undefined }, family: e.family, maskSize: e.maskSize, entries: [] };
       }
       const x = core.addEntry(fam, parseCidr(e.cidr));
       x.set._setCursor(e.cursor);
@@ -147,10 +171,17 @@ export function multiRebuild(meta: MultiSnapshotMeta, data: Uint32Array, runtime
     }
     for (const x of removed) core.removeEntry(x);
     for (const w of meta.owners) core.owners.adopt(w.id, w.name, w.keys);
+    for (const r of meta.reservations ?? []) core.reservations.push(parseCidr(r));
+    core.rebuilding = true; // router addresses and reservations come from the snapshot
     for (const n of meta.nodes) {
-      const id = core.byId.length;
-      const node: MNode = { id, name: n.name, labels: Object.freeze({ ...n.labels }), epoch: n.epoch, groups: new Map() };
-      core.byId[id] = node;
+      const id = n.id ?? core.byId.length;
+      if (core.byId[id] !== undefined) throw errors.corrupt("snapshot", `node ${JSON.stringify(n.name)} has the handle of another node`);
+      const node = core.newNode(id, n.name, Object.freeze({ ...n.labels }), n.epoch);
+      if (n.drain !== undefined) {
+        node.status = "draining";
+        node.deadline = n.drain === "Infinity" ? Infinity : n.drain;
+        core.draining++;
+      }
       core.nodes.set(n.name, node);
       for (const g of n.groups) {
         const fam = core.pools.get(g.pool)?.families.find((f) => f.family === g.family);
@@ -167,9 +198,21 @@ export function multiRebuild(meta: MultiSnapshotMeta, data: Uint32Array, runtime
           entry.loadRange(r, words, c.cursor, BigInt(c.rng));
           if (c.owners >= 0) entry.loadOwners(r, data.subarray(c.owners, c.owners + chunk.size));
           chunk.excessSince = c.excessSince;
+          if (c.router !== undefined) reserveRouter(core, chunk, c.router);
+          chunk.cooldown = c.cooldown ?? 0;
+          chunk.reserved = c.reserved ?? 0;
+          if (chunk.reserved > 0) markReserved(core, chunk);
         }
       }
       for (const g of node.groups.values()) for (const c of g.chunks) if (c.excessSince >= 0) core.excess.add(c);
+      core.nextReclaim = core.nextDrain = -Infinity; // the next tick scans once and sets them
+    }
+    core.rebuilding = false;
+    for (const e of core.entries) if (e !== undefined) occupySlots(core, e);
+    for (const q of meta.quarantine ?? []) {
+      const e = core.entries[keyPool(q.key)];
+      const c = e && core.chunkOf(e, e.slotOfRel(keyRel(q.key)));
+      core.quarantine?.push(q.key, q.live && c !== undefined ? c.serial : -1, q.time);
     }
     for (const [name, pool, family] of meta.short) {
       const fam = core.pools.get(pool)?.families.find((f) => f.family === family);
@@ -177,6 +220,8 @@ export function multiRebuild(meta: MultiSnapshotMeta, data: Uint32Array, runtime
       if (fam === undefined || node === undefined) throw errors.corrupt("snapshot", `short group of node ${JSON.stringify(name)} in pool ${JSON.stringify(pool)} is unknown`);
       core.short.add(groupOf(node, fam));
     }
+    if (meta.freeIds !== undefined) core.freeIds.push(...meta.freeIds);
+    else for (let id = 1; id < core.byId.length; id++) if (core.byId[id] === undefined) core.freeIds.push(id);
     core.epoch = meta.epoch;
     core.chunksTaken = meta.chunksTaken;
     core.chunksReleased = meta.chunksReleased;

@@ -7,11 +7,12 @@
 import { Engine } from "../../core/engine.js";
 import { PoolCidr } from "../../alloc/pool-cidr.js";
 import { PoolTable } from "../../alloc/pool-table.js";
-import { Owners, addressKey } from "../owners.js";
+import { Owners } from "../owners.js";
 import { POOL_BYTES, STRATEGY_CODE } from "../../core/layout.js";
 import { poolCidrBytes, engineBytes, poolPages, MAX_BYTES } from "../memory.js";
 import { MAX_POOL_CIDRS } from "../options.js";
 import { errors } from "../../errors.js";
+import { Quarantine } from "../quarantine.js";
 import type { Cidr } from "../../net/ip.js";
 import type { ResolvedMultiOptions, ResolvedPool, ResolvedSelector } from "./options.js";
 import type { OpCounts } from "../types.js";
@@ -26,6 +27,8 @@ export interface PoolFamily {
 
 /** A named pool (CiliumPodIPPool). */
 export interface IpPool {
+  /** The pool's handle (poolHandle): its index in MultiCore.poolById, never reused while the pool lives. */
+  readonly id: number;
   readonly name: string;
   readonly families: PoolFamily[];
   readonly preAllocate: number;
@@ -48,6 +51,14 @@ export interface Chunk {
   readonly format: (rel: number) => string;
   /** Clock ms since when the chunk is completely free beyond the watermark; -1 when it is not. */
   excessSince: number;
+  /** Unique per chunk taken (reuse cooldown entries name the chunk they wait in: a chunk given back and taken again is another). */
+  readonly serial: number;
+  /** rel of the node's router address (reserveRouterIP) if this chunk holds it, else -1. */
+  router: number;
+  /** Addresses of the chunk in reuse cooldown (taken, no owner). */
+  cooldown: number;
+  /** Addresses of the chunk reserved by reserve() (taken, no owner). */
+  reserved: number;
 }
 
 /** The chunks a node holds in one family of one pool, in the order it took them. */
@@ -64,6 +75,10 @@ export interface MNode {
   readonly epoch: number;
   /** Per pool family the node draws from (made when it first draws). */
   readonly groups: Map<PoolFamily, Group>;
+  /** 'draining' after removeNode with graceMs: no new allocations, no top-ups; its chunks go back at `deadline`. */
+  status: "ready" | "draining";
+  /** Clock ms at which a draining node is removed (Infinity: when removed again without grace). */
+  deadline: number;
 }
 
 export class MultiCore {
@@ -80,6 +95,12 @@ export class MultiCore {
   readonly allEntries: PoolCidr[] = [];
   readonly famOf = new Map<PoolCidr, PoolFamily>();
   readonly pools = new Map<string, IpPool>();
+  /** Pools by handle (IpPool.id); undefined where a pool was removed. */
+  readonly poolById: (IpPool | undefined)[] = [];
+  /** Nodes draining (removeNode with graceMs). */
+  draining = 0;
+  /** No draining node is due before this clock reading (a lower bound: tick() scans the nodes only from then on). */
+  nextDrain = Infinity;
   readonly nodes = new Map<string, MNode>();
   readonly byId: (MNode | undefined)[] = [undefined];
   readonly freeIds: number[] = [];
@@ -98,6 +119,16 @@ export class MultiCore {
   /** Groups below their watermark because their family had no free chunk. */
   readonly short = new Set<Group>();
   readonly strategy: number;
+  /** Released addresses waiting before reuse (options.reuse), entries named by the chunk's serial. */
+  readonly quarantine: Quarantine | undefined;
+  /** reserve()d CIDRs, in the order they were reserved. */
+  readonly reservations: Cidr[] = [];
+  /** Address keys taken by reservations (router addresses, reserve()): release() leaves them alone. */
+  readonly reservedKeys = new Set<number>();
+  /** The last chunk serial given out. */
+  serial = 0;
+  /** True while a snapshot is rebuilt: chunks come with their router addresses from the snapshot. */
+  rebuilding = false;
   /** Chunks taken and given back since the pool was made (simulation reports). */
   chunksTaken = 0;
   chunksReleased = 0;
@@ -126,6 +157,7 @@ export class MultiCore {
       this.memoryCap = cap >= MAX_BYTES ? Infinity : cap;
     }
     this.strategy = STRATEGY_CODE[o.podStrategy];
+    this.quarantine = o.reuse === undefined ? undefined : new Quarantine(o.reuse);
     this.table = new PoolTable(this.engine, MAX_POOL_CIDRS, this.entries);
     this.owners = new Owners(this.engine);
     try {
@@ -137,14 +169,15 @@ export class MultiCore {
   }
 
   /** Lays out a validated pool (its CIDRs must not overlap others: checked by the caller). */
-  addPool(p: ResolvedPool): IpPool {
-    const pool: IpPool = { name: p.name, families: [], preAllocate: p.preAllocate, releaseDelayMs: p.releaseDelayMs, nodeSelector: p.nodeSelector, counts: this.countsOf?.(p.name) };
+  addPool(p: ResolvedPool, id = this.poolById.length): IpPool {
+    const pool: IpPool = { id, name: p.name, families: [], preAllocate: p.preAllocate, releaseDelayMs: p.releaseDelayMs, nodeSelector: p.nodeSelector, counts: this.countsOf?.(p.name) };
     for (const f of p.families) {
       const fam: PoolFamily = { pool, family: f.family, maskSize: f.maskSize, entries: [] };
       pool.families.push(fam);
       for (const c of f.cidrs) this.addEntry(fam, c);
     }
     this.pools.set(p.name, pool);
+    this.poolById[id] = pool;
     return pool;
   }
 
@@ -181,16 +214,41 @@ export class MultiCore {
     this.entries[e.index] = undefined;
   }
 
-  chunkOf(e: PoolCidr, slot: number): Chunk | undefined {
-    return this.chunkAt.get(addressKey(e.index, slot));
+  /** A ready node with handle `id` (not yet in `nodes`: the caller adds it when the call succeeds). */
+  newNode(id: number, name: string, labels: Readonly<Record<string, string>>, epoch: number): MNode {
+    const node: MNode = { id, name, labels, epoch, groups: new Map(), status: "ready", deadline: Infinity };
+    this.byId[id] = node;
+    return node;
   }
 
-  /** The time of the call in progress (one reading of the clock per call, so that a journal can replay it), or undefined between calls. */
-  fixed: number | undefined = undefined;
+  chunkOf(e: PoolCidr, slot: number): Chunk | undefined {
+    return this.chunkSlots[e.index]?.[slot];
+  }
+
+  /**
+   * The time of the call in progress (one reading of the clock per call, so
+   * that a journal can replay it), or NaN between calls (a number field, never
+   * undefined: setting it allocates nothing on the hot path).
+   */
+  fixed = NaN;
+
+  /** True while a call (or a replay) runs at a fixed time. */
+  get inCall(): boolean {
+    return this.fixed === this.fixed || this.lazy;
+  }
+
+  /** True inside a hot-path call (no journal): the first now() reads the clock and fixes the time for the rest of the call. */
+  lazy = false;
 
   now(): number {
-    return this.fixed ?? this.o.clock();
+    if (this.fixed === this.fixed) return this.fixed;
+    const t = this.o.clock();
+    if (this.lazy) this.fixed = t;
+    return t;
   }
+
+  /** Chunks by table entry index and slot (chunkOf without a Map lookup by a double key). */
+  readonly chunkSlots: (Chunk | undefined)[][] = [];
 
   /** Gives back what the pool holds in its engine (see PoolCore.release). */
   release(): void {

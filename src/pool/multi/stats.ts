@@ -4,10 +4,15 @@ import type { MultiCore, MNode, Chunk } from "./state.js";
 import type { IpPoolStats, MultiNodeDetail } from "./types.js";
 import { allocationOf } from "./pods.js";
 import { freeOf } from "./chunks.js";
+import { slotReserved } from "./reserved.js";
 import { keyPool, keyRel } from "../owners.js";
 
-/** Used addresses of a chunk (allocated: multi-pool reserves none). */
-const usedOf = (c: Chunk): number => c.entry.used(c.slot);
+/** Taken addresses of a chunk: pods, its router address, reserved ones and those in reuse cooldown. */
+const takenOf = (c: Chunk): number => c.entry.used(c.slot);
+/** Addresses taken aside from pods: the router address, reserve(), reuse cooldown. */
+const asideOf = (c: Chunk): number => c.reserved + (c.router >= 0 ? 1 : 0) + c.cooldown;
+/** Pod addresses of a chunk. */
+const usedOf = (c: Chunk): number => takenOf(c) - asideOf(c);
 
 export interface MultiClusterStats extends ClusterStats {
   /** Per named pool and family. */
@@ -24,11 +29,13 @@ export function multiStats(core: MultiCore): MultiClusterStats {
     if (e === undefined) continue;
     const held = [...core.chunkAt.values()].filter((c) => c.entry === e);
     const used = held.reduce((n, c) => n + usedOf(c), 0);
+    let reservedSlots = 0;
+    if (core.reservations.length > 0) for (let s = 0; s < e.set.capacity; s++) if (core.chunkOf(e, s) === undefined && slotReserved(core, e, s)) reservedSlots++;
     pods += used;
     const size = e.subnet(0, 0).size;
     pools.push({
       family: e.family, cidr: String(e.cidr), nodeMaskSize: e.slotMask,
-      subnets: { used: held.length, free: e.set.capacity - held.length, capacity: e.set.capacity, reserved: 0 },
+      subnets: { used: held.length, free: e.set.capacity - held.length - reservedSlots, capacity: e.set.capacity, reserved: reservedSlots },
       pods: { used, capacity: e.set.capacity * size },
     });
   }
@@ -45,9 +52,8 @@ export function multiStats(core: MultiCore): MultiClusterStats {
         if (g.chunks.length > 0) nodes.add(node);
         for (const c of g.chunks) {
           chunks++;
-          const u = usedOf(c);
-          used += u;
-          free += c.size - u;
+          used += usedOf(c);
+          free += c.size - takenOf(c);
           if (c.excessSince >= 0) releasing++;
         }
       }
@@ -62,11 +68,11 @@ export function multiStats(core: MultiCore): MultiClusterStats {
   }
   const perNode = [...core.nodes.values()].map((n) => {
     let used = 0, free = 0;
-    for (const g of n.groups.values()) for (const c of g.chunks) { const u = usedOf(c); used += u; free += c.size - u; }
+    for (const g of n.groups.values()) for (const c of g.chunks) { used += usedOf(c); free += c.size - takenOf(c); }
     return { name: n.name, podCIDRs: allocationOf(n).podCIDRs, used, free };
   });
   return {
-    nodes: core.nodes.size, pending: 0, failed: 0, owners: [...core.owners.ids()].length, pods, cooldown: 0,
+    nodes: core.nodes.size, pending: 0, failed: 0, owners: [...core.owners.ids()].length, pods, cooldown: [...core.chunkAt.values()].reduce((n, c) => n + c.cooldown, 0),
     pools, perNode, ipPools, chunksTaken: core.chunksTaken, chunksReleased: core.chunksReleased,
   };
 }
@@ -78,10 +84,13 @@ export function multiNodeDetail(core: MultiCore, node: MNode): MultiNodeDetail {
     return { pool: g.fam.pool.name, family: g.fam.family, cidrs: g.chunks.map((c) => c.cidr), used: size - free, free, short: core.short.has(g) };
   });
   const ranges = [...node.groups.values()].flatMap((g) => g.chunks.map((c) => {
-    const u = usedOf(c);
-    return { family: g.fam.family, cidr: c.cidr, used: u, free: c.size - u, size: c.size, reserved: 0, cooldown: 0 };
+    const reserved = c.reserved + (c.router >= 0 ? 1 : 0);
+    return {
+      family: g.fam.family, cidr: c.cidr, used: usedOf(c), free: c.size - takenOf(c), size: c.size, reserved, cooldown: c.cooldown,
+      ...(c.router >= 0 ? { routerIP: c.format(c.router) } : {}),
+    };
   }));
-  return { ...allocationOf(node), handle: node.id, status: "ready", sharing: [], ranges, labels: node.labels, usage };
+  return { ...allocationOf(node), handle: node.id, status: node.status, sharing: [], ranges, labels: node.labels, usage };
 }
 
 /**
@@ -120,7 +129,9 @@ export function multiVerify(core: MultiCore): string[] {
     if (e === undefined) continue;
     let taken = 0;
     for (let s = 0; s < e.set.capacity; s++) if (e.set.hasIndex(s)) taken++;
-    if (taken !== (held.get(e.index) ?? 0)) out.push(`${String(e.cidr)}: ${taken} slots taken, ${held.get(e.index) ?? 0} chunks held`);
+    let reserved = 0;
+    for (let s = 0; s < e.set.capacity; s++) if (core.chunkOf(e, s) === undefined && slotReserved(core, e, s)) reserved++;
+    if (taken !== (held.get(e.index) ?? 0) + reserved) out.push(`${String(e.cidr)}: ${taken} slots taken, ${held.get(e.index) ?? 0} chunks held and ${reserved} reserved`);
   }
   for (const id of core.owners.ids()) {
     for (const key of core.owners.keys(id)) {

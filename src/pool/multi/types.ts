@@ -27,6 +27,12 @@ export interface AddNodeOptions {
 export interface AllocateOptions {
   /** The pool to draw from (the pod's or namespace's ipam.cilium.io/ip-pool annotation). @default 'default' */
   readonly pool?: string;
+  /**
+   * Specific addresses, at most one per family (as the single pool's
+   * `wanted`): in a chunk the node holds, or in a free chunk of the pool,
+   * which the node takes. NOT_IN_RANGE, ALREADY_ALLOCATED otherwise.
+   */
+  readonly ips?: string | readonly string[];
 }
 
 /** Options naming the pool of addPoolCidr / removePoolCidr. */
@@ -51,7 +57,7 @@ export interface NodePoolUsage {
 /** node() with pools: NodeDetail (one range per chunk) plus the pools, labels and per-pool usage. */
 export interface MultiNodeDetail extends NodeDetail {
   readonly pools: PoolAllocation[];
-  readonly status: "ready";
+  readonly status: "ready" | "draining";
   readonly labels: Readonly<Record<string, string>>;
   readonly usage: NodePoolUsage[];
 }
