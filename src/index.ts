@@ -16,7 +16,12 @@ export type { Family } from "./net/ip.js";
 export type { Strategy } from "./alloc/strategy.js";
 export type { CidrSetOptions } from "./alloc/cidr-set.js";
 export type { PodRangeOptions } from "./alloc/pod-range.js";
-export type { ClusterPoolOptions, FamilyOptions, OverflowPolicy } from "./pool/options.js";
+/** Options of a single-pool ClusterPool (Cilium cluster-pool), and of SharedPool. */
+export type { ClusterPoolOptions as SinglePoolOptions, FamilyOptions, OverflowPolicy } from "./pool/options.js";
+import type { ClusterPoolOptions as SinglePoolOptions } from "./pool/options.js";
+import type { MultiPoolOptions } from "./pool/multi/options.js";
+/** What `new ClusterPool(options)` and `ClusterPool.open` take: single-pool options, or named pools (`pools`). */
+export type ClusterPoolOptions = SinglePoolOptions | MultiPoolOptions;
 export type { ReuseOptions } from "./pool/quarantine.js";
 export type {
   NodeAllocation, PodAddresses, LookupResult, NodeStatus, NodeDetail, RangeUsage, PoolStats, ClusterStats, RemoveNodeOptions,

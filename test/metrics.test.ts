@@ -2,7 +2,7 @@
 // stats() and against values derived by hand; counters by error code; arguments; prom-client missing.
 import { describe, it, expect, afterEach } from "vitest";
 import { Registry } from "prom-client";
-import { ClusterPool, registerMetrics, type ClusterPoolOptions, type MultiPoolOptions } from "../src/index.js";
+import { ClusterPool, registerMetrics, type ClusterPoolOptions, type MultiPoolOptions, type SinglePoolOptions } from "../src/index.js";
 import { _setPromClientLoader } from "../src/metrics/prometheus.js";
 import { err } from "./helpers.js";
 
@@ -257,7 +257,7 @@ describe("fragmentation of node subnets", () => {
 
 describe("remaining addresses count node subnets not carved yet", () => {
   // 10.1.0.0/22 with maxNodeSubnets 2: two /24 big subnets (254 each), then the policy decides
-  const rows: [string, ClusterPoolOptions["overflow"], number][] = [
+  const rows: [string, SinglePoolOptions["overflow"], number][] = [
     // the third node waits; the free 2 /24s cannot be carved (cap reached): 2 * 254
     ["reject", "reject", 508],
     // the third node gets a /26 (62 usable) at slot 8 of 16 /26 slots; 7 /26 slots left: 2*254 + 62 + 7*62

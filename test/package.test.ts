@@ -146,6 +146,33 @@ describe("the installed library", () => {
   });
 });
 
+describe("the installed types", () => {
+  it("a TypeScript consumer compiles against them: one ClusterPoolOptions for single and named pools, typed errors", () => {
+    writeFileSync(join(app, "tsconfig.json"), JSON.stringify({
+      compilerOptions: { target: "es2022", module: "nodenext", moduleResolution: "nodenext", strict: true, noEmit: true, skipLibCheck: true, types: [] },
+      files: ["typed.ts"],
+    }));
+    writeFileSync(join(app, "typed.ts"), `import { ClusterPool, IpamError, type ClusterPoolOptions, type SinglePoolOptions } from "ipcarve";
+const single: SinglePoolOptions = { ipv4: { cidrs: ["10.0.0.0/16"], maskSize: 24 }, overflow: "reject" };
+const named: ClusterPoolOptions = { pools: { default: { ipv4: { cidrs: ["10.1.0.0/16"], maskSize: 27 } }, gpu: { ipv4: { cidrs: ["10.2.0.0/16"], maskSize: 28 }, preAllocate: 0 } } };
+const all: ClusterPoolOptions[] = [single, named];
+for (const o of all) {
+  const pool = new ClusterPool(o);
+  pool.addNode("n1");
+  const ip: string | undefined = pool.allocate("n1", "ns/p").ipv4;
+  try { pool.allocate("none", "x"); } catch (e) { if (e instanceof IpamError) { const code: string = e.code; void code; } }
+  void ip;
+}
+// @ts-expect-error: a pool needs a CIDR list, not a string
+const bad: ClusterPoolOptions = { pools: { p: { ipv4: { cidrs: "10.0.0.0/8", maskSize: 24 } } } };
+void bad;
+`);
+    const r = sh(join(ROOT, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.json"], app);
+    expect(r.stdout + r.stderr).toBe("");
+    expect(r.status).toBe(0);
+  });
+});
+
 describe("registerMetrics in the installed package (prom-client is an optional peer dependency)", () => {
   it("without prom-client: MISSING_DEPENDENCY, saying how to install it", () => {
     // a stand-in registry: the user's app has no prom-client, so nothing to make one from

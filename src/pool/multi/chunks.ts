@@ -121,26 +121,57 @@ export function dropChunk(core: MultiCore, c: Chunk): void {
   core.chunksReleased++;
 }
 
+/** Scratch: the used addresses of each chunk of the group being settled, read once per call (no reentry: nothing below calls back). */
+let usedOf = new Int32Array(64);
+
+/** usedOf with room for n chunks (what it held kept). */
+function useRoom(n: number): void {
+  if (usedOf.length >= n) return;
+  const more = new Int32Array(n * 2);
+  more.set(usedOf);
+  usedOf = more;
+}
+
+/** Reads each chunk's used count into usedOf (one WASM read per chunk); returns the group's free addresses. */
+function readUse(g: Group): number {
+  const list = g.chunks;
+  useRoom(list.length);
+  let free = 0;
+  for (let i = 0; i < list.length; i++) {
+    const c = list[i] as Chunk;
+    const u = c.entry.used(c.slot);
+    usedOf[i] = u;
+    free += c.size - u;
+  }
+  return free;
+}
+
 /**
  * Tops the group up to its watermark: takes chunks while fewer than
- * preAllocate addresses are free and the family has room. Returns true if
- * the watermark is met (a family without room leaves it short; a later
- * addPoolCidr or released chunk tops it up).
+ * preAllocate addresses are free and the family has room (a family without
+ * room leaves it short; a later addPoolCidr or released chunk tops it up).
+ * Then marks the chunks completely free beyond the watermark (see evaluate).
+ * What every change to a group's addresses ends with; each chunk's use is
+ * read once.
  */
-export function refill(core: MultiCore, g: Group): boolean {
+export function settle(core: MultiCore, g: Group, now = NaN): void {
+  let free = readUse(g);
   const pre = g.fam.pool.preAllocate;
   core.short.delete(g);
-  if (pre === 0 || g.node.status === "draining") return true; // a draining node takes nothing more
-  let free = freeOf(core, g);
-  while (free < pre) {
-    const c = takeChunk(core, g);
-    if (c === undefined || !("group" in c)) {
-      core.short.add(g);
-      return false;
+  if (pre > 0 && g.node.status !== "draining") { // a draining node takes nothing more
+    while (free < pre) {
+      const c = takeChunk(core, g);
+      if (c === undefined || !("group" in c)) {
+        core.short.add(g);
+        break;
+      }
+      useRoom(g.chunks.length);
+      const u = c.entry.used(c.slot); // its router address and reserved addresses are not free
+      usedOf[g.chunks.length - 1] = u;
+      free += c.size - u;
     }
-    free += c.size - c.entry.used(c.slot); // its router address and reserved addresses are not free
   }
-  return true;
+  mark(core, g, free, now);
 }
 
 /**
@@ -150,11 +181,15 @@ export function refill(core: MultiCore, g: Group): boolean {
  * such starts its release delay now; one that stops being such stops it.
  */
 export function evaluate(core: MultiCore, g: Group, now = NaN): void {
+  mark(core, g, readUse(g), now);
+}
+
+/** evaluate's marking, given the group's free count and usedOf filled for its chunks. */
+function mark(core: MultiCore, g: Group, free: number, now: number): void {
   const pre = g.fam.pool.preAllocate;
-  let free = freeOf(core, g);
   for (let i = g.chunks.length - 1; i >= 0; i--) {
     const c = g.chunks[i] as Chunk;
-    if (c.entry.used(c.slot) === 0 && free - c.size >= pre) {
+    if (usedOf[i] === 0 && free - c.size >= pre) {
       free -= c.size;
       if (c.excessSince < 0) {
         if (now !== now) now = core.now(); // read only when needed: no boxed double on the hot path
@@ -241,8 +276,7 @@ export function topUpAll(core: MultiCore): void {
   const now = core.now();
   for (const g of [...core.short]) {
     if (!hasRoom(g.fam)) continue;
-    refill(core, g);
-    evaluate(core, g, now);
+    settle(core, g, now);
   }
 }
 
@@ -251,8 +285,7 @@ export function topUpNode(core: MultiCore, node: MNode, pool: IpPool, now: numbe
   if (!serves(pool, node)) return;
   for (const fam of pool.families) {
     const g = groupOf(node, fam);
-    refill(core, g);
-    evaluate(core, g, now);
+    settle(core, g, now);
   }
 }
 

@@ -2,13 +2,13 @@
 // handles (poolHandle(name)) and u32 IPv4 addresses, per call and batched.
 // The same chunk rules as allocate(): the first chunk of the node with a free
 // address, a chunk on demand when none has one, then the watermark
-// (refill, evaluate). Nothing is allocated per address: no closures, no
+// (settle). Nothing is allocated per address: no closures, no
 // arrays, no strings on the success path.
 import { errors, IpamError, show } from "../../errors.js";
 import { isU32, str, badHandle, u32Array, count as countArg } from "../../args.js";
 import { NONE } from "../../core/layout.js";
 import type { MultiCore, Group, Chunk, IpPool, PoolFamily } from "./state.js";
-import { groupOf, serves, hasRoom, chunkWithRoom, takeChunk, refill, evaluate, tick } from "./chunks.js";
+import { groupOf, serves, hasRoom, chunkWithRoom, takeChunk, settle, tick } from "./chunks.js";
 import { DEFAULT_POOL } from "./options.js";
 
 /** The handle of pool `name` for the fast path: an integer, stable while the pool lives (also across snapshots). UNKNOWN_POOL if there is none. */
@@ -60,12 +60,6 @@ function nextChunk(core: MultiCore, g: Group): Chunk | undefined {
   const t = takeChunk(core, g);
   if (t instanceof IpamError) throw t;
   return t;
-}
-
-/** After addresses were taken: the watermark, as after allocate(). */
-function settle(core: MultiCore, g: Group): void {
-  refill(core, g);
-  evaluate(core, g);
 }
 
 /** Allocates one IPv4 address (no owner) of the group's pool on its node; returns it as u32, or -1 when the pool has no free chunk. */

@@ -11,7 +11,7 @@ import type { PodAddresses } from "../types.js";
 import type { MultiCore, MNode, Group, Chunk, IpPool } from "./state.js";
 import type { AddNodeOptions, AllocateOptions, MultiNodeAllocation, MultiLookupResult, PoolAllocation } from "./types.js";
 import { DEFAULT_POOL } from "./options.js";
-import { attachChunk, tick, groupOf, serves, refill, evaluate, takeChunk, dropChunk, dropNode, hasRoom, chunkWithRoom, topUpAll, topUpNode, poolNamed } from "./chunks.js";
+import { attachChunk, tick, groupOf, serves, settle, evaluate, takeChunk, dropChunk, dropNode, hasRoom, chunkWithRoom, topUpAll, topUpNode, poolNamed } from "./chunks.js";
 
 /** The node's CIDRs per pool (pools in name order, IPv4 chunks first, each family in address order), as CiliumNode spec.ipam.pools.allocated. */
 export function poolAllocations(node: MNode): PoolAllocation[] {
@@ -106,7 +106,20 @@ export function poolFor(core: MultiCore, node: MNode, options: unknown, what: st
 }
 
 /** One family's part of an allocation: the group, the chunk (undefined: take one), the free slot to take it at (a wanted address), the wanted rel. */
-interface Pick { g: Group; c: Chunk | undefined; e: PoolCidr | undefined; slot: number; rel: number }
+/** One family's part of an allocation: the chunk (and wanted chunk slot and rel, else -1), then the rel it got. */
+interface Pick { g: Group; c: Chunk | undefined; e: PoolCidr | undefined; slot: number; rel: number; got: number }
+
+/** Chunks an allocation took on demand, and the next-fit cursors before it: what a failed call puts back. */
+interface Taken { readonly fresh: Chunk[]; readonly cursors: [PoolCidr, number][] }
+
+/** Gives back the chunks a failed allocation took, and puts the cursors back: a failed call changes nothing. */
+function undoTaken(core: MultiCore, t: Taken | undefined): void {
+  if (t === undefined) return;
+  for (const c of t.fresh) dropChunk(core, c);
+  core.chunksTaken -= t.fresh.length;
+  core.chunksReleased -= t.fresh.length;
+  for (let i = t.cursors.length - 1; i >= 0; i--) (t.cursors[i] as [PoolCidr, number])[0].set._setCursor((t.cursors[i] as [PoolCidr, number])[1]);
+}
 
 /** allocate's options.ips (or the single pool's `wanted`), parsed: at most one per family. INVALID_ARGUMENT, INVALID_IP. */
 function wantedIps(ips: unknown): { text: string; family: 4 | 6; value: bigint }[] {
@@ -150,10 +163,10 @@ function wantedPick(core: MultiCore, g: Group, text: string, value: bigint): Pic
     const router = core.o.reserveRouterIP;
     const isRouter = router !== false && pool === DEFAULT_POOL && !g.chunks.some((x) => x.router >= 0) && rel === geo.base + (router === "first" ? 0 : geo.size - 1);
     if (isRouter || core.reservations.some((r) => r.family === fam.family && r.prefix > fam.maskSize && r.containsValue(value))) throw errors.alreadyAllocated(text);
-    return { g, c: undefined, e: entry, slot, rel };
+    return { g, c: undefined, e: entry, slot, rel, got: -1 };
   }
   if (entry.owner(rel) !== NONE) throw errors.alreadyAllocated(text);
-  return { g, c: held, e: entry, slot: -1, rel };
+  return { g, c: held, e: entry, slot: -1, rel, got: -1 };
 }
 
 /**
@@ -192,20 +205,13 @@ export function allocate(core: MultiCore, nodeName: string, owner: string, optio
     if (c === undefined && !hasRoom(fam)) {
       throw errors.full(`IP pool ${show(pool.name)} (IPv${fam.family} ${fam.entries.map((e) => String(e.cidr)).join(", ") || "no CIDRs"})`, `no free /${fam.maskSize} for node ${show(node.name)}`);
     }
-    picks.push({ g, c, e: undefined, slot: -1, rel: -1 });
+    picks.push({ g, c, e: undefined, slot: -1, rel: -1, got: -1 });
   }
-  const fresh: Chunk[] = [];
-  const cursors: [PoolCidr, number][] = [];
-  const undo = (): void => {
-    for (const c of fresh) dropChunk(core, c);
-    core.chunksTaken -= fresh.length;
-    core.chunksReleased -= fresh.length;
-    // the next-fit cursors as they were: a failed call changes nothing
-    for (let i = cursors.length - 1; i >= 0; i--) (cursors[i] as [PoolCidr, number])[0].set._setCursor((cursors[i] as [PoolCidr, number])[1]);
-  };
+  let taken: Taken | undefined; // made only when a chunk is taken on demand
   for (const p of picks) {
     if (p.c !== undefined) continue;
-    for (const e of p.g.fam.entries) cursors.push([e, e.set._cursor()]);
+    taken ??= { fresh: [], cursors: [] };
+    for (const e of p.g.fam.entries) taken.cursors.push([e, e.set._cursor()]);
     let c: Chunk | IpamError | undefined;
     if (p.slot >= 0) {
       // the chunk that holds the wanted address (checked free above)
@@ -215,15 +221,15 @@ export function allocate(core: MultiCore, nodeName: string, owner: string, optio
       c = takeChunk(core, p.g);
     }
     if (c === undefined || c instanceof IpamError) {
-      undo();
+      undoTaken(core, taken);
       throw c ?? errors.full(`IP pool ${show(pool.name)}`, `no free chunk for node ${show(node.name)}`);
     }
-    fresh.push(c);
+    taken.fresh.push(c);
     p.c = c;
   }
   const o = core.owners.ensure(owner);
-  const taken: { c: Chunk; rel: number }[] = [];
-  for (const p of picks) {
+  for (let i = 0; i < picks.length; i++) {
+    const p = picks[i] as Pick;
     const c = p.c as Chunk;
     let rel: number;
     if (p.rel >= 0) {
@@ -233,23 +239,24 @@ export function allocate(core: MultiCore, nodeName: string, owner: string, optio
       rel = c.entry.allocateNext(c.slot, core.strategy, o);
     }
     if (rel === NONE) {
-      for (const t of taken) t.c.entry.release(t.rel, false);
+      for (let j = 0; j < i; j++) { const q = picks[j] as Pick; (q.c as Chunk).entry.release(q.got, false); }
       core.owners.dropIfEmpty(o);
-      undo();
+      undoTaken(core, taken);
       throw errors.full(`shared memory (${core.engine.memory.buffer.byteLength / 65536} pages)`, `cannot record the owner of a pod of node ${show(node.name)}`);
     }
-    taken.push({ c, rel: rel >>> 0 });
+    p.got = rel >>> 0;
   }
   const out: PodAddresses = {};
-  for (const t of taken) {
-    core.owners.add(o, addressKey(t.c.entry.index, t.rel));
-    if (t.c.entry.family === 4) out.ipv4 = t.c.format(t.rel);
-    else out.ipv6 = t.c.format(t.rel);
+  for (let i = 0; i < picks.length; i++) {
+    const p = picks[i] as Pick;
+    const c = p.c as Chunk;
+    core.owners.add(o, addressKey(c.entry.index, p.got));
+    if (c.entry.family === 4) out.ipv4 = c.format(p.got);
+    else out.ipv6 = c.format(p.got);
   }
   const now = core.now();
   for (const p of picks) {
-    refill(core, p.g);
-    evaluate(core, p.g, now);
+    settle(core, p.g, now);
   }
   const k = pool.counts;
   if (k !== undefined) k.pods++;

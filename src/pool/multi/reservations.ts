@@ -10,7 +10,7 @@ import { addressKey } from "../owners.js";
 import { NONE } from "../../core/layout.js";
 import type { PoolCidr } from "../../alloc/pool-cidr.js";
 import type { MultiCore } from "./state.js";
-import { tick, evaluate, refill, topUpAll } from "./chunks.js";
+import { tick, evaluate, settle, topUpAll } from "./chunks.js";
 import { holdsSlots, slotReserved, relsIn, relReserved, occupyReserved } from "./reserved.js";
 
 /** The pool CIDRs (table entries) a CIDR overlaps. */
@@ -55,8 +55,7 @@ export function reserve(core: MultiCore, cidr: string): void {
       if (ch === undefined) continue;
       occupyReserved(core, ch);
       // fewer free addresses: the watermark may want another chunk, and the chunk is no longer completely free
-      refill(core, ch.group);
-      evaluate(core, ch.group, core.now());
+      settle(core, ch.group, core.now());
     }
   }
 }

@@ -11,7 +11,7 @@ import { at } from "../options.js";
 import type { PoolCidr } from "../../alloc/pool-cidr.js";
 import type { MultiCore, Chunk, PoolFamily } from "./state.js";
 import { resolvePool, checkPoolName, checkPoolOverlaps, type IpPoolSpec } from "./options.js";
-import { tick, dropChunk, refill, evaluate, topUpAll, topUpNode, poolNamed } from "./chunks.js";
+import { tick, dropChunk, settle, topUpAll, topUpNode, poolNamed } from "./chunks.js";
 
 /** Every pool CIDR in use, with a path naming its pool, for overlap checks. */
 function inUseCidrs(core: MultiCore): { path: string; cidr: Cidr }[] {
@@ -120,8 +120,7 @@ export function removePoolCidr(core: MultiCore, cidr: string, options?: unknown)
   core.removeEntry(entry as PoolCidr);
   const now = core.now();
   for (const g of groups) {
-    refill(core, g);
-    evaluate(core, g, now);
+    settle(core, g, now);
   }
 }
 
