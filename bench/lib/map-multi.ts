@@ -9,6 +9,8 @@
  * Chunks never go back (the benchmark runs on a stopped clock, where
  * ipcarve's release delay never ends either).
  */
+import { takeNextSlot } from "./map.js";
+
 const ctz = (x: number): number => 31 - Math.clz32(x & -x);
 const EMPTY = 0x80000001; // .0 (network) and .31 (broadcast) of a /27
 
@@ -44,11 +46,8 @@ export class MapMultiPool {
   }
 
   #takeChunk(node: MapNode): void {
-    for (let k = 0; k < this.slots; k++) {
-      const s = (this.#cursor + k) % this.slots;
-      const w = this.#taken[s >>> 5] as number;
-      if ((w & (1 << (s & 31))) !== 0) continue;
-      this.#taken[s >>> 5] = w | (1 << (s & 31));
+    const s = takeNextSlot(this.#taken, this.slots, this.#cursor);
+    if (s >= 0) {
       this.#cursor = (s + 1) % this.slots;
       const net = (this.base + s * 32) >>> 0;
       this.#head[s] = `${net >>> 24}.${(net >>> 16) & 255}.${(net >>> 8) & 255}.`;

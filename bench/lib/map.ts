@@ -6,6 +6,18 @@
  */
 const ctz = (x: number): number => 31 - Math.clz32(x & -x);
 
+/** Next-fit over a bitmap of `slots` slots from `cursor`: sets the first free slot's bit and returns it, or -1 when all are taken. */
+export function takeNextSlot(taken: Uint32Array, slots: number, cursor: number): number {
+  for (let k = 0; k < slots; k++) {
+    const s = (cursor + k) % slots;
+    const w = taken[s >>> 5] as number;
+    if ((w & (1 << (s & 31))) !== 0) continue;
+    taken[s >>> 5] = w | (1 << (s & 31));
+    return s;
+  }
+  return -1;
+}
+
 export class MapCluster {
   readonly base: number;
   readonly slots: number;
@@ -28,11 +40,8 @@ export class MapCluster {
   }
 
   addNode(name: string): string {
-    for (let k = 0; k < this.slots; k++) {
-      const s = (this.#cursor + k) % this.slots;
-      const w = this.#taken[s >>> 5] as number;
-      if ((w & (1 << (s & 31))) !== 0) continue;
-      this.#taken[s >>> 5] = w | (1 << (s & 31));
+    const s = takeNextSlot(this.#taken, this.slots, this.#cursor);
+    if (s >= 0) {
       this.#cursor = (s + 1) % this.slots;
       this.#slotOf.set(name, s);
       this.#nameOf[s] = name;
