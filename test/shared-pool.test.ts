@@ -317,6 +317,12 @@ describe("SharedPool.connect checks the store options first (no etcd needed)", (
     expect(e).toMatchObject({ code: "INVALID_OPTION", path });
     expect((e as IpamError).message).toMatch(message);
   });
+
+  it("named pools (options.pools) are INVALID_OPTION before any connection (it said 'the pool is disposed')", async () => {
+    const e = await SharedPool.connect(ok, { pools: { default: { ipv4: { cidrs: ["10.0.0.0/16"], maskSize: 27 } } } } as never).catch((x: unknown) => x);
+    expect(e).toMatchObject({ code: "INVALID_OPTION", path: "options.pools" });
+    expect((e as IpamError).message).toBe("ipcarve: options.pools named pools are not available on a SharedPool: it shares one cluster pool (single-pool options) through etcd; keep named pools in one process (new ClusterPool, or ClusterPool.open with a FileStore)");
+  });
 });
 
 describe.skipIf("missing" in bin)("SharedPool, one process, gives ClusterPool's results", () => {

@@ -51,6 +51,7 @@ import { Cache } from "./cache.js";
 import { verifyKeys } from "./verify.js";
 import { firstDifference } from "./options-diff.js";
 import { optionsFromJson, readMs } from "../pool/options.js";
+import { isMultiPoolOptions } from "../pool/multi/options.js";
 import { ciliumItems, type CiliumNodeList, type ImportResult } from "../pool/cilium-node.js";
 import { isCiliumNodeTable, parseCiliumNodeTable } from "../pool/cilium-table.js";
 
@@ -216,6 +217,9 @@ export class SharedPool {
       leaseTtlS: num("leaseTtlS", 10, 1),
     };
     if (knobs.maxBatch > 100) throw errors.invalidOption("store.maxBatch", `must be at most 100: etcd takes 128 operations per transaction (got ${knobs.maxBatch})`);
+    if (isMultiPoolOptions(options)) {
+      throw errors.invalidOption("options.pools", "named pools are not available on a SharedPool: it shares one cluster pool (single-pool options) through etcd; keep named pools in one process (new ClusterPool, or ClusterPool.open with a FileStore)");
+    }
     const keys = new Keys(s.prefix);
     let link: EtcdLink | undefined;
     let cache: Cache | undefined;
