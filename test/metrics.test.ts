@@ -206,6 +206,38 @@ describe("a scrape of named pools agrees with stats()", () => {
   });
 });
 
+describe("named pools: reserved and cooldown addresses, reserved chunk slots", () => {
+  it("reserve(), the router address and the reuse cooldown are scraped per pool CIDR as stats() has them", async () => {
+    const p = pool({
+      pools: { default: { ipv4: { cidrs: ["10.0.0.0/24"], maskSize: 28 }, preAllocate: 0 } },
+      reuse: { cooldownMs: 60_000 }, reserveRouterIP: "first", clock: () => 0,
+    });
+    const registry = new Registry();
+    registerMetrics(p, registry);
+    p.reserve("10.0.0.128/27"); // a /27 holds whole /28 chunk slots: slots 8 and 9
+    p.addNode("a"); // preAllocate 0: no chunk yet
+    expect(p.allocate("a", "ns/p1")).toEqual({ ipv4: "10.0.0.2" }); // chunk 10.0.0.0/28 taken; .1 is a's router address
+    expect(p.allocate("a", "ns/p2")).toEqual({ ipv4: "10.0.0.3" });
+    p.release("10.0.0.3"); // into the 60 s cooldown
+    p.reserve("10.0.0.4/32"); // a longer prefix: the address inside a's chunk
+    const s = await scrape(registry);
+    const at = { pool: "default", cidr: "10.0.0.0/24" };
+    expect(value(s, "ipcarve_subnets_capacity", at)).toBe(16); // 2^(28-24)
+    expect(value(s, "ipcarve_subnets_reserved", at)).toBe(2); // slots 8, 9
+    expect(value(s, "ipcarve_subnets_used", at)).toBe(3); // a's chunk + the 2 reserved slots (reserved ones included, as the single pool)
+    expect(value(s, "ipcarve_subnets_free", at)).toBe(13); // 16 - 3
+    expect(value(s, "ipcarve_addresses_capacity", at)).toBe(14); // one /28 held: 16 - network - broadcast
+    expect(value(s, "ipcarve_addresses_used", at)).toBe(1); // ns/p1
+    expect(value(s, "ipcarve_addresses_reserved", at)).toBe(2); // the router address .1 and .4
+    expect(value(s, "ipcarve_addresses_cooldown", at)).toBe(1); // .3
+    expect(value(s, "ipcarve_addresses_free", at)).toBe(10); // 14 - 1 - 2 - 1
+    const st = p.stats();
+    expect(st.cooldown).toBe(1);
+    expect(st.pools[0]!.subnets.reserved).toBe(2);
+    expect(p.node("a")!.ranges[0]).toMatchObject({ used: 1, free: 10, reserved: 2, cooldown: 1 });
+  });
+});
+
 describe("releases and node removals (single pool)", () => {
   it("count every path that releases: release, releaseOwner, releaseIPv4, releaseIPv4Batch; removeNode when it removed a node", async () => {
     // 10.0.0.0/16 with /24 nodes, dual stack fd00::/104 with /120: an owner holds one address per family

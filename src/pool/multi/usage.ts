@@ -6,17 +6,22 @@
 // from the state when asked.
 import type { CidrUsage, PoolUsage } from "../types.js";
 import type { MultiCore } from "./state.js";
+import { slotReserved } from "./reserved.js";
 
 /** Usage of every named pool (in the order pools were added), each pool CIDR in table order. Call tick() first, as stats() does. */
 export function multiUsage(core: MultiCore): PoolUsage[] {
   // one pass over the held chunks: addresses per table entry
-  const per = new Map<number, { used: number; free: number; capacity: number }>();
+  // taken = pods + reserved (reserve() and the router address, as the single pool counts it) + cooldown
+  const per = new Map<number, { used: number; free: number; cooldown: number; reserved: number; capacity: number }>();
   for (const c of core.chunkAt.values()) {
     let a = per.get(c.entry.index);
-    if (a === undefined) per.set(c.entry.index, (a = { used: 0, free: 0, capacity: 0 }));
-    const u = c.entry.used(c.slot);
-    a.used += u;
-    a.free += c.size - u;
+    if (a === undefined) per.set(c.entry.index, (a = { used: 0, free: 0, cooldown: 0, reserved: 0, capacity: 0 }));
+    const taken = c.entry.used(c.slot);
+    const reserved = c.reserved + (c.router >= 0 ? 1 : 0);
+    a.used += taken - reserved - c.cooldown;
+    a.free += c.size - taken;
+    a.cooldown += c.cooldown;
+    a.reserved += reserved;
     a.capacity += c.size;
   }
   const out: PoolUsage[] = [];
@@ -24,7 +29,10 @@ export function multiUsage(core: MultiCore): PoolUsage[] {
     const cidrs: CidrUsage[] = [];
     for (const fam of pool.families) {
       for (const e of fam.entries) {
-        const { used, free, capacity } = per.get(e.index) ?? { used: 0, free: 0, capacity: 0 };
+        const { used, free, cooldown, reserved, capacity } = per.get(e.index) ?? { used: 0, free: 0, cooldown: 0, reserved: 0, capacity: 0 };
+        // chunk slots held by reserve() (taken in the set, so counted in used too, as the single pool's)
+        let slotsReserved = 0;
+        if (core.reservations.length > 0) for (let s = 0; s < e.set.capacity; s++) if (core.chunkOf(e, s) === undefined && slotReserved(core, e, s)) slotsReserved++;
         const runs = e.set._freeRuns(0); // a chunk is one slot: every free slot can be handed out
         const slotsFree = e.set.free;
         cidrs.push({
@@ -32,8 +40,8 @@ export function multiUsage(core: MultiCore): PoolUsage[] {
           family: fam.family,
           cidr: String(e.cidr),
           nodeMaskSize: fam.maskSize,
-          subnets: { used: e.set.used, free: slotsFree, reserved: 0, capacity: e.set.capacity },
-          addresses: { used, free, cooldown: 0, reserved: 0, capacity },
+          subnets: { used: e.set.used, free: slotsFree, reserved: slotsReserved, capacity: e.set.capacity },
+          addresses: { used, free, cooldown, reserved, capacity },
           remaining: free + slotsFree * e.subnet(0, 0).size,
           largestFreeRun: runs.largest,
           freeNodeSubnets: runs.runs,
