@@ -87,13 +87,17 @@ export function helmMultiPool(src: Source, v4on: boolean, v6on: boolean): NamedP
     at.set(name, { src, path: p });
   }
   if (preAllocation !== undefined) {
-    for (const name of Object.keys(preAllocation)) if (!(name in pools)) notes.push(`${PRE_KEY.join(".")} names pool ${JSON.stringify(name)}, which ipam.operator.autoCreateCiliumPodIPPools does not create`);
+    for (const name of Object.keys(preAllocation)) if (!(name in pools)) notes.push(unknownPreAllocated(name));
     if ("default" in pools && preAllocation.default === undefined) notes.push(`${PRE_KEY.join(".")} does not name pool "default": it pre-allocates 0 (the setting replaces Cilium's default=8)`);
   }
   if (Object.keys(pools).length > 0) checkPools(pools, at);
   else notes.push("ipam.operator.autoCreateCiliumPodIPPools is empty: the pools are CiliumPodIPPool objects (--pools FILE)");
   return { pools, at, ...(preAllocation ? { preAllocation } : {}), notes, warnings };
 }
+
+/** The note for a pool that ipam.multiPoolPreAllocation names but no auto-created pool is (a --pools file may still give it). */
+const unknownPreAllocated = (name: string): string =>
+  `${PRE_KEY.join(".")} names pool ${JSON.stringify(name)}, which neither ipam.operator.autoCreateCiliumPodIPPools nor a --pools file defines`;
 
 const POOL_KEYS = ["ipv4", "ipv6", "preAllocate", "releaseDelay", "nodeSelector"];
 
@@ -144,7 +148,9 @@ export function withPodIPPools(base: NamedPools | undefined, file: string): Name
   const loaded = loadPodIPPools(file);
   const pools: Record<string, IpPoolSpec> = { ...(base?.pools ?? {}) };
   const at = new Map(base?.at ?? []);
-  const notes = [...(base?.notes ?? []), ...loaded.notes];
+  // a pool the pre-allocation names may come from the file: no note about it then
+  const fromFile = new Set(Object.keys(loaded.pools).map(unknownPreAllocated));
+  const notes = [...(base?.notes ?? []).filter((x) => !fromFile.has(x)), ...loaded.notes];
   for (const [name, spec] of Object.entries(loaded.pools)) {
     if (name in pools) notes.push(`pool ${JSON.stringify(name)}: the CiliumPodIPPool in ${file} is used, not the auto-created one (Cilium does not overwrite an existing pool)`);
     // the agent's pre-allocation setting replaces default=8 for every pool

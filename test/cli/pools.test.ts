@@ -24,7 +24,13 @@ describe("Helm values, ipam.mode: multi-pool", () => {
     });
     expect(c.multi?.pools).toBe(c.pools);
     expect(c.warnings).toEqual([]);
-    expect(c.notes).toEqual(['ipam.multiPoolPreAllocation names pool "gpu", which ipam.operator.autoCreateCiliumPodIPPools does not create']);
+    expect(c.notes).toEqual(['ipam.multiPoolPreAllocation names pool "gpu", which neither ipam.operator.autoCreateCiliumPodIPPools nor a --pools file defines']);
+  });
+
+  it("with the --pools file that defines that pool, the note goes (it was printed beside the pool it named)", () => {
+    const c = loadConfig(ex("cilium-multi-pool-values.yaml"), { pools: ex("ciliumpodippools.yaml") });
+    expect(Object.keys(c.pools ?? {})).toContain("gpu");
+    expect(c.notes.filter((n) => n.includes("names pool"))).toEqual([]);
   });
 
   it("the pre-allocation as a mapping; a pool it does not name pre-allocates 0 (it replaces default=8)", () => {
