@@ -11,7 +11,8 @@ import { describe, it, expect } from "vitest";
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readdirSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ClusterPool, IpamError } from "../src/index.js";
+import { Registry } from "prom-client";
+import { ClusterPool, IpamError, registerMetrics } from "../src/index.js";
 import type { ClusterPoolOptions } from "../src/index.js";
 import { err, tinyTmpfs } from "./helpers.js";
 
@@ -23,6 +24,77 @@ const OPTS: ClusterPoolOptions = {
 const disk = tinyTmpfs("ipcarve-full-");
 
 describe("a 64 KiB tmpfs filled until full", () => {
+  it("with metrics registered, an allocation undone by IO_ERROR counts as an IO_ERROR failure, not as an allocation; an undone release is not counted", async (ctx) => {
+    const mnt = disk.path;
+    if (mnt === undefined) {
+      console.warn(`skipped: ${disk.why}`);
+      return ctx.skip();
+    }
+    const path = join(mnt, "metered.ipc");
+    const filler = join(mnt, "filler");
+    writeFileSync(filler, Buffer.alloc(16 * 1024, 1));
+    const pool = ClusterPool.open(path, { ipv4: { cidrs: ["10.0.0.0/16"], maskSize: 24 } }, { compactEvery: 40, fsync: "always" });
+    const registry = new Registry();
+    registerMetrics(pool, registry);
+    // per entry point: calls that returned an address (or released one), calls that threw IO_ERROR
+    const ok = { allocate: 0, allocateIPv4: 0, releaseIPv4: 0 };
+    const io = { allocate: 0, allocateIPv4: 0, releaseIPv4: 0 };
+    const held: number[] = []; // addresses from allocateIPv4, for releaseIPv4
+    let node = "";
+    let onNode = 128;
+    try {
+      for (let i = 0; i < 4000 && io.allocate + io.allocateIPv4 + io.releaseIPv4 < 60; i++) {
+        const which = i % 5 === 4 && held.length > 0 ? "releaseIPv4" : i % 2 === 0 ? "allocate" : "allocateIPv4";
+        if (onNode >= 128) {
+          // a new node every 128 pods: none fills up
+          try {
+            pool.addNode(`n${i}`);
+            node = `n${i}`;
+            onNode = 0;
+          } catch (e) {
+            if (!(e instanceof IpamError) || e.code !== "IO_ERROR") throw e;
+            continue; // a node failure: no pod call this time
+          }
+        }
+        try {
+          if (which === "allocate") pool.allocate(node, `ns/p${i}`);
+          else if (which === "allocateIPv4") held.push(pool.allocateIPv4(pool.handle(node)));
+          else {
+            expect(pool.releaseIPv4(held.at(-1) as number)).toBe(true);
+            held.pop();
+          }
+          ok[which]++;
+          if (which !== "releaseIPv4") onNode++;
+        } catch (e) {
+          if (!(e instanceof IpamError) || e.code !== "IO_ERROR") throw e;
+          io[which]++;
+        }
+      }
+      expect(io.allocateIPv4).toBeGreaterThan(0); // the disk filled under every entry point
+      expect(io.allocate).toBeGreaterThan(0);
+      expect(io.releaseIPv4).toBeGreaterThan(0);
+      const count = async (re: RegExp): Promise<number> => Number(re.exec(await registry.metrics())?.[1] ?? NaN);
+      const PODS = /^ipcarve_allocations_total\{[^}]*kind="pod"[^}]*\} (\d+)$/m;
+      const IO = /^ipcarve_allocation_failures_total\{[^}]*kind="pod"[^}]*code="IO_ERROR"[^}]*\} (\d+)$/m;
+      // every counted allocation is one the pool holds: stats() recounts them from the bitmaps
+      expect(await count(PODS)).toBe(ok.allocate + ok.allocateIPv4);
+      expect(pool.stats().pods).toBe(ok.allocate + ok.allocateIPv4 - ok.releaseIPv4);
+      expect(await count(IO)).toBe(io.allocate + io.allocateIPv4); // a release is no allocation: its failures are not counted
+      expect(await count(/^ipcarve_releases_total\{[^}]*\} (\d+)$/m)).toBe(ok.releaseIPv4);
+      // space back: counting goes on (the rollbacks swapped the pool's state for the one on disk)
+      unlinkSync(filler);
+      expect(pool.allocateIPv4(pool.handle(pool.nodeNames()[0] as string))).toBeGreaterThan(0);
+      expect(await count(PODS)).toBe(ok.allocate + ok.allocateIPv4 + 1);
+      // and on without the store (close() leaves the pool in memory): the core counts itself
+      pool.close();
+      expect(pool.allocateIPv4(pool.handle(pool.nodeNames()[0] as string))).toBeGreaterThan(0);
+      expect(await count(PODS)).toBe(ok.allocate + ok.allocateIPv4 + 2);
+    } finally {
+      pool.close();
+      for (const f of readdirSync(mnt)) if (f.startsWith("metered.ipc") || f === "filler") rmSync(join(mnt, f), { recursive: true, force: true });
+    }
+  });
+
   it("every failed call is IO_ERROR (ENOSPC, naming the path) and changes nothing; every acknowledged call survives reopen", (ctx) => {
     const mnt = disk.path;
     if (mnt === undefined) {

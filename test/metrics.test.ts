@@ -361,6 +361,38 @@ describe("allocations and failures by code", () => {
     expect(value(await scrape(registry), "ipcarve_allocations_total", { kind: "pod" })).toBe(1);
   });
 
+  it("allocateIPv4 and releaseIPv4 (counted in the core) add up across scrapes, stop with unregister and start from 0 again", async () => {
+    const p = pool({ ipv4: { cidrs: ["10.0.0.0/16"], maskSize: 24 } });
+    p.addNode("a");
+    const h = p.handle("a");
+    p.allocateIPv4(h); // before metrics: not counted
+    const registry = new Registry();
+    const m = registerMetrics(p, registry);
+    const pods = async (): Promise<number> => value(await scrape(registry), "ipcarve_allocations_total", { kind: "pod" });
+    for (let i = 0; i < 3; i++) p.allocateIPv4(h);
+    expect(await pods()).toBe(3);
+    expect(await pods()).toBe(3); // a scrape takes nothing twice
+    p.allocateIPv4(h);
+    p.allocate("a", "ns/x");
+    p.allocateIPv4(h);
+    expect(await pods()).toBe(6); // 3 + 1 + 1 string + 1
+    m.unregister();
+    for (let i = 0; i < 4; i++) p.allocateIPv4(h); // not counted
+    registerMetrics(p, registry);
+    p.allocateIPv4(h);
+    expect(await pods()).toBe(1);
+    expect(p.stats().pods).toBe(1 + 6 + 4 + 1);
+    const released = async (): Promise<number> => value(await scrape(registry), "ipcarve_releases_total");
+    const first = p.allocateIPv4(h);
+    expect(p.releaseIPv4(first)).toBe(true);
+    expect(p.releaseIPv4(first)).toBe(false); // not allocated: not a release
+    expect(await released()).toBe(1);
+    const again = p.allocateIPv4(h);
+    expect(p.releaseIPv4Batch(Uint32Array.of(again, again))).toBe(1); // the batch counts in the facade, once
+    expect(await released()).toBe(2);
+    expect(await pods()).toBe(3);
+  });
+
   it("two registries count the same allocations; one unregistering leaves the other counting", async () => {
     const p = pool({ ipv4: { cidrs: ["10.0.0.0/16"], maskSize: 24 } });
     const r1 = new Registry();

@@ -149,6 +149,8 @@ export class ClusterPool {
   #counts: AllocationCounters | undefined;
   /** How many readers asked for #counters. */
   #countReaders = 0;
+  /** What of the core's numericAllocations and numericReleases #counts already holds (single pool). */
+  #numericCounted = { allocations: 0, releases: 0 };
 
   /**
    * Validates options (IpamError naming the option) and lays the pools out
@@ -610,18 +612,39 @@ export class ClusterPool {
     if (this.#m) return this.#m.allocateIPv4(handle, pool);
     const c = this.#core("allocateIPv4");
     if (pool !== undefined) defaultPoolHandle("allocateIPv4", pool);
+    // one call site: the core counts (c.numericAllocations, c.counts)
+    return c.store === undefined ? allocateIPv4(c, handle) : this.#storedNumeric(c, "allocateIPv4", allocateIPv4, handle);
+  }
+
+  /**
+   * A per-call numeric call (allocateIPv4, releaseIPv4) on a store-backed
+   * pool. The core counts these calls itself (numericAllocations,
+   * numericReleases, counts); here they are counted after the journal write
+   * instead, which can still fail (IO_ERROR, the call undone), or refuse the
+   * call first (READ_ONLY).
+   */
+  #storedNumeric<R extends number | boolean>(c: PoolCore, call: "allocateIPv4" | "releaseIPv4", fn: Op<R>, arg: number): R {
     const n = this.#counts;
-    if (n === undefined) return c.store === undefined ? allocateIPv4(c, handle) : this.#mutate("allocateIPv4", allocateIPv4, handle);
-    let ip: number;
+    if (n === undefined) return this.#mutate(call, fn, arg);
+    const allocations = c.numericAllocations;
+    const releases = c.numericReleases;
+    c.counts = undefined;
+    let r: R;
     try {
-      ip = c.store === undefined ? allocateIPv4(c, handle) : this.#mutate("allocateIPv4", allocateIPv4, handle);
+      r = this.#mutate(call, fn, arg);
     } catch (e) {
-      n.fail("pod", e);
+      if (call === "allocateIPv4") n.fail("pod", e);
       throw e;
+    } finally {
+      const now = this.#c as PoolCore; // after a rollback, another core
+      now.counts = n;
+      now.numericAllocations = allocations;
+      now.numericReleases = releases;
     }
-    if (ip === -1) n.failCode("pod", "FULL");
-    else n.pods++;
-    return ip;
+    if (r === -1) n.failCode("pod", "FULL");
+    else if (call === "allocateIPv4") n.pods++;
+    else if (r === true) n.releases++;
+    return r;
   }
 
   /** Allocates up to `count` IPv4 pod addresses on the node into out (a Uint32Array). Returns how many (fewer: full). With named pools, from pool `pool` (a poolHandle), chunk by chunk as that many allocateIPv4 calls. */
@@ -649,10 +672,8 @@ export class ClusterPool {
   releaseIPv4(ip: number): boolean {
     if (this.#m) return this.#m.releaseIPv4(ip);
     const c = this.#core("releaseIPv4");
-    const done = c.store === undefined ? releaseIPv4(c, ip) : this.#mutate("releaseIPv4", releaseIPv4, ip);
-    const n = this.#counts;
-    if (n !== undefined && done) n.releases++;
-    return done;
+    // one call site: the core counts (c.numericReleases)
+    return c.store === undefined ? releaseIPv4(c, ip) : this.#storedNumeric(c, "releaseIPv4", releaseIPv4, ip);
   }
 
   /** Releases the u32 IPv4 addresses in[0..count). Returns how many were allocated. */
@@ -708,10 +729,21 @@ export class ClusterPool {
     return check(this.#core("check"), checkOptions(options));
   }
 
-  /** @internal Usage per pool (one for a single-pool ClusterPool) and pool CIDR for metrics (src/metrics/), read at scrape time; releases what is due first, as stats() does. */
+  /**
+   * @internal Usage per pool (one for a single-pool ClusterPool) and pool
+   * CIDR for metrics (src/metrics/), read at scrape time; releases what is
+   * due first, as stats() does. Brings the counters up to date (the core
+   * counts allocateIPv4 successes itself), so read them after.
+   */
   _usage(): PoolUsage[] {
     if (this.#m) return this.#m.usage();
     const c = this.#core("_usage");
+    const n = this.#counts;
+    if (n !== undefined) {
+      n.pods += c.numericAllocations - this.#numericCounted.allocations;
+      n.releases += c.numericReleases - this.#numericCounted.releases;
+      this.#numericCounted = { allocations: c.numericAllocations, releases: c.numericReleases };
+    }
     return [c.store === undefined ? usage(c) : this.#durable(usage)];
   }
 
@@ -723,7 +755,11 @@ export class ClusterPool {
       const counters = new PoolCounters(this.#m ? "" : DEFAULT_POOL);
       this.#counters = counters;
       if (this.#m) this.#m.count((name) => counters.of(name));
-      else this.#counts = counters.nodes;
+      else {
+        const c = this.#core("_countAllocations");
+        c.counts = this.#counts = counters.nodes;
+        this.#numericCounted = { allocations: c.numericAllocations, releases: c.numericReleases };
+      }
     }
     return this.#counters;
   }
@@ -733,6 +769,7 @@ export class ClusterPool {
     if (this.#countReaders > 0 && --this.#countReaders === 0) {
       this.#counters = undefined;
       this.#counts = undefined;
+      if (this.#c !== undefined) this.#c.counts = undefined;
       this.#m?.count(undefined);
     }
   }
@@ -904,6 +941,9 @@ export class ClusterPool {
   #adopt(fresh: ClusterPool): void {
     const old = this.#core("open");
     this.#c = fresh.#core("open");
+    this.#c.counts = old.counts;
+    this.#c.numericAllocations = old.numericAllocations;
+    this.#c.numericReleases = old.numericReleases;
     fresh.#c = undefined;
     old.store = undefined;
     old.log = undefined;

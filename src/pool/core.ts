@@ -15,6 +15,7 @@ import { poolCidrBytes, engineBytes, poolPages, MAX_BYTES } from "./memory.js";
 import type { JournalRecord, PlacedSubnet } from "./records.js";
 import type { FileStore } from "../state/file-store.js";
 import type { NodeAllocation, NodeStatus } from "./types.js";
+import type { AllocationCounters } from "./counters.js";
 
 /** One subnet a node holds: where it lies, its pod range, and counters. */
 export class Subnet {
@@ -144,6 +145,21 @@ export class PoolCore {
   /** The node allocate() looked up last (cleared whenever a node goes). */
   lastName: string | undefined;
   lastNode: NodeState | undefined;
+  /**
+   * Where allocateIPv4 (src/pool/fast-path.ts) counts its failures while
+   * metrics are read (ClusterPool._countAllocations), else undefined.
+   */
+  counts: AllocationCounters | undefined;
+  /**
+   * allocateIPv4 calls that returned an address, always counted: one add,
+   * which costs what testing whether to count costs, so a pool with metrics
+   * runs the very code a pool without runs (a counted second call site in
+   * the facade is not inlined by V8: +4 ns a call, bench/RESULTS.md). The
+   * facade folds it into its counters when they are read.
+   */
+  numericAllocations = 0;
+  /** releaseIPv4 calls that freed an address, always counted, as numericAllocations. */
+  numericReleases = 0;
   /** True while a journal or snapshot is being replayed: no implicit serving or expiry. */
   replaying = false;
 

@@ -18,21 +18,41 @@ import { releaseKey, dropOwnedIPv4 } from "./release.js";
 export function v4Subnet(core: PoolCore, handle: number): Subnet {
   const n = core.byId[handle];
   const s = n?.v4;
-  if (s === undefined) throw errors.unknownNode(`handle ${handle} (no IPv4 subnet)`);
-  if ((n as NodeState).status === "draining") throw errors.unknownNode((n as NodeState).name, "being removed");
+  if (s === undefined || (n as NodeState).status === "draining") throw noSubnet(handle, n);
   return s;
 }
 
-/** Allocates an IPv4 pod address (no owner) on the node; returns it as u32, or -1 when the range is full. */
+/** UNKNOWN_NODE for a handle whose node has no IPv4 subnet to allocate from (none, or draining). */
+function noSubnet(handle: number, n: NodeState | undefined): Error {
+  return n?.v4 === undefined ? errors.unknownNode(`handle ${handle} (no IPv4 subnet)`) : errors.unknownNode(n.name, "being removed");
+}
+
+/**
+ * Allocates an IPv4 pod address (no owner) on the node; returns it as u32,
+ * or -1 when the range is full. Counts a success in core.numericAllocations,
+ * and a failure (FULL, or the code it throws) in core.counts when set.
+ */
 export function allocateIPv4(core: PoolCore, handle: number): number {
-  if (!isU32(handle)) throw badHandle("allocateIPv4(handle)", handle);
+  if (!isU32(handle)) throw failed(core, badHandle("allocateIPv4(handle)", handle));
   tick(core);
-  const s = v4Subnet(core, handle);
+  const n = core.byId[handle];
+  const s = n?.v4;
+  if (s === undefined || (n as NodeState).status === "draining") throw failed(core, noSubnet(handle, n));
   // straight to the node's pod bitmap: anonymous allocations write no owner slot
   const off = s.pool.allocateNextIndex(s.region, core.strategy);
-  if (off === NONE) return NONE;
-  if (core.log) core.emit({ op: "alloc", node: (core.byId[handle] as NodeState).name, owner: "", keys: [addressKey(s.pool.index, s.base + off)] });
+  if (off === NONE) {
+    core.counts?.failCode("pod", "FULL");
+    return NONE;
+  }
+  if (core.log) core.emit({ op: "alloc", node: (n as NodeState).name, owner: "", keys: [addressKey(s.pool.index, s.base + off)] });
+  core.numericAllocations++;
   return (s.ip0 + off) >>> 0;
+}
+
+/** Counts a failed allocateIPv4 (when counting) and gives the error back to throw. */
+function failed(core: PoolCore, e: Error): Error {
+  core.counts?.fail("pod", e);
+  return e;
 }
 
 /** Allocates up to `count` IPv4 pod addresses on the node into out (u32). Returns how many (fewer: full). */
@@ -50,8 +70,14 @@ export function allocateIPv4Batch(core: PoolCore, handle: number, out: Uint32Arr
   return done;
 }
 
-/** Releases an IPv4 pod address given as u32. Returns true if it was allocated. */
+/** Releases an IPv4 pod address given as u32. Returns true if it was allocated; counts that in core.numericReleases. */
 export function releaseIPv4(core: PoolCore, ip: number): boolean {
+  const done = freeIPv4(core, ip);
+  if (done) core.numericReleases++;
+  return done;
+}
+
+function freeIPv4(core: PoolCore, ip: number): boolean {
   if (!isU32(ip)) throw badU32("releaseIPv4(ip)", ip);
   tick(core);
   if (core.quarantine !== undefined || core.borrowed.size > 0 || core.log !== undefined || core.reservedKeys.size > 0) {
@@ -70,7 +96,7 @@ export function releaseIPv4Batch(core: PoolCore, ips: Uint32Array, count?: numbe
   tick(core);
   if (core.quarantine !== undefined || core.borrowed.size > 0 || core.log !== undefined || core.reservedKeys.size > 0) {
     let freed = 0;
-    for (let k = 0; k < count; k++) if (releaseIPv4(core, ips[k] as number)) freed++;
+    for (let k = 0; k < count; k++) if (freeIPv4(core, ips[k] as number)) freed++;
     return freed;
   }
   return core.owners.size > 0 ? core.table.releaseIPv4Batch(ips, count, dropOwnedIPv4, core) : core.table.releaseIPv4Batch(ips, count);
