@@ -81,7 +81,7 @@ export interface ClusterStats {
   readonly perNode: { readonly name: string; readonly podCIDRs: string[]; readonly used: number; readonly free: number }[];
   /** Named pools only: per pool and family (see IpPoolStats). */
   readonly ipPools?: IpPoolStats[];
-  /** Named pools only: chunks taken from and given back to the pools so far. */
+  /** Named pools only: chunks taken from and given back to the pools so far, all pools (removed ones included); per pool in ipPools. */
   readonly chunksTaken?: number;
   readonly chunksReleased?: number;
 }
@@ -108,6 +108,14 @@ export interface IpPoolStats {
   readonly releasing: number;
   /** Nodes below the watermark because the pool had no free chunk. */
   readonly short: number;
+  /**
+   * Chunks (CIDRs) of this pool family taken by nodes and given back to it
+   * since the pool was added (restored with a snapshot; a snapshot from
+   * before these counts restores the chunks held as taken, none given back).
+   * chunksTaken - chunksReleased = chunks.used. A failed call counts nothing.
+   */
+  readonly chunksTaken: number;
+  readonly chunksReleased: number;
 }
 
 // ------------------------------------------------------------------ check() (src/pool/check.ts, src/pool/multi/check.ts)

@@ -2,7 +2,7 @@
  * The charts of a multi-pool report: per-pool use over time (chunks held
  * and addresses in use, each against the pool's own capacity), nodes short
  * of a chunk, and the CIDRs (chunks) that moved to and from nodes per
- * sample interval, with the failed allocations on the same time axis.
+ * sample interval per pool family, with the failed allocations on the same time axis.
  */
 import type { TopLevelSpec } from "vega-lite";
 import type { MultiPoolSimResult } from "../sim/multi-pool.js";
@@ -23,13 +23,15 @@ export function poolChartsFor(r: MultiPoolSimResult): Chart[] {
   const short = perPool((p) => p.short);
   // Per sample interval [previous sample, this sample]: chunks taken and given back, failures per pool.
   const interval = (i: number): { t0: number; t: number } => ({ t0: i === 0 ? 0 : h((s[i - 1] as { t: number }).t), t: h((s[i] as { t: number }).t) });
-  const moved = s.flatMap((x, i) => {
-    const prev = s[i - 1];
+  // per pool family: taken up, given back down, stacked per interval (one rect per interval, direction and family)
+  const moved = s.flatMap((x, i) => x.pools.flatMap((p) => {
+    const prev = s[i - 1]?.pools.find((q) => q.pool === p.pool && q.family === p.family);
+    const series = `${p.pool} IPv${p.family}`;
     return [
-      { ...interval(i), kind: "taken by nodes", value: x.chunksTaken - (prev?.chunksTaken ?? 0) },
-      { ...interval(i), kind: "given back", value: -(x.chunksReleased - (prev?.chunksReleased ?? 0)) },
+      { ...interval(i), series, kind: "taken by nodes", value: p.chunksTaken - (prev?.chunksTaken ?? 0) },
+      { ...interval(i), series, kind: "given back", value: -(p.chunksReleased - (prev?.chunksReleased ?? 0)) },
     ];
-  });
+  }));
   const poolNames = Object.keys(r.pools);
   const fails = s.flatMap((x, i) => poolNames.map((p) => ({ ...interval(i), series: p, value: (x.failures[p] ?? 0) - (s[i - 1]?.failures[p] ?? 0) })));
   const anyFail = fails.some((f) => f.value > 0);
@@ -58,7 +60,7 @@ export function poolChartsFor(r: MultiPoolSimResult): Chart[] {
     {
       id: "chunks-moved",
       title: "CIDRs moved to and from nodes",
-      caption: `Chunks taken by nodes (up) and given back to their pools after the release delay (down), per ${Math.round(r.sample)} s sample interval, all pools; below, pod allocations refused per pool, on the same time axis.`,
+      caption: `Per pool and family (colour), chunks taken by nodes (up) and given back to their pool after the release delay or with their node (down, lighter), per ${Math.round(r.sample)} s sample interval, stacked; the pools table has the totals. Below, pod allocations refused per pool, on the same time axis.`,
       spec: {
         config: CONFIG,
         vconcat: [
@@ -68,8 +70,9 @@ export function poolChartsFor(r: MultiPoolSimResult): Chart[] {
             mark: { type: "rect" },
             encoding: {
               x: { ...xNoTitle, field: "t0" }, x2: { field: "t" },
-              y: { field: "value", type: "quantitative", title: "chunks per interval", axis: { format: "d" } },
-              color: { field: "kind", type: "nominal", title: null, scale: { domain: ["taken by nodes", "given back"], range: ["#2563eb", "#16a34a"] } },
+              y: { field: "value", type: "quantitative", title: "chunks taken (+) / given back (-)", axis: { format: "d" }, stack: "zero" },
+              color,
+              opacity: { condition: { test: "datum.value < 0", value: 0.55 }, value: 0.95 }, // given back: lighter
             },
           },
           {

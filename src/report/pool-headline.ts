@@ -37,7 +37,7 @@ export interface PoolHeadline {
 
 export interface PoolsHeadline {
   readonly pools: readonly PoolHeadline[];
-  /** The answer as sentences: first which pools ran out, then one paragraph per pool family, then the chunks that moved. */
+  /** The answer as sentences: first which pools ran out, then one paragraph per pool family, then the chunks that moved (in all, and per pool family when there are several). */
   readonly lines: readonly string[];
   /** True if any pool family ran short. */
   readonly ranOut: boolean;
@@ -86,7 +86,7 @@ export function poolsHeadline(r: MultiPoolSimResult): PoolsHeadline {
     lines: [
       lead,
       ...pools.flatMap((p) => p.lines),
-      `CIDRs moved: ${plural(t.chunksTaken, "chunk")} taken by nodes, ${int(t.chunksReleased)} given back to their pools (nodes added ${int(t.nodesAdded)}, removed ${int(t.nodesRemoved)}; ${int(t.allocations)} pod allocations).`,
+      `CIDRs moved: ${plural(t.chunksTaken, "chunk")} taken by nodes, ${int(t.chunksReleased)} given back to their pools (nodes added ${int(t.nodesAdded)}, removed ${int(t.nodesRemoved)}; ${int(t.allocations)} pod allocations)${r.final.length > 1 ? `; per pool: ${r.final.map((p) => `${p.pool} IPv${p.family} ${int(p.chunksTaken)} taken, ${int(p.chunksReleased)} given back`).join("; ")}` : ""}.`,
     ],
   };
 }

@@ -47,6 +47,7 @@ export interface MultiPoolScenario {
 export interface MultiPoolSample {
   readonly t: number;
   readonly nodes: number;
+  /** Per pool and family, with the chunks each moved since the start (chunksTaken, chunksReleased). */
   readonly pools: readonly IpPoolStats[];
   /** Chunks taken by nodes and given back to their pools since the start (all pools). */
   readonly chunksTaken: number;
@@ -269,15 +270,15 @@ export function simulateMultiPool(s: MultiPoolScenario): MultiPoolSimResult {
   }
 }
 
-/** Per pool and family: the table of the summary and the report (the first row is the head). */
+/** Per pool and family: the table of the summary and the report (the first row is the head); chunks taken and given back count the CIDRs that moved. */
 export function multiPoolRows(res: MultiPoolSimResult): string[][] {
-  const rows = [["pool", "family", "CIDRs", "chunk", "peak chunks", "peak addresses", "chunks at end", "nodes short", "failed allocations"]];
+  const rows = [["pool", "family", "CIDRs", "chunk", "peak chunks", "peak addresses", "chunks at end", "chunks taken", "given back", "nodes short", "failed allocations"]];
   for (const p of res.final) {
     const pk = res.peak[`${p.pool}/IPv${p.family}`] ?? { chunks: 0, addresses: 0 };
     rows.push([
       p.pool, `IPv${p.family}`, p.cidrs.join(" "), `/${p.maskSize}`,
       `${pk.chunks} of ${p.chunks.capacity}`, `${pk.addresses} of ${p.addresses.capacity}`,
-      String(p.chunks.used), String(p.short), String(res.totals.failures[p.pool] ?? 0),
+      String(p.chunks.used), String(p.chunksTaken), String(p.chunksReleased), String(p.short), String(res.totals.failures[p.pool] ?? 0),
     ]);
   }
   return rows;

@@ -43,8 +43,8 @@ describe("poolsHeadline", () => {
       "At least 6 chunks were wanted at once (at 0s); the pool has 4. What would have been enough: one more /27 from the start (2 more /28 chunks).",
       // 2 of 16 = 12.5%
       "Pool b IPv4 (10.1.0.0/24, 16 chunks of /28, 14 addresses each) never ran out: at most 2 of its 16 chunks were held at once (12.5%, at 0s).",
-      // 4 + 2 chunks taken, none back; 4 x 10 + 2 x 10 pods
-      "CIDRs moved: 6 chunks taken by nodes, 0 given back to their pools (nodes added 8, removed 0; 60 pod allocations).",
+      // 4 + 2 chunks taken, none back; 4 x 10 + 2 x 10 pods; per pool: a's 4 chunks went to 4 of the 6 nodes, b's 2 to its 2 nodes
+      "CIDRs moved: 6 chunks taken by nodes, 0 given back to their pools (nodes added 8, removed 0; 60 pod allocations); per pool: a IPv4 4 taken, 0 given back; b IPv4 2 taken, 0 given back.",
     ]);
   });
 

@@ -56,8 +56,10 @@ describe.runIf(chromiumHere)("multi-pool report in headless Chromium", () => {
     }
     const legend = await page.locator("figure[data-chart='pool-use'] .role-legend").textContent();
     for (const p of result.final) expect(legend).toContain(`${p.pool} IPv${p.family}`);
-    // chunks moved: a bar per interval and direction, and the failures below on the same x grid
-    expect(await page.locator("figure[data-chart='chunks-moved'] g.concat_0_group .mark-rect path").count()).toBe(2 * result.samples.length);
+    // chunks moved: a bar per interval, direction and pool family (coloured as in pool-use, named in its legend), and the failures below on the same x grid
+    expect(await page.locator("figure[data-chart='chunks-moved'] g.concat_0_group .mark-rect path").count()).toBe(2 * result.samples.length * result.final.length);
+    const movedLegend = await page.locator("figure[data-chart='chunks-moved'] .role-legend").first().textContent();
+    for (const p of result.final) expect(movedLegend).toContain(`${p.pool} IPv${p.family}`);
     const gridXs = (await page.evaluate(`[0, 1].map((i) => {
       const g = document.querySelector('figure[data-chart="chunks-moved"] g.concat_' + i + '_group');
       const xs = [...(g ? g.querySelectorAll(".role-axis-grid line, .role-axis-grid path") : [])]

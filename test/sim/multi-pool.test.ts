@@ -1,7 +1,7 @@
 // The multi-pool simulation: scenarios whose answers are known by construction,
 // and the default two-pool scenario's invariants.
 import { describe, it, expect } from "vitest";
-import { simulateMultiPool, defaultMultiPoolScenario, nodesAt, formatMultiPoolSummary, type MultiPoolScenario } from "../../src/sim/multi-pool.js";
+import { simulateMultiPool, defaultMultiPoolScenario, nodesAt, formatMultiPoolSummary, multiPoolRows, type MultiPoolScenario } from "../../src/sim/multi-pool.js";
 
 /** 2 nodes for 600 s then none; 10 pods each that outlive the run; /28 chunks (14 usable) with watermark 8. */
 const known = (delayMs: number): MultiPoolScenario => ({
@@ -27,6 +27,12 @@ describe("multi-pool simulation", () => {
     expect(at(0)?.addresses).toEqual({ used: 20, free: 36, capacity: 16 * 14 }); // 4 x 14 - 20 free; /24 = 16 chunks
     expect(at(600)?.chunks.used).toBe(0);
     expect(formatMultiPoolSummary(res)).toContain("CIDRs moved: 4 chunks taken by nodes, 4 given back to their pools");
+    // the one pool moved them all: per pool 4 taken, 4 given back, in the last sample, the result and the table
+    expect(res.final.map((p) => [p.pool, p.chunksTaken, p.chunksReleased])).toEqual([["a", 4, 4]]);
+    expect(at(0)?.chunksTaken).toBe(4);
+    expect(at(0)?.chunksReleased).toBe(0);
+    expect(multiPoolRows(res)[1]?.slice(7, 9)).toEqual(["4", "4"]);
+    expect(multiPoolRows(res)[0]?.slice(7, 9)).toEqual(["chunks taken", "given back"]);
   });
 
   it("the release delay keeps a chunk through pod churn; without it the chunk moves every epoch", () => {
@@ -55,6 +61,11 @@ describe("multi-pool simulation", () => {
     // what stays: the chunks the 40% general nodes hold, and no more than they took
     const def = a.final.find((p) => p.pool === "default");
     expect(def?.chunks.used).toBe(a.totals.chunksTaken - a.totals.chunksReleased);
+    // per pool: the totals split between default and gpu, and each pool holds what it took and did not give back
+    expect((def?.chunksTaken ?? 0) + (gpu?.chunksTaken ?? 0)).toBe(a.totals.chunksTaken);
+    expect((def?.chunksReleased ?? 0) + (gpu?.chunksReleased ?? 0)).toBe(a.totals.chunksReleased);
+    expect(gpu?.chunksTaken).toBe(gpu?.chunksReleased);
+    expect(gpu?.chunksTaken).toBeGreaterThan(0);
     expect(def?.nodes).toBe(Math.round(15 * 0.4)); // 20 nodes: 15 general, 40% at the end
   });
 });

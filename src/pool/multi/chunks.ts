@@ -81,6 +81,7 @@ export function attachChunk(core: MultiCore, g: Group, e: Chunk["entry"], slot: 
   core.chunkAt.set(addressKey(e.index, slot), c);
   (core.chunkSlots[e.index] ??= [])[slot] = c;
   core.chunksTaken++;
+  g.fam.chunksTaken++;
   if (!core.rebuilding) {
     if (core.o.reserveRouterIP !== false && g.fam.pool.name === DEFAULT_POOL && !g.chunks.some((x) => x.router >= 0) && c.size > 0) {
       // the node's router address (cilium_host): one per node and family, from its first chunk of pool default
@@ -119,6 +120,7 @@ export function dropChunk(core: MultiCore, c: Chunk): void {
   (core.chunkSlots[e.index] as (Chunk | undefined)[])[c.slot] = undefined;
   core.excess.delete(c);
   core.chunksReleased++;
+  c.group.fam.chunksReleased++;
 }
 
 /** Scratch: the used addresses of each chunk of the group being settled, read once per call (no reentry: nothing below calls back). */

@@ -6,7 +6,8 @@ import { ciliumErrors, type CiliumNode, type CiliumNodeList, type ImportResult }
 import type { PoolCidr } from "../../alloc/pool-cidr.js";
 import type { MultiCore, MNode, Chunk, PoolFamily } from "./state.js";
 import { allocationOf, addNode, labelsArg } from "./pods.js";
-import { tick, groupOf, attachChunk, dropChunk, serves, freeOf, topUpNode } from "./chunks.js";
+import { tick, groupOf, attachChunk, serves, freeOf, topUpNode } from "./chunks.js";
+import { untake } from "./moves.js";
 
 /** One CiliumNode item as multi-pool reads it. */
 interface PoolItem {
@@ -44,9 +45,7 @@ function items(list: unknown): PoolItem[] {
 function claim(core: MultiCore, node: MNode, allocated: PoolItem["allocated"]): string | undefined {
   const taken: Chunk[] = [];
   const undo = (): void => {
-    for (const c of taken) dropChunk(core, c);
-    core.chunksTaken -= taken.length;
-    core.chunksReleased -= taken.length;
+    untake(core, taken);
   };
   for (const a of allocated) {
     const pool = core.pools.get(a.pool);

@@ -11,7 +11,8 @@ import type { PodAddresses } from "../types.js";
 import type { MultiCore, MNode, Group, Chunk, IpPool } from "./state.js";
 import type { AddNodeOptions, AllocateOptions, MultiNodeAllocation, MultiLookupResult, PoolAllocation } from "./types.js";
 import { DEFAULT_POOL } from "./options.js";
-import { attachChunk, tick, groupOf, serves, settle, evaluate, takeChunk, dropChunk, dropNode, hasRoom, chunkWithRoom, topUpAll, topUpNode, poolNamed } from "./chunks.js";
+import { untake } from "./moves.js";
+import { attachChunk, tick, groupOf, serves, settle, evaluate, takeChunk, dropNode, hasRoom, chunkWithRoom, topUpAll, topUpNode, poolNamed } from "./chunks.js";
 
 /** The node's CIDRs per pool (pools in name order, IPv4 chunks first, each family in address order), as CiliumNode spec.ipam.pools.allocated. */
 export function poolAllocations(node: MNode): PoolAllocation[] {
@@ -115,9 +116,7 @@ interface Taken { readonly fresh: Chunk[]; readonly cursors: [PoolCidr, number][
 /** Gives back the chunks a failed allocation took, and puts the cursors back: a failed call changes nothing. */
 function undoTaken(core: MultiCore, t: Taken | undefined): void {
   if (t === undefined) return;
-  for (const c of t.fresh) dropChunk(core, c);
-  core.chunksTaken -= t.fresh.length;
-  core.chunksReleased -= t.fresh.length;
+  untake(core, t.fresh);
   for (let i = t.cursors.length - 1; i >= 0; i--) (t.cursors[i] as [PoolCidr, number])[0].set._setCursor((t.cursors[i] as [PoolCidr, number])[1]);
 }
 

@@ -39,6 +39,11 @@ export interface MultiSnapshotMeta {
   epoch: number;
   chunksTaken: number;
   chunksReleased: number;
+  /**
+   * Per pool family, [pool, family, taken, released] (stats().ipPools[].chunksTaken/chunksReleased).
+   * Left out by older snapshots: each family then counts the chunks its nodes hold as taken, none as given back.
+   */
+  moved?: [string, 4 | 6, number, number][];
 }
 
 /** The pools as they are now, as resolved pools (CIDRs in use, in order). */
@@ -116,6 +121,7 @@ export function multiEncode(core: MultiCore, generation = 0): Uint8Array {
     epoch: core.epoch,
     chunksTaken: core.chunksTaken,
     chunksReleased: core.chunksReleased,
+    moved: [...core.pools.values()].flatMap((p) => p.families.map((f): [string, 4 | 6, number, number] => [p.name, f.family, f.chunksTaken, f.chunksReleased])),
   };
   const data = new Uint32Array(at);
   let o = 0;
@@ -163,7 +169,7 @@ export function multiRebuild(meta: MultiSnapshotMeta, data: Uint32Array, runtime
       let fam = core.pools.get(e.pool)?.families.find((f) => f.family === e.family);
       if (fam === undefined) {
         // a removed pool's entry: a stand-in family that belongs to no pool
-        fam = { pool: { id: -1, name: e.pool, families: [], preAllocate: 0, releaseDelayMs: 0, nodeSelector: undefined, counts: undefined }, family: e.family, maskSize: e.maskSize, entries: [] };
+        fam = { pool: { id: -1, name: e.pool, families: [], preAllocate: 0, releaseDelayMs: 0, nodeSelector: undefined, counts: undefined }, family: e.family, maskSize: e.maskSize, entries: [], chunksTaken: 0, chunksReleased: 0 };
       }
       const x = core.addEntry(fam, parseCidr(e.cidr));
       x.set._setCursor(e.cursor);
@@ -225,6 +231,13 @@ export function multiRebuild(meta: MultiSnapshotMeta, data: Uint32Array, runtime
     core.epoch = meta.epoch;
     core.chunksTaken = meta.chunksTaken;
     core.chunksReleased = meta.chunksReleased;
+    // the chunks rebuilt above counted themselves as taken: what an older snapshot (no `moved`) keeps
+    for (const [pool, family, taken, released] of meta.moved ?? []) {
+      const fam = core.pools.get(pool)?.families.find((f) => f.family === family);
+      if (fam === undefined) throw errors.corrupt("snapshot", `chunks moved of unknown pool ${JSON.stringify(pool)} IPv${family}`);
+      fam.chunksTaken = taken;
+      fam.chunksReleased = released;
+    }
     const problems = multiVerify(core);
     if (problems.length > 0) throw errors.corrupt("snapshot", problems.slice(0, 3).join("; "));
     return core;

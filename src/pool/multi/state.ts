@@ -23,6 +23,9 @@ export interface PoolFamily {
   readonly family: 4 | 6;
   readonly maskSize: number;
   readonly entries: PoolCidr[];
+  /** Chunks of this family taken by nodes and given back since the pool was made (stats().ipPools, the simulate report). */
+  chunksTaken: number;
+  chunksReleased: number;
 }
 
 /** A named pool (CiliumPodIPPool). */
@@ -172,7 +175,7 @@ export class MultiCore {
   addPool(p: ResolvedPool, id = this.poolById.length): IpPool {
     const pool: IpPool = { id, name: p.name, families: [], preAllocate: p.preAllocate, releaseDelayMs: p.releaseDelayMs, nodeSelector: p.nodeSelector, counts: this.countsOf?.(p.name) };
     for (const f of p.families) {
-      const fam: PoolFamily = { pool, family: f.family, maskSize: f.maskSize, entries: [] };
+      const fam: PoolFamily = { pool, family: f.family, maskSize: f.maskSize, entries: [], chunksTaken: 0, chunksReleased: 0 };
       pool.families.push(fam);
       for (const c of f.cidrs) this.addEntry(fam, c);
     }

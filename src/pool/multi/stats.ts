@@ -62,7 +62,7 @@ export function multiStats(core: MultiCore): MultiClusterStats {
         pool: p.name, family: f.family, cidrs: f.entries.map((e) => String(e.cidr)), maskSize: f.maskSize, preAllocate: p.preAllocate,
         chunks: { used: chunks, free: capacity - chunks, capacity },
         addresses: { used, free, capacity: capacity * size },
-        nodes: nodes.size, releasing, short,
+        nodes: nodes.size, releasing, short, chunksTaken: f.chunksTaken, chunksReleased: f.chunksReleased,
       });
     }
   }
