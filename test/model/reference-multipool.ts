@@ -1,116 +1,194 @@
-// A reference model of multi-pool ClusterPool for IPv4, written from the
-// documented semantics the slow, obvious way: arrays of flags, linear scans,
-// no WASM. Chunks come next-fit from the first pool CIDR with a free one;
-// addresses next-fit inside a chunk (network and broadcast excluded); a node
-// keeps at least preAllocate addresses free per pool; a chunk completely free
-// beyond that watermark (later chunks first) goes back after releaseDelayMs.
+// A reference model of multi-pool ClusterPool, IPv4, IPv6 and dual stack,
+// written from the documented semantics the slow, obvious way: arrays of
+// flags, linear scans, bigint addresses, no WASM. Chunks come next-fit from
+// the first pool CIDR of the family with a free one; addresses next-fit inside
+// a chunk (the network and the last address of the range excluded; an IPv6
+// range is capped at its first 2^16 addresses, as Cilium does); a node keeps
+// at least preAllocate addresses free per pool family; a chunk completely
+// free beyond that watermark (later chunks first) goes back after
+// releaseDelayMs. An allocation takes one address per family of the pool
+// (all or none); the numeric fast path takes IPv4 only.
+//
+// Addresses are bigints keyed without their family: the model's IPv6 pools
+// must lie outside ::/96 (the differential test's are in fd00::/8).
 import { ModelError } from "./reference-pool.js";
 
 export { ModelError };
 
-export interface ModelPool {
-  readonly name: string;
+export interface ModelFamily {
   readonly cidrs: readonly string[];
   readonly mask: number;
+}
+
+export interface ModelPool {
+  readonly name: string;
+  readonly v4?: ModelFamily;
+  readonly v6?: ModelFamily;
   readonly pre: number;
   readonly delay: number;
   /** Nodes must have label tier=<selector> to draw from it. */
   readonly selector?: string;
 }
 
-const ip4 = (s: string): number => s.split(".").reduce((a, o) => a * 256 + Number(o), 0);
+type F = 4 | 6;
+const BITS = { 4: 32, 6: 128 } as const;
+/** Cilium caps an IPv6 pod range at 2^16 addresses. */
+const V6_CAP = 16;
+
 export const fmt4 = (v: number): string => [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join(".");
 
-interface Entry { readonly index: number; readonly net: number; readonly prefix: number; readonly slots: number; readonly taken: Uint8Array; cursor: number; removed: boolean }
-interface Pool { readonly spec: ModelPool; readonly entries: Entry[] }
-interface Chunk { readonly group: Group; readonly entry: Entry; readonly slot: number; readonly net: number; readonly size: number; readonly used: Uint8Array; cursor: number; excessSince: number; router: number }
-interface Group { readonly node: Node; readonly pool: Pool; readonly chunks: Chunk[] }
-interface Node { readonly name: string; readonly tier: string | undefined; readonly groups: Map<Pool, Group>; draining: boolean; deadline: number }
+/** RFC 5952: lower case, no leading zeros, the longest run of two or more zero groups (the first of equals) as "::". */
+export function fmt6(v: bigint): string {
+  const g = Array.from({ length: 8 }, (_, i) => Number((v >> BigInt(112 - 16 * i)) & 0xffffn));
+  let best = -1, len = 0;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > len && j - i >= 2) { best = i; len = j - i; }
+    i = j;
+  }
+  const hex = (xs: number[]): string => xs.map((x) => x.toString(16)).join(":");
+  return best < 0 ? hex(g) : `${hex(g.slice(0, best))}::${hex(g.slice(best + len))}`;
+}
+
+export function parse6(s: string): bigint {
+  const [head, tail] = s.includes("::") ? s.split("::") as [string, string] : [s, undefined];
+  const a = head === "" ? [] : head.split(":");
+  const b = tail === undefined || tail === "" ? [] : tail.split(":");
+  const groups = tail === undefined ? a : [...a, ...Array(8 - a.length - b.length).fill("0"), ...b];
+  return groups.reduce((acc, x) => (acc << 16n) | BigInt(parseInt(x, 16)), 0n);
+}
+
+export const parseIp = (s: string): { family: F; v: bigint } =>
+  s.includes(":") ? { family: 6, v: parse6(s) } : { family: 4, v: BigInt(s.split(".").reduce((a, o) => a * 256 + Number(o), 0)) };
+export const fmtIp = (family: F, v: bigint): string => (family === 4 ? fmt4(Number(v)) : fmt6(v));
+/** The family of a model address (see the head: IPv6 ones lie outside ::/96). */
+export const familyOf = (v: bigint): F => (v < 2n ** 32n ? 4 : 6);
+export const fmtAny = (v: bigint): string => fmtIp(familyOf(v), v);
+
+interface Entry { readonly index: number; readonly family: F; readonly net: bigint; readonly prefix: number; readonly slots: number; readonly taken: Uint8Array; cursor: number; removed: boolean }
+interface Fam { readonly pool: Pool; readonly family: F; readonly mask: number; readonly entries: Entry[]; taken: number; released: number }
+interface Pool { readonly spec: ModelPool; readonly fams: Fam[] }
+interface Chunk { readonly group: Group; readonly entry: Entry; readonly slot: number; readonly net: bigint; readonly first: bigint; readonly size: number; readonly used: Uint8Array; n: number; cursor: number; excessSince: number; router: number }
+interface Group { readonly node: Node; readonly fam: Fam; readonly chunks: Chunk[] }
+interface Node { readonly name: string; readonly tier: string | undefined; readonly groups: Map<Fam, Group>; draining: boolean; deadline: number }
+interface Reservation { readonly family: F; readonly net: bigint; readonly prefix: number }
+
+/** Host bits of a chunk's (capped) range and its usable addresses: first offset and count. */
+function geometry(family: F, mask: number): { hostBits: number; first: number; size: number } {
+  const full = BITS[family] - mask;
+  const hostBits = family === 6 ? Math.min(full, V6_CAP) : full;
+  return hostBits <= 1 ? { hostBits, first: 0, size: 2 ** hostBits } : { hostBits, first: 1, size: 2 ** hostBits - 2 };
+}
 
 export class ReferenceMultiPool {
   now = 0;
   readonly pools = new Map<string, Pool>();
   readonly entries: Entry[] = [];
   readonly nodes = new Map<string, Node>();
-  /** Allocated address -> owner (undefined: allocateIPv4, no owner). */
-  readonly addrs = new Map<number, string | undefined>();
+  /** Allocated address -> owner (undefined: allocateIPv4, no owner, or in cooldown). */
+  readonly addrs = new Map<bigint, string | undefined>();
   readonly excess = new Set<Chunk>();
   readonly short = new Set<Group>();
   /** Reuse cooldown (options.reuse.cooldownMs), undefined: none. Released addresses wait here, oldest first. */
   readonly cooldownMs: number | undefined;
-  readonly cooling: { ip: number; chunk: Chunk; time: number }[] = [];
+  readonly cooling: { ip: bigint; chunk: Chunk; time: number }[] = [];
   /** options.reserveRouterIP. */
   readonly router: "first" | "last" | false;
   /** Router addresses and reserved addresses: taken, never a pod's. */
-  readonly reservedIps = new Set<number>();
-  /** reserve()d CIDRs in order: [network, prefix]. */
-  readonly reservations: [number, number][] = [];
+  readonly reservedIps = new Set<bigint>();
+  /** reserve()d CIDRs in order. */
+  readonly reservations: Reservation[] = [];
+  /** Chunks taken and given back in all pools (removed ones included). */
+  taken = 0;
+  released = 0;
 
   constructor(pools: readonly ModelPool[], o: { cooldownMs?: number; router?: "first" | "last" | false } = {}) {
     this.cooldownMs = o.cooldownMs;
     this.router = o.router ?? false;
     for (const p of pools) {
-      const pool: Pool = { spec: p, entries: [] };
+      const pool: Pool = { spec: p, fams: [] };
       this.pools.set(p.name, pool);
-      for (const c of p.cidrs) this.#entry(pool, c);
+      for (const [family, f] of [[4, p.v4], [6, p.v6]] as const) {
+        if (f === undefined) continue;
+        const fam: Fam = { pool, family, mask: f.mask, entries: [], taken: 0, released: 0 };
+        pool.fams.push(fam);
+        for (const c of f.cidrs) this.#entry(fam, c);
+      }
     }
   }
 
-  #entry(pool: Pool, cidr: string): void {
+  #entry(fam: Fam, cidr: string): void {
     const [a, b] = cidr.split("/");
     const prefix = Number(b);
-    const slots = 2 ** (pool.spec.mask - prefix);
-    const e: Entry = { index: this.entries.length, net: ip4(a as string), prefix, slots, taken: new Uint8Array(slots), cursor: 0, removed: false };
+    const slots = 2 ** (fam.mask - prefix);
+    const e: Entry = { index: this.entries.length, family: fam.family, net: parseIp(a as string).v, prefix, slots, taken: new Uint8Array(slots), cursor: 0, removed: false };
     this.entries.push(e);
-    pool.entries.push(e);
-    for (const [net, prefix] of this.reservations) this.#reserveSlots(pool, e, net, prefix);
+    fam.entries.push(e);
+    for (const r of this.reservations) this.#reserveSlots(fam, e, r);
   }
 
-  /** Slots of entry e a reservation covers (prefix up to the pool's mask), [from, to]; from > to: none. */
-  #slotsOf(pool: Pool, e: Entry, net: number, prefix: number): [number, number] {
-    const size = 2 ** (32 - prefix);
-    if (prefix > pool.spec.mask || net + size <= e.net || net >= e.net + 2 ** (32 - e.prefix)) return [1, 0];
-    const hostBits = 32 - pool.spec.mask;
-    const lo = Math.max(net, e.net);
-    const hi = Math.min(net + size, e.net + 2 ** (32 - e.prefix)) - 1;
-    return [Math.floor((lo - e.net) / 2 ** hostBits), Math.floor((hi - e.net) / 2 ** hostBits)];
+  #end(e: Entry): bigint { return e.net + 2n ** BigInt(BITS[e.family] - e.prefix); }
+  #chunkSpan(f: Fam): bigint { return 2n ** BigInt(BITS[f.family] - f.mask); }
+
+  /** Slots of entry e a reservation covers (prefix up to the family's mask), [from, to]; from > to: none. */
+  #slotsOf(fam: Fam, e: Entry, r: Reservation): [number, number] {
+    if (r.family !== e.family || r.prefix > fam.mask) return [1, 0];
+    const size = 2n ** BigInt(BITS[e.family] - r.prefix);
+    if (r.net + size <= e.net || r.net >= this.#end(e)) return [1, 0];
+    const span = this.#chunkSpan(fam);
+    const lo = r.net > e.net ? r.net : e.net;
+    const hi = (r.net + size < this.#end(e) ? r.net + size : this.#end(e)) - 1n;
+    return [Number((lo - e.net) / span), Number((hi - e.net) / span)];
   }
 
-  #reserveSlots(pool: Pool, e: Entry, net: number, prefix: number): void {
-    const [a, b] = this.#slotsOf(pool, e, net, prefix);
+  #reserveSlots(fam: Fam, e: Entry, r: Reservation): void {
+    const [a, b] = this.#slotsOf(fam, e, r);
     for (let s = a; s <= b; s++) if (!e.taken[s]) e.taken[s] = 2; // 2: reserved, no chunk
   }
 
-  /** Usable offsets of chunk c an address-level reservation covers, [from, to]. */
-  #offsOf(c: Chunk, net: number, prefix: number): [number, number] {
-    if (prefix <= c.group.pool.spec.mask) return [1, 0];
-    const size = 2 ** (32 - prefix);
-    const cEnd = c.net + 2 ** (32 - c.group.pool.spec.mask);
-    if (net + size <= c.net || net >= cEnd) return [1, 0];
-    return [Math.max(net - this.#first(c), 0), Math.min(net + size - 1 - this.#first(c), c.size - 1)];
+  /** Usable offsets of chunk c an address-level reservation covers, [from, to]: none when its network lies past the chunk's capped range. */
+  #offsOf(c: Chunk, r: Reservation): [number, number] {
+    const fam = c.group.fam;
+    if (r.family !== fam.family || r.prefix <= fam.mask) return [1, 0];
+    if (r.net < c.net || r.net >= c.net + this.#chunkSpan(fam)) return [1, 0]; // its network is in another chunk
+    const capped = 2n ** BigInt(geometry(fam.family, fam.mask).hostBits);
+    if (r.net - c.net >= capped) return [1, 0];
+    const size = 2n ** BigInt(BITS[fam.family] - r.prefix);
+    const lo = Number(r.net - c.first);
+    const hi = r.net + size - 1n - c.first;
+    return [Math.max(lo, 0), hi >= BigInt(c.size) ? c.size - 1 : Number(hi)];
   }
 
   #covered(c: Chunk, off: number): boolean {
-    return this.reservations.some(([net, prefix]) => {
-      const [a, b] = this.#offsOf(c, net, prefix);
+    return this.reservations.some((r) => {
+      const [a, b] = this.#offsOf(c, r);
       return off >= a && off <= b;
     });
   }
 
-  #cidrOf(c: Chunk): string { return `${fmt4(c.net)}/${c.group.pool.spec.mask}`; }
-  #free(g: Group): number { return g.chunks.reduce((n, c) => n + c.size - c.used.reduce((a, x) => a + x, 0), 0); }
-  #usedOf(c: Chunk): number { return c.used.reduce((a, x) => a + x, 0); }
-  #room(p: Pool): boolean { return p.entries.some((e) => e.taken.some((t) => t === 0)); }
+  #cidrOf(c: Chunk): string { return `${fmtIp(c.group.fam.family, c.net)}/${c.group.fam.mask}`; }
+  #free(g: Group): number { return g.chunks.reduce((n, c) => n + c.size - c.n, 0); }
+  #room(f: Fam): boolean { return f.entries.some((e) => e.taken.some((t) => t === 0)); }
   #serves(p: Pool, n: Node): boolean { return p.spec.selector === undefined || n.tier === p.spec.selector; }
-  #group(n: Node, p: Pool): Group {
-    let g = n.groups.get(p);
-    if (!g) n.groups.set(p, (g = { node: n, pool: p, chunks: [] }));
+  #group(n: Node, f: Fam): Group {
+    let g = n.groups.get(f);
+    if (!g) n.groups.set(f, (g = { node: n, fam: f, chunks: [] }));
     return g;
   }
+  #mark(c: Chunk, off: number): void {
+    if (!c.used[off]) c.n++;
+    c.used[off] = 1;
+  }
+  #unmark(c: Chunk, off: number): void {
+    if (c.used[off]) c.n--;
+    c.used[off] = 0;
+  }
 
-  /** Next-fit slot in the first pool CIDR with a free one. */
+  /** Next-fit slot in the first pool CIDR of the family with a free one. */
   #take(g: Group): Chunk | undefined {
-    for (const e of g.pool.entries) {
+    for (const e of g.fam.entries) {
       for (let k = 0; k < e.slots; k++) {
         const s = (e.cursor + k) % e.slots;
         if (e.taken[s]) continue;
@@ -124,98 +202,62 @@ export class ReferenceMultiPool {
   /** Gives slot s of entry e to the group (the entry's next-fit cursor is the caller's). */
   #takeSlot(g: Group, e: Entry, s: number): Chunk {
     e.taken[s] = 1;
-    const hostBits = 32 - g.pool.spec.mask;
-    const size = hostBits <= 1 ? 2 ** hostBits : 2 ** hostBits - 2;
+    const geo = geometry(g.fam.family, g.fam.mask);
+    const net = e.net + BigInt(s) * this.#chunkSpan(g.fam);
     const hadRouter = g.chunks.some((x) => x.router >= 0);
-    const c: Chunk = { group: g, entry: e, slot: s, net: e.net + s * 2 ** hostBits, size, used: new Uint8Array(size), cursor: 0, excessSince: -1, router: -1 };
+    const c: Chunk = { group: g, entry: e, slot: s, net, first: net + BigInt(geo.first), size: geo.size, used: new Uint8Array(geo.size), n: 0, cursor: 0, excessSince: -1, router: -1 };
     g.chunks.push(c);
-    if (this.router !== false && g.pool.spec.name === "default" && !hadRouter && size > 0) {
-      c.router = this.router === "first" ? 0 : size - 1;
-      c.used[c.router] = 1;
-      this.reservedIps.add(this.#first(c) + c.router);
+    g.fam.taken++;
+    this.taken++;
+    if (this.router !== false && g.fam.pool.spec.name === "default" && !hadRouter && geo.size > 0) {
+      // the node's router address: one per node and family, from its first chunk of pool default
+      c.router = this.router === "first" ? 0 : geo.size - 1;
+      this.#mark(c, c.router);
+      this.reservedIps.add(c.first + BigInt(c.router));
     }
-    for (const [net, prefix] of this.reservations) {
-      const [a, b] = this.#offsOf(c, net, prefix);
+    for (const r of this.reservations) {
+      const [a, b] = this.#offsOf(c, r);
       for (let off = a; off <= b; off++) {
         if (c.used[off]) continue;
-        c.used[off] = 1;
-        this.reservedIps.add(this.#first(c) + off);
+        this.#mark(c, off);
+        this.reservedIps.add(c.first + BigInt(off));
       }
     }
     return c;
   }
 
-  /**
-   * allocate(node, owner, { pool, ips: ip }): the address in a chunk the node
-   * holds, or in a free chunk of the pool, which the node takes; no next-fit
-   * cursor moves (neither the entry's nor the chunk's).
-   */
-  allocateWanted(node: string, owner: string, pool: string, ipText: string): string {
-    const n = this.nodes.get(node);
-    if (!n || n.draining) throw new ModelError("UNKNOWN_NODE");
-    const p = this.pools.get(pool);
-    if (!p || !this.#serves(p, n)) throw new ModelError("UNKNOWN_POOL");
-    this.tick();
-    const ip = ip4(ipText);
-    const e = p.entries.find((x) => ip >= x.net && ip < x.net + 2 ** (32 - x.prefix));
-    if (!e) throw new ModelError("NOT_IN_RANGE");
-    const hostBits = 32 - p.spec.mask;
-    const slot = Math.floor((ip - e.net) / 2 ** hostBits);
-    const g = this.#group(n, p);
-    let c = this.#chunkAt(ip);
-    if (c && c.group !== g) throw new ModelError("NOT_IN_RANGE");
-    const first = hostBits <= 1 ? e.net + slot * 2 ** hostBits : e.net + slot * 2 ** hostBits + 1;
-    const size = hostBits <= 1 ? 2 ** hostBits : 2 ** hostBits - 2;
-    const off = ip - first;
-    if (off < 0 || off >= size) throw new ModelError("NOT_IN_RANGE");
-    if (c && c.used[off]) throw new ModelError("ALREADY_ALLOCATED");
-    if (!c && e.taken[slot]) throw new ModelError("NOT_IN_RANGE"); // a reserved slot
-    if (!c) {
-      // taking the chunk would take the address first: the node's router address, or a reserved one
-      const routerOff = this.router !== false && p.spec.name === "default" && !g.chunks.some((x) => x.router >= 0) ? (this.router === "first" ? 0 : size - 1) : -1;
-      const reserved = this.reservations.some(([rn, rp]) => rp > p.spec.mask && ip >= rn && ip < rn + 2 ** (32 - rp));
-      if (off === routerOff || reserved) throw new ModelError("ALREADY_ALLOCATED");
-    }
-    c ??= this.#takeSlot(g, e, slot);
-    c.used[off] = 1;
-    this.addrs.set(ip, owner);
-    this.#refill(g);
-    this.#evaluate(g);
-    return fmt4(ip);
-  }
-
-  /** reserve(cidr): IN_USE (a chunk in a covered slot), ALREADY_ALLOCATED (a taken address), NOT_IN_RANGE (no pool CIDR). */
+  /** reserve(cidr): IN_USE (a chunk in a covered slot), ALREADY_ALLOCATED (a taken address), NOT_IN_RANGE (no pool CIDR of its family). */
   reserve(cidr: string): void {
     this.tick();
     const [a, b] = cidr.split("/");
-    const net = ip4(a as string);
-    const prefix = Number(b);
-    const size = 2 ** (32 - prefix);
-    const hit: [Pool, Entry][] = [];
-    for (const p of this.pools.values()) for (const e of p.entries) if (net < e.net + 2 ** (32 - e.prefix) && net + size > e.net) hit.push([p, e]);
+    const ip = parseIp(a as string);
+    const r: Reservation = { family: ip.family, net: ip.v, prefix: Number(b) };
+    const size = 2n ** BigInt(BITS[r.family] - r.prefix);
+    const hit: [Fam, Entry][] = [];
+    for (const p of this.pools.values()) for (const f of p.fams) for (const e of f.entries) if (e.family === r.family && r.net < this.#end(e) && r.net + size > e.net) hit.push([f, e]);
     if (hit.length === 0) throw new ModelError("NOT_IN_RANGE");
-    if (this.reservations.some(([n, q]) => n === net && q === prefix)) return;
+    if (this.reservations.some((x) => x.family === r.family && x.net === r.net && x.prefix === r.prefix)) return;
     const chunks = this.#chunks();
-    for (const [p, e] of hit) {
-      const [s0, s1] = this.#slotsOf(p, e, net, prefix);
+    for (const [f, e] of hit) {
+      const [s0, s1] = this.#slotsOf(f, e, r);
       for (let s = s0; s <= s1; s++) if (chunks.some((c) => c.entry === e && c.slot === s)) throw new ModelError("IN_USE");
       for (const c of chunks) {
         if (c.entry !== e) continue;
-        const [o0, o1] = this.#offsOf(c, net, prefix);
-        for (let off = o0; off <= o1; off++) if (c.used[off] && !this.reservedIps.has(this.#first(c) + off)) throw new ModelError("ALREADY_ALLOCATED");
+        const [o0, o1] = this.#offsOf(c, r);
+        for (let off = o0; off <= o1; off++) if (c.used[off] && !this.reservedIps.has(c.first + BigInt(off))) throw new ModelError("ALREADY_ALLOCATED");
       }
     }
-    this.reservations.push([net, prefix]);
-    for (const [p, e] of hit) {
-      this.#reserveSlots(p, e, net, prefix);
+    this.reservations.push(r);
+    for (const [f, e] of hit) {
+      this.#reserveSlots(f, e, r);
       for (const c of chunks) {
         if (c.entry !== e) continue;
-        const [o0, o1] = this.#offsOf(c, net, prefix);
+        const [o0, o1] = this.#offsOf(c, r);
         if (o0 > o1) continue;
         for (let off = o0; off <= o1; off++) {
           if (c.used[off]) continue;
-          c.used[off] = 1;
-          this.reservedIps.add(this.#first(c) + off);
+          this.#mark(c, off);
+          this.reservedIps.add(c.first + BigInt(off));
         }
         this.#refill(c.group);
         this.#evaluate(c.group);
@@ -226,30 +268,30 @@ export class ReferenceMultiPool {
   unreserve(cidr: string): void {
     this.tick();
     const [a, b] = cidr.split("/");
-    const net = ip4(a as string);
-    const prefix = Number(b);
-    const i = this.reservations.findIndex(([n, q]) => n === net && q === prefix);
+    const ip = parseIp(a as string);
+    const r: Reservation = { family: ip.family, net: ip.v, prefix: Number(b) };
+    const i = this.reservations.findIndex((x) => x.family === r.family && x.net === r.net && x.prefix === r.prefix);
     if (i < 0) return;
     this.reservations.splice(i, 1);
     const chunks = this.#chunks();
     for (const p of this.pools.values()) {
-      for (const e of p.entries) {
-        const [s0, s1] = this.#slotsOf(p, e, net, prefix);
-        for (let s = s0; s <= s1; s++) {
-          if (e.taken[s] !== 2) continue;
-          if (!this.reservations.some(([n, q]) => { const [x, y] = this.#slotsOf(p, e, n, q); return s >= x && s <= y; })) e.taken[s] = 0;
-        }
-        for (const c of chunks) {
-          if (c.entry !== e) continue;
-          const [o0, o1] = this.#offsOf(c, net, prefix);
-          let freed = false;
-          for (let off = o0; off <= o1; off++) {
-            const ip = this.#first(c) + off;
-            if (off === c.router || this.#covered(c, off) || !this.reservedIps.delete(ip)) continue;
-            c.used[off] = 0;
-            freed = true;
+      for (const f of p.fams) {
+        for (const e of f.entries) {
+          const [s0, s1] = this.#slotsOf(f, e, r);
+          for (let s = s0; s <= s1; s++) {
+            if (e.taken[s] !== 2) continue;
+            if (!this.reservations.some((x) => { const [lo, hi] = this.#slotsOf(f, e, x); return s >= lo && s <= hi; })) e.taken[s] = 0;
           }
-          if (freed || o0 <= o1) this.#evaluate(c.group);
+          for (const c of chunks) {
+            if (c.entry !== e) continue;
+            const [o0, o1] = this.#offsOf(c, r);
+            for (let off = o0; off <= o1; off++) {
+              const at = c.first + BigInt(off);
+              if (off === c.router || this.#covered(c, off) || !this.reservedIps.delete(at)) continue;
+              this.#unmark(c, off);
+            }
+            if (o0 <= o1) this.#evaluate(c.group);
+          }
         }
       }
     }
@@ -262,21 +304,22 @@ export class ReferenceMultiPool {
     return out;
   }
 
-  #first(c: Chunk): number { return 32 - c.group.pool.spec.mask <= 1 ? c.net : c.net + 1; }
-
   #drop(c: Chunk): void {
     for (let i = 0; i < c.size; i++) {
-      if (c.used[i]) this.addrs.delete(this.#first(c) + i);
-      this.reservedIps.delete(this.#first(c) + i);
+      const at = c.first + BigInt(i);
+      if (c.used[i]) this.addrs.delete(at);
+      this.reservedIps.delete(at);
     }
     c.entry.taken[c.slot] = 0;
     c.group.chunks.splice(c.group.chunks.indexOf(c), 1);
+    c.group.fam.released++;
+    this.released++;
     this.excess.delete(c);
   }
 
   #refill(g: Group): void {
     this.short.delete(g);
-    const pre = g.pool.spec.pre;
+    const pre = g.fam.pool.spec.pre;
     if (pre === 0 || g.node.draining) return; // a draining node takes nothing more
     let free = this.#free(g);
     while (free < pre) {
@@ -285,16 +328,16 @@ export class ReferenceMultiPool {
         this.short.add(g);
         return;
       }
-      free += c.size - this.#usedOf(c);
+      free += c.size - c.n;
     }
   }
 
   #evaluate(g: Group): void {
-    const pre = g.pool.spec.pre;
+    const pre = g.fam.pool.spec.pre;
     let free = this.#free(g);
     for (let i = g.chunks.length - 1; i >= 0; i--) {
       const c = g.chunks[i] as Chunk;
-      if (this.#usedOf(c) === 0 && free - c.size >= pre) {
+      if (c.n === 0 && free - c.size >= pre) {
         free -= c.size;
         if (c.excessSince < 0) {
           c.excessSince = this.now;
@@ -309,7 +352,7 @@ export class ReferenceMultiPool {
 
   #topUp(): void {
     for (const g of [...this.short]) {
-      if (!this.#room(g.pool)) continue;
+      if (!this.#room(g.fam)) continue;
       this.#refill(g);
       this.#evaluate(g);
     }
@@ -318,16 +361,16 @@ export class ReferenceMultiPool {
   tick(): void {
     // cooldown first: an address whose chunk is still held (the same one) is free again
     while (this.cooling.length > 0 && (this.cooling[0] as { time: number }).time + (this.cooldownMs as number) <= this.now) {
-      const q = this.cooling.shift() as { ip: number; chunk: Chunk };
+      const q = this.cooling.shift() as { ip: bigint; chunk: Chunk };
       const c = q.chunk;
       if (!c.group.chunks.includes(c)) continue; // the chunk went back (node removed): a stale entry
-      c.used[q.ip - this.#first(c)] = 0;
+      this.#unmark(c, Number(q.ip - c.first));
       this.addrs.delete(q.ip);
       this.#evaluate(c.group);
     }
     let n = 0;
     for (const c of [...this.excess]) {
-      if (this.now - c.excessSince >= c.group.pool.spec.delay) {
+      if (this.now - c.excessSince >= c.group.fam.pool.spec.delay) {
         this.#drop(c);
         n++;
       }
@@ -350,16 +393,47 @@ export class ReferenceMultiPool {
     this.nodes.delete(n.name);
   }
 
-  /** The node's CIDRs: pools in name order, each pool's chunks in (entry, slot) order. */
+  /** The node's CIDRs: IPv4 then IPv6; in each, pools in name order, each pool's chunks in (entry, slot) order. */
   cidrs(name: string): string[] {
     const n = this.nodes.get(name);
     if (!n) return [];
     const out: string[] = [];
-    for (const p of [...n.groups.keys()].sort((a, b) => (a.spec.name < b.spec.name ? -1 : 1))) {
-      const cs = [...(n.groups.get(p) as Group).chunks].sort((a, b) => a.entry.index - b.entry.index || a.slot - b.slot);
-      out.push(...cs.map((c) => this.#cidrOf(c)));
+    for (const family of [4, 6] as const) {
+      const gs = [...n.groups.values()].filter((g) => g.fam.family === family).sort((a, b) => (a.fam.pool.spec.name < b.fam.pool.spec.name ? -1 : 1));
+      for (const g of gs) out.push(...[...g.chunks].sort((a, b) => a.entry.index - b.entry.index || a.slot - b.slot).map((c) => this.#cidrOf(c)));
     }
     return out;
+  }
+
+  /** Per pool family in pool order: [pool, family, chunks taken, given back, held]. */
+  moved(): [string, F, number, number, number][] {
+    const out: [string, F, number, number, number][] = [];
+    for (const p of this.pools.values()) {
+      for (const f of p.fams) {
+        let held = 0;
+        for (const n of this.nodes.values()) held += n.groups.get(f)?.chunks.length ?? 0;
+        out.push([p.spec.name, f.family, f.taken, f.released, held]);
+      }
+    }
+    return out;
+  }
+
+  /** An address of one of the pool family's CIDRs, for wanted addresses: in a chunk `node` holds or one of the first chunks, now and then near a capped chunk's 2^16 limit; undefined if it has none. */
+  sample(pool: string, family: F, r: () => number, node?: string): string | undefined {
+    const f = this.pools.get(pool)?.fams.find((x) => x.family === family);
+    const live = f?.entries.filter((e) => !e.removed) ?? [];
+    if (f === undefined || live.length === 0) return undefined;
+    const span = this.#chunkSpan(f);
+    const mine = (node !== undefined && this.nodes.get(node)?.groups.get(f)?.chunks) || [];
+    if (mine.length > 0 && r() < 0.5) {
+      // in a chunk the node holds
+      const c = mine[Math.floor(r() * mine.length)] as Chunk;
+      return fmtIp(family, c.net + BigInt(Math.floor(r() * Math.min(c.size + 2, 64))));
+    }
+    const e = live[Math.floor(r() * live.length)] as Entry;
+    const slot = BigInt(Math.floor(r() * Math.min(e.slots, 6)));
+    const within = span > 0x10000n && r() < 0.2 ? 0xfff0n + BigInt(Math.floor(r() * 0x20)) : BigInt(Math.floor(r() * Number(span < 64n ? span : 64n)));
+    return fmtIp(family, e.net + slot * span + within);
   }
 
   addNode(name: string, tier: string | undefined): string[] {
@@ -369,9 +443,11 @@ export class ReferenceMultiPool {
       this.nodes.set(name, n);
       for (const p of this.pools.values()) {
         if (!this.#serves(p, n)) continue;
-        const g = this.#group(n, p);
-        this.#refill(g);
-        this.#evaluate(g);
+        for (const f of p.fams) {
+          const g = this.#group(n, f);
+          this.#refill(g);
+          this.#evaluate(g);
+        }
       }
     }
     return this.cidrs(name);
@@ -392,17 +468,109 @@ export class ReferenceMultiPool {
     return true;
   }
 
-  allocate(node: string, owner: string, pool: string): string {
-    const ip = this.#allocate(node, owner, pool);
-    if (ip === undefined) throw new ModelError("FULL");
-    return fmt4(ip);
+  /**
+   * allocate(node, owner, { pool, ips }): one address per family of the pool,
+   * all or none. A wanted address lies in a chunk the node holds, or in a
+   * free chunk of the pool, which the node takes; it moves no next-fit cursor
+   * (neither the entry's nor the chunk's). Other families get the next free
+   * address, from a chunk taken on demand when the node's are full.
+   */
+  allocate(node: string, owner: string, pool: string, ips: readonly string[] = []): { ipv4?: string; ipv6?: string } {
+    const n = this.nodes.get(node);
+    if (!n || n.draining) throw new ModelError("UNKNOWN_NODE");
+    const p = this.pools.get(pool);
+    if (!p || !this.#serves(p, n)) throw new ModelError("UNKNOWN_POOL");
+    const wanted = ips.map(parseIp);
+    for (const w of wanted) if (!p.fams.some((f) => f.family === w.family)) throw new ModelError("NOT_IN_RANGE");
+    this.tick();
+    // decide every family first
+    const picks = p.fams.map((f) => {
+      const g = this.#group(n, f);
+      const w = wanted.find((x) => x.family === f.family);
+      if (w !== undefined) return { g, ...this.#wantedPick(g, w.v) };
+      const c = g.chunks.find((x) => x.n < x.size);
+      if (!c && !this.#room(f)) throw new ModelError("FULL");
+      return { g, c, e: undefined, slot: -1, off: -1 };
+    });
+    for (const k of picks) {
+      if (k.c) continue;
+      k.c = k.e !== undefined ? this.#takeSlot(k.g, k.e, k.slot) : (this.#take(k.g) as Chunk);
+    }
+    const out: { ipv4?: string; ipv6?: string } = {};
+    for (const k of picks) {
+      const c = k.c as Chunk;
+      const off = k.off >= 0 ? k.off : this.#nextFit(c);
+      this.#mark(c, off);
+      const ip = c.first + BigInt(off);
+      this.addrs.set(ip, owner);
+      out[k.g.fam.family === 4 ? "ipv4" : "ipv6"] = fmtIp(k.g.fam.family, ip);
+    }
+    for (const k of picks) {
+      this.#refill(k.g);
+      this.#evaluate(k.g);
+    }
+    return out;
   }
 
-  /** allocateIPv4: no owner; -1 when the pool has no free chunk. */
+  /** The chunk's next free offset after its cursor (which moves past it). */
+  #nextFit(c: Chunk): number {
+    const start = c.cursor < c.size ? c.cursor : 0;
+    for (let k = 0; k < c.size; k++) {
+      const o = (start + k) % c.size;
+      if (!c.used[o]) {
+        c.cursor = o + 1 < c.size ? o + 1 : 0;
+        return o;
+      }
+    }
+    throw new Error("model: no free offset in a chunk with room");
+  }
+
+  /** Where a wanted address goes: NOT_IN_RANGE (no pool CIDR, another node's chunk, not usable, a reserved slot), ALREADY_ALLOCATED. */
+  #wantedPick(g: Group, ip: bigint): { c: Chunk | undefined; e: Entry | undefined; slot: number; off: number } {
+    const f = g.fam;
+    const e = f.entries.find((x) => ip >= x.net && ip < this.#end(x));
+    if (!e) throw new ModelError("NOT_IN_RANGE");
+    const slot = Number((ip - e.net) / this.#chunkSpan(f));
+    const held = this.#chunkAt(ip);
+    if (held && held.group !== g) throw new ModelError("NOT_IN_RANGE");
+    const geo = geometry(f.family, f.mask);
+    const first = e.net + BigInt(slot) * this.#chunkSpan(f) + BigInt(geo.first);
+    if (ip < first || ip - first >= BigInt(geo.size)) throw new ModelError("NOT_IN_RANGE");
+    const off = Number(ip - first);
+    if (held) {
+      if (held.used[off]) throw new ModelError("ALREADY_ALLOCATED");
+      return { c: held, e: undefined, slot: -1, off };
+    }
+    if (e.taken[slot]) throw new ModelError("NOT_IN_RANGE"); // a reserved slot
+    // taking the chunk would take the address first: the node's router address, or a reserved one
+    const routerOff = this.router !== false && f.pool.spec.name === "default" && !g.chunks.some((x) => x.router >= 0) ? (this.router === "first" ? 0 : geo.size - 1) : -1;
+    const reserved = this.reservations.some((r) => r.family === f.family && r.prefix > f.mask && ip >= r.net && ip < r.net + 2n ** BigInt(BITS[f.family] - r.prefix));
+    if (off === routerOff || reserved) throw new ModelError("ALREADY_ALLOCATED");
+    return { c: undefined, e, slot, off };
+  }
+
+  /** allocateIPv4: no owner, IPv4 only; -1 when the pool has no free IPv4 chunk. */
   allocateIPv4(node: string, pool: string): number {
-    // the handles are looked up first: handle(node), then poolHandle(pool), then the call checks draining and the selector
+    // the handles are looked up first: handle(node), then poolHandle(pool), then the call checks draining, the selector and the family
     if (this.nodes.has(node) && !this.pools.has(pool)) throw new ModelError("UNKNOWN_POOL");
-    return this.#allocate(node, undefined, pool) ?? -1;
+    const n = this.nodes.get(node);
+    if (!n || n.draining) throw new ModelError("UNKNOWN_NODE");
+    const p = this.pools.get(pool);
+    if (!p || !this.#serves(p, n)) throw new ModelError("UNKNOWN_POOL");
+    const f = p.fams.find((x) => x.family === 4);
+    if (!f) throw new ModelError("FAMILY_MISMATCH");
+    this.tick();
+    const g = this.#group(n, f);
+    let c = g.chunks.find((x) => x.n < x.size);
+    if (!c && !this.#room(f)) return -1;
+    c ??= this.#take(g) as Chunk;
+    const off = this.#nextFit(c);
+    this.#mark(c, off);
+    const ip = c.first + BigInt(off);
+    this.addrs.set(ip, undefined);
+    this.#refill(g);
+    this.#evaluate(g);
+    return Number(ip);
   }
 
   /** allocateIPv4Batch: up to `count` allocateIPv4 calls, stopping at the first -1. */
@@ -416,48 +584,20 @@ export class ReferenceMultiPool {
     return out;
   }
 
-  #allocate(node: string, owner: string | undefined, pool: string): number | undefined {
-    const n = this.nodes.get(node);
-    if (!n || n.draining) throw new ModelError("UNKNOWN_NODE");
-    const p = this.pools.get(pool);
-    if (!p || !this.#serves(p, n)) throw new ModelError("UNKNOWN_POOL");
-    this.tick();
-    const g = this.#group(n, p);
-    let c = g.chunks.find((x) => this.#usedOf(x) < x.size);
-    if (!c && !this.#room(p)) return undefined;
-    c ??= this.#take(g) as Chunk;
-    const start = c.cursor < c.size ? c.cursor : 0;
-    let off = -1;
-    for (let k = 0; k < c.size; k++) {
-      const o = (start + k) % c.size;
-      if (!c.used[o]) {
-        off = o;
-        break;
-      }
-    }
-    c.used[off] = 1;
-    c.cursor = off + 1 < c.size ? off + 1 : 0;
-    const ip = this.#first(c) + off;
-    this.addrs.set(ip, owner as string);
-    this.#refill(g);
-    this.#evaluate(g);
-    return ip;
-  }
-
-  #chunkAt(ip: number): Chunk | undefined {
+  #chunkAt(ip: bigint): Chunk | undefined {
     for (const n of this.nodes.values()) {
-      for (const g of n.groups.values()) for (const c of g.chunks) if (ip >= c.net && ip < c.net + 2 ** (32 - g.pool.spec.mask)) return c;
+      for (const g of n.groups.values()) for (const c of g.chunks) if (ip >= c.net && ip < c.net + this.#chunkSpan(g.fam)) return c;
     }
     return undefined;
   }
 
   release(ipText: string, owner?: string): boolean {
     this.tick();
-    const ip = ip4(ipText);
+    const ip = parseIp(ipText).v;
     const c = this.#chunkAt(ip);
     if (!c) return false;
-    const off = ip - this.#first(c);
-    if (off < 0 || off >= c.size || !c.used[off]) return false;
+    const off = ip - c.first;
+    if (off < 0n || off >= BigInt(c.size) || !c.used[Number(off)]) return false;
     if (this.#aside(c, ip)) return false; // a router address, reserved, or in cooldown: no pod's
     if (owner !== undefined && this.addrs.get(ip) !== owner) throw new ModelError("OWNER_MISMATCH");
     this.#releaseAt(c, ip);
@@ -465,45 +605,46 @@ export class ReferenceMultiPool {
     return true;
   }
 
-  #aside(c: Chunk, ip: number): boolean {
+  #aside(c: Chunk, ip: bigint): boolean {
     return this.reservedIps.has(ip) || this.cooling.some((q) => q.ip === ip && q.chunk === c);
   }
 
   /** Frees a pod's address, or with a cooldown lets it wait (taken, no owner). */
-  #releaseAt(c: Chunk, ip: number): void {
+  #releaseAt(c: Chunk, ip: bigint): void {
     if (this.cooldownMs !== undefined) {
       this.addrs.set(ip, undefined);
       this.cooling.push({ ip, chunk: c, time: this.now });
       return;
     }
-    c.used[ip - this.#first(c)] = 0;
+    this.#unmark(c, Number(ip - c.first));
     this.addrs.delete(ip);
     this.#evaluate(c.group);
   }
 
+  /** Releases every address of the owner in (pool CIDR, address) order. */
   releaseOwner(owner: string): string[] {
     this.tick();
-    const mine = [...this.addrs.entries()].filter(([, o]) => o === owner).map(([ip]) => ip);
-    const key = (ip: number): number => (this.#chunkAt(ip) as Chunk).entry.index * 2 ** 32 + ip;
-    mine.sort((a, b) => key(a) - key(b));
-    for (const ip of mine) this.#releaseAt(this.#chunkAt(ip) as Chunk, ip);
+    const mine = [...this.addrs.entries()].filter(([, o]) => o === owner).map(([ip]) => ({ ip, c: this.#chunkAt(ip) as Chunk }));
+    mine.sort((a, b) => a.c.entry.index - b.c.entry.index || (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0));
+    for (const { ip, c } of mine) this.#releaseAt(c, ip);
     this.tick();
-    return mine.map(fmt4);
+    return mine.map(({ ip, c }) => fmtIp(c.group.fam.family, ip));
   }
 
   addPoolCidr(pool: string, cidr: string): void {
     this.tick();
-    this.#entry(this.pools.get(pool) as Pool, cidr);
+    const family: F = cidr.includes(":") ? 6 : 4;
+    this.#entry((this.pools.get(pool) as Pool).fams.find((f) => f.family === family) as Fam, cidr);
     this.#topUp();
   }
 
   lookup(ipText: string): unknown {
-    const ip = ip4(ipText);
+    const ip = parseIp(ipText).v;
     const c = this.#chunkAt(ip);
     if (!c) return undefined;
-    const off = ip - this.#first(c);
-    const allocated = off >= 0 && off < c.size && c.used[off] === 1;
-    const base = { node: c.group.node.name, pool: c.group.pool.spec.name, podCIDR: this.#cidrOf(c) };
+    const off = ip - c.first;
+    const allocated = off >= 0n && off < BigInt(c.size) && c.used[Number(off)] === 1;
+    const base = { node: c.group.node.name, pool: c.group.fam.pool.spec.name, podCIDR: this.#cidrOf(c) };
     return allocated ? { ...base, owner: this.addrs.get(ip), allocated } : { ...base, allocated };
   }
 }
