@@ -105,6 +105,21 @@ export function unreserve(core: PoolCore, cidr: string): void {
   servePending(core);
 }
 
+/**
+ * A reservation from a snapshot, in the order they were made: recorded, and
+ * applied to the live pool CIDRs it covers (none when its pool CIDR was
+ * removed: it waits for one added over it). No checks: no node holds a
+ * subnet yet.
+ */
+export function keepReservation(core: PoolCore, cidr: string): void {
+  const c = parseCidr(cidr);
+  const fam = core.families.find((f) => f.family === c.family);
+  if (fam === undefined) throw errors.notInRange(cidr, `the IPv${c.family} pool`);
+  if (c.prefix <= fam.slotMask) reserveSlotsQuiet(core, fam, c);
+  else fam.reservedIPs.push(c);
+  core.reservations.push(String(c));
+}
+
 export function reserveSlotsQuiet(core: PoolCore, fam: FamilyState, c: Cidr): void {
   for (const pool of fam.pools) {
     if (!pool.cidr.overlaps(c)) continue;
@@ -138,11 +153,20 @@ export function addPoolCidr(core: PoolCore, cidr: unknown, family?: 4 | 6): void
   at("pool CIDR", () => checkNodeMask(c, fam.slotMask, `node mask of ${String(c)}`));
   tick(core);
   fam.pools.push(core.newPool(c, fam));
+  // a pool CIDR added again (or another over a removed one): the subnet reservations that cover it hold there too
+  for (const r of core.reservations) {
+    const rc = parseCidr(r);
+    if (rc.family === c.family && rc.prefix <= fam.slotMask && rc.overlaps(c)) reserveSlotsQuiet(core, fam, rc);
+  }
   core.emit({ op: "addPool", family: c.family, cidr: String(c) });
   servePending(core);
 }
 
-/** Removes an empty pool CIDR. Refused (IN_USE, naming the nodes) while any node holds a subnet in it. */
+/**
+ * Removes an empty pool CIDR. Refused (IN_USE, naming the nodes) while any
+ * node holds a subnet in it. Reservations in it stay (unreserve() ends
+ * them): they hold again in a pool CIDR added over them later.
+ */
 export function removePoolCidr(core: PoolCore, cidr: string): void {
   const c = parseCidr(str("removePoolCidr(cidr)", cidr));
   tick(core);

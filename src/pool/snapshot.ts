@@ -9,7 +9,7 @@ import { type NodeStatus } from "./types.js";
 import { tick } from "./nodes.js";
 import { lend } from "./pods.js";
 import { replay } from "./replay.js";
-import { addPoolCidr, removePoolCidr, reserve } from "./reservations.js";
+import { addPoolCidr, removePoolCidr, keepReservation } from "./reservations.js";
 import { verify } from "./stats.js";
 
 /**
@@ -106,7 +106,7 @@ function fill(core: PoolCore, meta: SnapshotMeta, data: Uint32Array): void {
     if (live === undefined || String(live.cidr) !== p.cidr) throw new Error(`pool CIDR ${i} is ${String(live?.cidr)}, snapshot says ${p.cidr}`);
     if (p.removed) removePoolCidr(core, p.cidr);
   });
-  for (const r of meta.reservations) reserve(core, r);
+  for (const r of meta.reservations) keepReservation(core, r); // also those whose pool CIDR was removed
   const word = (i: number): number => {
     if (i < 0 || i >= data.length) throw new Error(`data offset ${i} out of range`);
     return i;

@@ -22,9 +22,13 @@ function inUseCidrs(core: MultiCore): { path: string; cidr: Cidr }[] {
   return out;
 }
 
-/** Chunks of `entries` that hold allocated addresses: IN_USE naming their nodes and some owners, else undefined. */
+/**
+ * Chunks of `entries` that hold allocated addresses (pods, the router
+ * address, reuse cooldown; not reserve()d ones, which are no one's): IN_USE
+ * naming their nodes and some owners, else undefined.
+ */
 function holders(core: MultiCore, chunks: readonly Chunk[], what: string): ReturnType<typeof errors.inUse> | undefined {
-  const busy = chunks.filter((c) => c.entry.used(c.slot) > 0);
+  const busy = chunks.filter((c) => c.entry.used(c.slot) - c.reserved > 0);
   if (busy.length === 0) return undefined;
   const nodes = [...new Set(busy.map((c) => c.group.node.name))];
   const owners = new Set<string>();
@@ -104,7 +108,13 @@ export function addPoolCidr(core: MultiCore, cidr: string, options?: unknown): v
   topUpAll(core);
 }
 
-/** Removes a CIDR from a pool. Refused (IN_USE, naming nodes and owners) while any address in it is allocated; its empty chunks go back, and the nodes that held them top up from the pool's other CIDRs. */
+/**
+ * Removes a CIDR from a pool. Refused (IN_USE, naming nodes and owners)
+ * while any address in it is allocated; its empty chunks go back, and the
+ * nodes that held them top up from the pool's other CIDRs. Reservations in
+ * it stay (unreserve() ends them): they hold again in a pool CIDR added over
+ * them later, as with a single pool.
+ */
 export function removePoolCidr(core: MultiCore, cidr: string, options?: unknown): void {
   const c = parseCidr(str("removePoolCidr(cidr)", cidr));
   const pool = poolNamed(core, options, "removePoolCidr");
