@@ -81,6 +81,8 @@ export function differentialMulti(seed: number, ops: number): { ops: number } {
     ...(router !== false ? { reserveRouterIP: router } : {}),
   });
   const grown = new Set<string>();
+  /** Pool CIDRs removed (and not added back). */
+  const gone = new Map<string, string>();
   const nodes = ["n0", "n1", "n2", "n3", "n4"];
   const owners = Array.from({ length: 24 }, (_, i) => `ns/p${i}`);
   const anyIp = (family?: 4 | 6): string => {
@@ -171,6 +173,7 @@ export function differentialMulti(seed: number, ops: number): { ops: number } {
         pool.dispose();
         pool = copy;
         model.tick(); // snapshot() first releases what is due, as every call that changes the pool
+        model.restored();
         got = want = undefined;
       } else if (x < 0.91) {
         // chunk slots (a prefix up to the pool's mask) or addresses; "red" has mask 28 or 30, so 10.2.0.0/29 is either
@@ -179,12 +182,25 @@ export function differentialMulti(seed: number, ops: number): { ops: number } {
         what = `${un ? "unreserve" : "reserve"}(${c})`;
         got = run(() => (un ? pool.unreserve(c) : pool.reserve(c)));
         want = run(() => (un ? model.unreserve(c) : model.reserve(c)));
-      } else if (x < 0.92) {
+      } else if (x < 0.915) {
+        // a pool CIDR removed (IN_USE while a chunk in it holds a pod's, the router's or a cooling address; reserved ones do not count)
+        const key = pick([...growth.keys()]);
+        const [p, f] = key.split("/") as [string, string];
+        const live = model.poolCidrs(p, Number(f) as 4 | 6);
+        if (live.length === 0) continue;
+        const c = pick(live);
+        what = `removePoolCidr(${c}, ${p})`;
+        got = run(() => pool.removePoolCidr(c, { pool: p }));
+        want = run(() => model.removePoolCidr(p, c));
+        if ((want as { err?: string }).err === undefined) gone.set(c, key);
+      } else if (x < 0.925) {
+        // a pool CIDR added: a new one, or one removed before (its reservations hold there again)
         const key = pick([...growth.keys()]);
         const p = key.split("/")[0] as string;
-        const c = (growth.get(key) as readonly string[]).find((g) => !grown.has(g));
+        const c = [...(growth.get(key) as readonly string[]).filter((g) => !grown.has(g)), ...[...gone].filter(([, k]) => k === key).map(([g]) => g)][0];
         if (c === undefined) continue;
         grown.add(c);
+        gone.delete(c);
         what = `addPoolCidr(${c}, ${p})`;
         got = run(() => pool.addPoolCidr(c, { pool: p }));
         want = run(() => model.addPoolCidr(p, c));

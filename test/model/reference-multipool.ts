@@ -70,7 +70,7 @@ export const fmtAny = (v: bigint): string => fmtIp(familyOf(v), v);
 interface Entry { readonly index: number; readonly family: F; readonly net: bigint; readonly prefix: number; readonly slots: number; readonly taken: Uint8Array; cursor: number; removed: boolean }
 interface Fam { readonly pool: Pool; readonly family: F; readonly mask: number; readonly entries: Entry[]; taken: number; released: number }
 interface Pool { readonly spec: ModelPool; readonly fams: Fam[] }
-interface Chunk { readonly group: Group; readonly entry: Entry; readonly slot: number; readonly net: bigint; readonly first: bigint; readonly size: number; readonly used: Uint8Array; n: number; cursor: number; excessSince: number; router: number }
+interface Chunk { readonly group: Group; readonly entry: Entry; readonly slot: number; serial: number; readonly net: bigint; readonly first: bigint; readonly size: number; readonly used: Uint8Array; n: number; cursor: number; excessSince: number; router: number }
 interface Group { readonly node: Node; readonly fam: Fam; readonly chunks: Chunk[] }
 interface Node { readonly name: string; readonly tier: string | undefined; readonly groups: Map<Fam, Group>; draining: boolean; deadline: number }
 interface Reservation { readonly family: F; readonly net: bigint; readonly prefix: number }
@@ -102,6 +102,8 @@ export class ReferenceMultiPool {
   readonly reservations: Reservation[] = [];
   /** Chunks taken and given back in all pools (removed ones included). */
   taken = 0;
+  /** The order chunks were taken in (after a snapshot: the order it lists them), which removePoolCidr tops their groups up in. */
+  serial = 0;
   released = 0;
 
   constructor(pools: readonly ModelPool[], o: { cooldownMs?: number; router?: "first" | "last" | false } = {}) {
@@ -205,7 +207,7 @@ export class ReferenceMultiPool {
     const geo = geometry(g.fam.family, g.fam.mask);
     const net = e.net + BigInt(s) * this.#chunkSpan(g.fam);
     const hadRouter = g.chunks.some((x) => x.router >= 0);
-    const c: Chunk = { group: g, entry: e, slot: s, net, first: net + BigInt(geo.first), size: geo.size, used: new Uint8Array(geo.size), n: 0, cursor: 0, excessSince: -1, router: -1 };
+    const c: Chunk = { group: g, entry: e, slot: s, serial: ++this.serial, net, first: net + BigInt(geo.first), size: geo.size, used: new Uint8Array(geo.size), n: 0, cursor: 0, excessSince: -1, router: -1 };
     g.chunks.push(c);
     g.fam.taken++;
     this.taken++;
@@ -629,6 +631,45 @@ export class ReferenceMultiPool {
     for (const { ip, c } of mine) this.#releaseAt(c, ip);
     this.tick();
     return mine.map(({ ip, c }) => fmtIp(c.group.fam.family, ip));
+  }
+
+  /** The pool family's CIDRs now, in order. */
+  poolCidrs(pool: string, family: F): string[] {
+    const f = this.pools.get(pool)?.fams.find((x) => x.family === family);
+    return f?.entries.map((e) => `${fmtIp(family, e.net)}/${e.prefix}`) ?? [];
+  }
+
+  /**
+   * removePoolCidr: IN_USE while a chunk in it holds an address that is not
+   * reserve()d (a pod's, the router address, one in reuse cooldown); else its
+   * chunks go back and their groups top up from the family's other CIDRs, in
+   * the order the chunks were taken. Reservations stay.
+   */
+  removePoolCidr(pool: string, cidr: string): void {
+    this.tick();
+    const family: F = cidr.includes(":") ? 6 : 4;
+    const f = this.pools.get(pool)?.fams.find((x) => x.family === family);
+    const e = f?.entries.find((x) => `${fmtIp(family, x.net)}/${x.prefix}` === cidr);
+    if (f === undefined || e === undefined) throw new ModelError("NOT_IN_RANGE");
+    const mine = this.#chunks().filter((c) => c.entry === e).sort((a, b) => a.serial - b.serial);
+    for (const c of mine) {
+      for (let off = 0; off < c.size; off++) {
+        if (c.used[off] && (off === c.router || !this.reservedIps.has(c.first + BigInt(off)))) throw new ModelError("IN_USE");
+      }
+    }
+    const groups = [...new Set(mine.map((c) => c.group))];
+    for (const c of mine) this.#drop(c);
+    e.removed = true;
+    f.entries.splice(f.entries.indexOf(e), 1);
+    for (const g of groups) {
+      this.#refill(g);
+      this.#evaluate(g);
+    }
+  }
+
+  /** After a snapshot round trip: chunks are listed node by node (in the order nodes were added), group by group, each group's in the order taken. */
+  restored(): void {
+    for (const n of this.nodes.values()) for (const g of n.groups.values()) for (const c of g.chunks) c.serial = ++this.serial;
   }
 
   addPoolCidr(pool: string, cidr: string): void {

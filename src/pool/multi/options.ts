@@ -147,10 +147,16 @@ function nonNegative(path: string, v: unknown, integer: boolean): number {
   return v;
 }
 
-function resolvePoolFamily(path: string, family: 4 | 6, raw: unknown): ResolvedPoolFamily {
+function resolvePoolFamily(path: string, family: 4 | 6, raw: unknown, emptyOk = false): ResolvedPoolFamily {
   if (!isObject(raw)) throw errors.invalidOption(path, "must be an object with cidrs and maskSize");
   const f = optionsObject(path, raw, ["cidrs", "maskSize"]);
   const list = f.cidrs;
+  if (emptyOk && Array.isArray(list) && list.length === 0) {
+    // a snapshot's family whose last pool CIDR was removed (removePoolCidr): its chunk mask alone
+    const bits = family === 4 ? 32 : 128;
+    if (!Number.isInteger(f.maskSize) || (f.maskSize as number) < 1 || (f.maskSize as number) > bits) throw errors.invalidOption(`${path}.maskSize`, `must be an integer from 1 to ${bits}`);
+    return Object.freeze({ family, cidrs: Object.freeze([]), maskSize: f.maskSize as number });
+  }
   if (!Array.isArray(list) || list.length === 0) throw errors.invalidOption(`${path}.cidrs`, "must be a non-empty array of CIDR strings");
   const cidrs = Array.from(list, (s: unknown, i) => poolCidr(`${path}.cidrs[${i}]`, s, family));
   if (f.maskSize === undefined) throw errors.invalidOption(`${path}.maskSize`, "is required (the prefix length of a node's chunk)");
@@ -213,12 +219,12 @@ export function selects(sel: ResolvedSelector | undefined, labels: Readonly<Reco
 }
 
 /** Validates one pool spec at `path` (e.g. "options.pools.blue"); `delay` is the default release delay. */
-export function resolvePool(path: string, name: string, raw: unknown, delay: number): ResolvedPool {
+export function resolvePool(path: string, name: string, raw: unknown, delay: number, emptyOk = false): ResolvedPool {
   if (!isObject(raw)) throw errors.invalidOption(path, "must be an object { ipv4?, ipv6?, preAllocate?, releaseDelayMs?, nodeSelector? }");
   const p = optionsObject(path, raw, POOL_KEYS);
   const families: ResolvedPoolFamily[] = [];
-  if (p.ipv4 !== undefined) families.push(resolvePoolFamily(`${path}.ipv4`, 4, p.ipv4));
-  if (p.ipv6 !== undefined) families.push(resolvePoolFamily(`${path}.ipv6`, 6, p.ipv6));
+  if (p.ipv4 !== undefined) families.push(resolvePoolFamily(`${path}.ipv4`, 4, p.ipv4, emptyOk));
+  if (p.ipv6 !== undefined) families.push(resolvePoolFamily(`${path}.ipv6`, 6, p.ipv6, emptyOk));
   if (families.length === 0) throw errors.invalidOption(path, "must configure ipv4, ipv6 or both");
   const pre = p.preAllocate === undefined ? (name === DEFAULT_POOL ? DEFAULT_PRE_ALLOCATE : 0) : nonNegative(`${path}.preAllocate`, p.preAllocate, true);
   const releaseDelayMs = p.releaseDelayMs === undefined ? delay : nonNegative(`${path}.releaseDelayMs`, p.releaseDelayMs, false);
@@ -247,8 +253,12 @@ export function checkPoolOverlaps(list: readonly { path: string; cidr: Cidr }[])
   }
 }
 
-/** Validates multi-pool options; throws IpamError naming the option. Returns a frozen copy. */
-export function resolveMultiOptions(raw: unknown, how: { allowNoPools?: boolean } = {}): ResolvedMultiOptions {
+/**
+ * Validates multi-pool options; throws IpamError naming the option. Returns
+ * a frozen copy. `how` is for snapshots: no pools at all, or a pool family
+ * with no CIDRs (all removed at runtime).
+ */
+export function resolveMultiOptions(raw: unknown, how: { allowNoPools?: boolean; allowEmptyFamilies?: boolean } = {}): ResolvedMultiOptions {
   if (!isObject(raw)) throw errors.invalidOption("options", "must be an object");
   for (const [key, why] of NO_MULTI_FORM) if (raw[key] !== undefined) throw errors.invalidOption(`options.${key}`, why);
   const o = optionsObject("options", raw, KNOWN);
@@ -262,7 +272,7 @@ export function resolveMultiOptions(raw: unknown, how: { allowNoPools?: boolean 
     specs.unshift([DEFAULT_POOL, "options", { ...(o.ipv4 !== undefined ? { ipv4: o.ipv4 } : {}), ...(o.ipv6 !== undefined ? { ipv6: o.ipv6 } : {}) }]);
   }
   if (specs.length === 0 && !how.allowNoPools) throw errors.invalidOption("options.pools", "must name at least one pool");
-  const pools = specs.map(([name, path, spec]) => resolvePool(path, checkPoolName(`${path === "options" ? "options.pools" : path}`, name), spec, delay));
+  const pools = specs.map(([name, path, spec]) => resolvePool(path, checkPoolName(`${path === "options" ? "options.pools" : path}`, name), spec, delay, how.allowEmptyFamilies === true));
   const all: { path: string; cidr: Cidr }[] = [];
   for (let k = 0; k < pools.length; k++) {
     const p = pools[k] as ResolvedPool;

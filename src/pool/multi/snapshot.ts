@@ -153,7 +153,8 @@ export function multiRebuild(meta: MultiSnapshotMeta, data: Uint32Array, runtime
     ...(opts.reserveRouterIP !== undefined ? { reserveRouterIP: opts.reserveRouterIP } : {}),
     ...runtime,
   }, { allowNoPools: true });
-  const all = resolveMultiOptions({ pools: opts.pools, ...(opts.releaseDelayMs !== undefined ? { releaseDelayMs: opts.releaseDelayMs } : {}) });
+  // a family may have no CIDRs left (removePoolCidr took its last)
+  const all = resolveMultiOptions({ pools: opts.pools, ...(opts.releaseDelayMs !== undefined ? { releaseDelayMs: opts.releaseDelayMs } : {}) }, { allowEmptyFamilies: true });
   const byName = new Map(all.pools.map((p) => [p.name, p]));
   const planned = meta.entries.map((e) => ({ family: e.family, cidr: parseCidr(e.cidr), maskSize: e.maskSize }));
   const core = new MultiCore(o, planned);
