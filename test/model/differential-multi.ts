@@ -183,8 +183,9 @@ export function differentialMulti(seed: number, ops: number): { ops: number } {
         got = run(() => (un ? pool.unreserve(c) : pool.reserve(c)));
         want = run(() => (un ? model.unreserve(c) : model.reserve(c)));
       } else if (x < 0.915) {
-        // a pool CIDR removed (IN_USE while a chunk in it holds a pod's, the router's or a cooling address; reserved ones do not count)
-        const key = pick([...growth.keys()]);
+        // a pool CIDR removed (IN_USE while a chunk in it holds a pod's, the router's or a cooling address; reserved ones do not count);
+        // not red's capped /104 family: adding its 2 MiB-per-chunk CIDR back can outgrow the pool's own memory (FULL, by design)
+        const key = pick([...growth.keys()].filter((k) => !(growth.get(k) ?? []).includes("fd02:0:0:1::/104")));
         const [p, f] = key.split("/") as [string, string];
         const live = model.poolCidrs(p, Number(f) as 4 | 6);
         if (live.length === 0) continue;
