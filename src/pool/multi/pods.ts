@@ -256,7 +256,7 @@ export function allocate(core: MultiCore, nodeName: string, owner: string, optio
   }
   const now = core.now();
   for (const p of picks) {
-    settle(core, p.g, now);
+    settle(core, p.g, now, taken === undefined); // lost one free address, took no chunk: nothing to mark
   }
   const k = pool.counts;
   if (k !== undefined) k.pods++;

@@ -59,6 +59,14 @@ export interface Chunk {
   cooldown: number;
   /** Addresses of the chunk reserved by reserve() (taken, no owner). */
   reserved: number;
+  /** words[usedAt]: the chunk's taken addresses (pods, router, reserved, cooldown), read from its pod range's header (takenIn). */
+  readonly words: Uint32Array;
+  readonly usedAt: number;
+}
+
+/** Addresses taken in the chunk: what entry.used(slot) answers, read straight from the shared memory (no call into WASM). */
+export function takenIn(c: Chunk): number {
+  return c.words[c.usedAt] as number;
 }
 
 /** The chunks a node holds in one family of one pool, in the order it took them. */
@@ -66,6 +74,8 @@ export interface Group {
   readonly node: MNode;
   readonly fam: PoolFamily;
   readonly chunks: Chunk[];
+  /** How many of its chunks wait for their release delay (excessSince >= 0, in MultiCore.excess). */
+  marked: number;
 }
 
 export interface MNode {
