@@ -133,17 +133,23 @@ function useRoom(n: number): void {
   usedOf = more;
 }
 
-/** Reads each chunk's used count into usedOf (one WASM read per chunk); returns the group's free addresses. */
+/** How many chunks the last readUse found empty. */
+let emptyChunks = 0;
+
+/** Reads each chunk's used count into usedOf (from the shared memory), counts the empty ones in emptyChunks; returns the group's free addresses. */
 function readUse(g: Group): number {
   const list = g.chunks;
   useRoom(list.length);
   let free = 0;
+  let empty = 0;
   for (let i = 0; i < list.length; i++) {
     const c = list[i] as Chunk;
     const u = takenIn(c);
     usedOf[i] = u;
     free += c.size - u;
+    if (u === 0) empty++;
   }
+  emptyChunks = empty;
   return free;
 }
 
@@ -185,9 +191,15 @@ export function settle(core: MultiCore, g: Group, now = NaN, lostOnly = false): 
  * (later chunks first, as Cilium's agent releases them): a chunk whose
  * release would still leave preAllocate addresses free. A chunk that becomes
  * such starts its release delay now; one that stops being such stops it.
+ * For a group that only gained free addresses since it was last marked (a
+ * release, an address out of cooldown, an unreserve): a mark stays true
+ * with more free addresses, so when every empty chunk is marked already
+ * there is nothing to do.
  */
 export function evaluate(core: MultiCore, g: Group, now = NaN): void {
-  mark(core, g, readUse(g), now);
+  const free = readUse(g);
+  if (emptyChunks === g.marked) return;
+  mark(core, g, free, now);
 }
 
 /** evaluate's marking, given the group's free count and usedOf filled for its chunks. */

@@ -142,8 +142,17 @@ export function multiVerify(core: MultiCore): string[] {
   for (const c of core.excess) if (takenIn(c) !== 0) out.push(`chunk ${c.cidr} waits for release but holds addresses`);
   for (const node of core.nodes.values()) {
     for (const g of node.groups.values()) {
+      const where = `node ${node.name}, pool ${g.fam.pool.name} IPv${g.fam.family}`;
       const waiting = g.chunks.filter((c) => c.excessSince >= 0 && core.excess.has(c)).length;
-      if (g.marked !== waiting) out.push(`node ${node.name}, pool ${g.fam.pool.name} IPv${g.fam.family}: ${g.marked} chunks counted as waiting for release, ${waiting} wait`);
+      if (g.marked !== waiting) out.push(`${where}: ${g.marked} chunks counted as waiting for release, ${waiting} wait`);
+      // the chunks that wait are the ones a marking from scratch picks: empty, later ones first, while preAllocate stay free
+      let free = g.chunks.reduce((n, c) => n + c.size - takenIn(c), 0);
+      for (let i = g.chunks.length - 1; i >= 0; i--) {
+        const c = g.chunks[i] as Chunk;
+        const due = takenIn(c) === 0 && free - c.size >= g.fam.pool.preAllocate;
+        if (due) free -= c.size;
+        if (due !== c.excessSince >= 0) out.push(`${where}: chunk ${c.cidr} ${due ? "does not wait" : "waits"} for release, but is ${due ? "" : "not "}free beyond the watermark`);
+      }
     }
   }
   return out;
