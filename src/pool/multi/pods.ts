@@ -279,10 +279,8 @@ export function allocate(core: MultiCore, nodeName: string, owner: string, optio
     if (c.entry.family === 4) out.ipv4 = c.format(p.got);
     else out.ipv6 = c.format(p.got);
   }
-  const now = core.now();
-  for (const p of picks) {
-    settle(core, p.g, now, taken === undefined); // lost one free address, took no chunk: nothing to mark
-  }
+  // the clock is read (once per call: MultiCore.now) only if a chunk starts its release wait
+  for (const p of picks) settle(core, p.g, NaN, taken === undefined); // lost one free address, took no chunk: nothing to mark
   const k = pool.counts;
   if (k !== undefined) k.pods++;
   return out;
@@ -347,8 +345,7 @@ export function release(core: MultiCore, ip: string, owner?: string): boolean {
     const holder = held > 0 ? core.owners.nameOf(held) : undefined;
     if (holder !== owner) throw errors.ownerMismatch(ip, holder, owner);
   }
-  const now = core.now();
-  const done = releaseAt(core, at.c, at.rel, now);
+  const done = releaseAt(core, at.c, at.rel); // the clock is read only if something needs the time
   tick(core); // a release delay of 0 gives the chunk back now
   return done;
 }
