@@ -37,7 +37,7 @@ export function chunkWithRoom(g: Group): Chunk | undefined {
 /** The node's group in `fam`, made empty if it has none yet. */
 export function groupOf(node: MNode, fam: PoolFamily): Group {
   let g = node.groups.get(fam);
-  if (g === undefined) node.groups.set(fam, (g = { node, fam, chunks: [], marked: 0 }));
+  if (g === undefined) node.groups.set(fam, (g = { node, fam, chunks: [], marked: 0, slack: Infinity }));
   return g;
 }
 
@@ -119,6 +119,7 @@ export function dropChunk(core: MultiCore, c: Chunk): void {
   core.chunkAt.delete(addressKey(e.index, c.slot));
   (core.chunkSlots[e.index] as (Chunk | undefined)[])[c.slot] = undefined;
   if (core.excess.delete(c)) c.group.marked--;
+  c.group.slack = -1; // the other marks hold (a marked chunk going leaves a consistent set), their spare addresses are not known
   core.chunksReleased++;
 }
 
@@ -159,12 +160,13 @@ function readUse(g: Group): number {
  * room leaves it short; a later addPoolCidr or released chunk tops it up).
  * Then marks the chunks completely free beyond the watermark (see evaluate).
  * What every change to a group's addresses ends with; each chunk's use is
- * read once. `lostOnly`: since the group was last marked it only lost free
- * addresses and took no chunk (an allocation): then no chunk can have become
- * completely free beyond the watermark, and with none marked there is
- * nothing to mark.
+ * read once. `allocatedIn`: since the group was last marked it lost one
+ * free address, in that chunk, and took no chunk (an allocation). Then no
+ * chunk can have become completely free beyond the watermark, and the marks
+ * hold if that chunk was not one and every marked chunk had a free address
+ * to spare (Group.slack): nothing to mark.
  */
-export function settle(core: MultiCore, g: Group, now = NaN, lostOnly = false): void {
+export function settle(core: MultiCore, g: Group, now = NaN, allocatedIn?: Chunk): void {
   let free = readUse(g);
   const pre = g.fam.pool.preAllocate;
   if (core.short.size > 0) core.short.delete(g);
@@ -175,14 +177,17 @@ export function settle(core: MultiCore, g: Group, now = NaN, lostOnly = false): 
         core.short.add(g);
         break;
       }
-      lostOnly = false;
+      allocatedIn = undefined;
       useRoom(g.chunks.length);
       const u = takenIn(c); // its router address and reserved addresses are not free
       usedOf[g.chunks.length - 1] = u;
       free += c.size - u;
     }
   }
-  if (lostOnly && g.marked === 0) return;
+  if (allocatedIn !== undefined && allocatedIn.excessSince < 0 && g.slack >= 1) {
+    g.slack--;
+    return;
+  }
   mark(core, g, free, now);
 }
 
@@ -205,9 +210,11 @@ export function evaluate(core: MultiCore, g: Group, now = NaN): void {
 /** evaluate's marking, given the group's free count and usedOf filled for its chunks. */
 function mark(core: MultiCore, g: Group, free: number, now: number): void {
   const pre = g.fam.pool.preAllocate;
+  let slack = Infinity;
   for (let i = g.chunks.length - 1; i >= 0; i--) {
     const c = g.chunks[i] as Chunk;
     if (usedOf[i] === 0 && free - c.size >= pre) {
+      if (free - c.size - pre < slack) slack = free - c.size - pre;
       free -= c.size;
       if (c.excessSince < 0) {
         if (now !== now) now = core.now(); // read only when needed: no boxed double on the hot path
@@ -223,6 +230,7 @@ function mark(core: MultiCore, g: Group, free: number, now: number): void {
       g.marked--;
     }
   }
+  g.slack = slack;
 }
 
 /** Gives back every chunk whose release delay ran out. Returns how many went back. */

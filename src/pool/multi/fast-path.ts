@@ -69,7 +69,7 @@ export function allocateIPv4(core: MultiCore, g: Group): number {
   const c = nextChunk(core, g);
   if (c === undefined) return NONE;
   const rel = c.entry.allocateNext(c.slot, core.strategy, 0); // no owner: straight to the chunk's pod bitmap
-  settle(core, g, NaN, g.chunks.length === held); // lost one free address, took no chunk: nothing to mark
+  settle(core, g, NaN, g.chunks.length === held ? c : undefined); // lost one free address, took no chunk
   const k = g.fam.pool.counts;
   if (k !== undefined) k.pods++;
   return (c.entry.base4 + rel) >>> 0;

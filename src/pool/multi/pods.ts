@@ -280,7 +280,7 @@ export function allocate(core: MultiCore, nodeName: string, owner: string, optio
     else out.ipv6 = c.format(p.got);
   }
   // the clock is read (once per call: MultiCore.now) only if a chunk starts its release wait
-  for (const p of picks) settle(core, p.g, NaN, taken === undefined); // lost one free address, took no chunk: nothing to mark
+  for (const p of picks) settle(core, p.g, NaN, taken === undefined ? p.c : undefined); // lost one free address, took no chunk
   const k = pool.counts;
   if (k !== undefined) k.pods++;
   return out;

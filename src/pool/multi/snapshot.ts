@@ -209,6 +209,7 @@ export function multiRebuild(meta: MultiSnapshotMeta, data: Uint32Array, runtime
           if (c.excessSince < 0) continue;
           core.excess.add(c);
           g.marked++;
+          g.slack = -1; // marked again at the next change
         }
       }
       core.nextReclaim = core.nextDrain = -Infinity; // the next tick scans once and sets them

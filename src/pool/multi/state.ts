@@ -76,6 +76,13 @@ export interface Group {
   readonly chunks: Chunk[];
   /** How many of its chunks wait for their release delay (excessSince >= 0, in MultiCore.excess). */
   marked: number;
+  /**
+   * At most how many free addresses the group can lose before a waiting
+   * chunk stops being free beyond the watermark (Infinity: none waits; -1:
+   * not known, mark again). Set by marking, lowered by each allocation that
+   * skips it (settle).
+   */
+  slack: number;
 }
 
 export interface MNode {
