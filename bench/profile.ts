@@ -2,7 +2,7 @@
  * Profiling scenarios (ipcarve only, ~3 s each) for `node --cpu-prof`:
  *   node --cpu-prof --cpu-prof-dir=/tmp/prof-<s> dist/bench/profile.js <scenario>
  *   node bench/profile-top.mjs /tmp/prof-<s> 15
- * Scenarios: pod-alloc, carve, string4, string6, fill, lookup-owner, churn,
+ * Scenarios: pod-alloc, carve, string4, string6, named-alloc (named pools: allocate and release), fill, lookup-owner, churn,
  * scale-addNode, scale-allocate, scale-lookup, scale-release (issue 9).
  */
 import { ClusterPool } from "../src/pool/cluster-pool.js";
@@ -47,6 +47,18 @@ if (scenario === "pod-alloc") {
   while (performance.now() < until) {
     let k = 0;
     for (const n of names) for (let j = 0; j < PODS; j++, k++) { const a = p.allocate(n, owners[k] as string); ips[k] = (v6 ? a.ipv6 : a.ipv4) as string; }
+    for (let i = 0; i < k; i++) p.release(ips[i] as string);
+  }
+} else if (scenario === "named-alloc" || scenario === "named-release") {
+  // the "named pools" bench case: 64 nodes x 240 pods, /27 chunks, preAllocate 8, a clock that stands still
+  const p = new ClusterPool({ pools: { default: { ipv4: { cidrs: ["10.0.0.0/8"], maskSize: 27 }, preAllocate: 8 } }, clock: () => 0 });
+  const names = Array.from({ length: N }, (_, n) => `node-${n}`);
+  for (const n of names) p.addNode(n);
+  const owners = Array.from({ length: N * 240 }, (_, k) => `default/pod-${k}`);
+  const ips: string[] = new Array<string>(N * 240).fill("");
+  while (performance.now() < until) {
+    let k = 0;
+    for (const n of names) for (let j = 0; j < 240; j++, k++) ips[k] = p.allocate(n, owners[k] as string).ipv4 as string;
     for (let i = 0; i < k; i++) p.release(ips[i] as string);
   }
 } else if (scenario === "fill") {

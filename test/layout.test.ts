@@ -24,7 +24,7 @@ describe("src/core/layout.ts equals assembly/layout.ts", () => {
   it("TypeScript has the constants it should", () => {
     expect(numbers.map(([k]) => k).sort()).toEqual(
       [
-        "ARENA_START", "ENGINE_ARENA", "FLAG_ATOMIC", "NONE", "NO_MEMORY", "POOL_BYTES", "POOL_FREE_REGIONS", "SCRATCH_FREE", "SLOT_BYTES",
+        "ARENA_START", "BM_AUX", "BM_NBITS", "BM_USED", "ENGINE_ARENA", "FLAG_ATOMIC", "NONE", "NO_MEMORY", "POOL_BYTES", "POOL_FREE_REGIONS", "SCRATCH_FREE", "SLOT_BYTES",
         "OWN_BYTES", "OWN_MASK", "OWN_NEXT_ID", "OWN_CHUNKS", "OWN_CHUNK_COUNT", "OWN_EPOCH", "REC_NAME", "REC_LEN", "REC_KEY0", "REC_KEY1", "REC_BYTES", "REC_FREE", "REC_DORMANT", "NEED_TABLE", "NEED_RECORDS", "NEED_NAMES", "KEY_EMPTY",
       ].sort(),
     );

@@ -9,11 +9,11 @@ import { CidrSet } from "./cidr-set.js";
 import { withoutReaper } from "../core/bitmap.js";
 import { rangeGeometry, IPV6_RANGE_CAP_BITS, type RangeGeometry } from "../net/range.js";
 import type { Engine, Chunk } from "../core/engine.js";
-import { ENGINE_ARENA, POOL_BYTES, POOL_FREE_REGIONS, SLOT_BYTES } from "../core/layout.js";
+import { ENGINE_ARENA, POOL_BYTES, POOL_FREE_REGIONS, SLOT_BYTES, BM_NBITS, BM_USED, BM_AUX } from "../core/layout.js";
 
-/** Word offsets in a bitmap region's header (assembly/layout.ts BITMAP): nbits at +0, aux (owner array) at +16. */
-const BM_NBITS_WORD = 0;
-const BM_AUX_WORD = 4;
+/** Word offsets in a bitmap region's header. */
+const BM_NBITS_WORD = BM_NBITS >>> 2;
+const BM_AUX_WORD = BM_AUX >>> 2;
 
 /** Where a node subnet sits in its pool and what its pod range looks like. */
 export interface SubnetGeometry extends RangeGeometry {
@@ -141,6 +141,16 @@ export class PoolCidr {
 
   /** Addresses taken (reserved and quarantined included) in the pod range at `slot`. */
   used(slot: number): number { return this.#w.podUsed(this.entry, slot); }
+
+  /**
+   * Where the pod range with handle `range` (attach(), range()) counts its
+   * taken addresses: words[at] is used(slot), read with no call into WASM,
+   * for as long as the range is attached (a memory that grows later leaves
+   * the view valid for it). For a caller that reads it on every allocation.
+   */
+  usedCounter(range: number): { readonly words: Uint32Array; readonly at: number } {
+    return { words: this.#engine.u32(), at: (range + BM_USED) >>> 2 };
+  }
 
   /**
    * Up to `count` addresses of the pod range at `slot` by strategy, no

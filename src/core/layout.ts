@@ -19,6 +19,10 @@ export const ARENA_START = 128;
 export const SCRATCH_FREE = 80;
 /** Offset of a pool entry's stack of recycled pod regions of size class 0; class 1 follows (assembly/layout.ts). */
 export const POOL_FREE_REGIONS = 48;
+/** Byte offsets in a bitmap region's header (assembly/layout.ts BITMAP): bits, bits taken, owner array. */
+export const BM_NBITS = 0;
+export const BM_USED = 4;
+export const BM_AUX = 16;
 
 export type Strategy = "next-fit" | "first-free" | "random";
 export const STRATEGY_CODE: Readonly<Record<Strategy, number>> = { "next-fit": 0, "first-free": 1, random: 2 };

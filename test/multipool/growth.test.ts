@@ -52,6 +52,21 @@ const def = (extra: Record<string, unknown> = {}) => ({ default: { ipv4: { cidrs
 
 const rows: Row[] = [
   {
+    name: "a chunk waiting for release stops waiting once allocations elsewhere take the free addresses it was spare against",
+    pools: def(),
+    steps: [
+      { at: 0, op: "add", node: "n1", cidrs: { n1: [A] } },
+      ...[1, 2, 3, 4, 5, 6, 7].map((k) => ({ at: 0, op: "alloc" as const, node: "n1", owner: `p${k}`, want: `10.0.0.${k}` })), // the 7th leaves 7 free < 8: B taken
+      { at: 1000, op: "release", ip: "10.0.0.1", cidrs: { n1: [A, B] } }, // 8 free in A + 14 in B = 22: B is spare (22 - 14 = 8 >= 8), it waits from 1000
+      { at: 1000, op: "release", ip: "10.0.0.2" }, // 23: B still waits (and from 1000)
+      { at: 1000, op: "release", ip: "10.0.0.3" }, // 24
+      { at: 1000, op: "alloc", node: "n1", owner: "q1", want: "10.0.0.8" }, // 23: 23 - 14 = 9 >= 8, B waits
+      { at: 1000, op: "alloc", node: "n1", owner: "q2", want: "10.0.0.9" }, // 22: 8 >= 8, B waits
+      { at: 1000, op: "alloc", node: "n1", owner: "q3", want: "10.0.0.10" }, // 21: 7 < 8: B is needed for the watermark, it stops waiting
+      { at: 121_000, op: "tick", cidrs: { n1: [A, B] } }, // B's delay would have run out at 1000 + 120,000: it is still held
+    ],
+  },
+  {
     name: "watermark 8: a second chunk when free falls below 8",
     pools: def(),
     steps: [

@@ -18,3 +18,34 @@ describe("single-pool options with no meaning for named pools", () => {
     });
   }
 });
+
+describe("allocate(node, owner, options) with named pools: the options object", () => {
+  // the call is refused before anything is taken: snapshot() bytes are unchanged
+  // (a string or an array is not an options object: it is the wanted addresses, as with a single pool)
+  const rows: [string, unknown, string, string | undefined, RegExp][] = [
+    ["an unknown key", { pol: "blue" }, "INVALID_OPTION", "allocate(options).pol", /is not a known option$/],
+    ["null", null, "INVALID_ARGUMENT", "allocate(wanted)", /^ipcarve: allocate\(wanted\) must be an IP address string or an array of them \(got null\)$/],
+    ["a pool that is not a string", { pool: 5 }, "INVALID_ARGUMENT", "allocate(options.pool)", /allocate\(options\.pool\)/],
+    ["a pool there is none of", { pool: "green" }, "UNKNOWN_POOL", undefined, /^ipcarve: unknown IP pool "green"$/],
+    ["a string that is no address", "blue", "INVALID_IP", undefined, /^ipcarve: invalid IP "blue": not an IPv4 or IPv6 address$/],
+  ];
+  for (const [name, options, code, path, message] of rows) {
+    it(name, () => {
+      const p = new ClusterPool({ pools: { default: { ipv4: { cidrs: ["10.0.0.0/24"], maskSize: 28 } }, blue: { ipv4: { cidrs: ["10.1.0.0/24"], maskSize: 28 } } } });
+      p.addNode("n");
+      const before = p.snapshot();
+      const e = err(() => p.allocate("n", "ns/a", options as never));
+      expect([e.code, e.path]).toEqual([code, path]);
+      expect(e.message).toMatch(message);
+      expect(Buffer.from(p.snapshot()).equals(Buffer.from(before))).toBe(true);
+    });
+  }
+
+  it("only own keys count: an inherited `pool` is not read (the default pool serves), an own one is", () => {
+    const p = new ClusterPool({ pools: { default: { ipv4: { cidrs: ["10.0.0.0/24"], maskSize: 28 } }, blue: { ipv4: { cidrs: ["10.1.0.0/24"], maskSize: 28 } } } });
+    p.addNode("n");
+    // 10.0.0.0/28 is the node's first chunk of default; .1 its first pod address (the router address is .14, the last)
+    expect(p.allocate("n", "ns/a", Object.create({ pool: "blue" }) as never).ipv4).toBe("10.0.0.1");
+    expect(p.allocate("n", "ns/b", { pool: "blue" }).ipv4).toBe("10.1.0.1");
+  });
+});

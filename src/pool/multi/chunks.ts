@@ -6,14 +6,14 @@ import { errors, show } from "../../errors.js";
 import { addressKey, keyPool, keyRel } from "../owners.js";
 import { NONE } from "../../core/layout.js";
 import { occupyReserved } from "./reserved.js";
-import type { MultiCore, Group, Chunk, MNode, PoolFamily, IpPool } from "./state.js";
+import { takenIn, type MultiCore, type Group, type Chunk, type MNode, type PoolFamily, type IpPool } from "./state.js";
 import { selects, DEFAULT_POOL } from "./options.js";
 import { name as nameArg, optionsObject } from "../../args.js";
 
 /** Free addresses of a group: the sum over its chunks. */
 export function freeOf(core: MultiCore, g: Group): number {
   let free = 0;
-  for (const c of g.chunks) free += c.size - c.entry.used(c.slot);
+  for (const c of g.chunks) free += c.size - takenIn(c);
   return free;
 }
 
@@ -29,7 +29,7 @@ export function chunkWithRoom(g: Group): Chunk | undefined {
   const list = g.chunks;
   for (let i = 0; i < list.length; i++) {
     const c = list[i] as Chunk;
-    if (c.entry.used(c.slot) < c.size) return c;
+    if (takenIn(c) < c.size) return c;
   }
   return undefined;
 }
@@ -37,7 +37,7 @@ export function chunkWithRoom(g: Group): Chunk | undefined {
 /** The node's group in `fam`, made empty if it has none yet. */
 export function groupOf(node: MNode, fam: PoolFamily): Group {
   let g = node.groups.get(fam);
-  if (g === undefined) node.groups.set(fam, (g = { node, fam, chunks: [] }));
+  if (g === undefined) node.groups.set(fam, (g = { node, fam, chunks: [], marked: 0, slack: Infinity }));
   return g;
 }
 
@@ -73,9 +73,10 @@ export function attachChunk(core: MultiCore, g: Group, e: Chunk["entry"], slot: 
     e.set.releaseIndex(slot);
     return errors.full(`shared memory (${core.engine.memory.buffer.byteLength / 65536} pages)`, `cannot give node ${show(node.name)} a chunk of pool ${show(g.fam.pool.name)}`);
   }
+  const used = e.usedCounter(region);
   const c: Chunk = {
     group: g, entry: e, slot, cidr: geo.cidr, size: geo.size, base: geo.base, format: e.formatter(slot, geo.hostBits), excessSince: -1,
-    serial: ++core.serial, router: -1, cooldown: 0, reserved: 0,
+    serial: ++core.serial, router: -1, cooldown: 0, reserved: 0, words: used.words, usedAt: used.at,
   };
   g.chunks.push(c);
   core.chunkAt.set(addressKey(e.index, slot), c);
@@ -118,7 +119,8 @@ export function dropChunk(core: MultiCore, c: Chunk): void {
   list.splice(list.indexOf(c), 1);
   core.chunkAt.delete(addressKey(e.index, c.slot));
   (core.chunkSlots[e.index] as (Chunk | undefined)[])[c.slot] = undefined;
-  core.excess.delete(c);
+  if (core.excess.delete(c)) c.group.marked--;
+  c.group.slack = -1; // the other marks hold (a marked chunk going leaves a consistent set), their spare addresses are not known
   core.chunksReleased++;
   c.group.fam.chunksReleased++;
 }
@@ -134,17 +136,23 @@ function useRoom(n: number): void {
   usedOf = more;
 }
 
-/** Reads each chunk's used count into usedOf (one WASM read per chunk); returns the group's free addresses. */
+/** How many chunks the last readUse found empty. */
+let emptyChunks = 0;
+
+/** Reads each chunk's used count into usedOf (from the shared memory), counts the empty ones in emptyChunks; returns the group's free addresses. */
 function readUse(g: Group): number {
   const list = g.chunks;
   useRoom(list.length);
   let free = 0;
+  let empty = 0;
   for (let i = 0; i < list.length; i++) {
     const c = list[i] as Chunk;
-    const u = c.entry.used(c.slot);
+    const u = takenIn(c);
     usedOf[i] = u;
     free += c.size - u;
+    if (u === 0) empty++;
   }
+  emptyChunks = empty;
   return free;
 }
 
@@ -154,12 +162,16 @@ function readUse(g: Group): number {
  * room leaves it short; a later addPoolCidr or released chunk tops it up).
  * Then marks the chunks completely free beyond the watermark (see evaluate).
  * What every change to a group's addresses ends with; each chunk's use is
- * read once.
+ * read once. `allocatedIn`: since the group was last marked it lost one
+ * free address, in that chunk, and took no chunk (an allocation). Then no
+ * chunk can have become completely free beyond the watermark, and the marks
+ * hold if that chunk was not one and every marked chunk had a free address
+ * to spare (Group.slack): nothing to mark.
  */
-export function settle(core: MultiCore, g: Group, now = NaN): void {
+export function settle(core: MultiCore, g: Group, now = NaN, allocatedIn?: Chunk): void {
   let free = readUse(g);
   const pre = g.fam.pool.preAllocate;
-  core.short.delete(g);
+  if (core.short.size > 0) core.short.delete(g);
   if (pre > 0 && g.node.status !== "draining") { // a draining node takes nothing more
     while (free < pre) {
       const c = takeChunk(core, g);
@@ -167,11 +179,16 @@ export function settle(core: MultiCore, g: Group, now = NaN): void {
         core.short.add(g);
         break;
       }
+      allocatedIn = undefined;
       useRoom(g.chunks.length);
-      const u = c.entry.used(c.slot); // its router address and reserved addresses are not free
+      const u = takenIn(c); // its router address and reserved addresses are not free
       usedOf[g.chunks.length - 1] = u;
       free += c.size - u;
     }
+  }
+  if (allocatedIn !== undefined && allocatedIn.excessSince < 0 && g.slack >= 1) {
+    g.slack--;
+    return;
   }
   mark(core, g, free, now);
 }
@@ -181,30 +198,41 @@ export function settle(core: MultiCore, g: Group, now = NaN): void {
  * (later chunks first, as Cilium's agent releases them): a chunk whose
  * release would still leave preAllocate addresses free. A chunk that becomes
  * such starts its release delay now; one that stops being such stops it.
+ * For a group that only gained free addresses since it was last marked (a
+ * release, an address out of cooldown, an unreserve): a mark stays true
+ * with more free addresses, so when every empty chunk is marked already
+ * there is nothing to do.
  */
 export function evaluate(core: MultiCore, g: Group, now = NaN): void {
-  mark(core, g, readUse(g), now);
+  const free = readUse(g);
+  if (emptyChunks === g.marked) return;
+  mark(core, g, free, now);
 }
 
 /** evaluate's marking, given the group's free count and usedOf filled for its chunks. */
 function mark(core: MultiCore, g: Group, free: number, now: number): void {
   const pre = g.fam.pool.preAllocate;
+  let slack = Infinity;
   for (let i = g.chunks.length - 1; i >= 0; i--) {
     const c = g.chunks[i] as Chunk;
     if (usedOf[i] === 0 && free - c.size >= pre) {
+      if (free - c.size - pre < slack) slack = free - c.size - pre;
       free -= c.size;
       if (c.excessSince < 0) {
         if (now !== now) now = core.now(); // read only when needed: no boxed double on the hot path
         c.excessSince = now;
         core.excess.add(c);
+        g.marked++;
         const due = now + c.group.fam.pool.releaseDelayMs;
         if (due < core.nextReclaim) core.nextReclaim = due;
       }
     } else if (c.excessSince >= 0) {
       c.excessSince = -1;
       core.excess.delete(c);
+      g.marked--;
     }
   }
+  g.slack = slack;
 }
 
 /** Gives back every chunk whose release delay ran out. Returns how many went back. */

@@ -7,7 +7,7 @@
 import { errors, IpamError, show } from "../../errors.js";
 import { isU32, str, badHandle, u32Array, count as countArg } from "../../args.js";
 import { NONE } from "../../core/layout.js";
-import type { MultiCore, Group, Chunk, IpPool, PoolFamily } from "./state.js";
+import { takenIn, type MultiCore, type Group, type Chunk, type IpPool, type PoolFamily } from "./state.js";
 import { groupOf, serves, hasRoom, chunkWithRoom, takeChunk, settle, tick } from "./chunks.js";
 import { DEFAULT_POOL } from "./options.js";
 
@@ -65,10 +65,11 @@ function nextChunk(core: MultiCore, g: Group): Chunk | undefined {
 /** Allocates one IPv4 address (no owner) of the group's pool on its node; returns it as u32, or -1 when the pool has no free chunk. */
 export function allocateIPv4(core: MultiCore, g: Group): number {
   tick(core);
+  const held = g.chunks.length;
   const c = nextChunk(core, g);
   if (c === undefined) return NONE;
   const rel = c.entry.allocateNext(c.slot, core.strategy, 0); // no owner: straight to the chunk's pod bitmap
-  settle(core, g);
+  settle(core, g, NaN, g.chunks.length === held ? c : undefined); // lost one free address, took no chunk
   const k = g.fam.pool.counts;
   if (k !== undefined) k.pods++;
   return (c.entry.base4 + rel) >>> 0;
@@ -92,7 +93,7 @@ export function allocateIPv4Batch(core: MultiCore, g: Group, out: Uint32Array, w
       break;
     }
     if (c === undefined) break;
-    done += c.entry.allocateNextBatch(c.slot, core.strategy, out, Math.min(c.size - c.entry.used(c.slot), want - done), done);
+    done += c.entry.allocateNextBatch(c.slot, core.strategy, out, Math.min(c.size - takenIn(c), want - done), done);
   }
   if (done > 0) settle(core, g);
   const k = g.fam.pool.counts;

@@ -12,7 +12,7 @@ import type { MultiCore, MNode, Group, Chunk, IpPool } from "./state.js";
 import type { AddNodeOptions, AllocateOptions, MultiNodeAllocation, MultiLookupResult, PoolAllocation } from "./types.js";
 import { DEFAULT_POOL } from "./options.js";
 import { untake } from "./moves.js";
-import { attachChunk, tick, groupOf, serves, settle, evaluate, takeChunk, dropNode, hasRoom, chunkWithRoom, topUpAll, topUpNode, poolNamed } from "./chunks.js";
+import { attachChunk, tick, groupOf, serves, settle, evaluate, takeChunk, dropNode, hasRoom, chunkWithRoom, topUpAll, topUpNode } from "./chunks.js";
 
 /** The node's CIDRs per pool (pools in name order, IPv4 chunks first, each family in address order), as CiliumNode spec.ipam.pools.allocated. */
 export function poolAllocations(node: MNode): PoolAllocation[] {
@@ -99,9 +99,30 @@ export function removeNode(core: MultiCore, name: string, options?: unknown): bo
   return true;
 }
 
-/** The pool named by allocate's options, for the node: UNKNOWN_POOL if there is none or its selector does not match. */
-export function poolFor(core: MultiCore, node: MNode, options: unknown, what: string): IpPool {
-  const pool = poolNamed(core, options, what, ["pool", "ips"]);
+/**
+ * allocate's options: undefined, or an object with `pool` and `ips` only
+ * (INVALID_OPTION otherwise, as optionsObject says it). Checked and read
+ * with nothing allocated: this is on every allocation that names a pool.
+ */
+function allocateOptions(options: unknown): void {
+  if (options === undefined) return;
+  if (typeof options !== "object" || options === null || Array.isArray(options)) throw errors.invalidOption("allocate(options)", "must be an object");
+  for (const k in options) {
+    if (k !== "pool" && k !== "ips" && Object.hasOwn(options, k)) throw errors.invalidOption(`allocate(options).${k}`, "is not a known option");
+  }
+}
+
+/** Own property `key` of checked allocate options, or undefined. */
+function ownOption(options: unknown, key: "pool" | "ips"): unknown {
+  return options !== undefined && Object.hasOwn(options as object, key) ? (options as Record<string, unknown>)[key] : undefined;
+}
+
+/** The pool allocate's options name (default `default`), for the node: UNKNOWN_POOL if there is none or its selector does not match. */
+function poolFor(core: MultiCore, node: MNode, options: unknown): IpPool {
+  const named = ownOption(options, "pool");
+  const name = named === undefined ? DEFAULT_POOL : nameArg("allocate(options.pool)", named);
+  const pool = core.pools.get(name);
+  if (pool === undefined) throw errors.unknownPool(name);
   if (!serves(pool, node)) throw errors.unknownPool(pool.name, `its node selector does not select node ${show(node.name)}`);
   return pool;
 }
@@ -120,11 +141,14 @@ function undoTaken(core: MultiCore, t: Taken | undefined): void {
   for (let i = t.cursors.length - 1; i >= 0; i--) (t.cursors[i] as [PoolCidr, number])[0].set._setCursor((t.cursors[i] as [PoolCidr, number])[1]);
 }
 
+type Wanted = { text: string; family: 4 | 6; value: bigint };
+const NO_WANTED: readonly Wanted[] = Object.freeze([]);
+
 /** allocate's options.ips (or the single pool's `wanted`), parsed: at most one per family. INVALID_ARGUMENT, INVALID_IP. */
-function wantedIps(ips: unknown): { text: string; family: 4 | 6; value: bigint }[] {
-  if (ips === undefined) return [];
+function wantedIps(ips: unknown): readonly Wanted[] {
+  if (ips === undefined) return NO_WANTED;
   const list = wantedList(ips) ?? [];
-  const out: { text: string; family: 4 | 6; value: bigint }[] = [];
+  const out: Wanted[] = [];
   for (const text of list) {
     const p = parseIp(text);
     if (out.some((w) => w.family === p.family)) throw errors.invalidArgument("allocate(wanted)", list, `at most one address per family (it asks for two IPv${p.family}, ${show(text)})`);
@@ -182,11 +206,12 @@ function wantedPick(core: MultiCore, g: Group, text: string, value: bigint): Pic
 export function allocate(core: MultiCore, nodeName: string, owner: string, options?: AllocateOptions): PodAddresses {
   str("allocate(node)", nodeName);
   if (typeof owner !== "string" || owner === "") throw errors.invalidArgument("allocate(owner)", owner, "a non-empty string");
-  const wanted = wantedIps(options === undefined ? undefined : optionsObject("allocate(options)", options, ["pool", "ips"]).ips);
+  allocateOptions(options);
+  const wanted = wantedIps(ownOption(options, "ips"));
   const node = core.nodes.get(nodeName);
   if (node === undefined) throw errors.unknownNode(nodeName);
   if (node.status === "draining") throw errors.unknownNode(nodeName, "being removed");
-  const pool = poolFor(core, node, options, "allocate");
+  const pool = poolFor(core, node, options);
   for (const w of wanted) {
     if (!pool.families.some((f) => f.family === w.family)) throw errors.notInRange(w.text, `pool ${show(pool.name)} (it has no IPv${w.family} CIDRs)`);
   }
@@ -195,7 +220,7 @@ export function allocate(core: MultiCore, nodeName: string, owner: string, optio
   const picks: Pick[] = [];
   for (const fam of pool.families) {
     const g = groupOf(node, fam);
-    const w = wanted.find((x) => x.family === fam.family);
+    const w = wanted.length === 0 ? undefined : wanted.find((x) => x.family === fam.family);
     if (w !== undefined) {
       picks.push(wantedPick(core, g, w.text, w.value));
       continue;
@@ -253,10 +278,8 @@ export function allocate(core: MultiCore, nodeName: string, owner: string, optio
     if (c.entry.family === 4) out.ipv4 = c.format(p.got);
     else out.ipv6 = c.format(p.got);
   }
-  const now = core.now();
-  for (const p of picks) {
-    settle(core, p.g, now);
-  }
+  // the clock is read (once per call: MultiCore.now) only if a chunk starts its release wait
+  for (const p of picks) settle(core, p.g, NaN, taken === undefined ? p.c : undefined); // lost one free address, took no chunk
   const k = pool.counts;
   if (k !== undefined) k.pods++;
   return out;
@@ -321,8 +344,7 @@ export function release(core: MultiCore, ip: string, owner?: string): boolean {
     const holder = held > 0 ? core.owners.nameOf(held) : undefined;
     if (holder !== owner) throw errors.ownerMismatch(ip, holder, owner);
   }
-  const now = core.now();
-  const done = releaseAt(core, at.c, at.rel, now);
+  const done = releaseAt(core, at.c, at.rel); // the clock is read only if something needs the time
   tick(core); // a release delay of 0 gives the chunk back now
   return done;
 }

@@ -9,7 +9,7 @@ import { checkNodeMask } from "../../alloc/cidr-set.js";
 import { name as nameArg, str } from "../../args.js";
 import { at } from "../options.js";
 import type { PoolCidr } from "../../alloc/pool-cidr.js";
-import type { MultiCore, Chunk, PoolFamily } from "./state.js";
+import { takenIn, type MultiCore, type Chunk, type PoolFamily } from "./state.js";
 import { resolvePool, checkPoolName, checkPoolOverlaps, type IpPoolSpec } from "./options.js";
 import { tick, dropChunk, settle, topUpAll, topUpNode, poolNamed } from "./chunks.js";
 
@@ -28,7 +28,7 @@ function inUseCidrs(core: MultiCore): { path: string; cidr: Cidr }[] {
  * naming their nodes and some owners, else undefined.
  */
 function holders(core: MultiCore, chunks: readonly Chunk[], what: string): ReturnType<typeof errors.inUse> | undefined {
-  const busy = chunks.filter((c) => c.entry.used(c.slot) - c.reserved > 0);
+  const busy = chunks.filter((c) => takenIn(c) - c.reserved > 0);
   if (busy.length === 0) return undefined;
   const nodes = [...new Set(busy.map((c) => c.group.node.name))];
   const owners = new Set<string>();

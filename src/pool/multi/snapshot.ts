@@ -211,7 +211,14 @@ export function multiRebuild(meta: MultiSnapshotMeta, data: Uint32Array, runtime
           if (chunk.reserved > 0) markReserved(core, chunk);
         }
       }
-      for (const g of node.groups.values()) for (const c of g.chunks) if (c.excessSince >= 0) core.excess.add(c);
+      for (const g of node.groups.values()) {
+        for (const c of g.chunks) {
+          if (c.excessSince < 0) continue;
+          core.excess.add(c);
+          g.marked++;
+          g.slack = -1; // marked again at the next change
+        }
+      }
       core.nextReclaim = core.nextDrain = -Infinity; // the next tick scans once and sets them
     }
     core.rebuilding = false;

@@ -62,6 +62,14 @@ export interface Chunk {
   cooldown: number;
   /** Addresses of the chunk reserved by reserve() (taken, no owner). */
   reserved: number;
+  /** words[usedAt]: the chunk's taken addresses (pods, router, reserved, cooldown), read from its pod range's header (takenIn). */
+  readonly words: Uint32Array;
+  readonly usedAt: number;
+}
+
+/** Addresses taken in the chunk: what entry.used(slot) answers, read straight from the shared memory (no call into WASM). */
+export function takenIn(c: Chunk): number {
+  return c.words[c.usedAt] as number;
 }
 
 /** The chunks a node holds in one family of one pool, in the order it took them. */
@@ -69,6 +77,15 @@ export interface Group {
   readonly node: MNode;
   readonly fam: PoolFamily;
   readonly chunks: Chunk[];
+  /** How many of its chunks wait for their release delay (excessSince >= 0, in MultiCore.excess). */
+  marked: number;
+  /**
+   * At most how many free addresses the group can lose before a waiting
+   * chunk stops being free beyond the watermark (Infinity: none waits; -1:
+   * not known, mark again). Set by marking, lowered by each allocation that
+   * skips it (settle).
+   */
+  slack: number;
 }
 
 export interface MNode {

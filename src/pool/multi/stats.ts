@@ -1,6 +1,6 @@
 // stats(), node detail and verify() of a multi-pool ClusterPool.
 import type { ClusterStats, PoolStats } from "../types.js";
-import type { MultiCore, MNode, Chunk } from "./state.js";
+import { takenIn, type MultiCore, type MNode, type Chunk } from "./state.js";
 import type { IpPoolStats, MultiNodeDetail } from "./types.js";
 import { allocationOf } from "./pods.js";
 import { freeOf } from "./chunks.js";
@@ -8,7 +8,7 @@ import { slotReserved } from "./reserved.js";
 import { keyPool, keyRel } from "../owners.js";
 
 /** Taken addresses of a chunk: pods, its router address, reserved ones and those in reuse cooldown. */
-const takenOf = (c: Chunk): number => c.entry.used(c.slot);
+const takenOf = (c: Chunk): number => takenIn(c);
 /** Addresses taken aside from pods: the router address, reserve(), reuse cooldown. */
 const asideOf = (c: Chunk): number => c.reserved + (c.router >= 0 ? 1 : 0) + c.cooldown;
 /** Pod addresses of a chunk. */
@@ -139,6 +139,21 @@ export function multiVerify(core: MultiCore): string[] {
       if (e === undefined || e.owner(keyRel(key)) !== id) out.push(`owner ${core.owners.nameOf(id)} lists an address it does not hold (key ${key})`);
     }
   }
-  for (const c of core.excess) if (c.entry.used(c.slot) !== 0) out.push(`chunk ${c.cidr} waits for release but holds addresses`);
+  for (const c of core.excess) if (takenIn(c) !== 0) out.push(`chunk ${c.cidr} waits for release but holds addresses`);
+  for (const node of core.nodes.values()) {
+    for (const g of node.groups.values()) {
+      const where = `node ${node.name}, pool ${g.fam.pool.name} IPv${g.fam.family}`;
+      const waiting = g.chunks.filter((c) => c.excessSince >= 0 && core.excess.has(c)).length;
+      if (g.marked !== waiting) out.push(`${where}: ${g.marked} chunks counted as waiting for release, ${waiting} wait`);
+      // the chunks that wait are the ones a marking from scratch picks: empty, later ones first, while preAllocate stay free
+      let free = g.chunks.reduce((n, c) => n + c.size - takenIn(c), 0);
+      for (let i = g.chunks.length - 1; i >= 0; i--) {
+        const c = g.chunks[i] as Chunk;
+        const due = takenIn(c) === 0 && free - c.size >= g.fam.pool.preAllocate;
+        if (due) free -= c.size;
+        if (due !== c.excessSince >= 0) out.push(`${where}: chunk ${c.cidr} ${due ? "does not wait" : "waits"} for release, but is ${due ? "" : "not "}free beyond the watermark`);
+      }
+    }
+  }
   return out;
 }

@@ -5,7 +5,7 @@
 // per pool, the nodes holding its chunks and those short of one. Computed
 // from the state when asked.
 import type { CidrUsage, PoolUsage } from "../types.js";
-import type { MultiCore } from "./state.js";
+import { takenIn, type MultiCore } from "./state.js";
 import { slotReserved } from "./reserved.js";
 
 /** Usage of every named pool (in the order pools were added), each pool CIDR in table order. Call tick() first, as stats() does. */
@@ -16,7 +16,7 @@ export function multiUsage(core: MultiCore): PoolUsage[] {
   for (const c of core.chunkAt.values()) {
     let a = per.get(c.entry.index);
     if (a === undefined) per.set(c.entry.index, (a = { used: 0, free: 0, cooldown: 0, reserved: 0, capacity: 0 }));
-    const taken = c.entry.used(c.slot);
+    const taken = takenIn(c);
     const reserved = c.reserved + (c.router >= 0 ? 1 : 0);
     a.used += taken - reserved - c.cooldown;
     a.free += c.size - taken;
