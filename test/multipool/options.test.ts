@@ -49,3 +49,25 @@ describe("allocate(node, owner, options) with named pools: the options object", 
     expect(p.allocate("n", "ns/b", { pool: "blue" }).ipv4).toBe("10.1.0.1");
   });
 });
+
+describe("allocate names a node that was removed, and added again, since the last allocation", () => {
+  it("the new node serves it (the last node looked up is forgotten with the node)", () => {
+    // /28 chunks of 10.1.0.0/24 in pool blue (no router address: not pool default), preAllocate 0: a chunk on demand
+    const p = new ClusterPool({ pools: { default: { ipv4: { cidrs: ["10.0.0.0/24"], maskSize: 28 } }, blue: { ipv4: { cidrs: ["10.1.0.0/24"], maskSize: 28 }, preAllocate: 0, releaseDelayMs: 0 } } });
+    p.addNode("a");
+    p.addNode("b");
+    expect(p.allocate("a", "ns/1", { pool: "blue" }).ipv4).toBe("10.1.0.1"); // a takes 10.1.0.0/28
+    expect(p.removeNode("a")).toBe(true); // its chunk goes back
+    expect(err(() => p.allocate("a", "ns/3", { pool: "blue" })).code).toBe("UNKNOWN_NODE");
+    expect(p.allocate("b", "ns/2", { pool: "blue" }).ipv4).toBe("10.1.0.17"); // b takes the next chunk (next-fit), 10.1.0.16/28
+    expect(p.allocate("b", "ns/4", { pool: "blue" }).ipv4).toBe("10.1.0.18");
+    p.removeNode("b"); // the last node allocate looked up
+    p.addNode("b");
+    expect(p.allocate("b", "ns/5", { pool: "blue" }).ipv4).toBe("10.1.0.33"); // the new b, 10.1.0.32/28 (next-fit)
+    expect(p.node("b")?.podCIDRs).toContain("10.1.0.32/28");
+    p.addNode("a");
+    expect(p.allocate("a", "ns/3", { pool: "blue" }).ipv4).toBe("10.1.0.49"); // the new a: 10.1.0.48/28
+    expect(p.node("a")?.podCIDRs).toContain("10.1.0.48/28");
+    expect(p.verify()).toEqual([]);
+  });
+});

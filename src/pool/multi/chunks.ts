@@ -297,6 +297,7 @@ export function dropNode(core: MultiCore, node: MNode): void {
   if (node.status === "draining") core.draining--;
   core.nodes.delete(node.name);
   core.byId[node.id] = undefined;
+  if (core.lastNode === node) core.lastNode = core.lastName = undefined;
   core.freeIds.push(node.id);
 }
 

@@ -8,7 +8,7 @@ import { NONE } from "../../core/layout.js";
 import { name as nameArg, optionsObject, str, wantedList, graceArg } from "../../args.js";
 import type { PoolCidr } from "../../alloc/pool-cidr.js";
 import type { PodAddresses } from "../types.js";
-import type { MultiCore, MNode, Group, Chunk, IpPool } from "./state.js";
+import type { MultiCore, MNode, Group, Chunk, IpPool, PoolFamily } from "./state.js";
 import type { AddNodeOptions, AllocateOptions, MultiNodeAllocation, MultiLookupResult, PoolAllocation } from "./types.js";
 import { DEFAULT_POOL } from "./options.js";
 import { untake } from "./moves.js";
@@ -131,6 +131,25 @@ function poolFor(core: MultiCore, node: MNode, options: unknown): IpPool {
 /** One family's part of an allocation: the chunk (and wanted chunk slot and rel, else -1), then the rel it got. */
 interface Pick { g: Group; c: Chunk | undefined; e: PoolCidr | undefined; slot: number; rel: number; got: number }
 
+/** Fills p: the group, the chunk (undefined: take one), the wanted chunk slot and rel (else -1); got -1 until allocated. */
+function setPick(p: Pick, g: Group, c: Chunk | undefined, e: PoolCidr | undefined, slot: number, rel: number): void {
+  p.g = g;
+  p.c = c;
+  p.e = e;
+  p.slot = slot;
+  p.rel = rel;
+  p.got = -1;
+}
+
+const blankPick = (): Pick => ({ g: undefined as unknown as Group, c: undefined, e: undefined, slot: -1, rel: -1, got: -1 });
+
+/**
+ * The picks of the allocation in progress, one per family of its pool (two
+ * at most), kept from call to call so that an allocation makes no object
+ * for them (nothing allocate() calls allocates again).
+ */
+const PICKS: readonly Pick[] = [blankPick(), blankPick()];
+
 /** Chunks an allocation took on demand, and the next-fit cursors before it: what a failed call puts back. */
 interface Taken { readonly fresh: Chunk[]; readonly cursors: [PoolCidr, number][] }
 
@@ -163,7 +182,7 @@ function wantedIps(ips: unknown): readonly Wanted[] {
  * NOT_IN_RANGE (outside the pool's CIDRs, in another node's chunk, not a
  * usable address of its chunk), ALREADY_ALLOCATED.
  */
-function wantedPick(core: MultiCore, g: Group, text: string, value: bigint): Pick {
+function wantedPick(core: MultiCore, g: Group, text: string, value: bigint, p: Pick): void {
   const fam = g.fam;
   const pool = fam.pool.name;
   const entry = fam.entries.find((e) => e.cidr.containsValue(value));
@@ -186,10 +205,11 @@ function wantedPick(core: MultiCore, g: Group, text: string, value: bigint): Pic
     const router = core.o.reserveRouterIP;
     const isRouter = router !== false && pool === DEFAULT_POOL && !g.chunks.some((x) => x.router >= 0) && rel === geo.base + (router === "first" ? 0 : geo.size - 1);
     if (isRouter || core.reservations.some((r) => r.family === fam.family && r.prefix > fam.maskSize && r.containsValue(value))) throw errors.alreadyAllocated(text);
-    return { g, c: undefined, e: entry, slot, rel, got: -1 };
+    setPick(p, g, undefined, entry, slot, rel);
+    return;
   }
   if (entry.owner(rel) !== NONE) throw errors.alreadyAllocated(text);
-  return { g, c: held, e: entry, slot: -1, rel, got: -1 };
+  setPick(p, g, held, entry, -1, rel);
 }
 
 /**
@@ -208,8 +228,13 @@ export function allocate(core: MultiCore, nodeName: string, owner: string, optio
   if (typeof owner !== "string" || owner === "") throw errors.invalidArgument("allocate(owner)", owner, "a non-empty string");
   allocateOptions(options);
   const wanted = wantedIps(ownOption(options, "ips"));
-  const node = core.nodes.get(nodeName);
-  if (node === undefined) throw errors.unknownNode(nodeName);
+  let node = core.lastNode;
+  if (node === undefined || core.lastName !== nodeName) {
+    node = core.nodes.get(nodeName); // pods come node by node: the last node is looked up by a string comparison
+    if (node === undefined) throw errors.unknownNode(nodeName);
+    core.lastName = nodeName;
+    core.lastNode = node;
+  }
   if (node.status === "draining") throw errors.unknownNode(nodeName, "being removed");
   const pool = poolFor(core, node, options);
   for (const w of wanted) {
@@ -217,22 +242,27 @@ export function allocate(core: MultiCore, nodeName: string, owner: string, optio
   }
   tick(core);
   // decide every family first: a wanted address, a chunk with a free address, or room for a new one
-  const picks: Pick[] = [];
-  for (const fam of pool.families) {
+  const fams = pool.families;
+  const n = fams.length;
+  const picks = PICKS;
+  for (let i = 0; i < n; i++) {
+    const fam = fams[i] as PoolFamily;
     const g = groupOf(node, fam);
+    const p = picks[i] as Pick;
     const w = wanted.length === 0 ? undefined : wanted.find((x) => x.family === fam.family);
     if (w !== undefined) {
-      picks.push(wantedPick(core, g, w.text, w.value));
+      wantedPick(core, g, w.text, w.value, p);
       continue;
     }
     const c = chunkWithRoom(g);
     if (c === undefined && !hasRoom(fam)) {
       throw errors.full(`IP pool ${show(pool.name)} (IPv${fam.family} ${fam.entries.map((e) => String(e.cidr)).join(", ") || "no CIDRs"})`, `no free /${fam.maskSize} for node ${show(node.name)}`);
     }
-    picks.push({ g, c, e: undefined, slot: -1, rel: -1, got: -1 });
+    setPick(p, g, c, undefined, -1, -1);
   }
   let taken: Taken | undefined; // made only when a chunk is taken on demand
-  for (const p of picks) {
+  for (let i = 0; i < n; i++) {
+    const p = picks[i] as Pick;
     if (p.c !== undefined) continue;
     taken ??= { fresh: [], cursors: [] };
     for (const e of p.g.fam.entries) taken.cursors.push([e, e.set._cursor()]);
@@ -252,7 +282,7 @@ export function allocate(core: MultiCore, nodeName: string, owner: string, optio
     p.c = c;
   }
   const o = core.owners.ensure(owner);
-  for (let i = 0; i < picks.length; i++) {
+  for (let i = 0; i < n; i++) {
     const p = picks[i] as Pick;
     const c = p.c as Chunk;
     let rel: number;
@@ -271,7 +301,7 @@ export function allocate(core: MultiCore, nodeName: string, owner: string, optio
     p.got = rel >>> 0;
   }
   const out: PodAddresses = {};
-  for (let i = 0; i < picks.length; i++) {
+  for (let i = 0; i < n; i++) {
     const p = picks[i] as Pick;
     const c = p.c as Chunk;
     core.owners.add(o, addressKey(c.entry.index, p.got));
@@ -279,7 +309,10 @@ export function allocate(core: MultiCore, nodeName: string, owner: string, optio
     else out.ipv6 = c.format(p.got);
   }
   // the clock is read (once per call: MultiCore.now) only if a chunk starts its release wait
-  for (const p of picks) settle(core, p.g, NaN, taken === undefined ? p.c : undefined); // lost one free address, took no chunk
+  for (let i = 0; i < n; i++) {
+    const p = picks[i] as Pick;
+    settle(core, p.g, NaN, taken === undefined ? p.c : undefined); // lost one free address, took no chunk
+  }
   const k = pool.counts;
   if (k !== undefined) k.pods++;
   return out;

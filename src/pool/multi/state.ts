@@ -136,6 +136,9 @@ export class MultiCore {
    * one comparison until something may be due. -Infinity: not known yet.
    */
   nextReclaim = -Infinity;
+  /** The node allocate() looked up last, by name (cleared when that node goes). */
+  lastName: string | undefined;
+  lastNode: MNode | undefined;
   /** Groups below their watermark because their family had no free chunk. */
   readonly short = new Set<Group>();
   readonly strategy: number;
