@@ -2,7 +2,8 @@
 // single pool and for named pools: the reservation stays until unreserve()
 // (it names addresses, not a pool CIDR), holds again in any pool CIDR added
 // over it, and survives a snapshot in between. Table-driven; each row runs on
-// both pool kinds with the same expectations.
+// both pool kinds with the same expectations. Reserving what is reserved
+// already is a no-op on both (one unreserve undoes it).
 //
 // Geometry: pool CIDRs 10.0.0.0/28 (one /28 slot) and 10.2.0.0/26 (four /28
 // slots: .0, .16, .32, .48), node mask /28 (14 usable addresses: .1 .. .14 of
@@ -121,6 +122,28 @@ const rows: { name: string; steps: Step[] }[] = [
       { op: "subnets", cidr: "10.2.0.0/26", want: { capacity: 4, reserved: 0, free: 4 } },
       { op: "node", name: "a", cidrs: ["10.0.0.0/28"] },
       { op: "node", name: "b", cidrs: ["10.2.0.0/28"] },
+    ],
+  },
+  {
+    name: "reserving a subnet twice is one reservation: one unreserve makes it allocatable",
+    steps: [
+      { op: "reserve", cidr: "10.2.0.0/28" },
+      { op: "reserve", cidr: "10.2.0.0/28" }, // a no-op
+      { op: "subnets", cidr: "10.2.0.0/26", want: { capacity: 4, reserved: 1, free: 3 } },
+      { op: "unreserve", cidr: "10.2.0.0/28" },
+      { op: "subnets", cidr: "10.2.0.0/26", want: { capacity: 4, reserved: 0, free: 4 } },
+      { op: "node", name: "a", cidrs: ["10.0.0.0/28"] },
+      { op: "node", name: "b", cidrs: ["10.2.0.0/28"] }, // slot .0 is free again
+    ],
+  },
+  {
+    name: "reserving addresses twice is one reservation: one unreserve frees them",
+    steps: [
+      { op: "reserve", cidr: "10.0.0.4/30" }, // 10.0.0.4 .. 7, in a's subnet to come
+      { op: "reserve", cidr: "10.0.0.4/30" },
+      { op: "restore" }, // a snapshot keeps one reservation
+      { op: "unreserve", cidr: "10.0.0.4/30" },
+      { op: "node", name: "a", cidrs: ["10.0.0.0/28"], reserved: 0 },
     ],
   },
 ];

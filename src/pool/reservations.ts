@@ -16,7 +16,8 @@ import { offsets, applyReservedIPs } from "./reserved-ips.js";
  * e.g. a CiliumNode import, may still take them); a longer one reserves
  * pod addresses in whichever node holds that subnet, now or later.
  * Throws NOT_IN_RANGE, IN_USE (a node holds the subnet) or
- * ALREADY_ALLOCATED (a pod holds the address).
+ * ALREADY_ALLOCATED (a pod holds the address). Reserving it again is a
+ * no-op: one unreserve() makes it allocatable.
  */
 export function reserve(core: PoolCore, cidr: string): void {
   const c = parseCidr(str("reserve(cidr)", cidr));
@@ -24,6 +25,7 @@ export function reserve(core: PoolCore, cidr: string): void {
   const fam = core.families.find((f) => f.family === c.family);
   const pools = fam?.pools.filter((p) => p.cidr.overlaps(c)) ?? [];
   if (fam === undefined || pools.length === 0) throw errors.notInRange(cidr, `the IPv${c.family} pool`);
+  if (core.reservations.includes(String(c))) return; // reserved already: a no-op (one unreserve undoes it), as with named pools
   if (c.prefix <= fam.slotMask) {
     for (const pool of pools) {
       const [a, b] = pool.set.indices(c);
