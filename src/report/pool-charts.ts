@@ -10,6 +10,19 @@ import { CONFIG, WIDTH, HEIGHT, h, type Chart } from "./charts.js";
 
 const PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#f59e0b", "#7c3aed", "#0891b2", "#db2777", "#65a30d"];
 
+/** One bar of a chart stacked by hand: an interval, its series, and from y0 to y1 (value = y1 - y0, negative below zero). */
+interface Bar { t0: number; t: number; series: string; value: number; y0: number; y1: number }
+
+/** Adds the bars of one interval and direction to `out`, each from where the last one ended; a zero value adds none. */
+function stack(out: Bar[], at: { t0: number; t: number }): (series: string, value: number) => void {
+  let top = 0;
+  return (series, value) => {
+    if (value === 0) return;
+    out.push({ ...at, series, value, y0: top, y1: top + value });
+    top += value;
+  };
+}
+
 export function poolChartsFor(r: MultiPoolSimResult): Chart[] {
   const s = r.samples;
   const xHours = { field: "t", type: "quantitative" as const, title: "virtual time (hours)", scale: { domain: [0, h(r.duration)], nice: false } };
@@ -23,18 +36,28 @@ export function poolChartsFor(r: MultiPoolSimResult): Chart[] {
   const short = perPool((p) => p.short);
   // Per sample interval [previous sample, this sample]: chunks taken and given back, failures per pool.
   const interval = (i: number): { t0: number; t: number } => ({ t0: i === 0 ? 0 : h((s[i - 1] as { t: number }).t), t: h((s[i] as { t: number }).t) });
-  // per pool family: taken up, given back down, stacked per interval (one rect per interval, direction and family)
-  const moved = s.flatMap((x, i) => x.pools.flatMap((p) => {
-    const prev = s[i - 1]?.pools.find((q) => q.pool === p.pool && q.family === p.family);
-    const series = `${p.pool} IPv${p.family}`;
-    return [
-      { ...interval(i), series, kind: "taken by nodes", value: p.chunksTaken - (prev?.chunksTaken ?? 0) },
-      { ...interval(i), series, kind: "given back", value: -(p.chunksReleased - (prev?.chunksReleased ?? 0)) },
-    ];
-  }));
+  // per pool family: taken up, given back down, stacked per interval here (y0..y1), one rect per
+  // interval, direction and family: Vega-Lite does not stack rects placed by x and x2
+  const moved: Bar[] = [];
+  s.forEach((x, i) => {
+    const up = stack(moved, interval(i));
+    const down = stack(moved, interval(i));
+    for (const p of x.pools) {
+      const prev = s[i - 1]?.pools.find((q) => q.pool === p.pool && q.family === p.family);
+      const series = `${p.pool} IPv${p.family}`;
+      up(series, p.chunksTaken - (prev?.chunksTaken ?? 0));
+      down(series, -(p.chunksReleased - (prev?.chunksReleased ?? 0)));
+    }
+  });
+  // failures are per pool: each in the colour of its pool's first family in the charts above
   const poolNames = Object.keys(r.pools);
-  const fails = s.flatMap((x, i) => poolNames.map((p) => ({ ...interval(i), series: p, value: (x.failures[p] ?? 0) - (s[i - 1]?.failures[p] ?? 0) })));
-  const anyFail = fails.some((f) => f.value > 0);
+  const poolColor = poolNames.map((name) => PALETTE[Math.max(0, keys.findIndex((k) => k === `${name} IPv4` || k === `${name} IPv6`)) % PALETTE.length] as string);
+  const fails: Bar[] = [];
+  s.forEach((x, i) => {
+    const add = stack(fails, interval(i));
+    for (const p of poolNames) add(p, (x.failures[p] ?? 0) - (s[i - 1]?.failures[p] ?? 0));
+  });
+  const anyFail = fails.length > 0;
   const line = (values: { t: number; series: string; value: number }[], title: string, last: boolean, format = "%") => ({
     width: WIDTH, height: HEIGHT * 0.6,
     data: { values },
@@ -70,7 +93,7 @@ export function poolChartsFor(r: MultiPoolSimResult): Chart[] {
             mark: { type: "rect" },
             encoding: {
               x: { ...xNoTitle, field: "t0" }, x2: { field: "t" },
-              y: { field: "value", type: "quantitative", title: "chunks taken (+) / given back (-)", axis: { format: "d" }, stack: "zero" },
+              y: { field: "y0", type: "quantitative", title: "chunks taken (+) / given back (-)", axis: { format: "d" } }, y2: { field: "y1" },
               color,
               opacity: { condition: { test: "datum.value < 0", value: 0.55 }, value: 0.95 }, // given back: lighter
             },
@@ -83,8 +106,8 @@ export function poolChartsFor(r: MultiPoolSimResult): Chart[] {
                 mark: { type: "rect" },
                 encoding: {
                   x: { ...xHours, field: "t0" }, x2: { field: "t" },
-                  y: { field: "value", type: "quantitative", title: "failed", axis: { format: "~s", tickCount: 3 }, stack: "zero" },
-                  color: { field: "series", type: "nominal", title: null, scale: { domain: poolNames, range: ["#dc2626", "#f59e0b", "#7c3aed", "#db2777"] } },
+                  y: { field: "y0", type: "quantitative", title: "failed", axis: { format: "~s", tickCount: 3 } }, y2: { field: "y1" },
+                  color: { field: "series", type: "nominal", title: null, scale: { domain: poolNames, range: poolColor } },
                 },
               },
               ...(anyFail ? [] : [{ data: { values: [{ text: "no pod allocation failed" }] }, mark: { type: "text", fontSize: 12, color: "#6b7280" }, encoding: { text: { field: "text" } } }]),

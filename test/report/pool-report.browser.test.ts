@@ -50,6 +50,7 @@ describe.runIf(chromiumHere)("multi-pool report in headless Chromium", () => {
     expect(await page.locator("#answer").getAttribute("class")).toContain("out");
     const order = (await page.evaluate(`[...document.querySelectorAll("main > section")].map((e) => e.id)`)) as string[];
     expect(order[0]).toBe("answer");
+    await page.screenshot({ path: join(ARTIFACTS, "pool-report.png"), fullPage: true }); // before the checks: to look at when one fails
     // one line per pool family (default IPv4, gpu IPv4) in each of the three panels, and a legend naming them
     for (const i of [0, 1, 2]) {
       expect(await page.locator(`figure[data-chart='pool-use'] g.concat_${i}_group .mark-line path`).count(), `panel ${i}`).toBe(result.final.length);
@@ -57,7 +58,29 @@ describe.runIf(chromiumHere)("multi-pool report in headless Chromium", () => {
     const legend = await page.locator("figure[data-chart='pool-use'] .role-legend").textContent();
     for (const p of result.final) expect(legend).toContain(`${p.pool} IPv${p.family}`);
     // chunks moved: a bar per interval, direction and pool family (coloured as in pool-use, named in its legend), and the failures below on the same x grid
-    expect(await page.locator("figure[data-chart='chunks-moved'] g.concat_0_group .mark-rect path").count()).toBe(2 * result.samples.length * result.final.length);
+    // (a bar for each non-zero move; those of one interval stacked, none over another)
+    const moves = result.samples.flatMap((x, i) => x.pools.flatMap((p) => {
+      const prev = result.samples[i - 1]?.pools.find((q) => q.pool === p.pool && q.family === p.family);
+      return [p.chunksTaken - (prev?.chunksTaken ?? 0), p.chunksReleased - (prev?.chunksReleased ?? 0)].filter((v) => v !== 0);
+    }));
+    expect(moves.length).toBeGreaterThan(4);
+    expect(await page.locator("figure[data-chart='chunks-moved'] g.concat_0_group .mark-rect path").count()).toBe(moves.length);
+    const boxes = (await page.evaluate(`[...document.querySelectorAll('figure[data-chart="chunks-moved"] g.concat_0_group .mark-rect path')]
+      .map((e) => e.getBoundingClientRect()).map((b) => ({ x: Math.round(b.x), top: b.top, bottom: b.bottom }))`)) as { x: number; top: number; bottom: number }[];
+    for (const a of boxes) {
+      for (const b of boxes) {
+        if (a === b || a.x !== b.x) continue;
+        expect(Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top), "two bars of one interval overlap").toBeLessThan(1);
+      }
+    }
+    // the y scale reaches the tallest stack: every bar lies within the y axis line (the plot's height)
+    const axis = (await page.evaluate(`[...document.querySelectorAll('figure[data-chart="chunks-moved"] g.concat_0_group .role-axis-domain path, figure[data-chart="chunks-moved"] g.concat_0_group .role-axis-domain line')]
+      .map((e) => e.getBoundingClientRect()).filter((b) => b.width < 1 && b.height > 5).map((b) => ({ top: b.top, bottom: b.bottom }))`)) as { top: number; bottom: number }[];
+    expect(axis.length).toBe(1);
+    for (const bar of boxes) {
+      expect(bar.top, "a bar runs past the top of the plot").toBeGreaterThanOrEqual((axis[0] as { top: number }).top - 0.5);
+      expect(bar.bottom, "a bar runs past the bottom of the plot").toBeLessThanOrEqual((axis[0] as { bottom: number }).bottom + 0.5);
+    }
     const movedLegend = await page.locator("figure[data-chart='chunks-moved'] .role-legend").first().textContent();
     for (const p of result.final) expect(movedLegend).toContain(`${p.pool} IPv${p.family}`);
     const gridXs = (await page.evaluate(`[0, 1].map((i) => {
@@ -68,7 +91,6 @@ describe.runIf(chromiumHere)("multi-pool report in headless Chromium", () => {
     })`)) as number[][];
     expect((gridXs[0] as number[]).length).toBeGreaterThan(3);
     expect(gridXs[1]).toEqual(gridXs[0]);
-    await page.screenshot({ path: join(ARTIFACTS, "pool-report.png"), fullPage: true });
     expect(errors).toEqual([]);
     expect(requests).toEqual([]);
     await page.close();
