@@ -394,6 +394,7 @@ export class ReferencePool {
     const prefix = Number(p);
     const pool = this.#live().find((x) => net >= x.net && net < x.net + 2 ** (32 - x.prefix));
     if (!pool) throw new ModelError("NOT_IN_RANGE");
+    if (this.reservations.includes(cidr)) return; // reserved already: one reservation
     const first = (net - pool.net) / 2 ** (32 - this.slotMask);
     const count = 2 ** (this.slotMask - prefix);
     for (let s = first; s < first + count; s++) {
