@@ -152,6 +152,8 @@ describe("a scrape of named pools agrees with stats()", () => {
       expect(free).toBe(ip.addresses.free);
       expect(value(s, "ipcarve_nodes", { pool: ip.pool, status: "ready" })).toBe(ip.nodes); // one family, or b in both of blue's
       expect(value(s, "ipcarve_nodes_pending", { pool: ip.pool })).toBe(ip.short);
+      const moved = (direction: string): number => value(s, "ipcarve_chunks_moved_total", { pool: ip.pool, family: String(ip.family), direction });
+      expect([moved("taken"), moved("released")]).toEqual([ip.chunksTaken, ip.chunksReleased]);
     }
     // by hand. default 10.0.0.0/26: 4 chunks held (a, b, g1, g2), a has 9 pods: 4 * 14 - 9 = 47 free, nothing left to take
     const d = { pool: "default", cidr: "10.0.0.0/26" };
@@ -199,6 +201,9 @@ describe("a scrape of named pools agrees with stats()", () => {
     expect(value(s, "ipcarve_allocations_total", { pool: "red", kind: "pod" })).toBe(1);
     expect(value(s, "ipcarve_releases_total", { pool: "red" })).toBe(1);
     expect(value(s, "ipcarve_subnets_capacity", { pool: "red", cidr: "10.5.0.0/24" })).toBe(16);
+    // a took one chunk of red for its pod and gave it back with the release (delay 0); default: nothing moved (preAllocate 0)
+    const moved = (pool: string, direction: string): number => value(s, "ipcarve_chunks_moved_total", { pool, family: "4", direction });
+    expect([moved("red", "taken"), moved("red", "released"), moved("default", "taken"), moved("default", "released")]).toEqual([1, 1, 0, 0]);
     p.removePool("red");
     const t = await scrape(registry);
     expect(t.filter((x) => x.name === "ipcarve_subnets_capacity").map((x) => x.labels.pool)).toEqual(["default"]);

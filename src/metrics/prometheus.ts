@@ -130,6 +130,7 @@ export function registerMetrics(pool: ClusterPool, registry?: PromRegistry): Poo
   const names = [
     ...PER_CIDR.map((m) => m[0]), "ipcarve_nodes", "ipcarve_nodes_pending",
     "ipcarve_allocations_total", "ipcarve_allocation_failures_total", "ipcarve_releases_total", "ipcarve_node_removals_total",
+    "ipcarve_chunks_moved_total",
   ];
   for (const name of names) {
     if (reg.getSingleMetric(name) !== undefined) throw errors.inUse(`registry metric ${name}`, "metrics registered before (unregister() them first)");
@@ -208,6 +209,21 @@ export function registerMetrics(pool: ClusterPool, registry?: PromRegistry): Poo
     collect() {
       this.reset();
       if (read() !== null) this.inc?.({ pool: counts.nodePool }, counts.nodes.removals);
+    },
+  });
+  new prom.Counter({
+    name: "ipcarve_chunks_moved_total", help: "Named pools: chunks (CIDRs of the pool's maskSize) taken by nodes (direction=taken) and given back to the pool (direction=released), per pool and family, since the pool was made (kept in snapshots)",
+    labelNames: ["pool", "family", "direction"], registers: regs,
+    collect() {
+      this.reset();
+      const u = read();
+      if (u === null) return;
+      for (const p of u) {
+        for (const c of p.chunks ?? []) {
+          this.inc?.({ pool: p.pool, family: String(c.family), direction: "taken" }, c.taken);
+          this.inc?.({ pool: p.pool, family: String(c.family), direction: "released" }, c.released);
+        }
+      }
     },
   });
   new prom.Counter({

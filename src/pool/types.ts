@@ -220,6 +220,8 @@ export interface PoolUsage {
    * (stats().ipPools[].short); none drain or fail.
    */
   readonly nodes: { readonly ready: number; readonly draining: number; readonly pending: number; readonly failed: number };
+  /** Named pools: per family, the chunks (CIDRs) nodes took from the pool and gave back, since the pool was made (snapshots keep them). */
+  readonly chunks?: readonly { readonly family: 4 | 6; readonly taken: number; readonly released: number }[];
 }
 
 /** @internal What named pools count on their hot paths while metrics read them (src/pool/counters.ts's AllocationCounters). */

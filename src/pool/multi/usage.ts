@@ -60,7 +60,8 @@ export function multiUsage(core: MultiCore): PoolUsage[] {
       if (holds) ready++;
       if (short) pending++;
     }
-    out.push({ pool: pool.name, cidrs, nodes: { ready, draining: 0, pending, failed: 0 } });
+    const chunks = pool.families.map((f) => ({ family: f.family, taken: f.chunksTaken, released: f.chunksReleased }));
+    out.push({ pool: pool.name, cidrs, nodes: { ready, draining: 0, pending, failed: 0 }, chunks });
   }
   return out;
 }
