@@ -1,6 +1,6 @@
 // stats(), node detail and verify() of a multi-pool ClusterPool.
 import type { ClusterStats, PoolStats } from "../types.js";
-import { takenIn, type MultiCore, type MNode, type Chunk } from "./state.js";
+import { takenIn, type MultiCore, type MNode, type Chunk, type PoolFamily } from "./state.js";
 import type { IpPoolStats, MultiNodeDetail } from "./types.js";
 import { allocationOf } from "./pods.js";
 import { freeOf } from "./chunks.js";
@@ -140,6 +140,15 @@ export function multiVerify(core: MultiCore): string[] {
     }
   }
   for (const c of core.excess) if (takenIn(c) !== 0) out.push(`chunk ${c.cidr} waits for release but holds addresses`);
+  // per pool family: the chunks taken minus those given back are the chunks held
+  const heldBy = new Map<PoolFamily, number>();
+  for (const c of core.chunkAt.values()) heldBy.set(c.group.fam, (heldBy.get(c.group.fam) ?? 0) + 1);
+  for (const pool of core.pools.values()) {
+    for (const f of pool.families) {
+      const held = heldBy.get(f) ?? 0;
+      if (f.chunksTaken - f.chunksReleased !== held) out.push(`pool ${pool.name} IPv${f.family}: ${f.chunksTaken} chunks taken and ${f.chunksReleased} given back, but ${held} held`);
+    }
+  }
   for (const node of core.nodes.values()) {
     for (const g of node.groups.values()) {
       const where = `node ${node.name}, pool ${g.fam.pool.name} IPv${g.fam.family}`;
