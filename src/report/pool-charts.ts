@@ -83,7 +83,7 @@ export function poolChartsFor(r: MultiPoolSimResult): Chart[] {
     {
       id: "chunks-moved",
       title: "CIDRs moved to and from nodes",
-      caption: `Per pool and family (colour), chunks taken by nodes (up) and given back to their pool after the release delay or with their node (down, lighter), per ${Math.round(r.sample)} s sample interval, stacked; the pools table has the totals. Below, pod allocations refused per pool, on the same time axis.`,
+      caption: `Per pool and family (colour), chunks taken by nodes (up, above 0) and given back to their pool after the release delay or with their node (down, below 0, lighter), per ${Math.round(r.sample)} s sample interval, stacked; the pools table has the totals. Below, pod allocations refused per pool, on the same time axis.`,
       spec: {
         config: CONFIG,
         vconcat: [
@@ -93,7 +93,7 @@ export function poolChartsFor(r: MultiPoolSimResult): Chart[] {
             mark: { type: "rect" },
             encoding: {
               x: { ...xNoTitle, field: "t0" }, x2: { field: "t" },
-              y: { field: "y0", type: "quantitative", title: "chunks taken (+) / given back (-)", axis: { format: "d" } }, y2: { field: "y1" },
+              y: { field: "y0", type: "quantitative", title: "chunks moved", axis: { format: "d" } }, y2: { field: "y1" },
               color,
               opacity: { condition: { test: "datum.value < 0", value: 0.55 }, value: 0.95 }, // given back: lighter
             },

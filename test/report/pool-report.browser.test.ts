@@ -73,13 +73,21 @@ describe.runIf(chromiumHere)("multi-pool report in headless Chromium", () => {
         expect(Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top), "two bars of one interval overlap").toBeLessThan(1);
       }
     }
-    // the y scale reaches the tallest stack: every bar lies within the y axis line (the plot's height)
-    const axis = (await page.evaluate(`[...document.querySelectorAll('figure[data-chart="chunks-moved"] g.concat_0_group .role-axis-domain path, figure[data-chart="chunks-moved"] g.concat_0_group .role-axis-domain line')]
-      .map((e) => e.getBoundingClientRect()).filter((b) => b.width < 1 && b.height > 5).map((b) => ({ top: b.top, bottom: b.bottom }))`)) as { top: number; bottom: number }[];
-    expect(axis.length).toBe(1);
-    for (const bar of boxes) {
-      expect(bar.top, "a bar runs past the top of the plot").toBeGreaterThanOrEqual((axis[0] as { top: number }).top - 0.5);
-      expect(bar.bottom, "a bar runs past the bottom of the plot").toBeLessThanOrEqual((axis[0] as { bottom: number }).bottom + 0.5);
+    // in both panels the y scale reaches the tallest stack: every bar lies within the y axis line (the plot's height)
+    for (const panel of [0, 1]) {
+      const sel = `figure[data-chart="chunks-moved"] g.concat_${panel}_group`;
+      const [axis, bars] = (await page.evaluate(`[
+        [...document.querySelectorAll('${sel} .role-axis-domain path, ${sel} .role-axis-domain line')].map((e) => e.getBoundingClientRect())
+          .filter((b) => b.width < 1 && b.height > 5).map((b) => ({ top: b.top, bottom: b.bottom })),
+        [...document.querySelectorAll('${sel} .mark-rect path')].map((e) => e.getBoundingClientRect()).map((b) => ({ top: b.top, bottom: b.bottom })),
+      ]`)) as { top: number; bottom: number }[][];
+      expect(axis?.length, `panel ${panel}`).toBe(1);
+      expect(bars?.length, `panel ${panel}`).toBeGreaterThan(3);
+      const plot = (axis as { top: number; bottom: number }[])[0] as { top: number; bottom: number };
+      for (const bar of bars as { top: number; bottom: number }[]) {
+        expect(bar.top, `panel ${panel}: a bar runs past the top of the plot`).toBeGreaterThanOrEqual(plot.top - 0.5);
+        expect(bar.bottom, `panel ${panel}: a bar runs past the bottom of the plot`).toBeLessThanOrEqual(plot.bottom + 0.5);
+      }
     }
     const movedLegend = await page.locator("figure[data-chart='chunks-moved'] .role-legend").first().textContent();
     for (const p of result.final) expect(movedLegend).toContain(`${p.pool} IPv${p.family}`);
