@@ -35,6 +35,7 @@ function noSubnet(handle: number, n: NodeState | undefined): Error {
 export function allocateIPv4(core: PoolCore, handle: number): number {
   if (!isU32(handle)) throw failed(core, badHandle("allocateIPv4(handle)", handle));
   tick(core);
+  // v4Subnet's check, inline: calling v4Subnet with a flag to count its failure made this call ~3.5 ns slower (18.5 -> 22 ns)
   const n = core.byId[handle];
   const s = n?.v4;
   if (s === undefined || (n as NodeState).status === "draining") throw failed(core, noSubnet(handle, n));

@@ -327,6 +327,11 @@ export function poolNamed(core: MultiCore, options: unknown, what: string, keys:
     const o = optionsObject(`${what}(options)`, options, keys);
     if (o.pool !== undefined) name = nameArg(`${what}(options.pool)`, o.pool);
   }
+  return poolByName(core, name);
+}
+
+/** The pool named `name`: UNKNOWN_POOL if there is none. */
+export function poolByName(core: MultiCore, name: string): IpPool {
   const pool = core.pools.get(name);
   if (pool === undefined) throw errors.unknownPool(name);
   return pool;

@@ -12,7 +12,7 @@ import type { MultiCore, MNode, Group, Chunk, IpPool, PoolFamily } from "./state
 import type { AddNodeOptions, AllocateOptions, MultiNodeAllocation, MultiLookupResult, PoolAllocation } from "./types.js";
 import { DEFAULT_POOL } from "./options.js";
 import { untake } from "./moves.js";
-import { attachChunk, tick, groupOf, serves, settle, evaluate, takeChunk, dropNode, hasRoom, chunkWithRoom, topUpAll, topUpNode } from "./chunks.js";
+import { attachChunk, tick, groupOf, serves, settle, evaluate, takeChunk, dropNode, hasRoom, chunkWithRoom, topUpAll, topUpNode, poolByName } from "./chunks.js";
 
 /** The node's CIDRs per pool (pools in name order, IPv4 chunks first, each family in address order), as CiliumNode spec.ipam.pools.allocated. */
 export function poolAllocations(node: MNode): PoolAllocation[] {
@@ -121,8 +121,7 @@ function ownOption(options: unknown, key: "pool" | "ips"): unknown {
 function poolFor(core: MultiCore, node: MNode, options: unknown): IpPool {
   const named = ownOption(options, "pool");
   const name = named === undefined ? DEFAULT_POOL : nameArg("allocate(options.pool)", named);
-  const pool = core.pools.get(name);
-  if (pool === undefined) throw errors.unknownPool(name);
+  const pool = poolByName(core, name);
   if (!serves(pool, node)) throw errors.unknownPool(pool.name, `its node selector does not select node ${show(node.name)}`);
   return pool;
 }
